@@ -1,0 +1,37 @@
+# Every target uses the project's own virtual environment in .venv; `make install` builds it.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= ./linqd-data
+
+.PHONY: install run test lint typecheck bench docs clean
+
+$(BIN)/linqd: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(BIN)/linqd
+
+install: $(BIN)/linqd
+
+run: install
+	$(BIN)/linqd --data-dir $(DATA) run
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+bench: install
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+docs: install
+	$(BIN)/linqd docs functions > docs/linq-functions.md
+
+clean:
+	rm -rf $(VENV) $(DATA) build *.egg-info src/*.egg-info

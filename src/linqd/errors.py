@@ -1,0 +1,127 @@
+"""The one exception tree of linqd.
+
+Every error raised on purpose is a ``LinqdError``. Each class carries a stable ``code`` string that
+the API layer (``api/errors.py``) maps to Devo's response shapes in one place; nothing else decides
+how an error looks on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LinqdError(Exception):
+    """Base of every error linqd raises on purpose."""
+
+    code = "linqd.error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of LINQ source: 0-based character offsets, 1-based line and column of the start."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+
+
+class LinqError(LinqdError):
+    """A LINQ text that cannot be parsed, resolved or compiled.
+
+    ``span`` points at the offending source so the error can be rendered with a caret, the way
+    Devo reports ``at line L, column C``.
+    """
+
+    code = "linq.error"
+
+    def __init__(self, message: str, span: Span | None = None, source: str | None = None) -> None:
+        super().__init__(message)
+        self.span = span
+        self.source = source
+
+    def with_source(self, source: str) -> LinqError:
+        if self.source is None:
+            self.source = source
+        return self
+
+    @property
+    def position(self) -> str:
+        if self.span is None:
+            return ""
+        return f"at line {self.span.line}, column {self.span.column}"
+
+    def render(self) -> str:
+        """The message, its position, and the source line with a caret under the error."""
+        head = self.message
+        if self.span is None or self.source is None:
+            return head
+        lines = self.source.split("\n")
+        index = min(self.span.line - 1, len(lines) - 1)
+        text = lines[index] if lines else ""
+        width = max(1, min(self.span.end - self.span.start, len(text) - self.span.column + 1))
+        caret = " " * (self.span.column - 1) + "^" * width
+        where = f" ({self.position})" if self.position not in head else ""
+        return f"{head}{where}\n  {text}\n  {caret}"
+
+
+class LinqSyntaxError(LinqError):
+    code = "linq.syntax"
+
+
+class LinqNameError(LinqError):
+    """Unknown table, unknown identifier, unknown function, duplicate alias."""
+
+    code = "linq.name"
+
+
+class LinqTypeError(LinqError):
+    code = "linq.type"
+
+
+class QueryLimitError(LinqdError):
+    """A query exceeded one of its limits (the 32,000-row subquery cap, the time limit)."""
+
+    code = "query.limit"
+
+
+class ValidationError(LinqdError):
+    """A request parameter is missing or wrong. ``devo_code`` is Devo's numeric code when it has one."""
+
+    code = "validation"
+
+    def __init__(self, message: str, field: str | None = None, devo_code: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.devo_code = devo_code
+
+
+class AuthError(LinqdError):
+    code = "auth.unauthorized"
+
+
+class ForbiddenError(AuthError):
+    code = "auth.forbidden"
+
+
+class NotFound(LinqdError):
+    code = "not_found"
+
+
+class Conflict(LinqdError):
+    code = "conflict"
+
+
+class StoreError(LinqdError):
+    code = "store"
+
+
+class SinkError(LinqdError):
+    code = "sink"

@@ -1,0 +1,475 @@
+"""Syntax tree → typed plan: resolves tables, names and functions, checks types, and shapes the
+pipeline into stages (see ``ir.py``).
+
+Names follow LINQ's pipeline rules: an alias from ``select ... as`` is visible to every later
+clause; after ``group`` only the bucket (``eventdate``), the keys and what the following ``select``
+computes exist, and aggregation arguments are read from the rows before the grouping.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..errors import LinqError, LinqNameError, LinqTypeError, Span
+from ..store.catalog import CLIENT_COLUMN, EVENTDATE, TableSchema
+from . import ast
+from . import types as t
+from .format import format_expr
+from .functions import CATALOGUE
+from .functions.base import FunctionDef, resolve
+from .ir import (
+    Grouping,
+    OrderKey,
+    Output,
+    Plan,
+    ResultColumn,
+    Stage,
+    TBucket,
+    TCall,
+    TCollection,
+    TColumn,
+    TExpr,
+    TInSubquery,
+    TLiteral,
+    TLookup,
+    is_aggregate,
+    mentions_column,
+    uses_bucket,
+)
+from .types import Kind, LType
+
+SchemaLookup = Callable[[str], TableSchema | None]
+
+OPERATOR_FUNCTIONS = {
+    "=": "eq", "!=": "ne", "/=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
+    "and": "and", "or": "or", "->": "has", "->>": "weakhas", "~": "matches",
+    "+": "add", "-": "sub", "*": "mul", "/": "rdiv", "\\": "div", "%": "rem", "%%": "mod",
+    "?:": "nvl", "&": "band", "|": "bor", "^": "bxor", "<<": "lshift", ">>": "rshift",
+    ">>>": "urshift",
+}  # fmt: skip
+UNARY_FUNCTIONS = {"-": "neg", "not": "not", "~": "bnot"}
+COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
+_TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
+
+
+def parse_timestamp_text(text: str) -> int | None:
+    """``YYYY-MM-DD[ HH:MM[:SS[.fff]]]`` in UTC → epoch ms; None if it is not such a text."""
+    if not _TIMESTAMP_TEXT.match(text.strip()):
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(value.timestamp() * 1000)
+
+
+def parse_ip4(text: str) -> int | None:
+    try:
+        return int(ipaddress.IPv4Address(text.strip()))
+    except ValueError:
+        return None
+
+
+def parse_net4(text: str) -> tuple[int, int] | None:
+    try:
+        network = ipaddress.IPv4Network(text.strip(), strict=False)
+    except ValueError:
+        return None
+    return int(network.network_address), network.prefixlen
+
+
+def coerce_literal(value: object, to: LType) -> TLiteral | None:
+    """A string literal converted to ``to`` (timestamp, ip4, net4, numbers); None if it can't be."""
+    if not isinstance(value, str):
+        if isinstance(value, int) and not isinstance(value, bool):
+            if to.kind is Kind.TIMESTAMP or to.kind is Kind.IP4 and 0 <= value < 2**32:
+                return TLiteral(value, to)
+            if to.is_numeric:
+                return TLiteral(value, to)
+        if isinstance(value, float) and to == t.FLOAT8:
+            return TLiteral(value, to)
+        return None
+    converted: object | None = None
+    if to.kind is Kind.TIMESTAMP:
+        converted = parse_timestamp_text(value)
+    elif to.kind is Kind.IP4:
+        converted = parse_ip4(value)
+    elif to.kind is Kind.NET4:
+        converted = parse_net4(value)
+    elif to.is_integer:
+        converted = int(value) if re.fullmatch(r"\s*-?\d+\s*", value) else None
+    elif to == t.FLOAT8:
+        try:
+            converted = float(value)
+        except ValueError:
+            converted = None
+    elif to.kind in (Kind.STR, Kind.JSON, Kind.REGEX, Kind.ANY):
+        converted = value
+    return None if converted is None else TLiteral(converted, to)
+
+
+@dataclass
+class _Phase:
+    """The names visible at one point of the pipeline and what the current stage has gathered."""
+
+    source: str | Stage
+    scope: dict[str, TExpr]
+    columns: list[Output]  # what `select *` / no select shows at this point
+    pre_scope: dict[str, TExpr] | None = None  # the rows before `group`, for aggregation arguments
+    grouping: Grouping | None = None
+    where: list[TExpr] = field(default_factory=list)
+    having: list[TExpr] = field(default_factory=list)
+    selected: list[Output] = field(default_factory=list)
+    star: bool = False
+    order: list[OrderKey] = field(default_factory=list)
+    limit: int | None = None
+    offset: int | None = None
+
+
+class Analyzer:
+    def __init__(
+        self,
+        schemas: SchemaLookup,
+        source: str,
+        functions: Mapping[str, FunctionDef] = CATALOGUE,
+    ) -> None:
+        self.schemas = schemas
+        self.source = source
+        self.functions = functions
+
+    def error(self, cls: type[LinqError], message: str, span: Span | None) -> LinqError:
+        if span is not None and span.line:
+            message = f"{message} at line {span.line}, column {span.column}"
+        return cls(message, span, self.source)
+
+    # -- query -----------------------------------------------------------------------------------
+
+    def analyze(self, query: ast.Query) -> Plan:
+        schema = self.schemas(query.table)
+        if schema is None:
+            raise self.error(LinqNameError, f"Unknown table `{query.table}`", query.table_span)
+        scope: dict[str, TExpr] = {EVENTDATE: TColumn(EVENTDATE, t.TIMESTAMP)}
+        for column in schema.columns:
+            scope[column.name] = TColumn(column.name, column.type)
+        visible = [Output(name, expr) for name, expr in scope.items()]
+        scope[CLIENT_COLUMN] = TColumn(CLIENT_COLUMN, t.STR)
+        phase = _Phase(query.table, scope, visible)
+        client_period: int | None = None
+        own_range = False
+        for clause in query.clauses:
+            match clause:
+                case ast.Where():
+                    for condition in clause.conditions:
+                        expr = self._condition(condition, phase)
+                        if phase.grouping is None:
+                            own_range = own_range or mentions_column(expr, EVENTDATE)
+                        if phase.grouping is not None and (
+                            is_aggregate(expr) or uses_bucket(expr) or phase.selected
+                        ):
+                            phase.having.append(expr)
+                        else:
+                            phase.where.append(expr)
+                case ast.Select():
+                    self._select(clause, phase)
+                case ast.Group():
+                    phase = self._group(clause, phase)
+                case ast.Every():
+                    client_period = clause.period_ms
+                case ast.Limit():
+                    phase.limit = clause.count
+                case ast.Offset():
+                    phase.offset = clause.count
+                case ast.OrderBy():
+                    phase.order = [self._order_key(item, phase) for item in clause.items]
+        stage = self._finish(phase)
+        pragmas = tuple(
+            (p.key, p.value.value if isinstance(p.value, ast.Literal) else format_expr(p.value))
+            for p in query.pragmas
+            if not p.key.startswith("comment.")
+        )
+        columns = tuple(ResultColumn(o.name, o.expr.type) for o in stage.outputs)
+        return Plan(query.table, stage, columns, pragmas, client_period, own_range)
+
+    def _condition(self, node: ast.Expr, phase: _Phase) -> TExpr:
+        expr = self.expr(node, phase)
+        if expr.type.kind not in (Kind.BOOL, Kind.NULL, Kind.ANY):
+            raise self.error(
+                LinqTypeError, f"Filter must be a bool expression, not {expr.type}", node.span
+            )
+        return expr
+
+    def _select(self, clause: ast.Select, phase: _Phase) -> None:
+        for item in clause.items:
+            if isinstance(item.expr, ast.Star):
+                phase.star = True
+                continue
+            expr = self.expr(item.expr, phase)
+            if phase.grouping is None and is_aggregate(expr):
+                raise self.error(
+                    LinqTypeError, "Aggregation functions can only be used after group", item.span
+                )
+            name = item.alias or _default_name(item.expr)
+            if item.alias is not None and item.alias in phase.scope:
+                existing = phase.scope[item.alias]
+                if not (isinstance(existing, TColumn) and existing.name == item.alias) or (
+                    item.alias in (EVENTDATE, CLIENT_COLUMN)
+                ):
+                    raise self.error(
+                        LinqNameError, f"Identifier `{item.alias}` is used more than once", item.span
+                    )
+            if item.alias is None and isinstance(item.expr, ast.Name):
+                name = item.expr.name
+            else:
+                phase.scope[name] = expr
+                phase.columns.append(Output(name, expr))
+            phase.selected = [o for o in phase.selected if o.name != name]
+            phase.selected.append(Output(name, expr))
+
+    def _group(self, clause: ast.Group, phase: _Phase) -> _Phase:
+        if phase.grouping is not None:
+            inner = self._finish(phase)
+            scope: dict[str, TExpr] = {o.name: TColumn(o.name, o.expr.type) for o in inner.outputs}
+            phase = _Phase(inner, scope, [Output(n, e) for n, e in scope.items()])
+        keys: list[Output] = []
+        for key in clause.keys:
+            expr = self.expr(key, phase)
+            if is_aggregate(expr):
+                raise self.error(LinqTypeError, "Cannot group by an aggregation", key.span)
+            name = key.name if isinstance(key, ast.Name) else _default_name(key)
+            keys.append(Output(name, expr))
+        period = clause.every_ms if clause.temporal else None
+        grouping = Grouping(period, tuple(keys))
+        scope = {}
+        columns: list[Output] = []
+        if period is not None:
+            bucket = Output(EVENTDATE, TBucket(period))
+            scope[EVENTDATE] = bucket.expr
+            columns.append(bucket)
+        for key in keys:
+            scope[key.name] = key.expr
+            columns.append(key)
+        return _Phase(
+            phase.source,
+            scope,
+            columns,
+            pre_scope=phase.scope,
+            grouping=grouping,
+            where=phase.where,
+            order=[],
+        )
+
+    def _finish(self, phase: _Phase) -> Stage:
+        if phase.grouping is not None:
+            outputs = list(phase.columns) if phase.star or not phase.selected else None
+            if outputs is None:
+                base = [o for o in phase.columns if o.name == EVENTDATE]
+                base += list(phase.grouping.keys)
+                outputs = base + [o for o in phase.selected if o.name not in {b.name for b in base}]
+        elif phase.star or not phase.selected:
+            outputs = list(phase.columns)
+        else:
+            outputs = list(phase.selected)
+        order = phase.order
+        if not order:
+            if phase.grouping is not None:
+                order = [
+                    OrderKey(i + 1)
+                    for i, o in enumerate(outputs)
+                    if o.name == EVENTDATE or o in phase.grouping.keys
+                ]
+            elif isinstance(phase.source, str):
+                order = [OrderKey(TColumn(EVENTDATE, t.TIMESTAMP)), OrderKey(TColumn("_seq", t.INT8))]
+        return Stage(
+            phase.source,
+            tuple(phase.where),
+            phase.grouping,
+            tuple(phase.having),
+            tuple(outputs),
+            tuple(order),
+            phase.limit,
+            phase.offset,
+        )
+
+    def _order_key(self, item: ast.OrderItem, phase: _Phase) -> OrderKey:
+        return OrderKey(self.expr(item.expr, phase), item.descending)
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def expr(self, node: ast.Expr, phase: _Phase, aggregate_args: bool = False) -> TExpr:
+        match node:
+            case ast.Literal():
+                return self._literal(node)
+            case ast.Name(name=name):
+                found = phase.scope.get(name)
+                if found is None:
+                    raise self.error(
+                        LinqNameError, f"Unknown identifier `{name}'", node.span
+                    )
+                return found
+            case ast.Call(name=name, args=args):
+                return self._call(name, args, node.span, phase)
+            case ast.Unary(op=op, operand=operand):
+                return self._call(UNARY_FUNCTIONS[op], (operand,), node.span, phase)
+            case ast.Binary(op="in" | "<-", left=left, right=right):
+                return self._membership(left, right, node.span, phase)
+            case ast.Binary(op=op, left=left, right=right):
+                return self._call(OPERATOR_FUNCTIONS[op], (left, right), node.span, phase)
+            case ast.Chain(ops=ops, operands=operands):
+                parts = [
+                    self._call(OPERATOR_FUNCTIONS[op], (a, b), node.span, phase)
+                    for op, a, b in zip(ops, operands, operands[1:], strict=False)
+                ]
+                result = parts[0]
+                for part in parts[1:]:
+                    result = TCall(self.functions["and"], (result, part), t.BOOL)
+                return result
+            case ast.Index(target=ast.Subquery(query=query), index=index):
+                plan = self._subquery(query)
+                keys = self._tuple_items(index, phase)
+                if len(plan.columns) != len(keys) + 1:
+                    raise self.error(
+                        LinqTypeError,
+                        f"A lookup subquery needs {len(keys)} key column(s) and a value column",
+                        node.span,
+                    )
+                return TLookup(keys, plan, plan.columns[-1].type)
+            case ast.Index(target=target, index=index):
+                return self._call("at", (target, index), node.span, phase)
+            case ast.Collection(kind=kind, items=items):
+                texprs = tuple(self.expr(i, phase) for i in items)
+                element = texprs[0].type if texprs else t.ANY
+                ctype = {"set": t.set_of(element), "array": t.array_of(element)}.get(kind, t.TUPLE)
+                return TCollection(kind, texprs, ctype)
+            case ast.MapLiteral():
+                raise self.error(LinqTypeError, "Map literals are not supported here", node.span)
+            case ast.Subquery():
+                raise self.error(
+                    LinqTypeError, "A subquery must follow `in` or be indexed", node.span
+                )
+        raise TypeError(node)
+
+    def _literal(self, node: ast.Literal) -> TLiteral:
+        kind = node.kind
+        if kind is ast.LitKind.IP4:
+            return TLiteral(parse_ip4(str(node.value)), t.IP4)
+        if kind is ast.LitKind.NET4:
+            return TLiteral(parse_net4(str(node.value)), t.NET4)
+        ltype = {
+            ast.LitKind.STR: t.STR,
+            ast.LitKind.INT: t.INT8,
+            ast.LitKind.FLOAT: t.FLOAT8,
+            ast.LitKind.BOOL: t.BOOL,
+            ast.LitKind.NULL: t.NULL,
+            ast.LitKind.DURATION: t.DURATION,
+        }[kind]
+        return TLiteral(node.value, ltype)
+
+    def _tuple_items(self, node: ast.Expr, phase: _Phase) -> tuple[TExpr, ...]:
+        if isinstance(node, ast.Collection) and node.kind == "tuple":
+            return tuple(self.expr(i, phase) for i in node.items)
+        return (self.expr(node, phase),)
+
+    def _subquery(self, query: ast.Query) -> Plan:
+        return Analyzer(self.schemas, self.source, self.functions).analyze(query)
+
+    def _membership(self, left: ast.Expr, right: ast.Expr, span: Span, phase: _Phase) -> TExpr:
+        if isinstance(right, ast.Subquery):
+            plan = self._subquery(right.query)
+            values = self._tuple_items(left, phase)
+            if len(plan.columns) < len(values):
+                raise self.error(
+                    LinqTypeError, "The subquery has fewer columns than the tuple", span
+                )
+            return TInSubquery(values, plan)
+        return self._call("in", (left, right), span, phase)
+
+    def _call(
+        self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase
+    ) -> TExpr:
+        fn = self.functions.get(name)
+        if fn is None:
+            raise self.error(LinqNameError, f"No function named `{name}'", span)
+        if fn.aggregate:
+            if phase.pre_scope is None:
+                raise self.error(
+                    LinqTypeError,
+                    f"Aggregation function `{name}' can only be used after group",
+                    span,
+                )
+            inner = _Phase(phase.source, phase.pre_scope, [])
+            args = [self.expr(a, inner) for a in arg_nodes]
+        else:
+            args = [self.expr(a, phase) for a in arg_nodes]
+        if fn.name in COMPARISONS:
+            compared = self._compare(fn, args)
+            if compared is not None:
+                return compared
+        literals = [isinstance(a, TLiteral) for a in args]
+        resolved = resolve(fn, [a.type for a in args], literals)
+        if resolved is None:
+            wanted = " or ".join(s.text() for s in fn.signatures)
+            got = ", ".join(str(a.type) for a in args)
+            raise self.error(
+                LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span
+            )
+        signature, result = resolved
+        final: list[TExpr] = []
+        for i, arg in enumerate(args):
+            pattern = signature.param(i)
+            if isinstance(arg, TLiteral) and arg.type == t.STR and pattern not in ("any", "str"):
+                target = t.parse_type(pattern) if pattern not in ("num", "int", "coll") else None
+                if target is not None and target.kind is not Kind.JSON:
+                    converted = coerce_literal(arg.value, target)
+                    if converted is None:
+                        raise self.error(
+                            LinqTypeError, f"Cannot read {arg.value!r} as {target}", span
+                        )
+                    arg = converted
+            final.append(arg)
+        return TCall(fn, tuple(final), result, span)
+
+    def _compare(self, fn: FunctionDef, args: list[TExpr]) -> TExpr | None:
+        """Comparisons accept mismatched types the way Devo does: a literal is read as the other
+        side's type, and a comparison that still cannot hold is simply false (no rows)."""
+        if len(args) != 2:
+            return None
+        a, b = args
+        if _comparable(a.type, b.type):
+            return TCall(fn, (a, b), t.BOOL)
+        for literal, other, first in ((b, a, False), (a, b, True)):
+            if isinstance(literal, TLiteral):
+                converted = coerce_literal(literal.value, other.type)
+                if converted is not None:
+                    pair = (converted, other) if first else (other, converted)
+                    return TCall(fn, pair, t.BOOL)
+        return TLiteral(False, t.BOOL)
+
+
+def _comparable(a: LType, b: LType) -> bool:
+    if Kind.NULL in (a.kind, b.kind) or Kind.ANY in (a.kind, b.kind):
+        return True
+    if a.is_numeric and b.is_numeric:
+        return True
+    if {a.kind, b.kind} == {Kind.STR, Kind.JSON}:
+        return True
+    if {a.kind, b.kind} <= {Kind.TIMESTAMP} or {a.kind, b.kind} <= {Kind.DURATION}:
+        return True
+    return a.kind == b.kind
+
+
+def _default_name(node: ast.Expr | ast.Star) -> str:
+    if isinstance(node, ast.Name):
+        return node.name
+    if isinstance(node, ast.Call):
+        return node.name
+    if isinstance(node, ast.Star):
+        return "*"
+    return format_expr(node)
+
+
+def analyze(query: ast.Query, schemas: SchemaLookup, source: str = "") -> Plan:
+    return Analyzer(schemas, source).analyze(query)

@@ -1,0 +1,254 @@
+"""Typed plan → sqlglot expressions. One ``<node>_sql`` method per IR node and ``stage_sql`` per
+pipeline stage; an engine subclass overrides what differs (time buckets, the subquery cap) and
+names the translation key of the function catalogue it uses."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from ...errors import LinqTypeError
+from ...store.catalog import CLIENT_COLUMN, EVENTDATE
+from ..functions.base import NOT_CONSTANT, Arg, lit
+from ..ir import (
+    Plan,
+    Stage,
+    TBucket,
+    TCall,
+    TCollection,
+    TColumn,
+    TExpr,
+    TInSubquery,
+    TLiteral,
+    TLookup,
+)
+from ..types import Kind
+
+SUBQUERY_ROW_CAP = 32_000
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the runner adds to every table scan: the time range and the caller's domain."""
+
+    from_ms: int | None = None
+    to_ms: int | None = None
+    client: str | None = None
+
+
+class Compiler(ABC):
+    engine = "base"
+
+    def __init__(self, now_ms: int, bounds: Bounds = Bounds()) -> None:
+        self.now_ms = now_ms
+        self.bounds = bounds
+        self._time: exp.Expression | None = None
+        self._source: str | None = None
+        self._aliases = 0
+
+    # -- Context protocol for translators --------------------------------------------------------
+
+    def error(self, message: str) -> Exception:
+        return LinqTypeError(message)
+
+    def time_column(self) -> exp.Expression | None:
+        return self._time
+
+    # -- plans and stages ------------------------------------------------------------------------
+
+    def compile(self, plan: Plan) -> exp.Select:
+        return self.plan_sql(plan, self.bounds)
+
+    def plan_sql(self, plan: Plan, bounds: Bounds) -> exp.Select:
+        return self.stage_sql(plan.stage, bounds)
+
+    def _alias(self) -> str:
+        self._aliases += 1
+        return f"_s{self._aliases}"
+
+    def stage_sql(self, stage: Stage, bounds: Bounds) -> exp.Select:
+        saved = self._time, self._source
+        alias = self._alias()
+        if isinstance(stage.source, str):
+            source: exp.Expression = exp.Table(
+                this=exp.to_identifier(stage.source, quoted=True),
+                alias=exp.TableAlias(this=exp.to_identifier(alias)),
+            )
+            filters = self.bounds_sql(bounds)
+            self._time = exp.column(EVENTDATE, quoted=True)
+        else:
+            inner = self.stage_sql(stage.source, bounds)
+            source = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            filters = []
+            self._time = None
+        self._source = alias
+        try:
+            select = exp.Select().from_(source)
+            conditions = filters + [self.expr_sql(w) for w in stage.where]
+            grouping = stage.grouping
+            group_by: list[exp.Expression] = []
+            if grouping is not None:
+                if grouping.period_ms is not None:
+                    group_by.append(self.time_bucket_sql(grouping.period_ms))
+                group_by += [self.expr_sql(k.expr) for k in grouping.keys]
+            outputs = [
+                exp.alias_(self.expr_sql(o.expr), exp.to_identifier(o.name, quoted=True))
+                for o in stage.outputs
+            ]
+            if grouping is not None and not outputs:
+                outputs = [exp.alias_(exp.Count(this=exp.Star()), "count")]
+            select = select.select(*outputs)
+            if conditions:
+                select = select.where(_and_all(conditions))
+            if group_by:
+                select = select.group_by(*group_by)
+            if stage.having:
+                select = select.having(_and_all([self.expr_sql(h) for h in stage.having]))
+            order = []
+            for key in stage.order:
+                if isinstance(key.expr, int):
+                    target: exp.Expression = exp.Literal.number(key.expr)
+                else:
+                    target = self.expr_sql(key.expr)
+                order.append(exp.Ordered(this=target, desc=key.descending, nulls_first=False))
+            if order:
+                select = select.order_by(*order)
+            if stage.limit is not None:
+                select = select.limit(stage.limit)
+            if stage.offset is not None:
+                select = select.offset(stage.offset)
+            return select
+        finally:
+            self._time, self._source = saved
+
+    def bounds_sql(self, bounds: Bounds) -> list[exp.Expression]:
+        column = exp.column(EVENTDATE, quoted=True)
+        out: list[exp.Expression] = []
+        if bounds.from_ms is not None:
+            out.append(exp.GTE(this=column, expression=self.timestamp_sql(bounds.from_ms)))
+        if bounds.to_ms is not None:
+            out.append(exp.LT(this=column, expression=self.timestamp_sql(bounds.to_ms)))
+        if bounds.client is not None:
+            out.append(
+                exp.EQ(this=exp.column(CLIENT_COLUMN, quoted=True), expression=lit(bounds.client))
+            )
+        return out
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def expr_sql(self, expr: TExpr) -> exp.Expression:
+        method = getattr(self, f"{type(expr).__name__[1:].lower()}_sql")
+        result: exp.Expression = method(expr)
+        return result
+
+    def column_sql(self, expr: TColumn) -> exp.Expression:
+        return exp.column(expr.name, quoted=True)
+
+    def literal_sql(self, expr: TLiteral) -> exp.Expression:
+        kind = expr.type.kind
+        if expr.value is None:
+            return exp.Null()
+        if kind is Kind.TIMESTAMP:
+            return self.timestamp_sql(int(expr.value))  # type: ignore[call-overload]
+        if kind is Kind.NET4:
+            network, prefix = expr.value  # type: ignore[misc]
+            return lit(f"{_ip_text(int(network))}/{prefix}")
+        return lit(expr.value)
+
+    def timestamp_sql(self, ms: int) -> exp.Expression:
+        return exp.Anonymous(this="epoch_ms", expressions=[lit(ms)])
+
+    def call_sql(self, expr: TCall) -> exp.Expression:
+        args = [Arg(self.expr_sql(a), a.type, _const(a)) for a in expr.args]
+        translate = expr.fn.translate.get(self.engine)
+        if translate is None:
+            raise LinqTypeError(f"Function `{expr.fn.name}' is not available on {self.engine}")
+        return translate(self, args, expr.type)
+
+    def bucket_sql(self, expr: TBucket) -> exp.Expression:
+        return self.time_bucket_sql(expr.period_ms)
+
+    @abstractmethod
+    def time_bucket_sql(self, period_ms: int) -> exp.Expression:
+        """The start of the UTC-epoch-aligned bucket of ``period_ms`` holding the event."""
+
+    def collection_sql(self, expr: TCollection) -> exp.Expression:
+        items = [self.expr_sql(i) for i in expr.items]
+        if expr.kind == "tuple":
+            return exp.Tuple(expressions=items)
+        return exp.Array(expressions=items)
+
+    def subquery_bounds(self, plan: Plan) -> Bounds:
+        """Subqueries inherit the outer range unless they filter eventdate themselves."""
+        if plan.own_range:
+            return Bounds(client=self.bounds.client)
+        return self.bounds
+
+    def insubquery_sql(self, expr: TInSubquery) -> exp.Expression:
+        inner = self.capped_subquery(expr.plan, len(expr.values))
+        values = [self.expr_sql(v) for v in expr.values]
+        left = values[0] if len(values) == 1 else exp.Tuple(expressions=values)
+        return exp.In(this=left, query=exp.Subquery(this=inner))
+
+    def lookup_sql(self, expr: TLookup) -> exp.Expression:
+        outer = self._source
+        keys = [self.expr_sql(key) for key in expr.keys]
+        if outer is not None:
+            # The lookup's own columns shadow the outer query's: name the outer ones fully.
+            keys = [_qualify(key, outer) for key in keys]
+        alias = self._alias()
+        inner = self.subquery_select(expr.plan)
+        names = [c.name for c in expr.plan.columns]
+        conditions = [
+            exp.EQ(this=exp.column(name, table=alias, quoted=True), expression=key)
+            for name, key in zip(names, keys, strict=False)
+        ]
+        value = exp.column(names[-1], table=alias, quoted=True)
+        select = (
+            exp.Select()
+            .select(exp.Anonymous(this="first", expressions=[value]))
+            .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            .where(_and_all(conditions))
+        )
+        return exp.Subquery(this=select)
+
+    def subquery_select(self, plan: Plan) -> exp.Select:
+        """A subquery's SELECT: its own bounds, no ordering (sets need none)."""
+        select = self.plan_sql(plan, self.subquery_bounds(plan))
+        if select.args.get("limit") is None:
+            select.set("order", None)
+        return select
+
+    @abstractmethod
+    def capped_subquery(self, plan: Plan, width: int) -> exp.Select:
+        """The last ``width`` columns of a subquery, failing past the 32,000-row cap."""
+
+
+def _qualify(expression: exp.Expression, table: str) -> exp.Expression:
+    def qualify(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table:
+            return exp.column(node.name, table=table, quoted=True)
+        return node
+
+    return expression.transform(qualify)
+
+
+def _ip_text(value: int) -> str:
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+def _const(expr: TExpr) -> object:
+    if isinstance(expr, TLiteral):
+        return expr.value
+    if isinstance(expr, TCollection) and all(isinstance(i, TLiteral) for i in expr.items):
+        return [i.value for i in expr.items]  # type: ignore[union-attr]
+    return NOT_CONSTANT
+
+
+def _and_all(conditions: list[exp.Expression]) -> exp.Expression:
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result = exp.And(this=result, expression=condition)
+    return result

@@ -1,0 +1,139 @@
+"""Aggregation functions: only in the `select` after a `group`.
+
+Devo distinguishes ``avg`` (nulls count, as zero) from ``nnavg`` (nulls skipped); the same holds
+for the deviations and variances. ``first``/``last`` follow eventdate order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from ..types import LType
+from .base import Arg, Context, FunctionDef, call, cast, lit, sig
+
+
+def _agg(name: str, *, nulls_as_zero: bool = False, to: str | None = None):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        sql_args = [a.sql for a in args]
+        if nulls_as_zero:
+            sql_args[0] = exp.Coalesce(this=sql_args[0], expressions=[lit(0)])
+        out = call(name, *sql_args)
+        return cast(out, to) if to else out
+
+    return translate
+
+
+def _count(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return exp.Count(this=args[0].sql if args else exp.Star())
+
+
+def _sum(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    # DuckDB widens integer sums to HUGEINT; Devo's sum of integers is an int8.
+    total = call("sum", args[0].sql)
+    return cast(total, "BIGINT" if result.is_integer else "DOUBLE")
+
+
+def _quantile(fraction: float):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        return call("quantile_disc", args[0].sql, lit(fraction))
+
+    return translate
+
+
+def _ordered(name: str, skip_nulls: bool):  # type: ignore[no-untyped-def]
+    """first/last by eventdate; without an eventdate (a regrouping) in arrival order."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        time = ctx.time_column()
+        value = args[0].sql
+        if time is None:
+            base = call("first" if name.endswith("min") else "last", value)
+        else:
+            base = call(name if skip_nulls else f"{name}_null", value, time)
+        if skip_nulls:
+            return exp.Filter(
+                this=base, expression=exp.Where(this=exp.Not(this=exp.Is(this=value, expression=exp.Null())))
+            )
+        return base
+
+    return translate
+
+
+def _sum2(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = cast(args[0].sql, "DOUBLE")
+    return call("sum", exp.Mul(this=value, expression=value))
+
+
+def _collect(distinct: bool, sort: bool = False):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        value: exp.Expression = exp.Distinct(expressions=[args[0].sql]) if distinct else args[0].sql
+        out = call("list", value)
+        return call("list_sort", out) if sort else out
+
+    return translate
+
+
+def _aggregate(names: tuple[str, ...], signatures: str | tuple[str, ...], doc: str, translate):  # type: ignore[no-untyped-def]
+    sigs = (signatures,) if isinstance(signatures, str) else signatures
+    return FunctionDef(names, tuple(sig(s) for s in sigs), doc, "aggregation",
+                       {"duckdb": translate}, aggregate=True)  # fmt: skip
+
+
+_PERCENTILES = tuple(
+    _aggregate(
+        (f"percentile{n}",),
+        "num -> $0",
+        f"The {n}th percentile (a value of the group, no interpolation).",
+        _quantile(n / 100),
+    )
+    for n in (5, 10, 25, 75, 90, 95)
+)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    _aggregate(("count",), ("-> int8", "any -> int8"),
+               "Number of rows; with an argument, of rows where it is not null.", _count),
+    _aggregate(("sum",), "num -> $num", "Sum of the values (nulls ignored).", _sum),
+    _aggregate(("avg",), "num -> float8", "Average, counting nulls as zero.",
+               _agg("avg", nulls_as_zero=True)),
+    _aggregate(("nnavg",), "num -> float8", "Average of the non-null values.", _agg("avg")),
+    _aggregate(("min",), "any -> $0", "Smallest value.", _agg("min")),
+    _aggregate(("max",), "any -> $0", "Largest value.", _agg("max")),
+    _aggregate(("first",), "any -> $0", "Value of the earliest event (may be null).",
+               _ordered("arg_min", False)),
+    _aggregate(("last",), "any -> $0", "Value of the latest event (may be null).",
+               _ordered("arg_max", False)),
+    _aggregate(("nnfirst",), "any -> $0", "Earliest non-null value.", _ordered("arg_min", True)),
+    _aggregate(("nnlast",), "any -> $0", "Latest non-null value.", _ordered("arg_max", True)),
+    _aggregate(("median",), "num -> $0", "Median (50th percentile, a value of the group).",
+               _quantile(0.5)),
+    *_PERCENTILES,
+    _aggregate(("stddev",), "num -> float8", "Standard deviation (biased), nulls as zero.",
+               _agg("stddev_pop", nulls_as_zero=True)),
+    _aggregate(("ustddev",), "num -> float8", "Standard deviation (unbiased), nulls as zero.",
+               _agg("stddev_samp", nulls_as_zero=True)),
+    _aggregate(("nnstddev",), "num -> float8", "Standard deviation (biased) of non-null values.",
+               _agg("stddev_pop")),
+    _aggregate(("nnustddev",), "num -> float8",
+               "Standard deviation (unbiased) of non-null values.", _agg("stddev_samp")),
+    _aggregate(("var",), "num -> float8", "Variance (biased), nulls as zero.",
+               _agg("var_pop", nulls_as_zero=True)),
+    _aggregate(("uvar",), "num -> float8", "Variance (unbiased), nulls as zero.",
+               _agg("var_samp", nulls_as_zero=True)),
+    _aggregate(("nnvar",), "num -> float8", "Variance (biased) of non-null values.",
+               _agg("var_pop")),
+    _aggregate(("nnuvar",), "num -> float8", "Variance (unbiased) of non-null values.",
+               _agg("var_samp")),
+    _aggregate(("sum2",), "num -> float8", "Sum of the squares.", _sum2),
+    _aggregate(("hllppcount",), "any -> float8",
+               "Estimated number of distinct values (HyperLogLog).",
+               _agg("approx_count_distinct", to="DOUBLE")),
+    _aggregate(("sizedistinct",), "any -> int8", "Exact number of distinct non-null values.",
+               lambda ctx, a, r: exp.Count(this=exp.Distinct(expressions=[a[0].sql]))),
+    _aggregate(("collect",), "any -> array($0)", "All values, as an array.", _collect(False)),
+    _aggregate(("collectdistinct",), "any -> set($0)", "The distinct values, as a set.",
+               _collect(True)),
+    _aggregate(("collectsorted",), "any -> array($0)", "All values, sorted.",
+               _collect(False, sort=True)),
+)  # fmt: skip

@@ -1,0 +1,238 @@
+"""Operators and the functions behind them: comparison, logic, arithmetic, bitwise, membership."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from ..types import Kind, LType
+from .base import Arg, Context, FunctionDef, call, cast, lit, paren, same, sig
+
+
+def _binary(cls: type[exp.Binary]):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        return paren(cls(this=args[0].sql, expression=args[1].sql))
+
+    return translate
+
+
+def _comparison(name: str, cls: type[exp.Binary], symbol: str, doc: str) -> FunctionDef:
+    return FunctionDef(
+        (name,),
+        (sig("any, any -> bool"),),
+        f"{doc}. Infix `{symbol}`. A literal is read as the other side's type; values that "
+        "cannot be compared make the comparison false (no rows), as in Devo.",
+        "comparison",
+        {"duckdb": _binary(cls)},
+        infix=symbol,
+    )
+
+
+def _duration_interval(sql: exp.Expression) -> exp.Expression:
+    return call("to_milliseconds", sql)
+
+
+def _add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args
+    if result.kind is Kind.STR:
+        return paren(exp.DPipe(this=a.sql, expression=b.sql, safe=True))
+    if result.kind is Kind.TIMESTAMP:
+        stamp, duration = (a, b) if a.type.kind is Kind.TIMESTAMP else (b, a)
+        return paren(exp.Add(this=stamp.sql, expression=_duration_interval(duration.sql)))
+    return paren(exp.Add(this=a.sql, expression=b.sql))
+
+
+def _sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args
+    if a.type.kind is Kind.TIMESTAMP and b.type.kind is Kind.TIMESTAMP:
+        return paren(exp.Sub(this=call("epoch_ms", a.sql), expression=call("epoch_ms", b.sql)))
+    if result.kind is Kind.TIMESTAMP:
+        return paren(exp.Sub(this=a.sql, expression=_duration_interval(b.sql)))
+    return paren(exp.Sub(this=a.sql, expression=b.sql))
+
+
+def _rdiv(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return paren(exp.Div(this=cast(args[0].sql, "DOUBLE"), expression=args[1].sql))
+
+
+def _div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if result.is_integer or result.kind is Kind.DURATION:
+        return paren(exp.IntDiv(this=args[0].sql, expression=args[1].sql))
+    return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
+
+
+def _mod(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args[0].sql, args[1].sql
+    inner = exp.Mod(this=paren(exp.Add(this=paren(exp.Mod(this=a, expression=b)), expression=b)),
+                    expression=b)  # fmt: skip
+    return paren(inner)
+
+
+def _not(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return exp.Not(this=paren(args[0].sql))
+
+
+def _neg(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return exp.Neg(this=paren(args[0].sql))
+
+
+def _nvl(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return exp.Coalesce(this=args[0].sql, expressions=[args[1].sql])
+
+
+def _items(arg: Arg) -> list[exp.Expression] | None:
+    """The elements of a literal collection argument, or None for a computed collection."""
+    if isinstance(arg.sql, exp.Array):
+        return list(arg.sql.expressions)
+    return None
+
+
+def in_net4(value: exp.Expression, net: object) -> exp.Expression:
+    network, prefix = net  # type: ignore[misc]
+    size = 1 << (32 - int(prefix))
+    return exp.Between(this=value, low=lit(network), high=lit(network + size - 1))
+
+
+def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    *values, container = args
+    if container.type.kind is Kind.NET4 and container.is_const:
+        checks = [in_net4(v.sql, container.const) for v in values]
+    elif container.type.kind is Kind.STR:
+        checks = [call("contains", container.sql, v.sql) for v in values]
+    elif (items := _items(container)) is not None:
+        checks = [exp.In(this=v.sql, expressions=items) for v in values]
+        if not items:
+            return exp.false()
+    elif container.type.is_collection:
+        checks = [call("list_contains", container.sql, v.sql) for v in values]
+    else:
+        checks = [exp.EQ(this=v.sql, expression=container.sql) for v in values]
+    result_sql = checks[0]
+    for check in checks[1:]:
+        result_sql = exp.And(this=result_sql, expression=check)
+    return paren(result_sql)
+
+
+def _has(case_sensitive: bool):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        target, *needles = args
+        if target.type.is_collection:
+            checks = [call("list_contains", target.sql, n.sql) for n in needles]
+        elif case_sensitive:
+            checks = [call("contains", target.sql, n.sql) for n in needles]
+        else:
+            lowered = exp.Lower(this=target.sql)
+            checks = [call("contains", lowered, exp.Lower(this=n.sql)) for n in needles]
+        out = checks[0]
+        for check in checks[1:]:
+            out = exp.Or(this=out, expression=check)
+        return paren(out)
+
+    return translate
+
+
+def _matches(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return call("regexp_matches", args[0].sql, args[1].sql)
+
+
+def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    target, index = args
+    if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
+        path: exp.Expression
+        if index.type.is_integer:
+            path = exp.DPipe(
+                this=exp.DPipe(this=lit("$["), expression=cast(index.sql, "VARCHAR")),
+                expression=lit("]"),
+            )
+        else:
+            path = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
+        return call("json_extract", target.sql, path)
+    return exp.Bracket(this=target.sql, expressions=[exp.Add(this=index.sql, expression=lit(1))])
+
+
+NUMERIC = (sig("num, num -> $num"),)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    _comparison("eq", exp.EQ, "=", "Equal"),
+    _comparison("ne", exp.NEQ, "!=", "Not equal (also `/=`)"),
+    _comparison("lt", exp.LT, "<", "Less than"),
+    _comparison("le", exp.LTE, "<=", "Less than or equal"),
+    _comparison("gt", exp.GT, ">", "Greater than"),
+    _comparison("ge", exp.GTE, ">=", "Greater than or equal"),
+    FunctionDef(("and",), (sig("bool, bool -> bool"),), "Logical and. Infix `and`; "
+                "in `where`, a comma also means and.", "logic", {"duckdb": _binary(exp.And)},
+                infix="and"),  # fmt: skip
+    FunctionDef(("or",), (sig("bool, bool -> bool"),), "Logical or. Infix `or`.", "logic",
+                {"duckdb": _binary(exp.Or)}, infix="or"),  # fmt: skip
+    FunctionDef(("not",), (sig("bool -> bool"),), "Logical negation. Prefix `not`; false when "
+                "its argument is null.", "logic", {"duckdb": _not}, infix="not"),  # fmt: skip
+    FunctionDef(
+        ("add",),
+        (sig("num, num -> $num"), sig("str, str -> str"), sig("timestamp, duration -> timestamp"),
+         sig("duration, timestamp -> timestamp"), sig("duration, duration -> duration")),
+        "Addition; concatenates strings; adds a duration to a timestamp. Infix `+`.",
+        "arithmetic", {"duckdb": _add}, infix="+",
+    ),  # fmt: skip
+    FunctionDef(
+        ("sub",),
+        (sig("num, num -> $num"), sig("timestamp, duration -> timestamp"),
+         sig("timestamp, timestamp -> duration"), sig("duration, duration -> duration")),
+        "Subtraction; timestamp - duration is a timestamp, timestamp - timestamp a duration. "
+        "Infix `-`.",
+        "arithmetic", {"duckdb": _sub}, infix="-",
+    ),  # fmt: skip
+    FunctionDef(("mul",), (*NUMERIC, sig("duration, int -> duration"),
+                sig("int, duration -> duration")), "Multiplication. Infix `*`.", "arithmetic",
+                {"duckdb": _binary(exp.Mul)}, infix="*"),  # fmt: skip
+    FunctionDef(("rdiv",), (sig("num, num -> float8"),), "Real division (null when dividing by "
+                "zero). Infix `/`.", "arithmetic", {"duckdb": _rdiv}, infix="/"),  # fmt: skip
+    FunctionDef(("div",), (sig("int, int -> $num"), sig("duration, int -> duration"),
+                sig("num, num -> float8")), "Integer division for integers, real division "
+                "otherwise. Infix `\\`.", "arithmetic", {"duckdb": _div}, infix="\\"),  # fmt: skip
+    FunctionDef(("rem",), NUMERIC, "Remainder of the division (sign of the dividend). "
+                "Infix `%`.", "arithmetic", {"duckdb": _binary(exp.Mod)}, infix="%"),  # fmt: skip
+    FunctionDef(("mod",), NUMERIC, "Modulo (sign of the divisor). Infix `%%`.", "arithmetic",
+                {"duckdb": _mod}, infix="%%"),  # fmt: skip
+    FunctionDef(("neg",), (sig("num -> $0"), sig("duration -> duration")), "Additive inverse. "
+                "Prefix `-`.", "arithmetic", {"duckdb": _neg}, infix="-"),  # fmt: skip
+    FunctionDef(("band",), (sig("int, int -> $num"),), "Bitwise and. Infix `&`.", "bitwise",
+                {"duckdb": _binary(exp.BitwiseAnd)}, infix="&"),  # fmt: skip
+    FunctionDef(("bor",), (sig("int, int -> $num"),), "Bitwise or. Infix `|`.", "bitwise",
+                {"duckdb": _binary(exp.BitwiseOr)}, infix="|"),  # fmt: skip
+    FunctionDef(("bxor",), (sig("int, int -> $num"),), "Bitwise exclusive or. Infix `^`.",
+                "bitwise", {"duckdb": same("xor")}, infix="^"),  # fmt: skip
+    FunctionDef(("bnot",), (sig("int -> $0"),), "Bitwise not. Prefix `~`.", "bitwise",
+                {"duckdb": lambda ctx, a, r: exp.BitwiseNot(this=paren(a[0].sql))},
+                infix="~"),  # fmt: skip
+    FunctionDef(("lshift",), (sig("int, int -> $0"),), "Shift left. Infix `<<`.", "bitwise",
+                {"duckdb": _binary(exp.BitwiseLeftShift)}, infix="<<"),  # fmt: skip
+    FunctionDef(("rshift",), (sig("int, int -> $0"),), "Arithmetic shift right. Infix `>>`.",
+                "bitwise", {"duckdb": _binary(exp.BitwiseRightShift)}, infix=">>"),  # fmt: skip
+    FunctionDef(("urshift",), (sig("int, int -> int8"),), "Unsigned shift right. Infix `>>>`.",
+                "bitwise", {"duckdb": lambda ctx, a, r: paren(exp.BitwiseRightShift(
+                    this=cast(a[0].sql, "UBIGINT"), expression=a[1].sql))},
+                infix=">>>"),  # fmt: skip
+    FunctionDef(("nvl",), (sig("any, any -> $0"),), "The first argument, or the second when the "
+                "first is null. Infix `?:`.", "null", {"duckdb": _nvl}, infix="?:"),  # fmt: skip
+    FunctionDef(
+        ("in",),
+        (sig("any, any... -> bool"),),
+        "Membership of the first arguments in the last: a set or array literal, a string, a "
+        "net4 range or a subquery. Infix `in` and `<-`; the function form needs back quotes.",
+        "membership", {"duckdb": _in}, infix="in",
+    ),  # fmt: skip
+    FunctionDef(("has",), (sig("str, str... -> bool"), sig("coll, any... -> bool")),
+                "Contains any of the values (case-sensitive). Infix `->`.", "membership",
+                {"duckdb": _has(True)}, infix="->"),  # fmt: skip
+    FunctionDef(("weakhas",), (sig("str, str... -> bool"), sig("coll, any... -> bool")),
+                "Contains any of the values, ignoring case. Infix `->>`.", "membership",
+                {"duckdb": _has(False)}, infix="->>"),  # fmt: skip
+    FunctionDef(("matches",), (sig("str, re -> bool"),), "Regular-expression match (anywhere in "
+                "the text). Infix `~`: `s ~ re(\"^a.*\")`.", "membership",
+                {"duckdb": _matches}, infix="~"),  # fmt: skip
+    FunctionDef(("at",), (sig("coll, int -> elem($0)"), sig("json, any -> json"),
+                sig("str, any -> json"), sig("tuple, int -> any")),
+                "Element `n` (0-based) of an array or tuple, or key `k` of JSON. Postfix "
+                "`x[n]`, `x[\"k\"]`.", "collections", {"duckdb": _at}),  # fmt: skip
+)

@@ -1,0 +1,114 @@
+"""LINQ's data types, as Devo names them on the wire (``str``, ``int8``, ``ip4``, ``array(str)`` ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    STR = "str"
+    INT4 = "int4"
+    INT8 = "int8"
+    FLOAT8 = "float8"
+    BOOL = "bool"
+    TIMESTAMP = "timestamp"
+    DURATION = "duration"
+    IP4 = "ip4"
+    NET4 = "net4"
+    JSON = "json"
+    REGEX = "re"
+    JQ = "jq"
+    TEMPLATE = "template"
+    DC = "dc"
+    ARRAY = "array"
+    SET = "set"
+    MAP = "map"
+    TUPLE = "tuple"
+    NULL = "null"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class LType:
+    kind: Kind
+    element: LType | None = None
+
+    @property
+    def name(self) -> str:
+        if self.kind in (Kind.ARRAY, Kind.SET) and self.element is not None:
+            return f"{self.kind.value}({self.element.name})"
+        return self.kind.value
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind in (Kind.INT4, Kind.INT8)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in (Kind.INT4, Kind.INT8, Kind.FLOAT8)
+
+    @property
+    def is_collection(self) -> bool:
+        return self.kind in (Kind.ARRAY, Kind.SET)
+
+
+STR = LType(Kind.STR)
+INT4 = LType(Kind.INT4)
+INT8 = LType(Kind.INT8)
+FLOAT8 = LType(Kind.FLOAT8)
+BOOL = LType(Kind.BOOL)
+TIMESTAMP = LType(Kind.TIMESTAMP)
+DURATION = LType(Kind.DURATION)
+IP4 = LType(Kind.IP4)
+NET4 = LType(Kind.NET4)
+JSON = LType(Kind.JSON)
+REGEX = LType(Kind.REGEX)
+JQ = LType(Kind.JQ)
+TEMPLATE = LType(Kind.TEMPLATE)
+DC = LType(Kind.DC)
+MAP = LType(Kind.MAP)
+TUPLE = LType(Kind.TUPLE)
+NULL = LType(Kind.NULL)
+ANY = LType(Kind.ANY)
+
+
+def array_of(element: LType) -> LType:
+    return LType(Kind.ARRAY, element)
+
+
+def set_of(element: LType) -> LType:
+    return LType(Kind.SET, element)
+
+
+_BY_NAME = {
+    t.name: t
+    for t in (STR, INT4, INT8, FLOAT8, BOOL, TIMESTAMP, DURATION, IP4, NET4, JSON, MAP, TUPLE)
+}
+_ALIASES = {"int": INT8, "float": FLOAT8, "string": STR, "boolean": BOOL, "ip": IP4}
+
+
+def parse_type(name: str) -> LType:
+    """A type from its Devo name; ``array(str)``/``set(ip4)`` nest."""
+    text = name.strip().lower()
+    for kind in (Kind.ARRAY, Kind.SET):
+        prefix = kind.value + "("
+        if text.startswith(prefix) and text.endswith(")"):
+            return LType(kind, parse_type(text[len(prefix) : -1]))
+    if text in _BY_NAME:
+        return _BY_NAME[text]
+    if text in _ALIASES:
+        return _ALIASES[text]
+    raise ValueError(f"unknown type {name!r}")
+
+
+def common_numeric(a: LType, b: LType) -> LType:
+    """The type of ``a op b`` for two numbers: float wins, then the wider integer."""
+    if FLOAT8 in (a, b):
+        return FLOAT8
+    if INT8 in (a, b):
+        return INT8
+    return INT4 if a == b == INT4 else INT8

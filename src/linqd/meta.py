@@ -1,0 +1,71 @@
+"""The metadata database (SQLite, ``meta.sqlite`` in the data directory).
+
+Small, transactional and separate from the events: table settings now; domains, credentials, jobs
+and alert definitions as later capabilities arrive. Each capability adds its tables through
+``MIGRATIONS`` so an old data directory upgrades in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE table_settings (
+        name TEXT PRIMARY KEY,
+        retention_days INTEGER
+    )
+    """,
+)
+
+
+class MetaStore:
+    """One SQLite connection shared by the process, serialised by a lock (writes are rare)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._lock = threading.RLock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for index, statement in enumerate(MIGRATIONS[version:], start=version + 1):
+                conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {index:d}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def retention_days(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, retention_days FROM table_settings WHERE retention_days IS NOT NULL"
+            ).fetchall()
+        return {str(name): int(days) for name, days in rows}
+
+    def set_retention_days(self, table: str, days: int | None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO table_settings(name, retention_days) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET retention_days = excluded.retention_days",
+                (table, days),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,110 @@
+"""Tables and their schemas: the built-in Devo tables and raw tables created at their first event.
+
+A table name is the Devo tag with hyphens mapped to camelCase (``web.apache.access-lt`` →
+``web.apache.accessLt``), 2 to 6 dot-separated levels. Every table also carries ``eventdate``,
+the hidden ``client`` (domain) column and the internal sequence; those are not listed here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..errors import ValidationError
+from ..linq import types as t
+from ..linq.types import LType
+
+SEQ_COLUMN = "_seq"
+CLIENT_COLUMN = "client"
+EVENTDATE = "eventdate"
+
+_LEVEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-@]*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: LType
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    columns: tuple[Column, ...]
+    builtin: bool = False
+
+    def column(self, name: str) -> Column | None:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def all_columns(self) -> Iterator[Column]:
+        """``eventdate`` first, then the table's own columns (what ``select *`` shows)."""
+        yield Column(EVENTDATE, t.TIMESTAMP)
+        yield from self.columns
+
+
+def _schema(name: str, spec: str) -> TableSchema:
+    columns = []
+    for item in spec.split():
+        column, _, type_name = item.partition(":")
+        columns.append(Column(column, t.parse_type(type_name)))
+    return TableSchema(name, tuple(columns), builtin=True)
+
+
+BUILTIN_TABLES: tuple[TableSchema, ...] = (
+    _schema(
+        "demo.ecommerce.data",
+        "clientIpAddress:ip4 timestamp:str method:str uri:str protocol:str statusCode:int8 "
+        "bytesTransferred:int8 referralUri:str userAgent:str cookie:str timeTaken:int8",
+    ),
+    _schema(
+        "siem.logtrust.web.activity",
+        "level:str domain:str userid:str username:str sessionid:str correlationid:str srcHost:str "
+        "srcPort:int4 serverHost:str serverPort:int4 type:str method:str url:str headers:str "
+        "params:str referer:str userAgent:str locale:str contentLength:int4 responseLength:int4 "
+        "responseTime:int4 result:str resourceInfo:str errorInfo:str country:str region:str "
+        "city:str isp:str org:str",
+    ),
+    _schema(
+        "siem.logtrust.web.navigation",
+        "level:str domain:str userid:str userEmail:str sessionid:str srcHost:str url:str "
+        "method:str section:str action:str userAgent:str",
+    ),
+    _schema(
+        "siem.logtrust.alert.info",
+        "alertHost:str domain:str priority:float8 context:str category:str alertId:str "
+        "status:int4 srcIp:ip4 srcPort:int4 srcHost:str dstIp:ip4 dstPort:int4 dstHost:str "
+        "protocol:str application:str engine:str username:str digest:str extraData:str",
+    ),
+)
+
+RAW_COLUMNS = (Column("hostname", t.STR), Column("message", t.STR))
+
+
+def raw_schema(name: str) -> TableSchema:
+    return TableSchema(name, RAW_COLUMNS)
+
+
+def builtin(name: str) -> TableSchema | None:
+    for schema in BUILTIN_TABLES:
+        if schema.name == name:
+            return schema
+    return None
+
+
+def table_name_for_tag(tag: str) -> str:
+    """Devo's tag → table rule: hyphen removed, next letter upper-cased; 2 to 6 levels.
+
+    Raises ``ValidationError`` for a tag that cannot name a table.
+    """
+    levels = tag.split(".")
+    if not 2 <= len(levels) <= 6 or not all(_LEVEL.match(level) for level in levels):
+        raise ValidationError(f"Invalid tag `{tag}`: 2 to 6 dot-separated levels", field="tag")
+    return ".".join(re.sub(r"-+(.)?", lambda m: (m.group(1) or "").upper(), lv) for lv in levels)

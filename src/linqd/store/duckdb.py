@@ -1,0 +1,265 @@
+"""The event store on DuckDB: one file, one table per LINQ table, columnar appends.
+
+Each DuckDB table is named exactly like its LINQ table (a quoted identifier such as
+``"demo.ecommerce.data"``) and holds ``eventdate``, the hidden ``client`` column, the internal
+``_seq`` sequence and the table's own columns. ``_seq`` increases across the whole store, so
+"everything after cursor C" is one range scan and ties at equal eventdates stay ordered.
+
+One writer (a lock around appends), any number of concurrent readers (each query gets its own
+DuckDB cursor, which sees the last committed state).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..clock import Clock
+from ..errors import StoreError
+from ..linq.types import Kind, LType
+from ..meta import MetaStore
+from . import catalog
+from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
+
+DAY_MS = 86_400_000
+
+_DUCKDB_TYPES = {
+    Kind.STR: "VARCHAR",
+    Kind.INT4: "INTEGER",
+    Kind.INT8: "BIGINT",
+    Kind.FLOAT8: "DOUBLE",
+    Kind.BOOL: "BOOLEAN",
+    Kind.TIMESTAMP: "TIMESTAMP",
+    Kind.IP4: "UINTEGER",
+    Kind.JSON: "VARCHAR",
+}
+_ARROW_TYPES = {
+    Kind.STR: pa.string(),
+    Kind.INT4: pa.int32(),
+    Kind.INT8: pa.int64(),
+    Kind.FLOAT8: pa.float64(),
+    Kind.BOOL: pa.bool_(),
+    Kind.TIMESTAMP: pa.timestamp("ms"),
+    Kind.IP4: pa.uint32(),
+    Kind.JSON: pa.string(),
+}
+_TYPES_FROM_DUCKDB = {
+    "VARCHAR": "str",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "DOUBLE": "float8",
+    "BOOLEAN": "bool",
+    "TIMESTAMP": "timestamp",
+    "UINTEGER": "ip4",
+}
+
+
+def duckdb_type(ltype: LType) -> str:
+    return _DUCKDB_TYPES[ltype.kind]
+
+
+def arrow_type(ltype: LType) -> pa.DataType:
+    return _ARROW_TYPES[ltype.kind]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    table: str
+    count: int
+    first_seq: int
+    last_seq: int
+
+
+Listener = Callable[[AppendResult], None]
+
+
+class EventStore:
+    def __init__(self, path: Path | str, meta: MetaStore, clock: Clock) -> None:
+        self._db = duckdb.connect(str(path))
+        self._meta = meta
+        self._clock = clock
+        self._write_lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._schemas: dict[str, TableSchema] = {}
+        self._load_schemas()
+        for schema in catalog.BUILTIN_TABLES:
+            self._ensure_table(schema)
+        self._seq = self._max_seq()
+        self._retention_stop = threading.Event()
+        self._retention_thread: threading.Thread | None = None
+
+    # -- catalog ---------------------------------------------------------------------------------
+
+    def _load_schemas(self) -> None:
+        rows = self._exec(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        )
+        columns: dict[str, list[Column]] = {}
+        for table, column, data_type in rows:
+            if column in (EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN):
+                columns.setdefault(table, [])
+                continue
+            known = catalog.builtin(table)
+            declared = known.column(column) if known else None
+            ltype = declared.type if declared else catalog.t.parse_type(_TYPES_FROM_DUCKDB[data_type])
+            columns.setdefault(table, []).append(Column(column, ltype))
+        for table, cols in columns.items():
+            self._schemas[table] = TableSchema(table, tuple(cols), catalog.builtin(table) is not None)
+
+    def _ensure_table(self, schema: TableSchema) -> None:
+        if schema.name in self._schemas:
+            return
+        parts = [
+            f"{EVENTDATE} TIMESTAMP NOT NULL",
+            f"{CLIENT_COLUMN} VARCHAR NOT NULL",
+            f"{SEQ_COLUMN} BIGINT NOT NULL",
+        ]
+        parts += [f"{quote(c.name)} {duckdb_type(c.type)}" for c in schema.columns]
+        self._exec(f"CREATE TABLE IF NOT EXISTS {quote(schema.name)} ({', '.join(parts)})")
+        self._schemas[schema.name] = schema
+
+    def _max_seq(self) -> int:
+        best = 0
+        for name in self._schemas:
+            rows = self._exec(f"SELECT max({SEQ_COLUMN}) FROM {quote(name)}")
+            if rows and rows[0][0] is not None:
+                best = max(best, int(rows[0][0]))
+        return best
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement on the writer connection and drain its result."""
+        rows: list[tuple[Any, ...]] = self._db.execute(sql, list(params)).fetchall()
+        return rows
+
+    def schema(self, name: str) -> TableSchema | None:
+        return self._schemas.get(name)
+
+    def tables(self) -> list[TableSchema]:
+        return sorted(self._schemas.values(), key=lambda s: s.name)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """``listener`` is called after every durable append (from the appending thread)."""
+        self._listeners.append(listener)
+
+    def append(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any] | pa.Array],
+        *,
+        client: str,
+        eventdates: Sequence[int] | pa.Array | None = None,
+    ) -> AppendResult:
+        """Append one columnar batch; returns once it is committed (durable in DuckDB's WAL).
+
+        A table that is neither built in nor known yet is created as a raw table. ``eventdates``
+        (epoch ms) overrides the arrival stamp, for historical events and generated data.
+        """
+        schema = self._schemas.get(table) or catalog.raw_schema(table)
+        unknown = set(columns) - set(schema.column_names)
+        if unknown:
+            raise StoreError(f"Table `{table}` has no column(s) {sorted(unknown)}")
+        count = len(next(iter(columns.values()))) if columns else len(eventdates or ())
+        with self._write_lock:
+            self._ensure_table(schema)
+            first = self._seq + 1
+            now = self._clock.now_ms()
+            arrays: dict[str, pa.Array] = {}
+            try:
+                for column in schema.columns:
+                    values = columns.get(column.name)
+                    kind = arrow_type(column.type)
+                    arrays[column.name] = (
+                        pa.nulls(count, kind) if values is None else pa.array(values, kind)
+                    )
+                stamps = pa.array([now] * count if eventdates is None else eventdates, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as error:
+                raise StoreError(f"Bad values for table `{table}`: {error}") from error
+            arrays[EVENTDATE] = stamps.cast(pa.timestamp("ms"))
+            arrays[CLIENT_COLUMN] = pa.array([client] * count, pa.string())
+            arrays[SEQ_COLUMN] = pa.array(range(first, first + count), pa.int64())
+            if any(len(a) != count for a in arrays.values()):
+                raise StoreError(f"Columns of different lengths for table `{table}`")
+            batch = pa.table(arrays)
+            self._db.register("_linqd_batch", batch)
+            try:
+                self._exec(f"INSERT INTO {quote(table)} BY NAME SELECT * FROM _linqd_batch")
+            finally:
+                self._db.unregister("_linqd_batch")
+            self._seq = first + count - 1
+        result = AppendResult(table, count, first, first + count - 1)
+        for listener in self._listeners:
+            listener(result)
+        return result
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A connection for one reader (thread); it sees every committed append."""
+        return self._db.cursor()
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def read_after(
+        self, table: str, cursor: int, *, limit: int = 65_536, client: str | None = None
+    ) -> pa.Table:
+        """Rows of ``table`` with ``_seq > cursor`` in sequence order (at most ``limit``)."""
+        if table not in self._schemas:
+            raise StoreError(f"Unknown table `{table}`")
+        sql = f"SELECT * FROM {quote(table)} WHERE {SEQ_COLUMN} > ?"
+        params: list[Any] = [cursor]
+        if client is not None:
+            sql += f" AND {CLIENT_COLUMN} = ?"
+            params.append(client)
+        sql += f" ORDER BY {SEQ_COLUMN} LIMIT ?"
+        params.append(limit)
+        return self.reader().sql(sql, params=params).to_arrow_table()
+
+    # -- retention -------------------------------------------------------------------------------
+
+    def enforce_retention(self, now_ms: int | None = None) -> dict[str, int]:
+        """Delete rows older than each table's retention; returns rows deleted per table."""
+        now = self._clock.now_ms() if now_ms is None else now_ms
+        deleted: dict[str, int] = {}
+        for table, days in self._meta.retention_days().items():
+            if table not in self._schemas or days <= 0:
+                continue
+            cutoff = now - days * DAY_MS
+            with self._write_lock:
+                rows = self._exec(
+                    f"DELETE FROM {quote(table)} WHERE {EVENTDATE} < epoch_ms(?::BIGINT)", [cutoff]
+                )
+            deleted[table] = int(rows[0][0]) if rows else 0
+        return deleted
+
+    def start_retention(self, interval_s: float = 3600.0) -> None:
+        """Enforce retention now and then every ``interval_s`` seconds in a daemon thread."""
+
+        def loop() -> None:
+            while not self._retention_stop.is_set():
+                self.enforce_retention()
+                self._retention_stop.wait(interval_s)
+
+        self._retention_thread = threading.Thread(target=loop, name="retention", daemon=True)
+        self._retention_thread.start()
+
+    def close(self) -> None:
+        self._retention_stop.set()
+        if self._retention_thread is not None:
+            self._retention_thread.join()
+        with self._write_lock:
+            self._db.close()
