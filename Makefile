@@ -15,7 +15,7 @@ $(BIN)/linqd: pyproject.toml
 install: $(BIN)/linqd
 
 run: install
-	$(BIN)/linqd --data-dir $(DATA) run
+	$(BIN)/linqd run --data-dir $(DATA)
 
 test: install
 	$(BIN)/pytest

@@ -9,18 +9,22 @@ which keeps DuckDB's zone maps useful for time filters on the stored tables.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import random
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from .store import catalog
 from .store.duckdb import EventStore, duckdb_type, quote
+
+if TYPE_CHECKING:
+    from .store.catalog import TableSchema
 
 ECOMMERCE = "demo.ecommerce.data"
 ACTIVITY = "siem.logtrust.web.activity"
@@ -62,57 +66,34 @@ _GEO = (
     (201, 141, "MX", "Mexico City", "Mexico City", "Telmex", "Uninet S.A. de C.V.", "es_MX"),
 )
 
+_CHROME = "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0"
+_SAFARI = "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2"
 _USER_AGENTS = (
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/120.0.0.0 Safari/537.36",
-        30,
-    ),
-    (
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/120.0.0.0 Safari/537.36",
-        18,
-    ),
-    (
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-        "Version/17.2 Safari/605.1.15",
-        12,
-    ),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0", 10),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
-        14,
-    ),
-    (
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/120.0.0.0 Mobile Safari/537.36",
-        9,
-    ),
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
-        5,
-    ),
-    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 2),
+    f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) {_CHROME} Safari/537.36",
+    f"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) {_CHROME} Safari/537.36",
+    f"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) {_SAFARI} Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    f"Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) {_SAFARI} Mobile/15E148 Safari/604.1",
+    f"Mozilla/5.0 (Linux; Android 14; Pixel 8) {_CHROME} Mobile Safari/537.36",
+    f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) {_CHROME} Safari/537.36 Edg/120.0.2210.91",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 )
+_UA_WEIGHTS = (30, 18, 12, 10, 14, 9, 5, 2)  # the crawler last: users never browse with it
 
 _PRODUCTS = (
     "WC-SH-A01", "WC-SH-A02", "WC-SH-G04", "WC-SH-T02", "DB-SG-G01", "DC-SG-G02", "FS-SG-G03",
     "PZ-SG-G05", "CU-PG-G06", "MB-AG-G07", "MB-AG-T01", "FI-AG-G08", "BS-AG-G09", "SC-MG-G10",
     "SF-BVS-G01", "SF-BVS-01",
 )  # fmt: skip
-_CATEGORIES = ("ACCESSORIES", "ARCADE", "SHOOTER", "SIMULATION", "SPORTS", "STRATEGY", "TEE")
-_CATEGORY_EXTRA = ("GIFTS", "NULL")
+_CATEGORIES = (
+    "ACCESSORIES", "ARCADE", "SHOOTER", "SIMULATION", "SPORTS", "STRATEGY", "TEE", "GIFTS", "NULL",
+)  # fmt: skip
 _CART_ACTIONS = ("view", "addtocart", "purchase", "remove", "changequantity")
 _SITE = "http://www.logtrust.com"
 _EXTERNAL_REFERRERS = (
-    "http://www.google.com/search?q=buy+games+online",
-    "http://www.bing.com/search?q=arcade+games",
-    "http://www.facebook.com/",
-    "http://www.twitter.com/",
-    "http://www.reddit.com/r/gaming",
-)
+    "http://www.google.com/search?q=buy+games+online", "http://www.bing.com/search?q=arcade+games",
+    "http://www.facebook.com/", "http://www.twitter.com/", "http://www.reddit.com/r/gaming",
+)  # fmt: skip
 # What a scanner asks for during a 404 burst.
 _PROBES = (
     "/wp-login.php", "/.env", "/admin/config.php", "/phpmyadmin/index.php", "/.git/config",
@@ -125,8 +106,7 @@ _STATUSES = ((200, 910), (404, 20), (503, 20), (500, 20), (400, 15), (408, 15))
 _DEVO = "https://us.devo.com"
 # (path, method, resource/section, action) shared by activity and navigation.
 _PAGES = (
-    ("/home", "GET", "home", "view"),
-    ("/m2search", "GET", "search", "view"),
+    ("/home", "GET", "home", "view"), ("/m2search", "GET", "search", "view"),
     ("/search/query.json", "POST", "search", "query"),
     ("/alerts/view.json", "GET", "alerts", "view"),
     ("/alerts/definitions.json", "GET", "alerts", "list"),
@@ -137,9 +117,9 @@ _PAGES = (
     ("/relays/status.json", "GET", "relays", "view"),
     ("/preferences/save", "POST", "preferences", "edit"),
     ("/admin/users.json", "GET", "administration", "list"),
-    ("/login", "POST", "login", "login"),
-    ("/logout", "GET", "login", "logout"),
-)
+    ("/login", "POST", "login", "login"), ("/logout", "GET", "login", "logout"),
+)  # fmt: skip
+_PAGE_FIELDS = ("method", "section", "action")
 _SERVERS = ("us-web-01.devo.internal", "us-web-02.devo.internal", "us-web-03.devo.internal")
 _HEADERS = (
     '{"accept":"application/json","x-requested-with":"XMLHttpRequest"}',
@@ -158,6 +138,10 @@ _ERRORS = (
     "Timeout waiting for query results",
     "Upstream service unavailable",
 )
+_FIXED_LISTS = (
+    ("probes", _PROBES), ("servers", _SERVERS), ("headers", _HEADERS),
+    ("get_params", _GET_PARAMS), ("post_params", _POST_PARAMS), ("errors", _ERRORS),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -213,8 +197,8 @@ def generate(
         for salt, (table, n) in enumerate(counts.items()):
             if n == 0:
                 continue
-            schema = store.schema(table) or catalog.builtin(table)
-            assert schema is not None
+            schema = store.schema(table)
+            assert schema is not None  # the store creates every built-in table when it opens
             gen.register("segs", _segments_table(timeline, bursts, n, boost=table == ECOMMERCE))
             sql = _select(queries[table], schema, salt << 40)
             # DuckDB rejects named parameters that a query does not mention.
@@ -223,12 +207,8 @@ def generate(
                 hi = min(n, lo + batch_size)
                 result = gen.sql(sql, params={**used, "lo": lo, "hi": hi}).to_arrow_table()
                 columns = {c: result.column(c).combine_chunks() for c in schema.column_names}
-                store.append(
-                    table,
-                    columns,
-                    client=client,
-                    eventdates=result.column("ts").combine_chunks(),
-                )
+                stamps = result.column("ts").combine_chunks()
+                store.append(table, columns, client=client, eventdates=stamps)
                 if progress is not None:
                     progress(hi - lo)
     finally:
@@ -241,19 +221,11 @@ def _split(events: int) -> dict[str, int]:
     navigation = events * 5 // 100
     if events >= 3:
         activity, navigation = max(1, activity), max(1, navigation)
-    return {
-        ECOMMERCE: events - activity - navigation,
-        ACTIVITY: activity,
-        NAVIGATION: navigation,
-    }
+    return {ECOMMERCE: events - activity - navigation, ACTIVITY: activity, NAVIGATION: navigation}
 
 
 def _ip(a: int, b: int, c: int, d: int) -> int:
     return (a << 24) | (b << 16) | (c << 8) | d
-
-
-def _ip_text(ip: int) -> str:
-    return ".".join(str((ip >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 def _catalogues(rng: random.Random) -> dict[str, Any]:
@@ -268,16 +240,12 @@ def _catalogues(rng: random.Random) -> dict[str, Any]:
     private += [_ip(192, 168, rng.randrange(8), rng.randrange(1, 255)) for _ in range(60)]
     ips = [ip for ip, _ in public] + private
     rng.shuffle(ips)
-    agents = [ua for ua, _ in _USER_AGENTS]
-    agent_weights = [w for _, w in _USER_AGENTS]
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
 
     visitors = 2000
     # A few busy addresses (offices, NATs) and a long tail of occasional ones.
-    visitor_ip = [
-        ips[min(len(ips) - 1, int(len(ips) * rng.random() ** 1.7))] for _ in range(visitors)
-    ]
-    visitor_ua = rng.choices(agents, agent_weights, k=visitors)
+    visitor_ip = [ips[int(len(ips) * rng.random() ** 1.7)] for _ in range(visitors)]
+    visitor_ua = rng.choices(_USER_AGENTS, _UA_WEIGHTS, k=visitors)
     visitor_cookie = ["".join(rng.choices(alphabet, k=26)) + ":-" for _ in range(visitors)]
 
     names = rng.sample([f"{f}.{last}" for f in _FIRST for last in _LAST], 200)
@@ -286,18 +254,19 @@ def _catalogues(rng: random.Random) -> dict[str, Any]:
     users = {
         "user_name": [f"{n}@{d}.com" for n, d in zip(names, user_domain, strict=True)],
         "user_domain": user_domain,
-        "user_id": [_uuid(rng) for _ in names],
-        "user_ip": [_ip_text(ip) for ip, _ in user_geo],
-        "user_ua": rng.choices(agents[:7], agent_weights[:7], k=len(names)),
+        "user_id": [str(uuid.UUID(int=rng.getrandbits(128))) for _ in names],
+        "user_ip": [str(ipaddress.IPv4Address(ip)) for ip, _ in user_geo],
+        "user_ua": rng.choices(_USER_AGENTS[:-1], _UA_WEIGHTS[:-1], k=len(names)),
     }
     for i, field in enumerate(("country", "region", "city", "isp", "org", "locale"), start=2):
         users[f"user_{field}"] = [str(geo[i]) for _, geo in user_geo]
 
     # Popularity follows list position: browsing first, then cart actions, dead links last.
     browse = [f"/product.screen?productId={p}" for p in _PRODUCTS]
-    browse += [f"/category.screen?categoryId={c}" for c in _CATEGORIES + _CATEGORY_EXTRA]
+    browse += [f"/category.screen?categoryId={c}" for c in _CATEGORIES]
     cart = [f"/cart.do?action={a}&itemId=EST-{rng.randint(1, 27)}" for a in _CART_ACTIONS * 6]
-    cart += [f"/cart.do?action=purchase&itemId=EST-{n}&productId={p}" for n, p in _pairs(rng)]
+    cart += [f"/cart.do?action=purchase&itemId=EST-{n}&productId=" for n in range(1, 9)]
+    cart = [u + rng.choice(_PRODUCTS) if u.endswith("=") else u for u in cart]
     rare = [f"/oldlink?itemId=EST-{rng.randint(1, 27)}" for _ in range(5)]
     rare += ["/search.do?items=2112", f"/cart/success.do?JSESSIONID=SD{rng.randint(1, 9)}SL"]
     for group in (browse, cart, rare):
@@ -311,27 +280,11 @@ def _catalogues(rng: random.Random) -> dict[str, Any]:
         "visitor_cookie": visitor_cookie,
         "uris": uris,
         "referrals": referrals,
-        "probes": list(_PROBES),
         **users,
-        "page_url": [_DEVO + p[0] for p in _PAGES],
-        "page_method": [p[1] for p in _PAGES],
-        "page_section": [p[2] for p in _PAGES],
-        "page_action": [p[3] for p in _PAGES],
-        "servers": list(_SERVERS),
-        "headers": list(_HEADERS),
-        "get_params": list(_GET_PARAMS),
-        "post_params": list(_POST_PARAMS),
-        "errors": list(_ERRORS),
+        "page_url": [_DEVO + path for path, *_ in _PAGES],
+        **{f"page_{k}": [p[i] for p in _PAGES] for i, k in enumerate(_PAGE_FIELDS, start=1)},
+        **{k: list(v) for k, v in _FIXED_LISTS},
     }
-
-
-def _pairs(rng: random.Random) -> list[tuple[int, str]]:
-    return [(n, rng.choice(_PRODUCTS)) for n in range(1, 9)]
-
-
-def _uuid(rng: random.Random) -> str:
-    h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _bursts(rng: random.Random, start: int, end: int, ips: Sequence[int]) -> tuple[_Burst, ...]:
@@ -341,7 +294,8 @@ def _bursts(rng: random.Random, start: int, end: int, ips: Sequence[int]) -> tup
     for _ in range(count):
         length = min(rng.randint(5, 20) * 60_000, max(1, span // 10))
         begin = start + rng.randrange(max(1, span - length))
-        # Scanners hammer from an address nobody else uses; error storms hit a real visitor.
+        # A scanner comes from an address nobody else uses; an error storm is a known client
+        # retrying a failing checkout.
         ip = _ip(rng.choice((45, 185, 193)), rng.randrange(256), rng.randrange(256), 7)
         status = rng.choice((404, 404, 500))
         bursts.append(
@@ -380,26 +334,25 @@ def _segments_table(
         for s in timeline
     ]
     total = sum(weights)
-    rows: dict[str, list[int]] = {k: [] for k in ("lo", "hi", "t0", "tlen", "burst", "bip", "bst")}
+    rows = []
     acc = 0.0
     lo = 0
     for segment, weight in zip(timeline, weights, strict=True):
         acc += weight
-        hi = round(n * acc / total) if segment is not timeline[-1] else n
+        hi = min(n, round(n * acc / total)) if segment is not timeline[-1] else n
         if hi > lo:
-            burst = bursts[segment.burst] if boost and segment.burst >= 0 else None
-            rows["lo"].append(lo)
-            rows["hi"].append(hi)
-            rows["t0"].append(segment.start)
-            rows["tlen"].append(segment.end - segment.start)
-            rows["burst"].append(-1 if burst is None else segment.burst)
-            rows["bip"].append(0 if burst is None else burst.ip)
-            rows["bst"].append(0 if burst is None else burst.status)
+            # Burst rows carry the attacker's address and status; ``bst`` 0 means no burst.
+            burst = bursts[segment.burst] if boost and segment.burst >= 0 else _Burst(0, 0, 0, 0)
+            rows.append(
+                (lo, hi, segment.start, segment.end - segment.start, burst.ip, burst.status)
+            )
             lo = hi
-    return pa.table({k: pa.array(v, pa.int64()) for k, v in rows.items()})
+    names = ("lo", "hi", "t0", "tlen", "bip", "bst")
+    columns = zip(*rows, strict=True)
+    return pa.table({k: pa.array(v, pa.int64()) for k, v in zip(names, columns, strict=True)})
 
 
-def _select(body: tuple[str, dict[str, str]], schema: catalog.TableSchema, salt: int) -> str:
+def _select(body: tuple[str, dict[str, str]], schema: TableSchema, salt: int) -> str:
     """The full query: shared time base, the table's CTEs, then one cast per catalog column."""
     ctes, exprs = body
     casts = ", ".join(
@@ -410,7 +363,7 @@ def _select(body: tuple[str, dict[str, str]], schema: catalog.TableSchema, salt:
             SELECT *, unnest(range(greatest(lo, $lo), least(hi, $hi))) AS i
             FROM segs WHERE hi > $lo AND lo < $hi
         ), base AS (
-            SELECT i, i + {salt:d} AS g, burst, bip, bst,
+            SELECT i, i + {salt:d} AS g, bip, bst,
                 t0 + least(CAST(floor((i - lo + u(i + {salt:d}, 0)) * tlen / (hi - lo))
                     AS BIGINT), tlen - 1) AS ts
             FROM picked
@@ -445,12 +398,12 @@ _NORMALS = """sqrt(-2 * ln(1 - u(g, 3))) * cos(2 * pi() * u(g, 4)) AS z1,
 
 _ECOMMERCE = (
     f"""shop AS (
-            SELECT *, burst >= 0 AND u(g, 1) < 0.85 AS hot,
+            SELECT *, bst > 0 AND u(g, 1) < 0.85 AS hot,
                 1 + CAST(floor(pow(u(g, 2), 2.0) * len($visitor_ip)) AS BIGINT) AS v, {_NORMALS}
             FROM base
         ), paged AS (
             SELECT *, CASE WHEN hot AND bst = 404 THEN {_pick("probes", "u(g, 5)")}
-                WHEN hot THEN '/cart.do?action=purchase&itemId=EST-' || (1 + g % 27)
+                WHEN hot THEN '/cart.do?action=purchase&itemId=EST-' || (1 + floor(27 * u(g, 11)))
                 ELSE {_pick("uris", "u(g, 5)", 1.6)} END AS uri
             FROM shop
         ), final AS (
@@ -510,7 +463,7 @@ _ACTIVITY = (
         "sessionid": _SESSION,
         "correlationid": "md5(CAST(p AS VARCHAR))",
         "srcHost": "user_ip",
-        "srcPort": "1024 + hash(p, 11) % 64511",
+        "srcPort": "1024 + floor(64511 * u(p, 11))",
         "serverHost": _pick("servers", "u(p, 12)"),
         "serverPort": "CASE WHEN u(p, 13) < 0.9 THEN 443 ELSE 8443 END",
         "type": "CASE WHEN response THEN 'response' ELSE 'request' END",
@@ -524,7 +477,8 @@ _ACTIVITY = (
         "locale": "$user_locale[usr]",
         "contentLength": f"""CASE WHEN response OR $page_method[page] = 'GET' THEN 0
                 ELSE {_lognormal("z2", 6.0, 0.7)} END""",
-        "responseLength": f"""CASE WHEN NOT response THEN 0 WHEN outcome > 0 THEN 120 + g % 200
+        "responseLength": f"""CASE WHEN NOT response THEN 0
+                WHEN outcome > 0 THEN 120 + floor(200 * u(g, 18))
                 ELSE {_lognormal("z2", 8.0, 1.1)} END""",
         "responseTime": "CASE WHEN response THEN rtime ELSE 0 END",
         "result": "CASE outcome WHEN 0 THEN 'OK' WHEN 1 THEN 'Not Found' ELSE 'Error' END",

@@ -1,0 +1,97 @@
+"""Run a LINQ query over the event store: compile with the caller's range and domain, apply the
+request's limit/offset, and hand back the typed columns and a stream of Arrow batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from ..errors import LinqdError, QueryLimitError
+
+from ..linq import Bounds, CompiledQuery, compile_linq
+from ..linq.ir import ResultColumn
+from ..store.duckdb import EventStore
+from .dates import TimeRange
+
+BATCH_ROWS = 8_192
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    compiled: CompiledQuery
+    batches: Iterator[pa.RecordBatch]
+
+    @property
+    def columns(self) -> tuple[ResultColumn, ...]:
+        return self.compiled.columns
+
+    def to_table(self) -> pa.Table:
+        schema = None
+        batches = list(self.batches)
+        if batches:
+            schema = batches[0].schema
+        return pa.Table.from_batches(batches, schema=schema) if schema else pa.table({})
+
+
+def with_paging(select: exp.Select, limit: int | None, offset: int | None) -> exp.Select:
+    """Apply a request's limit/offset on top of whatever the LINQ text already limits."""
+    if limit is None and not offset:
+        return select
+    if select.args.get("limit") is not None or select.args.get("offset") is not None:
+        names = [exp.column(e.alias_or_name, quoted=True) for e in select.expressions]
+        outer = exp.Select().select(*names).from_(exp.Subquery(this=select, alias="_paged"))
+        select = outer
+    else:
+        select = select.copy()
+    if limit is not None:
+        select = select.limit(limit)
+    if offset:
+        select = select.offset(offset)
+    return select
+
+
+def compile_for(
+    store: EventStore, text: str, *, time_range: TimeRange, client: str, now_ms: int
+) -> CompiledQuery:
+    bounds = Bounds(time_range.from_ms, time_range.to_ms, client)
+    return compile_linq(text, store.schema, now_ms=now_ms, bounds=bounds)
+
+
+def run_query(
+    store: EventStore,
+    text: str,
+    *,
+    time_range: TimeRange,
+    client: str,
+    now_ms: int,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> QueryResult:
+    compiled = compile_for(store, text, time_range=time_range, client=client, now_ms=now_ms)
+    select = with_paging(compiled.expression, limit, offset)
+    try:
+        relation = store.reader().sql(select.sql(dialect="duckdb"))
+        reader = relation.to_arrow_reader(BATCH_ROWS)
+    except duckdb.Error as error:
+        raise _engine_error(error) from None
+    return QueryResult(compiled, _guarded(reader))
+
+
+def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """Engine failures surface while rows are read; turn them into linqd errors there too."""
+    try:
+        yield from reader
+    except duckdb.Error as error:
+        raise _engine_error(error) from None
+
+
+def _engine_error(error: duckdb.Error) -> LinqdError:
+    text = str(error)
+    marker = "Exceeded limits while computing data for subproblem"
+    if marker in text:
+        return QueryLimitError(text[text.index(marker) :].strip())
+    return LinqdError(f"Query failed: {text.splitlines()[0] if text else type(error).__name__}")
