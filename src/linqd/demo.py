@@ -40,7 +40,9 @@ _HOURLY = (
     0.90, 0.95, 1.00, 1.00, 0.95, 0.85, 0.70, 0.60, 0.55, 0.50, 0.42, 0.35,
 )  # fmt: skip
 _WEEKEND = 0.6
-_BURST_BOOST = 12.0  # a burst minute carries this many times the ordinary traffic
+# Each burst adds this share of the table's ordinary traffic, so bursts stand out as spikes over
+# a month of data yet never swamp a short window.
+_BURST_SHARE = 0.004
 
 _FIRST = (
     "alice", "bob", "carol", "david", "emma", "frank", "grace", "henry", "irene", "jack",
@@ -178,7 +180,10 @@ def generate(
     progress: Callable[[int], None] | None = None,
     batch_size: int = 500_000,
 ) -> DemoStats:
-    """Append ``events`` synthetic rows over ``[now_ms - days, now_ms)`` to the demo tables."""
+    """Append ``events`` synthetic rows over ``[now_ms - days, now_ms)`` to the demo tables.
+
+    The same arguments always give the same rows, whatever ``batch_size``.
+    """
     if events < 0 or days <= 0 or batch_size <= 0:
         raise ValueError("events must be >= 0, days and batch_size > 0")
     start = now_ms - max(1, round(days * DAY_MS))
@@ -289,7 +294,7 @@ def _catalogues(rng: random.Random) -> dict[str, Any]:
 
 def _bursts(rng: random.Random, start: int, end: int, ips: Sequence[int]) -> tuple[_Burst, ...]:
     span = end - start
-    count = min(8, 2 + span // (3 * DAY_MS))
+    count = min(8, 2 + span // (3 * DAY_MS)) if span >= HOUR_MS else 0
     bursts = []
     for _ in range(count):
         length = min(rng.randint(5, 20) * 60_000, max(1, span // 10))
@@ -329,10 +334,12 @@ def _segments_table(
     timeline: Sequence[_Segment], bursts: Sequence[_Burst], n: int, *, boost: bool
 ) -> pa.Table:
     """Give each segment its share of ``n`` rows as a contiguous range of row numbers."""
-    weights = [
-        s.density * (s.end - s.start) * (_BURST_BOOST if boost and s.burst >= 0 else 1.0)
-        for s in timeline
-    ]
+    weights = [s.density * (s.end - s.start) for s in timeline]
+    ordinary = sum(weights)
+    for k, s in enumerate(timeline):
+        if boost and s.burst >= 0:
+            burst = bursts[s.burst]
+            weights[k] += _BURST_SHARE * ordinary * (s.end - s.start) / (burst.end - burst.start)
     total = sum(weights)
     rows = []
     acc = 0.0

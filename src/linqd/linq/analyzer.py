@@ -12,10 +12,11 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 
 from ..errors import LinqError, LinqNameError, LinqTypeError, Span
-from ..store.catalog import CLIENT_COLUMN, EVENTDATE, TableSchema
+from ..columns import CLIENT_COLUMN, EVENTDATE
 from . import ast
 from . import types as t
 from .format import format_expr
@@ -42,7 +43,10 @@ from .ir import (
 )
 from .types import Kind, LType
 
-SchemaLookup = Callable[[str], TableSchema | None]
+if TYPE_CHECKING:
+    from ..store.catalog import TableSchema
+
+SchemaLookup = Callable[[str], "TableSchema | None"]
 
 OPERATOR_FUNCTIONS = {
     "=": "eq", "!=": "ne", "/=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",

@@ -11,13 +11,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ..errors import ValidationError
 from ..linq import types as t
 from ..linq.types import LType
 
-SEQ_COLUMN = "_seq"
-CLIENT_COLUMN = "client"
-EVENTDATE = "eventdate"
+__all__ = ["CLIENT_COLUMN", "EVENTDATE", "SEQ_COLUMN", "Column", "TableSchema"]
 
 _LEVEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-@]*$")
 

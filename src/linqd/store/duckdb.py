@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..clock import Clock
 from ..errors import StoreError
-from ..linq.types import Kind, LType
+from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
 from . import catalog
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
@@ -112,7 +112,7 @@ class EventStore:
                 continue
             known = catalog.builtin(table)
             declared = known.column(column) if known else None
-            ltype = declared.type if declared else catalog.t.parse_type(_TYPES_FROM_DUCKDB[data_type])
+            ltype = declared.type if declared else parse_type(_TYPES_FROM_DUCKDB[data_type])
             columns.setdefault(table, []).append(Column(column, ltype))
         for table, cols in columns.items():
             self._schemas[table] = TableSchema(table, tuple(cols), catalog.builtin(table) is not None)

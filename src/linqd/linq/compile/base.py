@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ...errors import LinqTypeError
-from ...store.catalog import CLIENT_COLUMN, EVENTDATE
+from ...columns import CLIENT_COLUMN, EVENTDATE
 from ..functions.base import NOT_CONSTANT, Arg, lit
 from ..ir import (
     Plan,
