@@ -14,7 +14,6 @@ import statistics
 import time
 
 from _setup import DAYS, EVENTS, NOW_MS, demo_data, interleaved
-
 from linqd.linq import compile_linq
 from linqd.query.dates import TimeRange
 from linqd.query.run import run_query
@@ -62,9 +61,9 @@ SHAPES: tuple[tuple[str, str, str], ...] = (
 )
 
 COMPILE_ONLY = [linq for _, linq, _ in SHAPES] + [
-    "from siem.logtrust.web.activity where eq(url, \"https://us.devo.com/home\"), "
-    "eq(type, \"request\") where username in (from siem.logtrust.web.activity where "
-    "eq(url, \"https://us.devo.com/m2search\"), eq(type, \"request\") select username) "
+    'from siem.logtrust.web.activity where eq(url, "https://us.devo.com/home"), '
+    'eq(type, "request") where username in (from siem.logtrust.web.activity where '
+    'eq(url, "https://us.devo.com/m2search"), eq(type, "request") select username) '
     "select username, userid, sessionid, locale, userAgent",
 ]
 
@@ -79,7 +78,7 @@ def main() -> None:
     for name, linq, sql in SHAPES:
         rows: list[int] = []
 
-        def via_linq(linq: str = linq) -> None:
+        def via_linq(linq: str = linq, rows: list[int] = rows) -> None:
             table = run_query(store, linq, time_range=RANGE, client="self", now_ms=NOW_MS)
             rows.append(table.to_table().num_rows)
 

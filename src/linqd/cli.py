@@ -62,10 +62,20 @@ def _open(data_dir: Path) -> DataDir:
 
 @main.command()
 @data_dir_option
-@click.option("--events", type=click.IntRange(min=1), default=200_000, show_default=True,
-              help="How many events to generate.")  # fmt: skip
-@click.option("--days", type=click.FloatRange(min=0.01), default=7.0, show_default=True,
-              help="Spread the events over the last D days.")  # fmt: skip
+@click.option(
+    "--events",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="How many events to generate.",
+)
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0.01),
+    default=7.0,
+    show_default=True,
+    help="Spread the events over the last D days.",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 def demo(data_dir: Path, events: int, days: float, seed: int) -> None:
     """Fill the built-in demo tables with realistic synthetic events."""
@@ -91,17 +101,32 @@ def demo(data_dir: Path, events: int, days: float, seed: int) -> None:
 @main.command()
 @data_dir_option
 @click.argument("linq")
-@click.option("--from", "from_", default="30d", show_default=True,
-              help="Start: epoch seconds, YYYY-MM-DD[ HH:MM:SS], 1h, 7d, 2ad, today, now()-1h ...")  # fmt: skip
+@click.option(
+    "--from",
+    "from_",
+    default="30d",
+    show_default=True,
+    help="Start: epoch seconds, YYYY-MM-DD[ HH:MM:SS], 1h, 7d, 2ad, today, now()-1h ...",
+)
 @click.option("--to", default="now", show_default=True, help="End (exclusive), same forms.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N rows.")
 @click.option("--time-zone", default=None, help="Zone for today/endday and date texts.")
 def query(
-    data_dir: Path, linq: str, from_: str, to: str, fmt: str, limit: int | None,
+    data_dir: Path,
+    linq: str,
+    from_: str,
+    to: str,
+    fmt: str,
+    limit: int | None,
     time_zone: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Run a LINQ query and print its rows."""
     now = SystemClock().now_ms()
     time_range = resolve_range(from_, to, now_ms=now, tz=time_zone)
@@ -152,8 +177,10 @@ def retention(data_dir: Path, table: str, days: int) -> None:
             raise LinqdError(f"Unknown table `{table}`")
         data.meta.set_retention_days(table, days or None)
         deleted = data.store.enforce_retention()
-        click.echo(f"{table}: retention {days or 'unlimited'} d; {deleted.get(table, 0)} "
-                   "old events removed")  # fmt: skip
+        click.echo(
+            f"{table}: retention {days or 'unlimited'} d; {deleted.get(table, 0)} "
+            "old events removed"
+        )
     finally:
         data.close()
 
@@ -180,5 +207,13 @@ def run(ctx: click.Context, data_dir: Path, events: int) -> None:
     if not has_events(data_dir):
         ctx.invoke(demo, data_dir=data_dir, events=events, days=7.0, seed=42)
     click.echo(f"\n$ linqd query '{EXAMPLE_QUERY}' --from 1d\n")
-    ctx.invoke(query, data_dir=data_dir, linq=EXAMPLE_QUERY, from_="1d", to="now", fmt="table",
-               limit=None, time_zone=None)  # fmt: skip
+    ctx.invoke(
+        query,
+        data_dir=data_dir,
+        linq=EXAMPLE_QUERY,
+        from_="1d",
+        to="now",
+        fmt="table",
+        limit=None,
+        time_zone=None,
+    )

@@ -1,4 +1,5 @@
-"""Time as a dependency: the server uses ``SystemClock``, tests a ``SimulatedClock`` they move by hand."""
+"""Time as a dependency: the server uses ``SystemClock``; tests use a ``SimulatedClock``
+that they move by hand."""
 
 from __future__ import annotations
 

@@ -93,11 +93,13 @@ class QueryLimitError(LinqdError):
 
 
 class ValidationError(LinqdError):
-    """A request parameter is missing or wrong. ``devo_code`` is Devo's numeric code when it has one."""
+    """A request parameter is missing or wrong; ``devo_code`` is Devo's numeric code if any."""
 
     code = "validation"
 
-    def __init__(self, message: str, field: str | None = None, devo_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, devo_code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.devo_code = devo_code

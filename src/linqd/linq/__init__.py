@@ -28,12 +28,12 @@ class CompiledQuery:
 
 
 def compile_linq(
-    text: str, schemas: SchemaLookup, *, now_ms: int, bounds: Bounds = Bounds()
+    text: str, schemas: SchemaLookup, *, now_ms: int, bounds: Bounds | None = None
 ) -> CompiledQuery:
     """LINQ text → DuckDB SQL. Raises ``LinqError`` (with its source attached) and nothing else."""
     try:
         plan = analyze(parse(text), schemas, text)
-        expression = DuckDBCompiler(now_ms, bounds).compile(plan)
+        expression = DuckDBCompiler(now_ms, bounds or Bounds()).compile(plan)
     except LinqError as error:
         raise error.with_source(text) from None
     return CompiledQuery(plan, expression)

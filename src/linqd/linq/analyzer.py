@@ -12,11 +12,11 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from ..errors import LinqError, LinqNameError, LinqTypeError, Span
 from ..columns import CLIENT_COLUMN, EVENTDATE
+from ..errors import LinqError, LinqNameError, LinqTypeError, Span
 from . import ast
 from . import types as t
 from .format import format_expr
@@ -90,7 +90,7 @@ def coerce_literal(value: object, to: LType) -> TLiteral | None:
     """A string literal converted to ``to`` (timestamp, ip4, net4, numbers); None if it can't be."""
     if not isinstance(value, str):
         if isinstance(value, int) and not isinstance(value, bool):
-            if to.kind is Kind.TIMESTAMP or to.kind is Kind.IP4 and 0 <= value < 2**32:
+            if to.kind is Kind.TIMESTAMP or (to.kind is Kind.IP4 and 0 <= value < 2**32):
                 return TLiteral(value, to)
             if to.is_numeric:
                 return TLiteral(value, to)
@@ -223,7 +223,9 @@ class Analyzer:
                     item.alias in (EVENTDATE, CLIENT_COLUMN)
                 ):
                     raise self.error(
-                        LinqNameError, f"Identifier `{item.alias}` is used more than once", item.span
+                        LinqNameError,
+                        f"Identifier `{item.alias}` is used more than once",
+                        item.span,
                     )
             if item.alias is None and isinstance(item.expr, ast.Name):
                 name = item.expr.name
@@ -253,9 +255,9 @@ class Analyzer:
             bucket = Output(EVENTDATE, TBucket(period))
             scope[EVENTDATE] = bucket.expr
             columns.append(bucket)
-        for key in keys:
-            scope[key.name] = key.expr
-            columns.append(key)
+        for output in keys:
+            scope[output.name] = output.expr
+            columns.append(output)
         return _Phase(
             phase.source,
             scope,
@@ -286,7 +288,10 @@ class Analyzer:
                     if o.name == EVENTDATE or o in phase.grouping.keys
                 ]
             elif isinstance(phase.source, str):
-                order = [OrderKey(TColumn(EVENTDATE, t.TIMESTAMP)), OrderKey(TColumn("_seq", t.INT8))]
+                order = [
+                    OrderKey(TColumn(EVENTDATE, t.TIMESTAMP)),
+                    OrderKey(TColumn("_seq", t.INT8)),
+                ]
         return Stage(
             phase.source,
             tuple(phase.where),
@@ -310,9 +315,7 @@ class Analyzer:
             case ast.Name(name=name):
                 found = phase.scope.get(name)
                 if found is None:
-                    raise self.error(
-                        LinqNameError, f"Unknown identifier `{name}'", node.span
-                    )
+                    raise self.error(LinqNameError, f"Unknown identifier `{name}'", node.span)
                 return found
             case ast.Call(name=name, args=args):
                 return self._call(name, args, node.span, phase)
@@ -391,9 +394,7 @@ class Analyzer:
             return TInSubquery(values, plan)
         return self._call("in", (left, right), span, phase)
 
-    def _call(
-        self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase
-    ) -> TExpr:
+    def _call(self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
         fn = self.functions.get(name)
         if fn is None:
             raise self.error(LinqNameError, f"No function named `{name}'", span)
@@ -417,9 +418,7 @@ class Analyzer:
         if resolved is None:
             wanted = " or ".join(s.text() for s in fn.signatures)
             got = ", ".join(str(a.type) for a in args)
-            raise self.error(
-                LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span
-            )
+            raise self.error(LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span)
         signature, result = resolved
         final: list[TExpr] = []
         for i, arg in enumerate(args):

@@ -12,7 +12,8 @@ NO_SPAN = Span(0, 0, 1, 1)
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[no-any-return]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    return span
 
 
 class LitKind(Enum):
@@ -125,7 +126,7 @@ class Select:
 
 @dataclass(frozen=True)
 class Group:
-    """``group [every P|-] [by k, ...]``. ``every_ms`` None with ``every_dash`` False = bare group."""
+    """``group [every P|-] [by k, ...]``; ``every_ms`` None and ``every_dash`` False: bare group."""
 
     every_ms: int | None
     every_dash: bool

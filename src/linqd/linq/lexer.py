@@ -60,7 +60,7 @@ class Lexer:
                 m = skip.match(src, self.pos)
                 while m and m.end() > self.pos:
                     self._advance_to(m.end())
-                    m = (_WHITESPACE.match(src, self.pos) or _COMMENT.match(src, self.pos))
+                    m = _WHITESPACE.match(src, self.pos) or _COMMENT.match(src, self.pos)
             if self.pos >= len(src):
                 out.append(Token(T.EOF, "", self._span(self.pos, self.pos)))
                 return out
@@ -93,7 +93,7 @@ class Lexer:
                 if "." in text or "e" in text or "E" in text:
                     return self._make(T.FLOAT, m.end(), float(text))
                 return self._make(T.INT, m.end(), int(text))
-            raise self.error(f"Bad number {src[start:start + 20].split()[0]!r}", start)
+            raise self.error(f"Bad number {src[start : start + 20].split()[0]!r}", start)
         m = _IDENT.match(src, start)
         if m:
             text = m.group(0)
@@ -114,7 +114,8 @@ class Lexer:
         # Double quotes process backslash escapes; single quotes keep backslashes literal (a
         # regex is written `re('\.zip$')`), but `\'` still escapes the quote itself.
         src, start = self.source, self.pos
-        i, parts = start + 1, []
+        i = start + 1
+        parts: list[str] = []
         while i < len(src):
             char = src[i]
             if char == quote:

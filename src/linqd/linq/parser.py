@@ -203,7 +203,7 @@ class Parser:
         if token.type is not T.INT:
             raise self._error(["<INT>"])
         self._advance()
-        return int(token.value)  # type: ignore[call-overload]
+        return int(str(token.value))
 
     def _parse_limit(self) -> ast.Limit:
         start = self._advance().span
@@ -299,9 +299,7 @@ class Parser:
         if len(ops) == 1:
             return ast.Binary(ops[0], operands[0], operands[1], _join(operands[0], operands[1]))
         if not all(op in CHAINABLE for op in ops):
-            raise LinqSyntaxError(
-                "Only <, <=, >, >= can be chained", operands[0].span, self.source
-            )
+            raise LinqSyntaxError("Only <, <=, >, >= can be chained", operands[0].span, self.source)
         return ast.Chain(tuple(ops), tuple(operands), _join(operands[0], operands[-1]))
 
     def _parse_binary(self, level: int) -> ast.Expr:

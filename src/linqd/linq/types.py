@@ -1,4 +1,5 @@
-"""LINQ's data types, as Devo names them on the wire (``str``, ``int8``, ``ip4``, ``array(str)`` ...)."""
+"""LINQ's data types, as Devo names them on the wire (``str``, ``int8``, ``ip4``,
+``array(str)`` ...)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ def json_value(value: Any, column: ResultColumn, ip_as_string: bool = False) -> 
         return ip_text(value)
     if isinstance(value, dt.timedelta):
         return value // dt.timedelta(milliseconds=1)
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     return value
 
@@ -95,7 +96,5 @@ def render_json_lines(
 ) -> Iterator[str]:
     """One JSON object per row (Devo's json/simple row shape)."""
     for row in rows:
-        item = {
-            c.name: json_value(v, c, ip_as_string) for v, c in zip(row, columns, strict=True)
-        }
+        item = {c.name: json_value(v, c, ip_as_string) for v, c in zip(row, columns, strict=True)}
         yield json.dumps(item, default=str) + "\n"

@@ -11,7 +11,6 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import LinqdError, QueryLimitError
-
 from ..linq import Bounds, CompiledQuery, compile_linq
 from ..linq.ir import ResultColumn
 from ..store.duckdb import EventStore

@@ -115,7 +115,9 @@ class EventStore:
             ltype = declared.type if declared else parse_type(_TYPES_FROM_DUCKDB[data_type])
             columns.setdefault(table, []).append(Column(column, ltype))
         for table, cols in columns.items():
-            self._schemas[table] = TableSchema(table, tuple(cols), catalog.builtin(table) is not None)
+            self._schemas[table] = TableSchema(
+                table, tuple(cols), catalog.builtin(table) is not None
+            )
 
     def _ensure_table(self, schema: TableSchema) -> None:
         if schema.name in self._schemas:
@@ -250,9 +252,11 @@ class EventStore:
         """Enforce retention now and then every ``interval_s`` seconds in a daemon thread."""
 
         def loop() -> None:
-            while not self._retention_stop.is_set():
+            # Enforce first, then wait: a store closed right after starting still got one pass.
+            while True:
                 self.enforce_retention()
-                self._retention_stop.wait(interval_s)
+                if self._retention_stop.wait(interval_s):
+                    return
 
         self._retention_thread = threading.Thread(target=loop, name="retention", daemon=True)
         self._retention_thread.start()

@@ -5,12 +5,13 @@ names the translation key of the function catalogue it uses."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ...errors import LinqTypeError
 from ...columns import CLIENT_COLUMN, EVENTDATE
+from ...errors import LinqTypeError
 from ..functions.base import NOT_CONSTANT, Arg, lit
 from ..ir import (
     Plan,
@@ -41,9 +42,9 @@ class Bounds:
 class Compiler(ABC):
     engine = "base"
 
-    def __init__(self, now_ms: int, bounds: Bounds = Bounds()) -> None:
+    def __init__(self, now_ms: int, bounds: Bounds | None = None) -> None:
         self.now_ms = now_ms
-        self.bounds = bounds
+        self.bounds = bounds or Bounds()
         self._time: exp.Expression | None = None
         self._source: str | None = None
         self._aliases = 0
@@ -153,7 +154,8 @@ class Compiler(ABC):
         if kind is Kind.TIMESTAMP:
             return self.timestamp_sql(int(expr.value))  # type: ignore[call-overload]
         if kind is Kind.NET4:
-            network, prefix = expr.value  # type: ignore[misc]
+            assert isinstance(expr.value, tuple)
+            network, prefix = expr.value
             return lit(f"{_ip_text(int(network))}/{prefix}")
         return lit(expr.value)
 
@@ -247,7 +249,7 @@ def _const(expr: TExpr) -> object:
     return NOT_CONSTANT
 
 
-def _and_all(conditions: list[exp.Expression]) -> exp.Expression:
+def _and_all(conditions: Sequence[exp.Expression]) -> exp.Expression:
     result = conditions[0]
     for condition in conditions[1:]:
         result = exp.And(this=result, expression=condition)

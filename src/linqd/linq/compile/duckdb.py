@@ -29,24 +29,36 @@ class DuckDBCompiler(Compiler):
         alias = self._alias()
         names = [c.name for c in plan.columns][-width:]
         size = exp.column("_n", table=alias, quoted=True)
-        counted = exp.Select().select(
-            *(exp.column(n, quoted=True) for n in names),
-            exp.alias_(
-                exp.Window(this=exp.Count(this=exp.Star())), exp.to_identifier("_n", quoted=True)
-            ),
-        ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(self._alias()))))
+        counted = (
+            exp.Select()
+            .select(
+                *(exp.column(n, quoted=True) for n in names),
+                exp.alias_(
+                    exp.Window(this=exp.Count(this=exp.Star())),
+                    exp.to_identifier("_n", quoted=True),
+                ),
+            )
+            .from_(
+                exp.Subquery(
+                    this=inner, alias=exp.TableAlias(this=exp.to_identifier(self._alias()))
+                )
+            )
+        )
         checked = []
         for i, name in enumerate(names):
             value: exp.Expression = exp.column(name, table=alias, quoted=True)
             if i == 0:
-                failure = call("error", exp.DPipe(this=lit(CAP_MESSAGE),
-                                                   expression=exp.cast(size, "VARCHAR")))
+                failure = call(
+                    "error", exp.DPipe(this=lit(CAP_MESSAGE), expression=exp.cast(size, "VARCHAR"))
+                )
                 value = exp.Case(
                     ifs=[exp.If(this=exp.GT(this=size, expression=lit(SUBQUERY_ROW_CAP)),
                                 true=failure)],
                     default=value,
                 )  # fmt: skip
             checked.append(value)
-        return exp.Select().select(*checked).from_(
-            exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return (
+            exp.Select()
+            .select(*checked)
+            .from_(exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier(alias))))
         )

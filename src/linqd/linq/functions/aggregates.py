@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, call, cast, lit, sig
+from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, sig
 
 
-def _agg(name: str, *, nulls_as_zero: bool = False, to: str | None = None):  # type: ignore[no-untyped-def]
+def _agg(name: str, *, nulls_as_zero: bool = False, to: str | None = None) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         sql_args = [a.sql for a in args]
         if nulls_as_zero:
@@ -35,14 +35,14 @@ def _sum(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return cast(total, "BIGINT" if result.is_integer else "DOUBLE")
 
 
-def _quantile(fraction: float):  # type: ignore[no-untyped-def]
+def _quantile(fraction: float) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return call("quantile_disc", args[0].sql, lit(fraction))
 
     return translate
 
 
-def _ordered(name: str, skip_nulls: bool):  # type: ignore[no-untyped-def]
+def _ordered(name: str, skip_nulls: bool) -> Translator:
     """first/last by eventdate; without an eventdate (a regrouping) in arrival order."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -54,7 +54,8 @@ def _ordered(name: str, skip_nulls: bool):  # type: ignore[no-untyped-def]
             base = call(name if skip_nulls else f"{name}_null", value, time)
         if skip_nulls:
             return exp.Filter(
-                this=base, expression=exp.Where(this=exp.Not(this=exp.Is(this=value, expression=exp.Null())))
+                this=base,
+                expression=exp.Where(this=exp.Not(this=exp.Is(this=value, expression=exp.Null()))),
             )
         return base
 
@@ -66,7 +67,7 @@ def _sum2(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("sum", exp.Mul(this=value, expression=value))
 
 
-def _collect(distinct: bool, sort: bool = False):  # type: ignore[no-untyped-def]
+def _collect(distinct: bool, sort: bool = False) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         value: exp.Expression = exp.Distinct(expressions=[args[0].sql]) if distinct else args[0].sql
         out = call("list", value)
@@ -75,10 +76,18 @@ def _collect(distinct: bool, sort: bool = False):  # type: ignore[no-untyped-def
     return translate
 
 
-def _aggregate(names: tuple[str, ...], signatures: str | tuple[str, ...], doc: str, translate):  # type: ignore[no-untyped-def]
+def _aggregate(
+    names: tuple[str, ...], signatures: str | tuple[str, ...], doc: str, translate: Translator
+) -> FunctionDef:
     sigs = (signatures,) if isinstance(signatures, str) else signatures
-    return FunctionDef(names, tuple(sig(s) for s in sigs), doc, "aggregation",
-                       {"duckdb": translate}, aggregate=True)  # fmt: skip
+    return FunctionDef(
+        names,
+        tuple(sig(s) for s in sigs),
+        doc,
+        "aggregation",
+        {"duckdb": translate},
+        aggregate=True,
+    )
 
 
 _PERCENTILES = tuple(
@@ -92,48 +101,100 @@ _PERCENTILES = tuple(
 )
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
-    _aggregate(("count",), ("-> int8", "any -> int8"),
-               "Number of rows; with an argument, of rows where it is not null.", _count),
+    _aggregate(
+        ("count",),
+        ("-> int8", "any -> int8"),
+        "Number of rows; with an argument, of rows where it is not null.",
+        _count,
+    ),
     _aggregate(("sum",), "num -> $num", "Sum of the values (nulls ignored).", _sum),
-    _aggregate(("avg",), "num -> float8", "Average, counting nulls as zero.",
-               _agg("avg", nulls_as_zero=True)),
+    _aggregate(
+        ("avg",),
+        "num -> float8",
+        "Average, counting nulls as zero.",
+        _agg("avg", nulls_as_zero=True),
+    ),
     _aggregate(("nnavg",), "num -> float8", "Average of the non-null values.", _agg("avg")),
     _aggregate(("min",), "any -> $0", "Smallest value.", _agg("min")),
     _aggregate(("max",), "any -> $0", "Largest value.", _agg("max")),
-    _aggregate(("first",), "any -> $0", "Value of the earliest event (may be null).",
-               _ordered("arg_min", False)),
-    _aggregate(("last",), "any -> $0", "Value of the latest event (may be null).",
-               _ordered("arg_max", False)),
+    _aggregate(
+        ("first",),
+        "any -> $0",
+        "Value of the earliest event (may be null).",
+        _ordered("arg_min", False),
+    ),
+    _aggregate(
+        ("last",),
+        "any -> $0",
+        "Value of the latest event (may be null).",
+        _ordered("arg_max", False),
+    ),
     _aggregate(("nnfirst",), "any -> $0", "Earliest non-null value.", _ordered("arg_min", True)),
     _aggregate(("nnlast",), "any -> $0", "Latest non-null value.", _ordered("arg_max", True)),
-    _aggregate(("median",), "num -> $0", "Median (50th percentile, a value of the group).",
-               _quantile(0.5)),
+    _aggregate(
+        ("median",), "num -> $0", "Median (50th percentile, a value of the group).", _quantile(0.5)
+    ),
     *_PERCENTILES,
-    _aggregate(("stddev",), "num -> float8", "Standard deviation (biased), nulls as zero.",
-               _agg("stddev_pop", nulls_as_zero=True)),
-    _aggregate(("ustddev",), "num -> float8", "Standard deviation (unbiased), nulls as zero.",
-               _agg("stddev_samp", nulls_as_zero=True)),
-    _aggregate(("nnstddev",), "num -> float8", "Standard deviation (biased) of non-null values.",
-               _agg("stddev_pop")),
-    _aggregate(("nnustddev",), "num -> float8",
-               "Standard deviation (unbiased) of non-null values.", _agg("stddev_samp")),
-    _aggregate(("var",), "num -> float8", "Variance (biased), nulls as zero.",
-               _agg("var_pop", nulls_as_zero=True)),
-    _aggregate(("uvar",), "num -> float8", "Variance (unbiased), nulls as zero.",
-               _agg("var_samp", nulls_as_zero=True)),
-    _aggregate(("nnvar",), "num -> float8", "Variance (biased) of non-null values.",
-               _agg("var_pop")),
-    _aggregate(("nnuvar",), "num -> float8", "Variance (unbiased) of non-null values.",
-               _agg("var_samp")),
+    _aggregate(
+        ("stddev",),
+        "num -> float8",
+        "Standard deviation (biased), nulls as zero.",
+        _agg("stddev_pop", nulls_as_zero=True),
+    ),
+    _aggregate(
+        ("ustddev",),
+        "num -> float8",
+        "Standard deviation (unbiased), nulls as zero.",
+        _agg("stddev_samp", nulls_as_zero=True),
+    ),
+    _aggregate(
+        ("nnstddev",),
+        "num -> float8",
+        "Standard deviation (biased) of non-null values.",
+        _agg("stddev_pop"),
+    ),
+    _aggregate(
+        ("nnustddev",),
+        "num -> float8",
+        "Standard deviation (unbiased) of non-null values.",
+        _agg("stddev_samp"),
+    ),
+    _aggregate(
+        ("var",),
+        "num -> float8",
+        "Variance (biased), nulls as zero.",
+        _agg("var_pop", nulls_as_zero=True),
+    ),
+    _aggregate(
+        ("uvar",),
+        "num -> float8",
+        "Variance (unbiased), nulls as zero.",
+        _agg("var_samp", nulls_as_zero=True),
+    ),
+    _aggregate(
+        ("nnvar",), "num -> float8", "Variance (biased) of non-null values.", _agg("var_pop")
+    ),
+    _aggregate(
+        ("nnuvar",), "num -> float8", "Variance (unbiased) of non-null values.", _agg("var_samp")
+    ),
     _aggregate(("sum2",), "num -> float8", "Sum of the squares.", _sum2),
-    _aggregate(("hllppcount",), "any -> float8",
-               "Estimated number of distinct values (HyperLogLog).",
-               _agg("approx_count_distinct", to="DOUBLE")),
-    _aggregate(("sizedistinct",), "any -> int8", "Exact number of distinct non-null values.",
-               lambda ctx, a, r: exp.Count(this=exp.Distinct(expressions=[a[0].sql]))),
+    _aggregate(
+        ("hllppcount",),
+        "any -> float8",
+        "Estimated number of distinct values (HyperLogLog).",
+        _agg("approx_count_distinct", to="DOUBLE"),
+    ),
+    _aggregate(
+        ("sizedistinct",),
+        "any -> int8",
+        "Exact number of distinct non-null values.",
+        lambda ctx, a, r: exp.Count(this=exp.Distinct(expressions=[a[0].sql])),
+    ),
     _aggregate(("collect",), "any -> array($0)", "All values, as an array.", _collect(False)),
-    _aggregate(("collectdistinct",), "any -> set($0)", "The distinct values, as a set.",
-               _collect(True)),
-    _aggregate(("collectsorted",), "any -> array($0)", "All values, sorted.",
-               _collect(False, sort=True)),
-)  # fmt: skip
+    _aggregate(
+        ("collectdistinct",), "any -> set($0)", "The distinct values, as a set.", _collect(True)
+    ),
+    _aggregate(
+        ("collectsorted",), "any -> array($0)", "All values, sorted.", _collect(False, sort=True)
+    ),
+)

@@ -173,9 +173,7 @@ def resolve(
     for signature in fn.signatures:
         if not signature.arity_ok(len(args)):
             continue
-        if all(
-            accepts(signature.param(i), arg, literals[i]) for i, arg in enumerate(args)
-        ):
+        if all(accepts(signature.param(i), arg, literals[i]) for i, arg in enumerate(args)):
             return signature, result_type(signature, args)
     return None
 

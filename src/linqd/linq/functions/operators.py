@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
 from ..types import Kind, LType
-from .base import Arg, Context, FunctionDef, call, cast, lit, paren, same, sig
+from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, paren, same, sig
 
 
-def _binary(cls: type[exp.Binary]):  # type: ignore[no-untyped-def]
+def _binary(cls: Callable[..., exp.Expression]) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return paren(cls(this=args[0].sql, expression=args[1].sql))
 
     return translate
 
 
-def _comparison(name: str, cls: type[exp.Binary], symbol: str, doc: str) -> FunctionDef:
+def _comparison(name: str, cls: Callable[..., exp.Expression], symbol: str, doc: str) -> FunctionDef:
     return FunctionDef(
         (name,),
         (sig("any, any -> bool"),),
@@ -64,8 +64,9 @@ def _div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _mod(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     a, b = args[0].sql, args[1].sql
-    inner = exp.Mod(this=paren(exp.Add(this=paren(exp.Mod(this=a, expression=b)), expression=b)),
-                    expression=b)  # fmt: skip
+    inner = exp.Mod(
+        this=paren(exp.Add(this=paren(exp.Mod(this=a, expression=b)), expression=b)), expression=b
+    )
     return paren(inner)
 
 
@@ -89,7 +90,8 @@ def _items(arg: Arg) -> list[exp.Expression] | None:
 
 
 def in_net4(value: exp.Expression, net: object) -> exp.Expression:
-    network, prefix = net  # type: ignore[misc]
+    assert isinstance(net, tuple)
+    network, prefix = int(net[0]), int(net[1])
     size = 1 << (32 - int(prefix))
     return exp.Between(this=value, low=lit(network), high=lit(network + size - 1))
 
@@ -114,7 +116,7 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return paren(result_sql)
 
 
-def _has(case_sensitive: bool):  # type: ignore[no-untyped-def]
+def _has(case_sensitive: bool) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         target, *needles = args
         if target.type.is_collection:
@@ -160,79 +162,217 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     _comparison("le", exp.LTE, "<=", "Less than or equal"),
     _comparison("gt", exp.GT, ">", "Greater than"),
     _comparison("ge", exp.GTE, ">=", "Greater than or equal"),
-    FunctionDef(("and",), (sig("bool, bool -> bool"),), "Logical and. Infix `and`; "
-                "in `where`, a comma also means and.", "logic", {"duckdb": _binary(exp.And)},
-                infix="and"),  # fmt: skip
-    FunctionDef(("or",), (sig("bool, bool -> bool"),), "Logical or. Infix `or`.", "logic",
-                {"duckdb": _binary(exp.Or)}, infix="or"),  # fmt: skip
-    FunctionDef(("not",), (sig("bool -> bool"),), "Logical negation. Prefix `not`; false when "
-                "its argument is null.", "logic", {"duckdb": _not}, infix="not"),  # fmt: skip
+    FunctionDef(
+        ("and",),
+        (sig("bool, bool -> bool"),),
+        "Logical and. Infix `and`; in `where`, a comma also means and.",
+        "logic",
+        {"duckdb": _binary(exp.And)},
+        infix="and",
+    ),
+    FunctionDef(
+        ("or",),
+        (sig("bool, bool -> bool"),),
+        "Logical or. Infix `or`.",
+        "logic",
+        {"duckdb": _binary(exp.Or)},
+        infix="or",
+    ),
+    FunctionDef(
+        ("not",),
+        (sig("bool -> bool"),),
+        "Logical negation. Prefix `not`; false when its argument is null.",
+        "logic",
+        {"duckdb": _not},
+        infix="not",
+    ),
     FunctionDef(
         ("add",),
-        (sig("num, num -> $num"), sig("str, str -> str"), sig("timestamp, duration -> timestamp"),
-         sig("duration, timestamp -> timestamp"), sig("duration, duration -> duration")),
+        (
+            sig("num, num -> $num"),
+            sig("str, str -> str"),
+            sig("timestamp, duration -> timestamp"),
+            sig("duration, timestamp -> timestamp"),
+            sig("duration, duration -> duration"),
+        ),
         "Addition; concatenates strings; adds a duration to a timestamp. Infix `+`.",
-        "arithmetic", {"duckdb": _add}, infix="+",
-    ),  # fmt: skip
+        "arithmetic",
+        {"duckdb": _add},
+        infix="+",
+    ),
     FunctionDef(
         ("sub",),
-        (sig("num, num -> $num"), sig("timestamp, duration -> timestamp"),
-         sig("timestamp, timestamp -> duration"), sig("duration, duration -> duration")),
+        (
+            sig("num, num -> $num"),
+            sig("timestamp, duration -> timestamp"),
+            sig("timestamp, timestamp -> duration"),
+            sig("duration, duration -> duration"),
+        ),
         "Subtraction; timestamp - duration is a timestamp, timestamp - timestamp a duration. "
         "Infix `-`.",
-        "arithmetic", {"duckdb": _sub}, infix="-",
-    ),  # fmt: skip
-    FunctionDef(("mul",), (*NUMERIC, sig("duration, int -> duration"),
-                sig("int, duration -> duration")), "Multiplication. Infix `*`.", "arithmetic",
-                {"duckdb": _binary(exp.Mul)}, infix="*"),  # fmt: skip
-    FunctionDef(("rdiv",), (sig("num, num -> float8"),), "Real division (null when dividing by "
-                "zero). Infix `/`.", "arithmetic", {"duckdb": _rdiv}, infix="/"),  # fmt: skip
-    FunctionDef(("div",), (sig("int, int -> $num"), sig("duration, int -> duration"),
-                sig("num, num -> float8")), "Integer division for integers, real division "
-                "otherwise. Infix `\\`.", "arithmetic", {"duckdb": _div}, infix="\\"),  # fmt: skip
-    FunctionDef(("rem",), NUMERIC, "Remainder of the division (sign of the dividend). "
-                "Infix `%`.", "arithmetic", {"duckdb": _binary(exp.Mod)}, infix="%"),  # fmt: skip
-    FunctionDef(("mod",), NUMERIC, "Modulo (sign of the divisor). Infix `%%`.", "arithmetic",
-                {"duckdb": _mod}, infix="%%"),  # fmt: skip
-    FunctionDef(("neg",), (sig("num -> $0"), sig("duration -> duration")), "Additive inverse. "
-                "Prefix `-`.", "arithmetic", {"duckdb": _neg}, infix="-"),  # fmt: skip
-    FunctionDef(("band",), (sig("int, int -> $num"),), "Bitwise and. Infix `&`.", "bitwise",
-                {"duckdb": _binary(exp.BitwiseAnd)}, infix="&"),  # fmt: skip
-    FunctionDef(("bor",), (sig("int, int -> $num"),), "Bitwise or. Infix `|`.", "bitwise",
-                {"duckdb": _binary(exp.BitwiseOr)}, infix="|"),  # fmt: skip
-    FunctionDef(("bxor",), (sig("int, int -> $num"),), "Bitwise exclusive or. Infix `^`.",
-                "bitwise", {"duckdb": same("xor")}, infix="^"),  # fmt: skip
-    FunctionDef(("bnot",), (sig("int -> $0"),), "Bitwise not. Prefix `~`.", "bitwise",
-                {"duckdb": lambda ctx, a, r: exp.BitwiseNot(this=paren(a[0].sql))},
-                infix="~"),  # fmt: skip
-    FunctionDef(("lshift",), (sig("int, int -> $0"),), "Shift left. Infix `<<`.", "bitwise",
-                {"duckdb": _binary(exp.BitwiseLeftShift)}, infix="<<"),  # fmt: skip
-    FunctionDef(("rshift",), (sig("int, int -> $0"),), "Arithmetic shift right. Infix `>>`.",
-                "bitwise", {"duckdb": _binary(exp.BitwiseRightShift)}, infix=">>"),  # fmt: skip
-    FunctionDef(("urshift",), (sig("int, int -> int8"),), "Unsigned shift right. Infix `>>>`.",
-                "bitwise", {"duckdb": lambda ctx, a, r: paren(exp.BitwiseRightShift(
-                    this=cast(a[0].sql, "UBIGINT"), expression=a[1].sql))},
-                infix=">>>"),  # fmt: skip
-    FunctionDef(("nvl",), (sig("any, any -> $0"),), "The first argument, or the second when the "
-                "first is null. Infix `?:`.", "null", {"duckdb": _nvl}, infix="?:"),  # fmt: skip
+        "arithmetic",
+        {"duckdb": _sub},
+        infix="-",
+    ),
+    FunctionDef(
+        ("mul",),
+        (*NUMERIC, sig("duration, int -> duration"), sig("int, duration -> duration")),
+        "Multiplication. Infix `*`.",
+        "arithmetic",
+        {"duckdb": _binary(exp.Mul)},
+        infix="*",
+    ),
+    FunctionDef(
+        ("rdiv",),
+        (sig("num, num -> float8"),),
+        "Real division (null when dividing by zero). Infix `/`.",
+        "arithmetic",
+        {"duckdb": _rdiv},
+        infix="/",
+    ),
+    FunctionDef(
+        ("div",),
+        (sig("int, int -> $num"), sig("duration, int -> duration"), sig("num, num -> float8")),
+        "Integer division for integers, real division otherwise. Infix `\\`.",
+        "arithmetic",
+        {"duckdb": _div},
+        infix="\\",
+    ),
+    FunctionDef(
+        ("rem",),
+        NUMERIC,
+        "Remainder of the division (sign of the dividend). Infix `%`.",
+        "arithmetic",
+        {"duckdb": _binary(exp.Mod)},
+        infix="%",
+    ),
+    FunctionDef(
+        ("mod",),
+        NUMERIC,
+        "Modulo (sign of the divisor). Infix `%%`.",
+        "arithmetic",
+        {"duckdb": _mod},
+        infix="%%",
+    ),
+    FunctionDef(
+        ("neg",),
+        (sig("num -> $0"), sig("duration -> duration")),
+        "Additive inverse. Prefix `-`.",
+        "arithmetic",
+        {"duckdb": _neg},
+        infix="-",
+    ),
+    FunctionDef(
+        ("band",),
+        (sig("int, int -> $num"),),
+        "Bitwise and. Infix `&`.",
+        "bitwise",
+        {"duckdb": _binary(exp.BitwiseAnd)},
+        infix="&",
+    ),
+    FunctionDef(
+        ("bor",),
+        (sig("int, int -> $num"),),
+        "Bitwise or. Infix `|`.",
+        "bitwise",
+        {"duckdb": _binary(exp.BitwiseOr)},
+        infix="|",
+    ),
+    FunctionDef(
+        ("bxor",),
+        (sig("int, int -> $num"),),
+        "Bitwise exclusive or. Infix `^`.",
+        "bitwise",
+        {"duckdb": same("xor")},
+        infix="^",
+    ),
+    FunctionDef(
+        ("bnot",),
+        (sig("int -> $0"),),
+        "Bitwise not. Prefix `~`.",
+        "bitwise",
+        {"duckdb": lambda ctx, a, r: exp.BitwiseNot(this=paren(a[0].sql))},
+        infix="~",
+    ),
+    FunctionDef(
+        ("lshift",),
+        (sig("int, int -> $0"),),
+        "Shift left. Infix `<<`.",
+        "bitwise",
+        {"duckdb": _binary(exp.BitwiseLeftShift)},
+        infix="<<",
+    ),
+    FunctionDef(
+        ("rshift",),
+        (sig("int, int -> $0"),),
+        "Arithmetic shift right. Infix `>>`.",
+        "bitwise",
+        {"duckdb": _binary(exp.BitwiseRightShift)},
+        infix=">>",
+    ),
+    FunctionDef(
+        ("urshift",),
+        (sig("int, int -> int8"),),
+        "Unsigned shift right. Infix `>>>`.",
+        "bitwise",
+        {
+            "duckdb": lambda ctx, a, r: paren(
+                exp.BitwiseRightShift(this=cast(a[0].sql, "UBIGINT"), expression=a[1].sql)
+            )
+        },
+        infix=">>>",
+    ),
+    FunctionDef(
+        ("nvl",),
+        (sig("any, any -> $0"),),
+        "The first argument, or the second when the first is null. Infix `?:`.",
+        "null",
+        {"duckdb": _nvl},
+        infix="?:",
+    ),
     FunctionDef(
         ("in",),
         (sig("any, any... -> bool"),),
         "Membership of the first arguments in the last: a set or array literal, a string, a "
         "net4 range or a subquery. Infix `in` and `<-`; the function form needs back quotes.",
-        "membership", {"duckdb": _in}, infix="in",
-    ),  # fmt: skip
-    FunctionDef(("has",), (sig("str, str... -> bool"), sig("coll, any... -> bool")),
-                "Contains any of the values (case-sensitive). Infix `->`.", "membership",
-                {"duckdb": _has(True)}, infix="->"),  # fmt: skip
-    FunctionDef(("weakhas",), (sig("str, str... -> bool"), sig("coll, any... -> bool")),
-                "Contains any of the values, ignoring case. Infix `->>`.", "membership",
-                {"duckdb": _has(False)}, infix="->>"),  # fmt: skip
-    FunctionDef(("matches",), (sig("str, re -> bool"),), "Regular-expression match (anywhere in "
-                "the text). Infix `~`: `s ~ re(\"^a.*\")`.", "membership",
-                {"duckdb": _matches}, infix="~"),  # fmt: skip
-    FunctionDef(("at",), (sig("coll, int -> elem($0)"), sig("json, any -> json"),
-                sig("str, any -> json"), sig("tuple, int -> any")),
-                "Element `n` (0-based) of an array or tuple, or key `k` of JSON. Postfix "
-                "`x[n]`, `x[\"k\"]`.", "collections", {"duckdb": _at}),  # fmt: skip
+        "membership",
+        {"duckdb": _in},
+        infix="in",
+    ),
+    FunctionDef(
+        ("has",),
+        (sig("str, str... -> bool"), sig("coll, any... -> bool")),
+        "Contains any of the values (case-sensitive). Infix `->`.",
+        "membership",
+        {"duckdb": _has(True)},
+        infix="->",
+    ),
+    FunctionDef(
+        ("weakhas",),
+        (sig("str, str... -> bool"), sig("coll, any... -> bool")),
+        "Contains any of the values, ignoring case. Infix `->>`.",
+        "membership",
+        {"duckdb": _has(False)},
+        infix="->>",
+    ),
+    FunctionDef(
+        ("matches",),
+        (sig("str, re -> bool"),),
+        'Regular-expression match (anywhere in the text). Infix `~`: `s ~ re("^a.*")`.',
+        "membership",
+        {"duckdb": _matches},
+        infix="~",
+    ),
+    FunctionDef(
+        ("at",),
+        (
+            sig("coll, int -> elem($0)"),
+            sig("json, any -> json"),
+            sig("str, any -> json"),
+            sig("tuple, int -> any"),
+        ),
+        'Element `n` (0-based) of an array or tuple, or key `k` of JSON. Postfix `x[n]`, `x["k"]`.',
+        "collections",
+        {"duckdb": _at},
+    ),
 )
