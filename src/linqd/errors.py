@@ -14,6 +14,8 @@ class LinqdError(Exception):
     """Base of every error linqd raises on purpose."""
 
     code = "linqd.error"
+    # Devo's numeric code for this error, when Devo documents one (the API puts it on the wire).
+    devo_code: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -74,16 +76,34 @@ class LinqError(LinqdError):
 
 class LinqSyntaxError(LinqError):
     code = "linq.syntax"
+    devo_code = 1101000
 
 
 class LinqNameError(LinqError):
     """Unknown table, unknown identifier, unknown function, duplicate alias."""
 
     code = "linq.name"
+    devo_code = 1101001
+
+
+class UnknownTableError(LinqNameError):
+    code = "linq.unknown_table"
+    devo_code = 2086000
+
+
+class UnknownFunctionError(LinqNameError):
+    code = "linq.unknown_function"
+    devo_code = 1101002
+
+
+class DuplicateIdentifierError(LinqNameError):
+    code = "linq.duplicate_identifier"
+    devo_code = 1101003
 
 
 class LinqTypeError(LinqError):
     code = "linq.type"
+    devo_code = 1101004
 
 
 class QueryLimitError(LinqdError):
@@ -102,7 +122,8 @@ class ValidationError(LinqdError):
     ) -> None:
         super().__init__(message)
         self.field = field
-        self.devo_code = devo_code
+        if devo_code is not None:
+            self.devo_code = devo_code
 
 
 class AuthError(LinqdError):

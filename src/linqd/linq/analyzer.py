@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..columns import CLIENT_COLUMN, EVENTDATE
-from ..errors import LinqError, LinqNameError, LinqTypeError, Span
+from ..errors import (
+    DuplicateIdentifierError,
+    LinqError,
+    LinqNameError,
+    LinqTypeError,
+    Span,
+    UnknownFunctionError,
+    UnknownTableError,
+)
 from . import ast
 from . import types as t
 from .format import format_expr
@@ -155,7 +163,7 @@ class Analyzer:
     def analyze(self, query: ast.Query) -> Plan:
         schema = self.schemas(query.table)
         if schema is None:
-            raise self.error(LinqNameError, f"Unknown table `{query.table}`", query.table_span)
+            raise self.error(UnknownTableError, f"Unknown table `{query.table}`", query.table_span)
         scope: dict[str, TExpr] = {EVENTDATE: TColumn(EVENTDATE, t.TIMESTAMP)}
         for column in schema.columns:
             scope[column.name] = TColumn(column.name, column.type)
@@ -223,7 +231,7 @@ class Analyzer:
                     item.alias in (EVENTDATE, CLIENT_COLUMN)
                 ):
                     raise self.error(
-                        LinqNameError,
+                        DuplicateIdentifierError,
                         f"Identifier `{item.alias}` is used more than once",
                         item.span,
                     )
@@ -397,7 +405,7 @@ class Analyzer:
     def _call(self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
         fn = self.functions.get(name)
         if fn is None:
-            raise self.error(LinqNameError, f"No function named `{name}'", span)
+            raise self.error(UnknownFunctionError, f"No function named `{name}'", span)
         if fn.aggregate:
             if phase.pre_scope is None:
                 raise self.error(

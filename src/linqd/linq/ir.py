@@ -157,3 +157,33 @@ class Plan:
     client_period_ms: int | None = None
     # True when the query filters eventdate itself; a subquery then keeps its own range.
     own_range: bool = False
+
+
+def tables_read(plan: Plan) -> set[str]:
+    """Every table a plan reads: its own and those of its subqueries (scope checks need all)."""
+    found = {plan.table}
+
+    def visit_expr(expr: TExpr) -> None:
+        match expr:
+            case TInSubquery() | TLookup():
+                found.update(tables_read(expr.plan))
+                for inner in expr.values if isinstance(expr, TInSubquery) else expr.keys:
+                    visit_expr(inner)
+            case TCall():
+                for arg in expr.args:
+                    visit_expr(arg)
+            case TCollection():
+                for item in expr.items:
+                    visit_expr(item)
+
+    def visit_stage(stage: Stage) -> None:
+        if isinstance(stage.source, Stage):
+            visit_stage(stage.source)
+        for expr in (*stage.where, *stage.having, *(o.expr for o in stage.outputs)):
+            visit_expr(expr)
+        if stage.grouping is not None:
+            for key in stage.grouping.keys:
+                visit_expr(key.expr)
+
+    visit_stage(plan.stage)
+    return found

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ...columns import CLIENT_COLUMN, EVENTDATE
+from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ...errors import LinqTypeError
 from ..functions.base import NOT_CONSTANT, Arg, lit
 from ..ir import (
@@ -37,6 +37,12 @@ class Bounds:
     from_ms: int | None = None
     to_ms: int | None = None
     client: str | None = None
+    # A window of the store's append sequence: how a continuous query reads only what is new.
+    seq_after: int | None = None
+    seq_upto: int | None = None
+
+    def without_seq(self) -> Bounds:
+        return Bounds(self.from_ms, self.to_ms, self.client)
 
 
 class Compiler(ABC):
@@ -135,6 +141,11 @@ class Compiler(ABC):
             out.append(
                 exp.EQ(this=exp.column(CLIENT_COLUMN, quoted=True), expression=lit(bounds.client))
             )
+        seq = exp.column(SEQ_COLUMN, quoted=True)
+        if bounds.seq_after is not None:
+            out.append(exp.GT(this=seq, expression=lit(bounds.seq_after)))
+        if bounds.seq_upto is not None:
+            out.append(exp.LTE(this=seq, expression=lit(bounds.seq_upto)))
         return out
 
     # -- expressions -----------------------------------------------------------------------------
@@ -186,7 +197,7 @@ class Compiler(ABC):
         """Subqueries inherit the outer range unless they filter eventdate themselves."""
         if plan.own_range:
             return Bounds(client=self.bounds.client)
-        return self.bounds
+        return self.bounds.without_seq()
 
     def insubquery_sql(self, expr: TInSubquery) -> exp.Expression:
         inner = self.capped_subquery(expr.plan, len(expr.values))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from . import aggregates, operators
+from . import aggregates, conversion, json, logic, network, numbers, operators, strings, time
 from .base import FunctionDef
 
-MODULES = (operators, aggregates)
+MODULES = (operators, aggregates, conversion, strings, logic, numbers, time, json, network)
 
 
 def _build() -> Mapping[str, FunctionDef]:

@@ -1,0 +1,32 @@
+"""Server settings: one frozen value built by the CLI and passed to everything that needs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    default_domain: str = "self"
+    # HMAC timestamps further than this from the server's clock are refused (replay window).
+    auth_window_ms: int = 300_000
+    # A query still running after this long is cancelled with an in-band error.
+    query_timeout_s: float = 300.0
+    # Idle streams send a keep-alive token this often (devo-sdk's read timeout is 300 s).
+    keepalive_interval_s: float = 15.0
+    max_body_bytes: int = 1_048_576
+    retention_interval_s: float = 3600.0
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"

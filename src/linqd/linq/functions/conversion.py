@@ -1,0 +1,248 @@
+"""Type conversions: ``str``, ``int``, ``float``, ``bool``, ``timestamp``, ``duration``, ``ip4``,
+``net4``, ``epoch``.
+
+Reading text never fails a query: a value that cannot be read gives null. A literal that cannot be
+read where the analyzer converts it itself (``timestamp("...")``, ``net4("...")``) is a compile
+error instead.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from ..types import Kind, LType
+from .base import Arg, Context, FunctionDef, call, cast, lit, paren, sig, try_cast
+from .helpers import all_of, case, const_text
+
+TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S"
+# Text accepted by timestamp(): date, minutes, seconds, milliseconds (tried in this order).
+TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%g", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+# Compound durations in decreasing units (`1h30m`, `5m`, `250ms`); the groups line up with
+# DURATION_UNITS_MS. Written for both Python's re and DuckDB's RE2.
+DURATION_PATTERN = r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+DURATION_UNITS_MS = (604_800_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
+
+# A dotted quad without leading zeros, each part 0-255 (what the analyzer's ip4 literals accept).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IP4_PATTERN = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+
+
+def parse_duration(text: str) -> int | None:
+    match = re.match(DURATION_PATTERN, text)
+    if not text or match is None:
+        return None
+    return sum(int(g or 0) * unit for g, unit in zip(match.groups(), DURATION_UNITS_MS, strict=True))
+
+
+def ip4_text(sql: exp.Expression) -> exp.Expression:
+    """The dotted text of an ip4 (UINTEGER) expression."""
+    octets: list[exp.Expression] = [
+        cast(
+            paren(
+                exp.BitwiseAnd(
+                    this=paren(exp.BitwiseRightShift(this=sql, expression=lit(shift))),
+                    expression=lit(255),
+                )
+            ),
+            "VARCHAR",
+        )
+        for shift in (24, 16, 8, 0)
+    ]
+    return call("concat_ws", lit("."), *octets)
+
+
+def json_text(sql: exp.Expression) -> exp.Expression:
+    """A JSON value as plain text: strings unquoted, anything else as JSON."""
+    return call("json_extract_string", sql, lit("$"))
+
+
+def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    kind = value.type.kind
+    if kind in (Kind.STR, Kind.REGEX, Kind.NET4):
+        return value.sql  # a net4 or re is already its text in SQL
+    if kind is Kind.JSON:
+        return json_text(value.sql)
+    if kind is Kind.TIMESTAMP:
+        return call("strftime", value.sql, lit(TIMESTAMP_TEXT + ".%g"))
+    if kind is Kind.IP4:
+        return ip4_text(value.sql)
+    return cast(value.sql, "VARCHAR")
+
+
+def _int(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    kind = value.type.kind
+    if kind is Kind.FLOAT8:
+        # Java truncates towards zero where DuckDB's cast rounds.
+        return cast(call("trunc", value.sql), "BIGINT")
+    if kind is Kind.STR:
+        return try_cast(call("trim", value.sql), "BIGINT")
+    if kind is Kind.JSON:
+        return try_cast(json_text(value.sql), "BIGINT")
+    if kind is Kind.TIMESTAMP:
+        return call("epoch_ms", value.sql)
+    return cast(value.sql, "BIGINT")
+
+
+def _float(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    if value.type.kind is Kind.STR:
+        return try_cast(call("trim", value.sql), "DOUBLE")
+    if value.type.kind is Kind.JSON:
+        return try_cast(json_text(value.sql), "DOUBLE")
+    return cast(value.sql, "DOUBLE")
+
+
+def _bool(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    if value.type.is_numeric:
+        return paren(exp.NEQ(this=value.sql, expression=lit(0)))
+    if value.type.kind is Kind.BOOL:
+        return value.sql
+    text = value.sql if value.type.kind is Kind.STR else json_text(value.sql)
+    return exp.Case(
+        this=exp.Lower(this=call("trim", text)),
+        ifs=[exp.If(this=lit("true"), true=exp.true()), exp.If(this=lit("false"), true=exp.false())],
+    )
+
+
+def _timestamp(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    if value.type.kind is Kind.TIMESTAMP:
+        return value.sql
+    if value.type.is_integer:
+        return call("epoch_ms", cast(value.sql, "BIGINT"))
+    formats = exp.Array(expressions=[lit(f) for f in TIMESTAMP_FORMATS])
+    return call("try_strptime", call("trim", value.sql), formats)
+
+
+def _duration(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    if value.type.kind is Kind.DURATION:
+        return value.sql
+    if value.type.is_integer:
+        return cast(value.sql, "BIGINT")
+    if value.is_const:
+        parsed = parse_duration(const_text(ctx, value, "duration", "argument"))
+        if parsed is None:
+            raise ctx.error(f"Cannot read {value.const!r} as duration")
+        return lit(parsed)
+    pattern = lit(DURATION_PATTERN)
+    total: exp.Expression = lit(0)
+    for group, unit in enumerate(DURATION_UNITS_MS, start=1):
+        digits = call("nullif", call("regexp_extract", value.sql, pattern, lit(group)), lit(""))
+        amount = exp.Coalesce(this=try_cast(digits, "BIGINT"), expressions=[lit(0)])
+        total = exp.Add(this=total, expression=exp.Mul(this=amount, expression=lit(unit)))
+    valid = all_of(
+        [
+            call("regexp_full_match", value.sql, pattern),
+            exp.NEQ(this=value.sql, expression=lit("")),
+        ]
+    )
+    return case((valid, paren(total)))
+
+
+def _ip4(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    if value.type.kind is Kind.IP4:
+        return value.sql
+    if value.type.is_integer:
+        return try_cast(value.sql, "UINTEGER")
+    if value.is_const:
+        try:
+            number = int(ipaddress.IPv4Address(str(value.const).strip()))
+        except ValueError:
+            return cast(exp.Null(), "UINTEGER")
+        return cast(lit(number), "UINTEGER")
+    text = call("trim", value.sql)
+    total: exp.Expression = lit(0)
+    for part, weight in enumerate((1 << 24, 1 << 16, 1 << 8, 1), start=1):
+        octet = cast(call("split_part", text, lit("."), lit(part)), "BIGINT")
+        total = exp.Add(this=total, expression=exp.Mul(this=octet, expression=lit(weight)))
+    valid = call("regexp_full_match", text, lit(IP4_PATTERN))
+    return cast(case((valid, paren(total))), "UINTEGER")
+
+
+def _identity(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return args[0].sql
+
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    FunctionDef(
+        ("str",),
+        (sig("any -> str"),),
+        "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
+        "ip4 as a dotted quad, durations as milliseconds.",
+        "conversion",
+        {"duckdb": _str},
+    ),
+    FunctionDef(
+        ("int", "bigint"),
+        (
+            sig("num -> int8"), sig("str -> int8"), sig("json -> int8"), sig("bool -> int8"),
+            sig("timestamp -> int8"), sig("duration -> int8"), sig("ip4 -> int8"),
+        ),
+        "An int8: numbers truncated towards zero, text read as an integer (null when it is "
+        "not one), timestamps as epoch milliseconds, durations as milliseconds.",
+        "conversion",
+        {"duckdb": _int},
+    ),  # fmt: skip
+    FunctionDef(
+        ("float", "float8"),
+        (sig("num -> float8"), sig("str -> float8"), sig("json -> float8")),
+        "A float8 from a number or from text (null when the text is not a number).",
+        "conversion",
+        {"duckdb": _float},
+    ),
+    FunctionDef(
+        ("bool",),
+        (sig("bool -> bool"), sig("num -> bool"), sig("str -> bool"), sig("json -> bool")),
+        "A bool: numbers are true when not zero, text `true`/`false` in any case (null "
+        "otherwise).",
+        "conversion",
+        {"duckdb": _bool},
+    ),
+    FunctionDef(
+        ("timestamp",),
+        (sig("timestamp -> timestamp"), sig("int -> timestamp"), sig("str -> timestamp")),
+        "A timestamp from epoch milliseconds or from UTC text `yyyy-MM-dd[ HH:mm[:ss[.SSS]]]` "
+        "(null when computed text does not match).",
+        "conversion",
+        {"duckdb": _timestamp},
+    ),
+    FunctionDef(
+        ("duration",),
+        (sig("str -> duration"), sig("int -> duration"), sig("duration -> duration")),
+        "A duration from text such as `5m` or `1h30m` (units w, d, h, m, s, ms) or from "
+        "milliseconds; null when computed text is not a duration.",
+        "conversion",
+        {"duckdb": _duration},
+    ),
+    FunctionDef(
+        ("ip4",),
+        (sig("str -> ip4"), sig("int -> ip4"), sig("ip4 -> ip4")),
+        "An ip4 from a dotted quad or from its unsigned 32-bit number; null when invalid.",
+        "conversion",
+        {"duckdb": _ip4},
+    ),
+    FunctionDef(
+        ("net4",),
+        (sig("net4 -> net4"),),
+        'A net4 (CIDR range) from constant text such as `net4("10.0.0.0/8")`.',
+        "conversion",
+        {"duckdb": _identity},
+    ),
+    FunctionDef(
+        ("epoch",),
+        (sig("timestamp -> int8"),),
+        "Milliseconds since 1970-01-01 UTC.",
+        "conversion",
+        {"duckdb": lambda ctx, a, r: call("epoch_ms", a[0].sql)},
+    ),
+)

@@ -1,0 +1,224 @@
+"""Text functions: case, trimming, slicing (0-based, as in Devo), splitting, regular expressions,
+replacement, tokens and URL encoding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from ..types import Kind, LType
+from .base import Arg, Context, FunctionDef, call, cast, lit, paren, same, sig
+from .helpers import (
+    REGEX_SPECIAL,
+    case,
+    const_bool,
+    const_int,
+    minus,
+    regex_escape,
+    shifted,
+)
+
+# Devo's tokens are runs of ASCII letters and digits; anything else separates them.
+ALNUM = "[A-Za-z0-9]"
+NOT_ALNUM = "[^A-Za-z0-9]"
+LEFT_EDGE = f"(?:^|{NOT_ALNUM})"
+RIGHT_EDGE = f"(?:{NOT_ALNUM}|$)"
+
+
+def _length(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    size = call("len", value.sql) if value.type.is_collection else call("length", value.sql)
+    return cast(size, "INTEGER")
+
+
+def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    text, start, *size = args
+    return call("substring", text.sql, shifted(start, 1), *(s.sql for s in size))
+
+
+def _splitter(function: str):  # type: ignore[no-untyped-def]
+    """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based)."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        pieces = call(function, args[0].sql, args[1].sql)
+        if len(args) == 2:
+            return pieces
+        return call("list_extract", pieces, shifted(args[2], 1))
+
+    return translate
+
+
+def _peek(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    text, pattern, *rest = args
+    group = const_int(ctx, rest[0], "peek", "group") if rest else 0
+    # regexp_extract gives '' when nothing matches; Devo gives null.
+    found = call("regexp_extract", text.sql, pattern.sql, lit(group))
+    return case((call("regexp_matches", text.sql, pattern.sql), found))
+
+
+def _replace_first(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    text, search, replacement = (a.sql for a in args)
+    position = call("strpos", text, search)
+    before = call("left", text, minus(position, 1))
+    after = call("substring", text, exp.Add(this=position, expression=call("length", search)))
+    replaced = exp.DPipe(this=exp.DPipe(this=before, expression=replacement), expression=after)
+    return case((exp.GT(this=position, expression=lit(0)), replaced), default=text)
+
+
+def _locate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return cast(minus(call("strpos", args[0].sql, args[1].sql), 1), "INTEGER")
+
+
+def _reverse(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    return call("list_reverse" if value.type.is_collection else "reverse", value.sql)
+
+
+def _urldecode(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    # Form encoding writes a space as '+'; url_decode leaves '+' alone ('%2B' is a real plus).
+    return call("url_decode", call("replace", args[0].sql, lit("+"), lit(" ")))
+
+
+def _eqic(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return paren(exp.EQ(this=exp.Lower(this=args[0].sql), expression=exp.Lower(this=args[1].sql)))
+
+
+def _isempty(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value = args[0]
+    size = call("len", value.sql) if value.type.is_collection else call("length", value.sql)
+    return exp.Coalesce(this=exp.EQ(this=size, expression=lit(0)), expressions=[exp.false()])
+
+
+def _lowered_items(container: Arg) -> list[exp.Expression] | None:
+    """The lower-cased elements of a literal collection; None for a computed one."""
+    if container.is_const and isinstance(container.const, list):
+        return [lit(v.lower()) if isinstance(v, str) else lit(v) for v in container.const]
+    if isinstance(container.sql, exp.Array):
+        return [exp.Lower(this=item) for item in container.sql.expressions]
+    return None
+
+
+def _weakin(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    value, container = args
+    needle = exp.Lower(this=value.sql)
+    if container.type.kind is Kind.STR:
+        return call("contains", exp.Lower(this=container.sql), needle)
+    items = _lowered_items(container)
+    if items is not None:
+        return paren(exp.In(this=needle, expressions=items)) if items else exp.false()
+    element = exp.to_identifier("x")
+    lowered = exp.Lambda(this=exp.Lower(this=exp.column("x")), expressions=[element])
+    return call("list_contains", call("list_transform", container.sql, lowered), needle)
+
+
+def _token_pattern(ctx: Context, args: Sequence[Arg], function: str) -> exp.Expression:
+    """The regular expression behind toktains: the token, with a word edge on each side unless
+    that side is extended or the token itself starts/ends with a separator there."""
+    token = args[1]
+    left_ext = const_bool(ctx, args[2], function, "left extension") if len(args) > 2 else False
+    right_ext = const_bool(ctx, args[3], function, "right extension") if len(args) > 3 else False
+    if token.is_const and isinstance(token.const, str):
+        text = token.const
+        left = "" if left_ext or not text[:1].isascii() or not text[:1].isalnum() else LEFT_EDGE
+        right = "" if right_ext or not text[-1:].isascii() or not text[-1:].isalnum() else RIGHT_EDGE
+        return lit(left + regex_escape(text) + right)
+    special = "([" + "".join("\\" + c for c in REGEX_SPECIAL) + "])"
+    pattern = call("regexp_replace", token.sql, lit(special), lit("\\\\\\1"), lit("g"))
+    if not left_ext:
+        starts = call("regexp_matches", token.sql, lit("^" + ALNUM))
+        pattern = exp.DPipe(this=case((starts, lit(LEFT_EDGE)), default=lit("")), expression=pattern)
+    if not right_ext:
+        ends = call("regexp_matches", token.sql, lit(ALNUM + "$"))
+        pattern = exp.DPipe(this=pattern, expression=case((ends, lit(RIGHT_EDGE)), default=lit("")))
+    return pattern
+
+
+def _toktains(case_sensitive: bool):  # type: ignore[no-untyped-def]
+    name = "toktains" if case_sensitive else "weaktoktains"
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        pattern = _token_pattern(ctx, args, name)
+        flags = [] if case_sensitive else [lit("i")]
+        return call("regexp_matches", args[0].sql, pattern, *flags)
+
+    return translate
+
+
+def _identity(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return args[0].sql
+
+
+def _edit_distance(function: str):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        return cast(call(function, args[0].sql, args[1].sql), "INTEGER")
+
+    return translate
+
+
+def _text(names: tuple[str, ...], signature: str, doc: str, translate):  # type: ignore[no-untyped-def]
+    return FunctionDef(names, (sig(signature),), doc, "strings", {"duckdb": translate})
+
+
+TOKEN_SIGNATURE = (sig("str, str, bool?, bool? -> bool"),)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    _text(("lower",), "str -> str", "Lower case.", same("lower")),
+    _text(("upper",), "str -> str", "Upper case.", same("upper")),
+    _text(("trim",), "str -> str", "Without leading and trailing spaces.", same("trim")),
+    _text(("ltrim",), "str -> str", "Without leading spaces.", same("ltrim")),
+    _text(("rtrim",), "str -> str", "Without trailing spaces.", same("rtrim")),
+    FunctionDef(("length",), (sig("str -> int4"), sig("coll -> int4")),
+                "Number of characters of a string, or of elements of an array or set.",
+                "strings", {"duckdb": _length}),
+    _text(("substring",), "str, int, int? -> str",
+          "The part starting at `start` (0-based), `length` characters long or to the end.",
+          _substring),
+    FunctionDef(("split",), (sig("str, str -> array(str)"), sig("str, str, int -> str")),
+                "The pieces of the text between separators; with `n`, only the n-th piece "
+                "(0-based, null when there are fewer).", "strings",
+                {"duckdb": _splitter("string_split")}),
+    FunctionDef(("splitre",), (sig("str, re -> array(str)"), sig("str, re, int -> str")),
+                "As `split`, with a regular expression as separator.", "strings",
+                {"duckdb": _splitter("regexp_split_to_array")}),
+    _text(("peek",), "str, re, int? -> str",
+          "The first match of the regular expression, or its capture group `n` (0 = the "
+          "whole match); null when it does not match.", _peek),
+    _text(("replace",), "str, str, str -> str",
+          "The text with the first occurrence of `search` (literal text) replaced.",
+          _replace_first),
+    _text(("replaceall",), "str, str, str -> str",
+          "The text with every occurrence of `search` (literal text) replaced.", same("replace")),
+    _text(("startswith",), "str, str -> bool", "Starts with the prefix.", same("starts_with")),
+    _text(("endswith",), "str, str -> bool", "Ends with the suffix.", same("ends_with")),
+    _text(("locate",), "str, str -> int4",
+          "Position (0-based) of the first occurrence of `sub`, or -1.", _locate),
+    FunctionDef(("reverse",), (sig("str -> str"), sig("coll -> $0")),
+                "Characters, or elements, in reverse order.", "strings", {"duckdb": _reverse}),
+    FunctionDef(("re",), (sig("re -> re"), sig("str -> re")),
+                'A regular expression (RE2 syntax) from its text: `s ~ re("^a.*")`.', "strings",
+                {"duckdb": _identity}),
+    _text(("urlencode",), "str -> str", "Percent-encoding of the text.", same("url_encode")),
+    _text(("urldecode",), "str -> str", "Decodes %XX escapes and `+` (as a space).",
+          _urldecode),
+    _text(("levenshtein",), "str, str -> int4",
+          "Levenshtein edit distance (insertions, deletions, substitutions).",
+          _edit_distance("levenshtein")),
+    _text(("damerau",), "str, str -> int4",
+          "Damerau-Levenshtein distance (also counts transpositions of adjacent characters).",
+          _edit_distance("damerau_levenshtein")),
+    FunctionDef(("eqic",), (sig("str, str -> bool"),), "Equal, ignoring case.", "comparison",
+                {"duckdb": _eqic}),
+    FunctionDef(("toktains",), TOKEN_SIGNATURE,
+                "Contains `token` as a whole token (bounded by non-alphanumerics or the ends); "
+                "`leftExt`/`rightExt` let it match inside a longer alphanumeric run on that side.",
+                "membership", {"duckdb": _toktains(True)}),
+    FunctionDef(("weaktoktains",), TOKEN_SIGNATURE, "As `toktains`, ignoring case.",
+                "membership", {"duckdb": _toktains(False)}),
+    FunctionDef(("weakin",), (sig("str, coll -> bool"), sig("str, str -> bool")),
+                "Membership of a string in a set or array (or in a text), ignoring case.",
+                "membership", {"duckdb": _weakin}),
+    FunctionDef(("isempty",), (sig("str -> bool"), sig("coll -> bool")),
+                "True for an empty string or collection (false for null).", "null",
+                {"duckdb": _isempty}),
+)  # fmt: skip

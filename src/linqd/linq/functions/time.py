@@ -1,0 +1,276 @@
+"""Date and time: the query's clock (``now``, ``today`` ...), calendar components, period
+alignment, and formatting/parsing with Devo's (Java-style) date patterns.
+
+Components are read in UTC unless a time zone (an IANA name such as ``Europe/Madrid``) is given.
+Devo counts some of them from 0: ``day`` (0 = the 1st of the month) and ``month`` (0 = January),
+while ``daynumber`` and ``monthnumber`` count from 1; ``dayofweek`` has 0 = Sunday. With no
+argument, ``day()``, ``hour()``, ``minute()`` and ``second()`` are one-unit durations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlglot import exp
+
+from ..types import LType
+from .base import Arg, Context, FunctionDef, Signature, call, cast, lit, paren, sig
+from .helpers import all_of, any_of, const_text, minus
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS = timedelta(milliseconds=1)
+SECOND_MS = 1_000
+MINUTE_MS = 60 * SECOND_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+
+Component = Callable[[exp.Expression], exp.Expression]
+
+
+def zone(ctx: Context, name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ctx.error(f"Unknown time zone {name!r}") from None
+
+
+def _zone_sql(ctx: Context, tz: Arg) -> exp.Expression:
+    """The time zone argument; a constant one is checked now rather than when rows are read."""
+    if tz.is_const and isinstance(tz.const, str):
+        zone(ctx, tz.const)
+    return tz.sql
+
+
+def local_time(ctx: Context, stamp: exp.Expression, tz: Arg | None) -> exp.Expression:
+    """The wall-clock time in ``tz`` of a UTC timestamp (the timestamp itself without a zone)."""
+    if tz is None:
+        return stamp
+    in_utc = exp.AtTimeZone(this=stamp, zone=lit("UTC"))
+    return paren(exp.AtTimeZone(this=in_utc, zone=_zone_sql(ctx, tz)))
+
+
+def utc_time(ctx: Context, local: exp.Expression, tz: Arg | None) -> exp.Expression:
+    """The UTC timestamp of a wall-clock time in ``tz``."""
+    if tz is None:
+        return local
+    zoned = exp.AtTimeZone(this=local, zone=_zone_sql(ctx, tz))
+    return paren(exp.AtTimeZone(this=zoned, zone=lit("UTC")))
+
+
+# -- the query's clock -----------------------------------------------------------------------------
+
+
+def _now(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return call("epoch_ms", lit(ctx.now_ms))
+
+
+def _midnight(name: str, days: int):  # type: ignore[no-untyped-def]
+    """Midnight ``days`` after the query's start day, computed once at compile time."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        where = zone(ctx, const_text(ctx, args[0], name, "time zone")) if args else UTC
+        today = (EPOCH + ctx.now_ms * ONE_MS).astimezone(where).date()
+        day = today + timedelta(days=days)
+        start = datetime(day.year, day.month, day.day, tzinfo=where)
+        return call("epoch_ms", lit((start - EPOCH) // ONE_MS))
+
+    return translate
+
+
+def _clock(name: str, days: int, doc: str) -> FunctionDef:
+    return FunctionDef((name,), (sig("str? -> timestamp"),), doc, "time",
+                       {"duckdb": _midnight(name, days)}, clock=True)  # fmt: skip
+
+
+# -- components ------------------------------------------------------------------------------------
+
+
+def _component(part: Component, unit_ms: int | None):  # type: ignore[no-untyped-def]
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if not args:
+            return lit(unit_ms)
+        value = part(local_time(ctx, args[0].sql, args[1] if len(args) > 1 else None))
+        return cast(value, "INTEGER") if result.is_integer else value
+
+    return translate
+
+
+def _part(name: str) -> Component:
+    return lambda stamp: call(name, stamp)
+
+
+def _minute_of_day(stamp: exp.Expression) -> exp.Expression:
+    hours = exp.Mul(this=call("hour", stamp), expression=lit(60))
+    return paren(exp.Add(this=hours, expression=call("minute", stamp)))
+
+
+def _second_of_day(stamp: exp.Expression) -> exp.Expression:
+    minutes = exp.Mul(this=_minute_of_day(stamp), expression=lit(60))
+    return paren(exp.Add(this=minutes, expression=call("second", stamp)))
+
+
+def _is_leap_year(stamp: exp.Expression) -> exp.Expression:
+    def divisible(by: int) -> exp.Expression:
+        return exp.EQ(this=exp.Mod(this=call("year", stamp), expression=lit(by)), expression=lit(0))
+
+    four_not_hundred = all_of([divisible(4), exp.Not(this=divisible(100))])
+    return any_of([four_not_hundred, divisible(400)])
+
+
+def _calendar(
+    name: str, part: Component, doc: str, unit_ms: int | None = None, returns: str = "int4"
+) -> FunctionDef:
+    signatures: tuple[Signature, ...] = (sig(f"timestamp, str? -> {returns}"),)
+    if unit_ms is not None:
+        signatures = (sig("-> duration"), *signatures)
+    return FunctionDef((name,), signatures, doc, "time", {"duckdb": _component(part, unit_ms)})
+
+
+# -- periods, formatting and parsing ---------------------------------------------------------------
+
+
+def _period(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    stamp, width = args
+    origin = call("epoch_ms", lit(0))
+    return call("time_bucket", call("to_milliseconds", width.sql), stamp.sql, origin)
+
+
+def _field(letter: str, count: int) -> str | None:
+    """The strftime directive for ``count`` repetitions of a Java pattern letter. Devo's own
+    examples write `YYYY-MM-DD` for the calendar date, so `Y` and `D`/`DD` read as `y` and `d`."""
+    padded = count >= 2
+    match letter:
+        case "y" | "Y" | "u":
+            return "%y" if count == 2 else "%Y"
+        case "M" | "L":
+            return ("%-m", "%m", "%b")[count - 1] if count <= 3 else "%B"
+        case "d":
+            return "%d" if padded else "%-d"
+        case "D":
+            return "%j" if count >= 3 else "%d" if padded else "%-d"
+        case "H":
+            return "%H" if padded else "%-H"
+        case "h":
+            return "%I" if padded else "%-I"
+        case "m":
+            return "%M" if padded else "%-M"
+        case "s":
+            return "%S" if padded else "%-S"
+        case "S":
+            return "%g" if count <= 3 else "%f" if count <= 6 else "%n"
+        case "a":
+            return "%p"
+        case "E":
+            return "%A" if count >= 4 else "%a"
+    return None
+
+
+def strftime_format(pattern: str) -> str:
+    """A Java date pattern (`yyyy-MM-dd HH:mm:ss.SSS`, text in 'quotes') as a strftime format.
+
+    Raises ValueError for a letter that has no equivalent (time-zone letters among them).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "'":
+            # Quoted text; inside it (and on its own) '' stands for one quote.
+            end = i + 1
+            text: list[str] = []
+            while True:
+                close = pattern.find("'", end)
+                if close < 0:
+                    raise ValueError("unterminated quote")
+                text.append(pattern[end:close])
+                if close + 1 < len(pattern) and pattern[close + 1] == "'":
+                    text.append("'")
+                    end = close + 2
+                    continue
+                break
+            out.append("".join(text).replace("%", "%%"))
+            i = close + 1
+        elif char.isascii() and char.isalpha():
+            end = i
+            while end < len(pattern) and pattern[end] == char:
+                end += 1
+            directive = _field(char, end - i)
+            if directive is None:
+                raise ValueError(f"unsupported pattern letter {char!r}")
+            out.append(directive)
+            i = end
+        else:
+            out.append("%%" if char == "%" else char)
+            i += 1
+    return "".join(out)
+
+
+def _format_argument(ctx: Context, arg: Arg, function: str) -> exp.Expression:
+    pattern = const_text(ctx, arg, function, "date pattern")
+    try:
+        return lit(strftime_format(pattern))
+    except ValueError as error:
+        raise ctx.error(f"Invalid date pattern {pattern!r} for `{function}': {error}") from None
+
+
+def _formatdate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    stamp, pattern, *tz = args
+    local = local_time(ctx, stamp.sql, tz[0] if tz else None)
+    return call("strftime", local, _format_argument(ctx, pattern, "formatdate"))
+
+
+def _parsedate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    text, pattern, *tz = args
+    parsed = call("try_strptime", text.sql, _format_argument(ctx, pattern, "parsedate"))
+    return utc_time(ctx, parsed, tz[0] if tz else None)
+
+
+TZ_NOTE = "in UTC, or in the time zone given"
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    FunctionDef(("now",), (sig("-> timestamp"),), "The time the query started.", "time",
+                {"duckdb": _now}, clock=True),
+    _clock("today", 0, "Midnight at the start of the query's day (UTC, or in the time zone "
+           "given)."),
+    _clock("yesterday", -1, "Midnight at the start of the day before the query's day."),
+    _clock("tomorrow", 1, "Midnight at the start of the day after the query's day."),
+    FunctionDef(("period",), (sig("timestamp, duration -> timestamp"),),
+                "Start of the period of that length holding the timestamp, periods aligned to "
+                "1970-01-01 UTC: `period(eventdate, 15m)`.", "time", {"duckdb": _period}),
+    _calendar("hour", _part("hour"), f"Hour of the day, 0-23, {TZ_NOTE}. With no argument, a "
+              "one-hour duration: `eventdate - hour()`.", HOUR_MS),
+    _calendar("minute", _part("minute"), f"Minute of the hour, 0-59, {TZ_NOTE}. With no "
+              "argument, a one-minute duration.", MINUTE_MS),
+    _calendar("second", _part("second"), "Second of the minute, 0-59. With no argument, a "
+              "one-second duration.", SECOND_MS),
+    _calendar("millisecond", lambda s: paren(exp.Mod(this=call("millisecond", s),
+              expression=lit(1000))), "Millisecond of the second, 0-999."),
+    _calendar("day", lambda s: minus(call("day", s), 1), f"Day of the month counted from 0 "
+              f"(0 = the 1st), {TZ_NOTE}. With no argument, a one-day duration.", DAY_MS),
+    _calendar("daynumber", _part("day"), f"Day of the month, 1-31, {TZ_NOTE}."),
+    _calendar("dayofweek", _part("dayofweek"), f"Day of the week, 0-6, 0 = Sunday, {TZ_NOTE}."),
+    _calendar("dayofyear", _part("dayofyear"), f"Day of the year, 1-366, {TZ_NOTE}."),
+    _calendar("month", lambda s: minus(call("month", s), 1),
+              f"Month counted from 0 (0 = January), {TZ_NOTE}."),
+    _calendar("monthnumber", _part("month"), f"Month, 1-12, {TZ_NOTE}."),
+    _calendar("year", _part("year"), f"Year, {TZ_NOTE}."),
+    _calendar("weekofyear", _part("weekofyear"), f"ISO week of the year, 1-53, {TZ_NOTE}."),
+    _calendar("minuteofday", _minute_of_day, f"Minutes since midnight, 0-1439, {TZ_NOTE}."),
+    _calendar("secondofday", _second_of_day, f"Seconds since midnight, 0-86399, {TZ_NOTE}."),
+    _calendar("dayname", _part("dayname"), f"English name of the weekday, {TZ_NOTE}.",
+              returns="str"),
+    _calendar("monthname", _part("monthname"), f"English name of the month, {TZ_NOTE}.",
+              returns="str"),
+    _calendar("isleapyear", _is_leap_year, "True when the timestamp falls in a leap year.",
+              returns="bool"),
+    FunctionDef(("formatdate",), (sig("timestamp, str, str? -> str"),),
+                "The timestamp as text with a constant Java-style pattern such as "
+                "`yyyy-MM-dd HH:mm:ss.SSS` (`YYYY-MM-DD HH:mm` also reads as the calendar date), "
+                f"{TZ_NOTE}.", "time", {"duckdb": _formatdate}),
+    FunctionDef(("parsedate",), (sig("str, str, str? -> timestamp"),),
+                "The timestamp written in the text with a constant Java-style pattern, read in "
+                "UTC or in the time zone given; null when the text does not match.", "time",
+                {"duckdb": _parsedate}),
+)  # fmt: skip
