@@ -27,6 +27,11 @@ class CompiledQuery:
         return self.plan.columns
 
 
+def compile_plan(plan: Plan, *, now_ms: int, bounds: Bounds) -> exp.Select:
+    """An analyzed plan compiled again with other bounds (each window of a live query)."""
+    return DuckDBCompiler(now_ms, bounds).compile(plan)
+
+
 def compile_linq(
     text: str, schemas: SchemaLookup, *, now_ms: int, bounds: Bounds | None = None
 ) -> CompiledQuery:
@@ -39,4 +44,4 @@ def compile_linq(
     return CompiledQuery(plan, expression)
 
 
-__all__ = ["Bounds", "CompiledQuery", "LinqError", "compile_linq", "parse"]
+__all__ = ["Bounds", "CompiledQuery", "LinqError", "compile_linq", "compile_plan", "parse"]

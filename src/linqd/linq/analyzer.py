@@ -417,6 +417,12 @@ class Analyzer:
             args = [self.expr(a, inner) for a in arg_nodes]
         else:
             args = [self.expr(a, phase) for a in arg_nodes]
+        if fn.name == "net4" and len(args) == 1 and isinstance(args[0], TLiteral):
+            # A constant network folds into a literal, so `ip in net4("10.0.0.0/8")` is a range.
+            folded = coerce_literal(args[0].value, t.NET4)
+            if folded is None:
+                raise self.error(LinqTypeError, f"Cannot read {args[0].value!r} as net4", span)
+            return folded
         if fn.name in COMPARISONS:
             compared = self._compare(fn, args)
             if compared is not None:

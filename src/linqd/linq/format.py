@@ -26,7 +26,7 @@ def format_duration(ms: int) -> str:
 
 
 def format_name(name: str) -> str:
-    if _SIMPLE_NAME.match(name) and name not in KEYWORDS:
+    if _SIMPLE_NAME.fullmatch(name) and name not in KEYWORDS:
         return name
     return f"`{name}`"
 

@@ -87,7 +87,24 @@ def set_of(element: LType) -> LType:
 
 _BY_NAME = {
     t.name: t
-    for t in (STR, INT4, INT8, FLOAT8, BOOL, TIMESTAMP, DURATION, IP4, NET4, JSON, MAP, TUPLE)
+    for t in (
+        STR,
+        INT4,
+        INT8,
+        FLOAT8,
+        BOOL,
+        TIMESTAMP,
+        DURATION,
+        IP4,
+        NET4,
+        JSON,
+        REGEX,
+        JQ,
+        DC,
+        MAP,
+        TUPLE,
+        TEMPLATE,
+    )  # fmt: skip
 }
 _ALIASES = {"int": INT8, "float": FLOAT8, "string": STR, "boolean": BOOL, "ip": IP4}
 

@@ -76,7 +76,7 @@ def run_query(
         relation = store.reader().sql(select.sql(dialect="duckdb"))
         reader = relation.to_arrow_reader(BATCH_ROWS)
     except duckdb.Error as error:
-        raise _engine_error(error) from None
+        raise engine_error(error) from None
     return QueryResult(compiled, _guarded(reader))
 
 
@@ -85,10 +85,10 @@ def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
     try:
         yield from reader
     except duckdb.Error as error:
-        raise _engine_error(error) from None
+        raise engine_error(error) from None
 
 
-def _engine_error(error: duckdb.Error) -> LinqdError:
+def engine_error(error: duckdb.Error) -> LinqdError:
     text = str(error)
     marker = "Exceeded limits while computing data for subproblem"
     if marker in text:

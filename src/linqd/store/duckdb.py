@@ -156,6 +156,10 @@ class EventStore:
         """``listener`` is called after every durable append (from the appending thread)."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def append(
         self,
         table: str,

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ...errors import LinqTypeError
-from ..functions.base import NOT_CONSTANT, Arg, lit
+from ..functions.base import NOT_CONSTANT, Arg, cast, lit
 from ..ir import (
     Plan,
     Stage,
@@ -164,6 +164,9 @@ class Compiler(ABC):
             return exp.Null()
         if kind is Kind.TIMESTAMP:
             return self.timestamp_sql(int(expr.value))  # type: ignore[call-overload]
+        if kind is Kind.FLOAT8 and isinstance(expr.value, float):
+            # DuckDB reads a bare 2.5 as DECIMAL; LINQ's float literals are doubles.
+            return cast(lit(expr.value), "DOUBLE")
         if kind is Kind.NET4:
             assert isinstance(expr.value, tuple)
             network, prefix = expr.value

@@ -16,10 +16,10 @@ from sqlglot import exp
 
 from ..types import Kind, LType
 from .base import Arg, Context, FunctionDef, call, cast, lit, paren, sig, try_cast
-from .helpers import all_of, case, const_text
+from .helpers import all_of, case, identity
 
-TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S"
-# Text accepted by timestamp(): date, minutes, seconds, milliseconds (tried in this order).
+TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S.%g"
+# Text accepted by timestamp(): to the second, to the millisecond, to the minute, a date alone.
 TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%g", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 # Compound durations in decreasing units (`1h30m`, `5m`, `250ms`); the groups line up with
@@ -30,13 +30,15 @@ DURATION_UNITS_MS = (604_800_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
 # A dotted quad without leading zeros, each part 0-255 (what the analyzer's ip4 literals accept).
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IP4_PATTERN = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+INTEGER_PATTERN = r"^[+-]?[0-9]+$"
 
 
 def parse_duration(text: str) -> int | None:
     match = re.match(DURATION_PATTERN, text)
     if not text or match is None:
         return None
-    return sum(int(g or 0) * unit for g, unit in zip(match.groups(), DURATION_UNITS_MS, strict=True))
+    parts = zip(match.groups(), DURATION_UNITS_MS, strict=True)
+    return sum(int(digits or 0) * unit for digits, unit in parts)
 
 
 def ip4_text(sql: exp.Expression) -> exp.Expression:
@@ -69,7 +71,7 @@ def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if kind is Kind.JSON:
         return json_text(value.sql)
     if kind is Kind.TIMESTAMP:
-        return call("strftime", value.sql, lit(TIMESTAMP_TEXT + ".%g"))
+        return call("strftime", value.sql, lit(TIMESTAMP_TEXT))
     if kind is Kind.IP4:
         return ip4_text(value.sql)
     return cast(value.sql, "VARCHAR")
@@ -81,10 +83,11 @@ def _int(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if kind is Kind.FLOAT8:
         # Java truncates towards zero where DuckDB's cast rounds.
         return cast(call("trunc", value.sql), "BIGINT")
-    if kind is Kind.STR:
-        return try_cast(call("trim", value.sql), "BIGINT")
-    if kind is Kind.JSON:
-        return try_cast(json_text(value.sql), "BIGINT")
+    if kind in (Kind.STR, Kind.JSON):
+        text = call("trim", value.sql if kind is Kind.STR else json_text(value.sql))
+        # DuckDB would round "3.7" to 4; text that is not an integer is null.
+        integral = call("regexp_full_match", text, lit(INTEGER_PATTERN))
+        return case((integral, try_cast(text, "BIGINT")))
     if kind is Kind.TIMESTAMP:
         return call("epoch_ms", value.sql)
     return cast(value.sql, "BIGINT")
@@ -108,7 +111,10 @@ def _bool(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text = value.sql if value.type.kind is Kind.STR else json_text(value.sql)
     return exp.Case(
         this=exp.Lower(this=call("trim", text)),
-        ifs=[exp.If(this=lit("true"), true=exp.true()), exp.If(this=lit("false"), true=exp.false())],
+        ifs=[
+            exp.If(this=lit("true"), true=exp.true()),
+            exp.If(this=lit("false"), true=exp.false()),
+        ],
     )
 
 
@@ -128,8 +134,8 @@ def _duration(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressio
         return value.sql
     if value.type.is_integer:
         return cast(value.sql, "BIGINT")
-    if value.is_const:
-        parsed = parse_duration(const_text(ctx, value, "duration", "argument"))
+    if value.is_const and isinstance(value.const, str):
+        parsed = parse_duration(value.const)
         if parsed is None:
             raise ctx.error(f"Cannot read {value.const!r} as duration")
         return lit(parsed)
@@ -163,15 +169,13 @@ def _ip4(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text = call("trim", value.sql)
     total: exp.Expression = lit(0)
     for part, weight in enumerate((1 << 24, 1 << 16, 1 << 8, 1), start=1):
-        octet = cast(call("split_part", text, lit("."), lit(part)), "BIGINT")
+        octet = try_cast(call("split_part", text, lit("."), lit(part)), "BIGINT")
         total = exp.Add(this=total, expression=exp.Mul(this=octet, expression=lit(weight)))
     valid = call("regexp_full_match", text, lit(IP4_PATTERN))
     return cast(case((valid, paren(total))), "UINTEGER")
 
 
-def _identity(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return args[0].sql
-
+INT_SOURCES = ("num", "str", "json", "bool", "timestamp", "duration", "ip4")
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
@@ -184,15 +188,12 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     ),
     FunctionDef(
         ("int", "bigint"),
-        (
-            sig("num -> int8"), sig("str -> int8"), sig("json -> int8"), sig("bool -> int8"),
-            sig("timestamp -> int8"), sig("duration -> int8"), sig("ip4 -> int8"),
-        ),
+        tuple(sig(f"{source} -> int8") for source in INT_SOURCES),
         "An int8: numbers truncated towards zero, text read as an integer (null when it is "
         "not one), timestamps as epoch milliseconds, durations as milliseconds.",
         "conversion",
         {"duckdb": _int},
-    ),  # fmt: skip
+    ),
     FunctionDef(
         ("float", "float8"),
         (sig("num -> float8"), sig("str -> float8"), sig("json -> float8")),
@@ -203,8 +204,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("bool",),
         (sig("bool -> bool"), sig("num -> bool"), sig("str -> bool"), sig("json -> bool")),
-        "A bool: numbers are true when not zero, text `true`/`false` in any case (null "
-        "otherwise).",
+        "A bool: numbers are true when not zero, text `true`/`false` in any case (null otherwise).",
         "conversion",
         {"duckdb": _bool},
     ),
@@ -236,7 +236,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("net4 -> net4"),),
         'A net4 (CIDR range) from constant text such as `net4("10.0.0.0/8")`.',
         "conversion",
-        {"duckdb": _identity},
+        {"duckdb": identity},
     ),
     FunctionDef(
         ("epoch",),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 from ..types import Kind, LType
@@ -25,6 +27,11 @@ def sql_type(ltype: LType) -> str:
         if kind is ltype.kind:
             return name
     raise ValueError(f"no SQL type for {ltype}")
+
+
+def identity(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """The argument itself: conversions that the analyzer or the storage type already did."""
+    return args[0].sql
 
 
 def as_type(sql: exp.Expression, ltype: LType) -> exp.Expression:

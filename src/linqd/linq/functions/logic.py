@@ -35,10 +35,7 @@ def _ifthenelse(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Express
 def _decode(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     subject, *rest = args
     pairs = len(rest) // 2
-    ifs = [
-        exp.If(this=rest[2 * i].sql, true=number(rest[2 * i + 1]))
-        for i in range(pairs)
-    ]
+    ifs = [exp.If(this=rest[2 * i].sql, true=number(rest[2 * i + 1])) for i in range(pairs)]
     default = number(rest[-1]) if len(rest) % 2 else None
     return _typed(exp.Case(this=subject.sql, ifs=ifs, default=default), result)
 

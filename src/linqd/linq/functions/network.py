@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, call, lit, sig, try_cast
+from .base import Arg, Context, FunctionDef, Translator, call, lit, sig, try_cast
 from .helpers import any_of
 from .operators import in_net4
 
@@ -44,7 +44,7 @@ def _ispublic(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressio
     return exp.Not(this=_ranges(args[0].sql, PRIVATE + SPECIAL))
 
 
-def _uri_part(group: int):  # type: ignore[no-untyped-def]
+def _uri_part(group: int) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         part = call("regexp_extract", args[0].sql, lit(URI), lit(group))
         # An absent part and an empty one read the same: null (Java's URI returns null too).

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, call, lit, sig
+from .base import Arg, Context, FunctionDef, Translator, call, lit, sig
 from .helpers import as_type, number
 
 
-def _keeping_type(function: str):  # type: ignore[no-untyped-def]
+def _keeping_type(function: str) -> Translator:
     """An engine function whose result is cast to the LINQ result type (DuckDB's ceil of a
     DECIMAL literal is a DECIMAL, its sign() a TINYINT)."""
 
@@ -25,7 +25,7 @@ def _keeping_type(function: str):  # type: ignore[no-untyped-def]
     return translate
 
 
-def _real(function: str):  # type: ignore[no-untyped-def]
+def _real(function: str) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return call(function, *(number(a) for a in args))
 
@@ -46,7 +46,9 @@ def _pi(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("pi")
 
 
-def _math(names: tuple[str, ...], signatures: tuple[str, ...], doc: str, translate):  # type: ignore[no-untyped-def]
+def _math(
+    names: tuple[str, ...], signatures: tuple[str, ...], doc: str, translate: Translator
+) -> FunctionDef:
     return FunctionDef(names, tuple(sig(s) for s in signatures), doc, "math",
                        {"duckdb": translate})  # fmt: skip
 

@@ -17,7 +17,9 @@ def _binary(cls: Callable[..., exp.Expression]) -> Translator:
     return translate
 
 
-def _comparison(name: str, cls: Callable[..., exp.Expression], symbol: str, doc: str) -> FunctionDef:
+def _comparison(
+    name: str, cls: Callable[..., exp.Expression], symbol: str, doc: str
+) -> FunctionDef:
     return FunctionDef(
         (name,),
         (sig("any, any -> bool"),),
@@ -150,7 +152,8 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         else:
             path = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
         return call("json_extract", target.sql, path)
-    return exp.Bracket(this=target.sql, expressions=[exp.Add(this=index.sql, expression=lit(1))])
+    # LINQ indexes from 0, DuckDB lists from 1.
+    return call("list_extract", target.sql, exp.Add(this=index.sql, expression=lit(1)))
 
 
 NUMERIC = (sig("num, num -> $num"),)

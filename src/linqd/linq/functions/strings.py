@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
-from .base import Arg, Context, FunctionDef, call, cast, lit, paren, same, sig
+from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, paren, same, sig
 from .helpers import (
     REGEX_SPECIAL,
     case,
     const_bool,
     const_int,
+    identity,
     minus,
     regex_escape,
     shifted,
@@ -26,10 +27,12 @@ LEFT_EDGE = f"(?:^|{NOT_ALNUM})"
 RIGHT_EDGE = f"(?:{NOT_ALNUM}|$)"
 
 
+def _size(value: Arg) -> exp.Expression:
+    return call("len" if value.type.is_collection else "length", value.sql)
+
+
 def _length(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    value = args[0]
-    size = call("len", value.sql) if value.type.is_collection else call("length", value.sql)
-    return cast(size, "INTEGER")
+    return cast(_size(args[0]), "INTEGER")
 
 
 def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -37,7 +40,7 @@ def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
     return call("substring", text.sql, shifted(start, 1), *(s.sql for s in size))
 
 
-def _splitter(function: str):  # type: ignore[no-untyped-def]
+def _splitter(function: str) -> Translator:
     """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based)."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -85,9 +88,8 @@ def _eqic(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 
 def _isempty(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    value = args[0]
-    size = call("len", value.sql) if value.type.is_collection else call("length", value.sql)
-    return exp.Coalesce(this=exp.EQ(this=size, expression=lit(0)), expressions=[exp.false()])
+    empty = exp.EQ(this=_size(args[0]), expression=lit(0))
+    return exp.Coalesce(this=empty, expressions=[exp.false()])
 
 
 def _lowered_items(container: Arg) -> list[exp.Expression] | None:
@@ -112,6 +114,10 @@ def _weakin(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("list_contains", call("list_transform", container.sql, lowered), needle)
 
 
+def _alnum(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
 def _token_pattern(ctx: Context, args: Sequence[Arg], function: str) -> exp.Expression:
     """The regular expression behind toktains: the token, with a word edge on each side unless
     that side is extended or the token itself starts/ends with a separator there."""
@@ -120,21 +126,23 @@ def _token_pattern(ctx: Context, args: Sequence[Arg], function: str) -> exp.Expr
     right_ext = const_bool(ctx, args[3], function, "right extension") if len(args) > 3 else False
     if token.is_const and isinstance(token.const, str):
         text = token.const
-        left = "" if left_ext or not text[:1].isascii() or not text[:1].isalnum() else LEFT_EDGE
-        right = "" if right_ext or not text[-1:].isascii() or not text[-1:].isalnum() else RIGHT_EDGE
+        left = "" if left_ext or not _alnum(text[:1]) else LEFT_EDGE
+        right = "" if right_ext or not _alnum(text[-1:]) else RIGHT_EDGE
         return lit(left + regex_escape(text) + right)
     special = "([" + "".join("\\" + c for c in REGEX_SPECIAL) + "])"
     pattern = call("regexp_replace", token.sql, lit(special), lit("\\\\\\1"), lit("g"))
     if not left_ext:
         starts = call("regexp_matches", token.sql, lit("^" + ALNUM))
-        pattern = exp.DPipe(this=case((starts, lit(LEFT_EDGE)), default=lit("")), expression=pattern)
+        edge = case((starts, lit(LEFT_EDGE)), default=lit(""))
+        pattern = exp.DPipe(this=edge, expression=pattern)
     if not right_ext:
         ends = call("regexp_matches", token.sql, lit(ALNUM + "$"))
-        pattern = exp.DPipe(this=pattern, expression=case((ends, lit(RIGHT_EDGE)), default=lit("")))
+        edge = case((ends, lit(RIGHT_EDGE)), default=lit(""))
+        pattern = exp.DPipe(this=pattern, expression=edge)
     return pattern
 
 
-def _toktains(case_sensitive: bool):  # type: ignore[no-untyped-def]
+def _toktains(case_sensitive: bool) -> Translator:
     name = "toktains" if case_sensitive else "weaktoktains"
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -145,18 +153,14 @@ def _toktains(case_sensitive: bool):  # type: ignore[no-untyped-def]
     return translate
 
 
-def _identity(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return args[0].sql
-
-
-def _edit_distance(function: str):  # type: ignore[no-untyped-def]
+def _edit_distance(function: str) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return cast(call(function, args[0].sql, args[1].sql), "INTEGER")
 
     return translate
 
 
-def _text(names: tuple[str, ...], signature: str, doc: str, translate):  # type: ignore[no-untyped-def]
+def _text(names: tuple[str, ...], signature: str, doc: str, translate: Translator) -> FunctionDef:
     return FunctionDef(names, (sig(signature),), doc, "strings", {"duckdb": translate})
 
 
@@ -197,7 +201,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 "Characters, or elements, in reverse order.", "strings", {"duckdb": _reverse}),
     FunctionDef(("re",), (sig("re -> re"), sig("str -> re")),
                 'A regular expression (RE2 syntax) from its text: `s ~ re("^a.*")`.', "strings",
-                {"duckdb": _identity}),
+                {"duckdb": identity}),
     _text(("urlencode",), "str -> str", "Percent-encoding of the text.", same("url_encode")),
     _text(("urldecode",), "str -> str", "Decodes %XX escapes and `+` (as a space).",
           _urldecode),

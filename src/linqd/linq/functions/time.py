@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, Signature, call, cast, lit, paren, sig
+from .base import Arg, Context, FunctionDef, Signature, Translator, call, cast, lit, paren, sig
 from .helpers import all_of, any_of, const_text, minus
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,7 +66,7 @@ def _now(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("epoch_ms", lit(ctx.now_ms))
 
 
-def _midnight(name: str, days: int):  # type: ignore[no-untyped-def]
+def _midnight(name: str, days: int) -> Translator:
     """Midnight ``days`` after the query's start day, computed once at compile time."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -87,7 +87,7 @@ def _clock(name: str, days: int, doc: str) -> FunctionDef:
 # -- components ------------------------------------------------------------------------------------
 
 
-def _component(part: Component, unit_ms: int | None):  # type: ignore[no-untyped-def]
+def _component(part: Component, unit_ms: int | None) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         if not args:
             return lit(unit_ms)
@@ -176,8 +176,11 @@ def strftime_format(pattern: str) -> str:
     i = 0
     while i < len(pattern):
         char = pattern[i]
-        if char == "'":
-            # Quoted text; inside it (and on its own) '' stands for one quote.
+        if pattern.startswith("''", i):
+            out.append("'")
+            i += 2
+        elif char == "'":
+            # Quoted text; inside it too, '' stands for one quote.
             end = i + 1
             text: list[str] = []
             while True:
@@ -227,13 +230,26 @@ def _parsedate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
     return utc_time(ctx, parsed, tz[0] if tz else None)
 
 
-TZ_NOTE = "in UTC, or in the time zone given"
+TZ_NOTE = "in UTC or the given time zone"
+
+
+def _millisecond(stamp: exp.Expression) -> exp.Expression:
+    # DuckDB's millisecond() counts from the start of the minute.
+    return paren(exp.Mod(this=call("millisecond", stamp), expression=lit(1000)))
+
+
+def _day_from_zero(stamp: exp.Expression) -> exp.Expression:
+    return minus(call("day", stamp), 1)
+
+
+def _month_from_zero(stamp: exp.Expression) -> exp.Expression:
+    return minus(call("month", stamp), 1)
+
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(("now",), (sig("-> timestamp"),), "The time the query started.", "time",
                 {"duckdb": _now}, clock=True),
-    _clock("today", 0, "Midnight at the start of the query's day (UTC, or in the time zone "
-           "given)."),
+    _clock("today", 0, f"Midnight at the start of the query's day, {TZ_NOTE}."),
     _clock("yesterday", -1, "Midnight at the start of the day before the query's day."),
     _clock("tomorrow", 1, "Midnight at the start of the day after the query's day."),
     FunctionDef(("period",), (sig("timestamp, duration -> timestamp"),),
@@ -243,17 +259,15 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
               "one-hour duration: `eventdate - hour()`.", HOUR_MS),
     _calendar("minute", _part("minute"), f"Minute of the hour, 0-59, {TZ_NOTE}. With no "
               "argument, a one-minute duration.", MINUTE_MS),
-    _calendar("second", _part("second"), "Second of the minute, 0-59. With no argument, a "
-              "one-second duration.", SECOND_MS),
-    _calendar("millisecond", lambda s: paren(exp.Mod(this=call("millisecond", s),
-              expression=lit(1000))), "Millisecond of the second, 0-999."),
-    _calendar("day", lambda s: minus(call("day", s), 1), f"Day of the month counted from 0 "
-              f"(0 = the 1st), {TZ_NOTE}. With no argument, a one-day duration.", DAY_MS),
+    _calendar("second", _part("second"), f"Second of the minute, 0-59, {TZ_NOTE}. With no "
+              "argument, a one-second duration.", SECOND_MS),
+    _calendar("millisecond", _millisecond, "Millisecond of the second, 0-999."),
+    _calendar("day", _day_from_zero, f"Day of the month counted from 0 (0 = the 1st), "
+              f"{TZ_NOTE}. With no argument, a one-day duration.", DAY_MS),
     _calendar("daynumber", _part("day"), f"Day of the month, 1-31, {TZ_NOTE}."),
     _calendar("dayofweek", _part("dayofweek"), f"Day of the week, 0-6, 0 = Sunday, {TZ_NOTE}."),
     _calendar("dayofyear", _part("dayofyear"), f"Day of the year, 1-366, {TZ_NOTE}."),
-    _calendar("month", lambda s: minus(call("month", s), 1),
-              f"Month counted from 0 (0 = January), {TZ_NOTE}."),
+    _calendar("month", _month_from_zero, f"Month counted from 0 (0 = January), {TZ_NOTE}."),
     _calendar("monthnumber", _part("month"), f"Month, 1-12, {TZ_NOTE}."),
     _calendar("year", _part("year"), f"Year, {TZ_NOTE}."),
     _calendar("weekofyear", _part("weekofyear"), f"ISO week of the year, 1-53, {TZ_NOTE}."),
