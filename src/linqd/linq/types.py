@@ -104,7 +104,7 @@ _BY_NAME = {
         MAP,
         TUPLE,
         TEMPLATE,
-    )  # fmt: skip
+    )
 }
 _ALIASES = {"int": INT8, "float": FLOAT8, "string": STR, "boolean": BOOL, "ip": IP4}
 

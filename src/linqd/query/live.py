@@ -182,7 +182,7 @@ class BatchStream:
                         return skip, remaining
                 if remaining == 0:
                     break
-        except duckdb.Error as error:
+        except duckdb.Error:
             if timed_out.is_set():
                 raise QueryLimitError(
                     f"Query cancelled: it ran longer than {self._timeout_s:g} s"
