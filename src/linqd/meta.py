@@ -20,6 +20,37 @@ MIGRATIONS: tuple[str, ...] = (
         retention_days INTEGER
     )
     """,
+    # Domains and their credentials (domains.py). One API key pair per domain; rotation replaces
+    # it. The secret stays recoverable because HMAC verification needs it.
+    """
+    CREATE TABLE domains (
+        name TEXT PRIMARY KEY,
+        created_ms INTEGER NOT NULL,
+        api_key TEXT NOT NULL UNIQUE,
+        api_secret TEXT NOT NULL
+    )
+    """,
+    # Tokens are stored only as the SHA-256 of their plaintext.
+    """
+    CREATE TABLE tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        domain TEXT NOT NULL REFERENCES domains(name),
+        kind TEXT NOT NULL,
+        tables TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX tokens_by_domain ON tokens(domain)",
+    """
+    CREATE TABLE saved_queries (
+        domain TEXT NOT NULL REFERENCES domains(name),
+        name TEXT NOT NULL,
+        linq TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (domain, name)
+    )
+    """,
 )
 
 

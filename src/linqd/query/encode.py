@@ -44,6 +44,8 @@ def json_value(value: Any, column: ResultColumn, ip_as_string: bool = False) -> 
 def text_value(value: Any, column: ResultColumn) -> str:
     if value is None:
         return ""
+    if column.type.kind is Kind.TIMESTAMP and isinstance(value, int):
+        value = EPOCH + dt.timedelta(milliseconds=value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if column.type.kind is Kind.IP4 and isinstance(value, int):

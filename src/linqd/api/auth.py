@@ -1,0 +1,336 @@
+"""Request authentication for Devo's APIs (spec/auth.md), as pure functions of plain values.
+
+Which credential decides, for the Query API:
+
+1. ``x-logtrust-apikey`` present: the HMAC scheme (§2), whatever else the request carries. This is
+   devo-sdk's own order (key + secret before token before JWT), so a request carrying several
+   credentials is judged by the one its client meant.
+2. Else ``Authorization``: ``Bearer <token>``, ``jwt <jwt>`` or a bare ``<token>`` (§3, §4).
+3. Else 401 with Devo's ``{"code": 401, "message": "Unauthorized"}``.
+
+Every bad credential answers HTTP **401** (``AuthError``), with Devo's numeric codes:
+**12** "Invalid signature validation" for anything wrong on the HMAC path (unknown key, bad or
+malformed signature, missing or stale timestamp) and **5** "Token invalid or expired" for anything
+wrong with a token or JWT (unknown, revoked, of another kind, bad signature, expired). Devo
+answers 403 for code 5 only for tokens of another region, which has no counterpart here; a single
+status keeps "bad credentials" and "forbidden table" (403, ``ForbiddenError``) apart. Except for a
+stale timestamp (a clock problem the client must be able to see), the messages never say which part
+failed, so they do not reveal whether a key, token or domain exists.
+
+HMAC freshness: ``x-logtrust-timestamp`` must lie within ``window_ms`` of the server clock, in
+either direction (default 5 minutes; ``None`` disables the check). devo-sdk does nothing about
+clock skew, so the window is generous. There is no replay cache: a captured request can be replayed
+inside the window, as with Devo.
+
+JWT (Devo documents none of it, so linqd defines it): HS256 only, keyed with the domain's API
+secret. The header must say ``"alg": "HS256"`` (``none`` and every other algorithm are refused, as
+is any ``crit`` extension). Claims: ``domain`` (or ``sub``) names the domain and is required;
+``exp`` and ``nbf`` (epoch seconds) are checked when present; ``tables`` (a list of globs) narrows
+the scope, default every table. The domain claim is read before the signature is checked only to
+choose the key; no other claim is trusted before verification.
+
+Scopes: API key + secret grant every table of the domain; a token grants its globs (any one
+matching suffices); see ``linqd.domains.glob_matches`` for the glob rules (``**`` = one or more
+levels).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..domains import ALL_TABLES, DomainStore, TokenKind, glob_matches, validate_table_globs
+from ..errors import AuthError, ValidationError
+
+Scheme = Literal["hmac", "bearer", "jwt", "standalone", "ingest"]
+
+UNAUTHORIZED = "Unauthorized"
+INVALID_SIGNATURE = "Invalid signature validation"
+INVALID_TOKEN = "Token invalid or expired"
+
+_HEX_SIGNATURE = re.compile(r"[0-9A-Fa-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,16}")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+# Far above any real credential; refusing early keeps hashing and JSON parsing of junk cheap.
+_MAX_KEY_LENGTH = 256
+_MAX_TOKEN_LENGTH = 1024
+_MAX_JWT_LENGTH = 8192
+
+
+class MissingCredentials(AuthError):
+    code = "auth.missing"
+    devo_code = 401
+
+    def __init__(self, message: str = UNAUTHORIZED) -> None:
+        super().__init__(message)
+
+
+class InvalidSignature(AuthError):
+    code = "auth.signature"
+    devo_code = 12
+
+    def __init__(self, message: str = INVALID_SIGNATURE) -> None:
+        super().__init__(message)
+
+
+class InvalidToken(AuthError):
+    code = "auth.token"
+    devo_code = 5
+
+    def __init__(self, message: str = INVALID_TOKEN) -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: one domain, limited to the tables its globs cover."""
+
+    domain: str
+    tables: tuple[str, ...]
+    scheme: Scheme
+
+    def may_read(self, table: str) -> bool:
+        return any(glob_matches(pattern, table) for pattern in self.tables)
+
+
+# -- helpers shared with clients and tests --------------------------------------------------------
+
+
+def hmac_signature(api_key: str, secret: str, body: bytes, timestamp: str) -> str:
+    """Devo's ``x-logtrust-sign``: lower-case hex HMAC-SHA256(secret, key + body + timestamp)."""
+    message = api_key.encode("utf-8") + body + timestamp.encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def make_jwt(
+    domain: str,
+    secret: str,
+    *,
+    now_ms: int,
+    ttl_s: int = 3600,
+    tables: Sequence[str] = ALL_TABLES,
+) -> str:
+    """An HS256 JWT for ``domain`` valid for ``ttl_s`` seconds from ``now_ms``."""
+    globs = validate_table_globs(tables)
+    issued = now_ms // 1000
+    header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"domain": domain, "iat": issued, "exp": issued + ttl_s, "tables": list(globs)}
+    signing_input = f"{_b64url_json(header)}.{_b64url_json(claims)}"
+    return f"{signing_input}.{_b64url(_hs256(secret, signing_input))}"
+
+
+# -- entry points ---------------------------------------------------------------------------------
+
+
+def authenticate_query_request(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    store: DomainStore,
+    now_ms: int,
+    window_ms: int | None = 300_000,
+) -> Principal:
+    """The principal of a Query API request, or an ``AuthError`` (HTTP 401)."""
+    lowered = _lower(headers)
+    api_key = lowered.get("x-logtrust-apikey", "").strip()
+    if api_key:
+        return _authenticate_hmac(lowered, api_key, body, store, now_ms, window_ms)
+    scheme, credential = _authorization(lowered)
+    if scheme == "jwt":
+        return _authenticate_jwt(credential, store, now_ms)
+    return _token_principal(credential, TokenKind.API, "bearer", store)
+
+
+def authenticate_stand_alone(
+    headers: Mapping[str, str], *, store: DomainStore, now_ms: int
+) -> Principal:
+    """The principal of an Alerts API (or delivery methods API) request.
+
+    ``standAloneToken: <token>`` or ``Authorization: Bearer <token>``, with an ``ALERTS`` token.
+    ``now_ms`` is unused today (tokens do not expire) and kept so callers need not change when
+    they do.
+    """
+    del now_ms
+    lowered = _lower(headers)
+    token = lowered.get("standalonetoken", "").strip()
+    if not token:
+        scheme, token = _authorization(lowered)
+        if scheme == "jwt":
+            raise InvalidToken
+    return _token_principal(token, TokenKind.ALERTS, "standalone", store)
+
+
+def authenticate_ingest(token: str, *, store: DomainStore) -> Principal:
+    """The principal of an HTTP ingestion request (the token from ``token!<token>`` in the URL)."""
+    if not token:
+        raise MissingCredentials
+    return _token_principal(token, TokenKind.INGEST, "ingest", store)
+
+
+# -- schemes --------------------------------------------------------------------------------------
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _authorization(headers: Mapping[str, str]) -> tuple[str, str]:
+    """("bearer" | "jwt", credential) from ``Authorization``; a bare value is a bearer token."""
+    value = headers.get("authorization", "").strip()
+    if not value:
+        raise MissingCredentials
+    parts = value.split(None, 1)
+    if len(parts) == 1:
+        # A scheme word with nothing after it is an empty credential, not a token named "Bearer".
+        if value.lower() in ("bearer", "jwt"):
+            raise MissingCredentials
+        return "bearer", value
+    scheme = parts[0].lower()
+    if scheme not in ("bearer", "jwt"):
+        # Basic, Digest and the like: no credential linqd understands was sent.
+        raise MissingCredentials
+    return scheme, parts[1].strip()
+
+
+def _authenticate_hmac(
+    headers: Mapping[str, str],
+    api_key: str,
+    body: bytes,
+    store: DomainStore,
+    now_ms: int,
+    window_ms: int | None,
+) -> Principal:
+    timestamp = headers.get("x-logtrust-timestamp", "").strip()
+    sign = headers.get("x-logtrust-sign", "").strip()
+    if not _TIMESTAMP.fullmatch(timestamp) or not _HEX_SIGNATURE.fullmatch(sign):
+        raise InvalidSignature
+    if window_ms is not None and abs(now_ms - int(timestamp)) > window_ms:
+        raise InvalidSignature(f"{INVALID_SIGNATURE}: timestamp outside the accepted window")
+    if len(api_key) > _MAX_KEY_LENGTH:
+        raise InvalidSignature
+    found = store.api_secret_for_key(api_key)
+    if found is None:
+        raise InvalidSignature
+    domain, secret = found
+    expected = hmac_signature(api_key, secret, body, timestamp)
+    # Devo documents lower-case hex; upper case carries the same MAC, so it is accepted too.
+    if not hmac.compare_digest(expected, sign.lower()):
+        raise InvalidSignature
+    return Principal(domain, ALL_TABLES, "hmac")
+
+
+def _token_principal(token: str, kind: TokenKind, scheme: Scheme, store: DomainStore) -> Principal:
+    if not token:
+        raise MissingCredentials
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise InvalidToken
+    info = store.token_info(token)
+    # A token of another kind is refused like an unknown one: Devo's types are not interchangeable.
+    if info is None or info.kind is not kind:
+        raise InvalidToken
+    return Principal(info.domain, info.tables, scheme)
+
+
+def _authenticate_jwt(jwt: str, store: DomainStore, now_ms: int) -> Principal:
+    if not jwt:
+        raise MissingCredentials
+    if len(jwt) > _MAX_JWT_LENGTH or jwt.count(".") != 2:
+        raise InvalidToken
+    header_part, claims_part, signature_part = jwt.split(".")
+    header = _json_part(header_part)
+    if header.get("alg") != "HS256" or "crit" in header:
+        raise InvalidToken
+    typ = header.get("typ", "JWT")
+    if not isinstance(typ, str) or typ.upper() != "JWT":
+        raise InvalidToken
+    claims = _json_part(claims_part)
+    domain = _claimed_domain(claims)
+    secret = store.domain_secret(domain)
+    if secret is None:
+        raise InvalidToken
+    expected = _hs256(secret, f"{header_part}.{claims_part}")
+    if not hmac.compare_digest(expected, _b64url_decode(signature_part)):
+        raise InvalidToken
+    # Verified from here on.
+    expires = _seconds_claim(claims, "exp")
+    if expires is not None and now_ms >= expires * 1000:
+        raise InvalidToken
+    not_before = _seconds_claim(claims, "nbf")
+    if not_before is not None and now_ms < not_before * 1000:
+        raise InvalidToken
+    return Principal(domain, _tables_claim(claims), "jwt")
+
+
+# -- JWT pieces -----------------------------------------------------------------------------------
+
+
+def _claimed_domain(claims: Mapping[str, Any]) -> str:
+    domain, subject = claims.get("domain"), claims.get("sub")
+    if domain is None:
+        domain = subject
+    elif subject is not None and subject != domain:
+        raise InvalidToken
+    if not isinstance(domain, str) or not domain:
+        raise InvalidToken
+    return domain
+
+
+def _seconds_claim(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    # bool is an int in Python; "exp": true is malformed, not second 1.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken
+    return float(value)
+
+
+def _tables_claim(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    tables = claims.get("tables")
+    if tables is None:
+        return ALL_TABLES
+    if not isinstance(tables, list):
+        raise InvalidToken
+    try:
+        return validate_table_globs(tables)
+    except ValidationError:
+        raise InvalidToken from None
+
+
+def _hs256(secret: str, signing_input: str) -> bytes:
+    return hmac.new(secret.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64url_json(value: Mapping[str, Any]) -> str:
+    return _b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def _b64url_decode(part: str) -> bytes:
+    # JWS uses unpadded base64url (RFC 7515 §2); anything else is malformed.
+    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
+        raise InvalidToken
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidToken from None
+
+
+def _json_part(part: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_b64url_decode(part))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise InvalidToken from None
+    if not isinstance(value, dict):
+        raise InvalidToken
+    return value

@@ -1,0 +1,395 @@
+"""Domains, their credentials and their saved queries, kept in the metadata database.
+
+Every credential belongs to exactly one domain:
+
+- one **API key + secret** pair per domain (HMAC signing, spec/auth.md §2). The secret is also the
+  HS256 key of the domain's JWTs (§4), so ``rotate_keys`` invalidates the old pair *and* every JWT
+  signed with the old secret.
+- any number of **tokens**, each of one ``TokenKind`` and limited to table globs (§7): Query API
+  tokens (``Authorization: Bearer``), Alerts API ``standAloneToken``\\s and HTTP ingestion tokens.
+
+How secrets are kept:
+
+- Tokens are stored only as the SHA-256 of their plaintext and looked up by that hash; the
+  plaintext is returned once, at creation. Tokens are 190-bit random strings, so an unsalted hash
+  cannot be brute-forced and needs no pepper.
+- The API secret cannot be hashed: verifying an HMAC needs the key itself. It is stored as is in
+  ``meta.sqlite``, and its only protection is the file permissions: the server makes the data
+  directory 0700 and ``meta.sqlite`` (with its WAL files) and ``credentials.json`` 0600
+  (``secure_permissions``). Anyone who can read the data directory can act as every domain.
+- Secret fields never appear in a ``repr`` and nothing here logs.
+
+``create_domain`` hands out the full set (``Credentials``): key + secret, one Query API token for
+every table, one ``standAloneToken`` and one ingestion token. Making all three tokens up front
+means a fresh server works with every Devo client without a second step; the plaintexts exist
+only in the returned value, which the server writes to ``credentials.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from .clock import Clock
+from .errors import Conflict, NotFound, ValidationError
+from .meta import MetaStore
+
+ALL_TABLES: tuple[str, ...] = ("*.**",)
+
+_DOMAIN_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+_TOKEN_LENGTH = 32
+# Bounds on what a caller may store; nothing legitimate comes near them.
+_MAX_GLOBS = 64
+_MAX_GLOB_LENGTH = 256
+_MAX_LABEL_LENGTH = 200
+_MAX_LINQ_LENGTH = 1_000_000
+_PRIVATE_FILES = ("meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm", "credentials.json")
+
+
+class TokenKind(StrEnum):
+    """Devo's token types are not interchangeable (spec/auth.md §3), so each token has one."""
+
+    API = "api"  # Query API: "Authorization: Bearer <token>" or "Authorization: <token>"
+    ALERTS = "alerts"  # Alerts API and delivery methods: standAloneToken
+    INGEST = "ingest"  # HTTP ingestion: token!<token> in the URL
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The plaintext set handed out once, when a domain is created (``credentials.json``)."""
+
+    domain: str
+    api_key: str
+    api_secret: str = field(repr=False)
+    token: str = field(repr=False)
+    stand_alone_token: str = field(repr=False)
+    ingest_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    domain: str
+    kind: TokenKind
+    tables: tuple[str, ...]
+    name: str
+    created_ms: int
+
+
+# -- pure helpers ---------------------------------------------------------------------------------
+
+
+def validate_domain_name(name: str) -> str:
+    # fullmatch, not match with "$": "$" would also accept a trailing newline.
+    if not isinstance(name, str) or not _DOMAIN_NAME.fullmatch(name):
+        raise ValidationError(
+            f"Invalid domain name {name!r}: 1 to 64 characters among A-Z a-z 0-9 _ . @ -",
+            field="domain",
+        )
+    return name
+
+
+def validate_table_globs(tables: Sequence[str]) -> tuple[str, ...]:
+    """Devo's table patterns: dot-separated levels, each ``*``, ``**`` or a literal name.
+
+    Partial wildcards (``fire*``) are refused rather than guessed at: Devo documents only
+    whole-level wildcards. An empty sequence is refused too: a token that can read nothing is
+    almost certainly a mistake.
+    """
+    if isinstance(tables, str):
+        # A bare string is a sequence of characters; catching it avoids one glob per letter.
+        raise ValidationError("Table patterns must be a list of patterns", field="tables")
+    globs = tuple(tables)
+    if not globs:
+        raise ValidationError("At least one table pattern is required", field="tables")
+    if len(globs) > _MAX_GLOBS:
+        raise ValidationError(f"At most {_MAX_GLOBS} table patterns", field="tables")
+    for glob in globs:
+        if not isinstance(glob, str) or not glob or len(glob) > _MAX_GLOB_LENGTH:
+            raise ValidationError(f"Invalid table pattern {glob!r}", field="tables")
+        for level in glob.split("."):
+            bad = (
+                not level or ("*" in level and level not in ("*", "**")) or not level.isprintable()
+            )
+            if bad:
+                raise ValidationError(
+                    f"Invalid table pattern {glob!r}: each level must be *, ** or a name",
+                    field="tables",
+                )
+    return globs
+
+
+def glob_matches(pattern: str, table: str) -> bool:
+    """Whether ``table`` is covered by ``pattern``.
+
+    ``*`` matches exactly one level; ``**`` matches **one or more** levels. Devo leaves the
+    zero-level case undocumented; one-or-more is the stricter reading, keeps ``firewall.**`` to the
+    tables *under* ``firewall``, and still lets ``*.**`` cover every table because a table name has
+    at least two levels. Literal levels compare case-sensitively.
+    """
+    levels = table.split(".")
+    if not table or not all(levels):
+        return False
+    # The set of positions in ``levels`` reachable after the pattern levels consumed so far.
+    reachable = {0}
+    for part in pattern.split("."):
+        following: set[int] = set()
+        for at in reachable:
+            if part == "**":
+                following.update(range(at + 1, len(levels) + 1))
+            elif at < len(levels) and part in ("*", levels[at]):
+                following.add(at + 1)
+        if not following:
+            return False
+        reachable = following
+    return len(levels) in reachable
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a token: SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    """32 alphanumerics, the shape of Devo's ingestion tokens (≈190 bits of entropy)."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_TOKEN_LENGTH))
+
+
+def new_api_key() -> str:
+    return secrets.token_hex(16)
+
+
+def new_api_secret() -> str:
+    # Hex keeps the secret easy to copy and safe in any header, JSON or shell quoting.
+    return secrets.token_hex(32)
+
+
+def secure_permissions(path: Path) -> None:
+    """Make the data directory 0700 and the files holding secrets 0600.
+
+    The API secrets are only as safe as these modes (see the module docstring). Symbolic links are
+    left alone so a planted link cannot redirect the chmod to another file.
+    """
+    path.chmod(0o700)
+    for name in _PRIVATE_FILES:
+        target = path / name
+        if target.is_file() and not target.is_symlink():
+            target.chmod(0o600)
+
+
+def _label(value: str, what: str) -> str:
+    if not isinstance(value, str) or len(value) > _MAX_LABEL_LENGTH or not value.isprintable():
+        raise ValidationError(
+            f"Invalid {what}: printable text of at most {_MAX_LABEL_LENGTH} characters", field=what
+        )
+    return value
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+class DomainStore:
+    """Domains and credentials over ``MetaStore``; every method is one SQLite transaction."""
+
+    def __init__(self, meta: MetaStore, clock: Clock) -> None:
+        self._meta = meta
+        self._clock = clock
+
+    # domains
+
+    def create_domain(self, name: str) -> Credentials:
+        """A new domain with a full set of credentials; ``Conflict`` if it exists."""
+        validate_domain_name(name)
+        with self._meta.transaction() as conn:
+            if self._exists(conn, name):
+                raise Conflict(f"Domain `{name}` already exists")
+            return self._create(conn, name)
+
+    def ensure_domain(self, name: str) -> Credentials | None:
+        """Create ``name`` if absent and return its fresh credentials; ``None`` if it existed."""
+        validate_domain_name(name)
+        with self._meta.transaction() as conn:
+            if self._exists(conn, name):
+                return None
+            return self._create(conn, name)
+
+    def list_domains(self) -> list[Domain]:
+        with self._meta.transaction() as conn:
+            rows = conn.execute("SELECT name, created_ms FROM domains ORDER BY name").fetchall()
+        return [Domain(str(name), int(created)) for name, created in rows]
+
+    def domain_secret(self, domain: str) -> str | None:
+        """The domain's API secret: the HMAC key and the HS256 key of its JWTs."""
+        with self._meta.transaction() as conn:
+            row = conn.execute(
+                "SELECT api_secret FROM domains WHERE name = ?", (domain,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # API key and secret
+
+    def rotate_keys(self, domain: str) -> tuple[str, str]:
+        """A new (api key, secret); the old pair and every JWT signed with the old secret stop
+        working at once."""
+        key, secret = new_api_key(), new_api_secret()
+        with self._meta.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE domains SET api_key = ?, api_secret = ? WHERE name = ?",
+                (key, secret, domain),
+            ).rowcount
+        if updated == 0:
+            raise NotFound(f"Unknown domain `{domain}`")
+        return key, secret
+
+    def api_secret_for_key(self, api_key: str) -> tuple[str, str] | None:
+        """(domain, secret) for an API key, or ``None``."""
+        with self._meta.transaction() as conn:
+            row = conn.execute(
+                "SELECT name, api_secret FROM domains WHERE api_key = ?", (api_key,)
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    # tokens
+
+    def create_token(
+        self,
+        domain: str,
+        *,
+        kind: TokenKind = TokenKind.API,
+        tables: Sequence[str] = ALL_TABLES,
+        name: str = "",
+    ) -> str:
+        """A new token of ``kind`` limited to ``tables``; the plaintext is returned only here."""
+        try:
+            kind = TokenKind(kind)
+        except ValueError:
+            raise ValidationError(f"Unknown token kind {kind!r}", field="kind") from None
+        globs = validate_table_globs(tables)
+        _label(name, "name")
+        with self._meta.transaction() as conn:
+            if not self._exists(conn, domain):
+                raise NotFound(f"Unknown domain `{domain}`")
+            return self._insert_token(conn, domain, kind, globs, name)
+
+    def revoke_token(self, token: str) -> None:
+        """Forget a token; ``NotFound`` if no such token exists (so a typo is not silent)."""
+        with self._meta.transaction() as conn:
+            deleted = conn.execute(
+                "DELETE FROM tokens WHERE token_sha256 = ?", (token_digest(token),)
+            ).rowcount
+        if deleted == 0:
+            raise NotFound("Unknown token")
+
+    def token_info(self, token: str) -> TokenInfo | None:
+        # The lookup is by hash, so response timing can reveal at most a prefix of a hash, never
+        # of a token; no constant-time comparison is needed on this path.
+        with self._meta.transaction() as conn:
+            row = conn.execute(
+                "SELECT domain, kind, tables, name, created_ms FROM tokens WHERE token_sha256 = ?",
+                (token_digest(token),),
+            ).fetchone()
+        if row is None:
+            return None
+        domain, kind, tables, name, created = row
+        return TokenInfo(
+            domain=str(domain),
+            kind=TokenKind(kind),
+            tables=tuple(str(glob) for glob in json.loads(tables)),
+            name=str(name),
+            created_ms=int(created),
+        )
+
+    # saved queries (Devo's queryId)
+
+    def add_saved_query(self, domain: str, name: str, linq: str) -> None:
+        """Save ``linq`` under ``name`` for ``queryId``; ``Conflict`` if the name is taken."""
+        if not _label(name, "name").strip():
+            raise ValidationError("A saved query needs a name", field="name")
+        if not isinstance(linq, str) or not linq.strip() or len(linq) > _MAX_LINQ_LENGTH:
+            raise ValidationError("A saved query needs a LINQ text", field="query")
+        with self._meta.transaction() as conn:
+            if not self._exists(conn, domain):
+                raise NotFound(f"Unknown domain `{domain}`")
+            try:
+                conn.execute(
+                    "INSERT INTO saved_queries(domain, name, linq, created_ms) VALUES (?, ?, ?, ?)",
+                    (domain, name, linq, self._clock.now_ms()),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"Saved query `{name}` already exists") from None
+
+    def saved_query(self, domain: str, name: str) -> str | None:
+        with self._meta.transaction() as conn:
+            row = conn.execute(
+                "SELECT linq FROM saved_queries WHERE domain = ? AND name = ?", (domain, name)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def list_saved_queries(self, domain: str) -> list[tuple[str, str]]:
+        """(name, LINQ) pairs of the domain, by name."""
+        with self._meta.transaction() as conn:
+            rows = conn.execute(
+                "SELECT name, linq FROM saved_queries WHERE domain = ? ORDER BY name", (domain,)
+            ).fetchall()
+        return [(str(name), str(linq)) for name, linq in rows]
+
+    # -- inside a transaction ---------------------------------------------------------------------
+
+    @staticmethod
+    def _exists(conn: sqlite3.Connection, domain: str) -> bool:
+        found = conn.execute("SELECT 1 FROM domains WHERE name = ?", (domain,)).fetchone()
+        return found is not None
+
+    def _create(self, conn: sqlite3.Connection, name: str) -> Credentials:
+        key, secret = new_api_key(), new_api_secret()
+        conn.execute(
+            "INSERT INTO domains(name, created_ms, api_key, api_secret) VALUES (?, ?, ?, ?)",
+            (name, self._clock.now_ms(), key, secret),
+        )
+        return Credentials(
+            domain=name,
+            api_key=key,
+            api_secret=secret,
+            token=self._insert_token(conn, name, TokenKind.API, ALL_TABLES, "default"),
+            stand_alone_token=self._insert_token(
+                conn, name, TokenKind.ALERTS, ALL_TABLES, "default"
+            ),
+            ingest_token=self._insert_token(conn, name, TokenKind.INGEST, ALL_TABLES, "default"),
+        )
+
+    def _insert_token(
+        self,
+        conn: sqlite3.Connection,
+        domain: str,
+        kind: TokenKind,
+        tables: tuple[str, ...],
+        name: str,
+    ) -> str:
+        token = new_token()
+        conn.execute(
+            "INSERT INTO tokens(token_sha256, domain, kind, tables, name, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                token_digest(token),
+                domain,
+                kind.value,
+                json.dumps(list(tables)),
+                name,
+                self._clock.now_ms(),
+            ),
+        )
+        return token
