@@ -1,0 +1,159 @@
+"""LINQ → DuckDB SQL golden files.
+
+Each case compiles one query with a fixed schema lookup, a fixed ``now`` and fixed bounds and
+compares the SQL with ``golden/<name>.txt`` (the LINQ text, a ``----`` line, then the SQL).
+Regenerate after an intended change with::
+
+    LINQD_UPDATE_GOLDEN=1 .venv/bin/pytest tests/linq/test_golden_sql.py
+
+and read the diff: every changed SQL must still mean what its LINQ says.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from linqd.linq import Bounds, compile_linq
+from linqd.store.catalog import TableSchema
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("LINQD_UPDATE_GOLDEN") == "1"
+SEPARATOR = "\n----\n"
+
+NOW_MS = 1_700_000_000_000
+BOUNDS = Bounds(1_699_913_600_000, NOW_MS, "self")  # the last day before NOW_MS
+
+E = "from demo.ecommerce.data"
+A = "from siem.logtrust.web.activity"
+
+CASES: dict[str, str] = {
+    # filters
+    "all_rows": E,
+    "select_star_limit": f"{E} select * limit 1",
+    "select_columns": f"{E} select eventdate,protocol,statusCode,method",
+    "where_eq_int": f"{E} where statusCode = 404",
+    "where_eq_int_as_string": f'{E} where statusCode = "404"',
+    "where_type_mismatch": f'{E} where statusCode = "abc"',
+    "where_ne_both_forms": f"{E} where statusCode != 200, statusCode /= 404",
+    "where_comma_and_or_not": (
+        f'{E} where statusCode >= 400, method = "GET" or not (timeTaken < 100)'
+    ),
+    "where_repeated": f'{E} where statusCode = 404 where method = "POST"',
+    "where_timestamp_range": (
+        f'{E} where "2023-11-14 07:21:35" <= eventdate < "2023-11-14 12:00:00"'
+    ),
+    "where_has_weakhas": f'{E} where uri -> "cart", userAgent ->> "MOZILLA"',
+    "where_in_set": f"{E} where statusCode in {{404, 500, 503}}",
+    "where_in_ip_set": f"{E} where clientIpAddress in {{10.0.0.1, 192.168.1.7}}",
+    "where_ip_eq": f"{E} where clientIpAddress = 203.0.113.21",
+    "where_cidr": f"{E} where clientIpAddress <- 10.0.0.0/8",
+    "where_regex": f'{E} where uri ~ re("\\\\.(zip|js)$")',
+    "where_regex_single_quotes": f"{E} where uri ~ re('\\.(zip|js)$')",
+    "where_now_minus_duration": f"{E} where now() - 1h < eventdate",
+    "arithmetic": (
+        f"{E} select bytesTransferred / 1024 as kb, bytesTransferred \\ 1024 as kbi, "
+        "timeTaken % 7 as r, timeTaken %% 7 as m, -timeTaken as neg, timeTaken ?: 0 as t"
+    ),
+    "bitwise": (
+        f"{E} select statusCode & 255 as a, statusCode | 1 as o, statusCode ^ 3 as x, "
+        "~statusCode as n, statusCode << 2 as l, statusCode >> 2 as r"
+    ),
+    "string_concat_and_alias_in_where": (
+        f'{E} select method + " " + uri as request where request -> "cart"'
+    ),
+    "timestamp_arithmetic": f"{E} select eventdate + 1h as later, eventdate - 5m as earlier",
+    # grouping
+    "group_every_by_count": (
+        f"{E} where statusCode = 404 group every 10m by method, clientIpAddress every 10m "
+        "select count() as myCount"
+    ),
+    "group_every_no_keys": f"{E} group every 5m select count() as n",
+    "group_by": f"{E} group by method select count() as n",
+    "group_every_dash": f"{E} group every - by method select count() as n",
+    "bare_group": f"{E} group select count() as n",
+    "group_aggregations": (
+        f"{E} group every 1h by method select sum(bytesTransferred) as s, avg(timeTaken) as a, "
+        "nnavg(timeTaken) as nn, min(timeTaken) as lo, max(timeTaken) as hi, "
+        "median(timeTaken) as med, percentile90(timeTaken) as p90, stddev(timeTaken) as sd"
+    ),
+    "group_distinct_first_last": (
+        f"{E} group every 1h select hllppcount(uri) as h, sizedistinct(uri) as d, "
+        "first(uri) as f, last(uri) as l, count(timeTaken) as c"
+    ),
+    "having": f"{E} group by method select count() as n where n > 100",
+    "where_on_key_after_group": f'{E} group by method where method = "GET" select count() as n',
+    "group_by_expression": f"{E} group by statusCode \\ 100 select count() as n",
+    "double_grouping": (
+        f"{E} group by clientIpAddress, method group by method select count() as ips"
+    ),
+    "group_order_limit": (
+        f"{E} group every 1h by method select count() as n order by n desc limit 5"
+    ),
+    # paging and order
+    "limit_offset": f"{E} select eventdate, uri limit 10 offset 20",
+    "order_by": f"{E} where statusCode > 400 order by eventdate desc, uri asc limit 20",
+    # subqueries
+    "in_subquery": (
+        f"{E} where clientIpAddress in (from demo.ecommerce.data where statusCode = 404 "
+        "group every - by clientIpAddress)"
+    ),
+    "in_subquery_own_range": (
+        f"{A} where username in (from siem.logtrust.web.navigation "
+        'where "2023-11-14 00:00:00" < eventdate < "2023-11-14 12:00:00" '
+        "group every - by userEmail) group every 10m by username select count() as n"
+    ),
+    "tuple_in_subquery": (
+        f"{E} where (clientIpAddress, method) in (from demo.ecommerce.data "
+        "where statusCode = 500 group by clientIpAddress, method)"
+    ),
+    "lookup_map": (
+        f"{A} select username, (from siem.logtrust.web.navigation group by userEmail, userid)"
+        "[username] as uid"
+    ),
+    # raw table and pragmas
+    "raw_table": 'from my.app.test where message -> "error" select hostname, message',
+    "pragmas_ignored": f'{E} where statusCode = 404 pragma comment.free:"x" pragma tz: tz("UTC")',
+}
+
+
+def _golden_path(name: str) -> Path:
+    return GOLDEN / f"{name}.txt"
+
+
+def _render(linq: str, sql: str) -> str:
+    return f"{linq}{SEPARATOR}{sql}\n"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_sql(name: str, schemas: Callable[[str], TableSchema | None]) -> None:
+    linq = CASES[name]
+    sql = compile_linq(linq, schemas, now_ms=NOW_MS, bounds=BOUNDS).sql
+    path = _golden_path(name)
+    expected = _render(linq, sql)
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(expected, encoding="utf-8")
+        return
+    assert path.exists(), f"missing {path}; run with LINQD_UPDATE_GOLDEN=1"
+    stored = path.read_text(encoding="utf-8")
+    stored_linq, _, stored_sql = stored.partition(SEPARATOR)
+    assert stored_linq == linq, f"{path} holds another query; run with LINQD_UPDATE_GOLDEN=1"
+    assert stored_sql.rstrip("\n") == sql
+
+
+def test_no_stale_golden_files() -> None:
+    stored = {p.stem for p in GOLDEN.glob("*.txt")}
+    stale = sorted(stored - set(CASES))
+    if UPDATE:
+        for name in stale:
+            _golden_path(name).unlink()
+        return
+    assert not stale, f"golden files without a case: {stale}"
+
+
+def test_there_are_about_forty_cases() -> None:
+    assert len(CASES) >= 40
