@@ -246,13 +246,6 @@ def test_docs_functions() -> None:
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bare `group` without select: the SQL has a `count` column (compile/base.stage_sql "
-    "adds COUNT(*) AS count) but the plan's columns are empty (analyzer._finish), so "
-    "encode.render_table's zip(strict=True) raises ValueError and the CLI crashes",
-)
 def test_bare_group_without_select(data_dir: Path) -> None:
     result = query(data_dir, "from demo.ecommerce.data group")
     assert result.exit_code == 0, result.output

@@ -234,12 +234,6 @@ def test_compile_raises_only_linq_errors_with_their_source(schemas: Lookup) -> N
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="functions/operators `at` signature 'tuple, int -> any': result_type calls "
-    "types.parse_type('any'), which raises ValueError('unknown type any') out of compile_linq",
-)
 def test_tuple_index_compiles_or_fails_as_linq_error(schemas: Lookup) -> None:
     with contextlib.suppress(LinqError):
         compile_linq(f'{E} select (1, "a")[1] as t', schemas, now_ms=NOW)
@@ -272,13 +266,6 @@ def test_function_of_null_compiles(schemas: Lookup) -> None:
         compile_linq(f"{E} select abs(null) as a", schemas, now_ms=NOW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="analyzer._group: `group every 1h` after a non-temporal grouping (no eventdate left) "
-    "is accepted; the SQL buckets a column the inner stage does not have and DuckDB fails at run "
-    "time (Binder Error) instead of a LINQ error at compile time",
-)
 def test_temporal_regrouping_without_eventdate_is_a_linq_error(schemas: Lookup) -> None:
     text = f"{E} group by method select count() as n group every 1h select sum(n) as s"
     try:

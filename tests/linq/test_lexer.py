@@ -301,12 +301,6 @@ def test_lexer_errors_carry_line_and_column(source: str, line: int, column: int)
     assert f"at line {line}, column {column}" in error.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="lexer: int() of an integer literal with more than 4300 digits raises ValueError "
-    "(Python's int max_str_digits) instead of LinqSyntaxError",
-)
 @pytest.mark.parametrize("suffix", ["", "s"])
 def test_huge_integer_literal_is_a_linq_error(suffix: str) -> None:
     with pytest.raises(LinqError):

@@ -227,9 +227,7 @@ class Analyzer:
             name = item.alias or _default_name(item.expr)
             if item.alias is not None and item.alias in phase.scope:
                 existing = phase.scope[item.alias]
-                if not (isinstance(existing, TColumn) and existing.name == item.alias) or (
-                    item.alias in (EVENTDATE, CLIENT_COLUMN)
-                ):
+                if existing != expr or item.alias in (EVENTDATE, CLIENT_COLUMN):
                     raise self.error(
                         DuplicateIdentifierError,
                         f"Identifier `{item.alias}` is used more than once",
@@ -256,6 +254,12 @@ class Analyzer:
             name = key.name if isinstance(key, ast.Name) else _default_name(key)
             keys.append(Output(name, expr))
         period = clause.every_ms if clause.temporal else None
+        if period is not None and EVENTDATE not in phase.scope:
+            raise self.error(
+                LinqTypeError,
+                "Time grouping needs eventdate, which the previous grouping did not keep",
+                clause.span,
+            )
         grouping = Grouping(period, tuple(keys))
         scope = {}
         columns: list[Output] = []
@@ -283,11 +287,17 @@ class Analyzer:
                 base = [o for o in phase.columns if o.name == EVENTDATE]
                 base += list(phase.grouping.keys)
                 outputs = base + [o for o in phase.selected if o.name not in {b.name for b in base}]
+            if not outputs:
+                # A bare `group` with nothing selected still yields its one row: the count.
+                outputs = [Output("count", TCall(self.functions["count"], (), t.INT8))]
         elif phase.star or not phase.selected:
             outputs = list(phase.columns)
         else:
             outputs = list(phase.selected)
-        order = phase.order
+        order = list(phase.order)
+        if order and phase.grouping is None and isinstance(phase.source, str):
+            # Ties of an explicit order keep Devo's natural order: time, then arrival.
+            order += [OrderKey(TColumn(EVENTDATE, t.TIMESTAMP)), OrderKey(TColumn("_seq", t.INT8))]
         if not order:
             if phase.grouping is not None:
                 order = [
@@ -312,6 +322,10 @@ class Analyzer:
         )
 
     def _order_key(self, item: ast.OrderItem, phase: _Phase) -> OrderKey:
+        if isinstance(item.expr, ast.Literal):
+            raise self.error(
+                LinqTypeError, "order by needs a column or an expression", item.expr.span
+            )
         return OrderKey(self.expr(item.expr, phase), item.descending)
 
     # -- expressions -----------------------------------------------------------------------------
@@ -331,6 +345,9 @@ class Analyzer:
                 return self._call(UNARY_FUNCTIONS[op], (operand,), node.span, phase)
             case ast.Binary(op="in" | "<-", left=left, right=right):
                 return self._membership(left, right, node.span, phase)
+            case ast.Binary(op="->", left=ast.Subquery() as left, right=right):
+                # `(from T ... select v) -> x` is `x in (from T ...)`, arguments reversed.
+                return self._membership(right, left, node.span, phase)
             case ast.Binary(op=op, left=left, right=right):
                 return self._call(OPERATOR_FUNCTIONS[op], (left, right), node.span, phase)
             case ast.Chain(ops=ops, operands=operands):
@@ -395,6 +412,8 @@ class Analyzer:
         if isinstance(right, ast.Subquery):
             plan = self._subquery(right.query)
             values = self._tuple_items(left, phase)
+            if len(values) == 1 and isinstance(values[0], TCollection):
+                values = values[0].items
             if len(plan.columns) < len(values):
                 raise self.error(
                     LinqTypeError, "The subquery has fewer columns than the tuple", span
@@ -423,6 +442,8 @@ class Analyzer:
             if folded is None:
                 raise self.error(LinqTypeError, f"Cannot read {args[0].value!r} as net4", span)
             return folded
+        if fn.name == "in" and len(args) >= 2:
+            args = [*args[:-1], self._membership_container(args[0], args[-1])]
         if fn.name in COMPARISONS:
             compared = self._compare(fn, args)
             if compared is not None:
@@ -448,6 +469,26 @@ class Analyzer:
                     arg = converted
             final.append(arg)
         return TCall(fn, tuple(final), result, span)
+
+    def _membership_container(self, value: TExpr, container: TExpr) -> TExpr:
+        """String literals in a set (or a quoted CIDR) read as the value's type, as `=` does."""
+        if value.type.kind is Kind.IP4 and isinstance(container, TLiteral):
+            as_net = coerce_literal(container.value, t.NET4)
+            if as_net is not None and "/" in str(container.value):
+                return as_net
+        if not isinstance(container, TCollection) or value.type.kind in (Kind.STR, Kind.ANY):
+            return container
+        items: list[TExpr] = []
+        for item in container.items:
+            if isinstance(item, TLiteral) and item.type != value.type:
+                converted = coerce_literal(item.value, value.type)
+                if converted is None:
+                    continue  # a value of another type can never be a member: drop it
+                item = converted
+            items.append(item)
+        element = value.type if items else t.ANY
+        ctype = t.array_of(element) if container.kind == "array" else t.set_of(element)
+        return TCollection(container.kind, tuple(items), ctype)
 
     def _compare(self, fn: FunctionDef, args: list[TExpr]) -> TExpr | None:
         """Comparisons accept mismatched types the way Devo does: a literal is read as the other

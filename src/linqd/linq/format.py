@@ -117,5 +117,8 @@ def format_query(query: ast.Query) -> str:
     table = ".".join(format_name(part) for part in query.table.split("."))
     parts = [f"from {table}"]
     parts += [format_clause(c) for c in query.clauses]
-    parts += [f"pragma {p.key}:{format_expr(p.value)}" for p in query.pragmas]
+    parts += [
+        f"pragma {'.'.join(format_name(k) for k in p.key.split('.'))}:{format_expr(p.value)}"
+        for p in query.pragmas
+    ]
     return " ".join(parts)

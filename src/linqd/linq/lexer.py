@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from ..errors import LinqSyntaxError, Span
@@ -21,6 +22,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0"
             "b": "\b", "f": "\f"}  # fmt: skip
 
 MAX_QUERY_LENGTH = 1_000_000
+MAX_NUMBER_LENGTH = 64
 
 
 def duration_ms(text: str) -> int:
@@ -84,6 +86,9 @@ class Lexer:
                 if all(o <= 255 for o in octets) and (prefix is None or int(prefix) <= 32):
                     kind = T.IP4 if prefix is None else T.CIDR
                     return self._make(kind, m.end(), m.group(0))
+            digits = re.match(r"[\d.a-zA-Z]*", src[start : start + MAX_NUMBER_LENGTH + 1])
+            if digits and len(digits.group(0)) > MAX_NUMBER_LENGTH:
+                raise self.error("Number too long", start)
             m = _DURATION.match(src, start)
             if m:
                 return self._make(T.DURATION, m.end(), duration_ms(m.group(0)))
@@ -91,7 +96,10 @@ class Lexer:
             if m:
                 text = m.group(0)
                 if "." in text or "e" in text or "E" in text:
-                    return self._make(T.FLOAT, m.end(), float(text))
+                    value = float(text)
+                    if not math.isfinite(value):
+                        raise self.error("Number out of range", start)
+                    return self._make(T.FLOAT, m.end(), value)
                 return self._make(T.INT, m.end(), int(text))
             raise self.error(f"Bad number {src[start : start + 20].split()[0]!r}", start)
         m = _IDENT.match(src, start)

@@ -106,7 +106,15 @@ _BY_NAME = {
         TEMPLATE,
     )
 }
-_ALIASES = {"int": INT8, "float": FLOAT8, "string": STR, "boolean": BOOL, "ip": IP4}
+_ALIASES = {
+    "any": ANY,
+    "null": NULL,
+    "int": INT8,
+    "float": FLOAT8,
+    "string": STR,
+    "boolean": BOOL,
+    "ip": IP4,
+}
 
 
 def parse_type(name: str) -> LType:
