@@ -239,28 +239,15 @@ def test_tuple_index_compiles_or_fails_as_linq_error(schemas: Lookup) -> None:
         compile_linq(f'{E} select (1, "a")[1] as t', schemas, now_ms=NOW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="compile: a where with 300 or-ed comparisons nests 300 parenthesised binary nodes; "
-    "sqlglot's generator recurses past Python's limit in CompiledQuery.sql (RecursionError)",
-)
 def test_long_or_chain_compiles(schemas: Lookup) -> None:
     text = f"{E} where " + " or ".join(f"statusCode = {i}" for i in range(300))
     try:
         sql = compile_linq(text, schemas, now_ms=NOW).sql
     except LinqError:
         return
-    assert sql.count("OR") == 299
+    assert sql.count(" OR ") == 299
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="functions/helpers.sql_type: a numeric function of a null literal (abs(null)) has "
-    "result type null, and as_type → sql_type raises ValueError('no SQL type for null') out of "
-    "compile_linq",
-)
 def test_function_of_null_compiles(schemas: Lookup) -> None:
     with contextlib.suppress(LinqError):
         compile_linq(f"{E} select abs(null) as a", schemas, now_ms=NOW)

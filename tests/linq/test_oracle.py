@@ -640,12 +640,6 @@ def test_a_failing_query_is_a_linqd_error(store: EventStore) -> None:
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="query/run.QueryResult.to_table: with no rows the reader yields no batch and the "
-    "table is pa.table({}), without the query's columns",
-)
 def test_empty_result_keeps_its_columns(store: EventStore) -> None:
     result = run_query(
         store,
@@ -695,12 +689,6 @@ def test_aggregate_alias_equal_to_a_key_is_rejected(store: EventStore) -> None:
     raise AssertionError(f"accepted, and the count is gone: {rows[:2]}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="compile/base.lookup_sql: the lookup-map form of a subquery is not capped at 32,000 "
-    "rows (only `in` subqueries go through capped_subquery)",
-)
 def test_lookup_subquery_over_32000_rows_fails(store: EventStore) -> None:
     try:
         linq(

@@ -343,6 +343,8 @@ class Analyzer:
                 return self._call(name, args, node.span, phase)
             case ast.Unary(op=op, operand=operand):
                 return self._call(UNARY_FUNCTIONS[op], (operand,), node.span, phase)
+            case ast.Binary(op="and" | "or" as op):
+                return self._logical_chain(op, node, phase)
             case ast.Binary(op="in" | "<-", left=left, right=right):
                 return self._membership(left, right, node.span, phase)
             case ast.Binary(op="->", left=ast.Subquery() as left, right=right):
@@ -383,6 +385,31 @@ class Analyzer:
                     LinqTypeError, "A subquery must follow `in` or be indexed", node.span
                 )
         raise TypeError(node)
+
+    def _logical_chain(self, op: str, node: ast.Binary, phase: _Phase) -> TExpr:
+        """A run of `and`s (or `or`s) as a balanced tree: long generated filters (hundreds of
+        alternatives) must not nest as deep as they are long."""
+        operands: list[ast.Expr] = []
+        pending: list[ast.Expr] = [node]
+        while pending:
+            current = pending.pop()
+            if isinstance(current, ast.Binary) and current.op == op:
+                pending += [current.right, current.left]
+            else:
+                operands.append(current)
+        fn = self.functions[op]
+        items = [self.expr(o, phase) for o in operands]
+        for item, operand in zip(items, operands, strict=True):
+            if item.type.kind not in (Kind.BOOL, Kind.NULL, Kind.ANY):
+                raise self.error(
+                    LinqTypeError, f"`{op}` needs bool operands, not {item.type}", operand.span
+                )
+        while len(items) > 1:
+            paired = [
+                TCall(fn, (items[i], items[i + 1]), t.BOOL) for i in range(0, len(items) - 1, 2)
+            ]
+            items = paired + ([items[-1]] if len(items) % 2 else [])
+        return items[0]
 
     def _literal(self, node: ast.Literal) -> TLiteral:
         kind = node.kind

@@ -23,17 +23,14 @@ BATCH_ROWS = 8_192
 class QueryResult:
     compiled: CompiledQuery
     batches: Iterator[pa.RecordBatch]
+    schema: pa.Schema
 
     @property
     def columns(self) -> tuple[ResultColumn, ...]:
         return self.compiled.columns
 
     def to_table(self) -> pa.Table:
-        schema = None
-        batches = list(self.batches)
-        if batches:
-            schema = batches[0].schema
-        return pa.Table.from_batches(batches, schema=schema) if schema else pa.table({})
+        return pa.Table.from_batches(list(self.batches), schema=self.schema)
 
 
 def with_paging(select: exp.Select, limit: int | None, offset: int | None) -> exp.Select:
@@ -77,7 +74,7 @@ def run_query(
         reader = relation.to_arrow_reader(BATCH_ROWS)
     except duckdb.Error as error:
         raise engine_error(error) from None
-    return QueryResult(compiled, _guarded(reader))
+    return QueryResult(compiled, _guarded(reader), reader.schema)
 
 
 def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

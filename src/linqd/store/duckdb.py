@@ -122,6 +122,12 @@ class EventStore:
     def _ensure_table(self, schema: TableSchema) -> None:
         if schema.name in self._schemas:
             return
+        for existing in self._schemas:
+            # DuckDB folds identifier case, so two such tables would silently share storage.
+            if existing.lower() == schema.name.lower():
+                raise StoreError(
+                    f"Table `{schema.name}` differs from existing table `{existing}` only in case"
+                )
         parts = [
             f"{EVENTDATE} TIMESTAMP NOT NULL",
             f"{CLIENT_COLUMN} VARCHAR NOT NULL",

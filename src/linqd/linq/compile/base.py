@@ -215,8 +215,8 @@ class Compiler(ABC):
             # The lookup's own columns shadow the outer query's: name the outer ones fully.
             keys = [_qualify(key, outer) for key in keys]
         alias = self._alias()
-        inner = self.subquery_select(expr.plan)
         names = [c.name for c in expr.plan.columns]
+        inner = self.capped_subquery(expr.plan, len(names))
         conditions = [
             exp.EQ(this=exp.column(name, table=alias, quoted=True), expression=key)
             for name, key in zip(names, keys, strict=False)

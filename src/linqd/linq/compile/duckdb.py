@@ -56,7 +56,7 @@ class DuckDBCompiler(Compiler):
                                 true=failure)],
                     default=value,
                 )  # fmt: skip
-            checked.append(value)
+            checked.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
         return (
             exp.Select()
             .select(*checked)
