@@ -3,16 +3,22 @@ as one clear message (a LINQ error with its caret) and a non-zero exit, never a 
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from .client import remote_query
 from .clock import SystemClock
-from .datadir import DEFAULT_DATA_DIR, DataDir, has_events, open_data_dir
+from .config import Settings
+from .datadir import DEFAULT_DATA_DIR, META_FILE, DataDir, has_events, open_data_dir
+from .domains import DomainStore, TokenKind
 from .errors import LinqdError, LinqError
+from .linq.ir import ResultColumn
+from .meta import MetaStore
 from .query import encode
 from .query.dates import resolve_range
 from .query.run import run_query
@@ -57,7 +63,21 @@ def main() -> None:
 
 
 def _open(data_dir: Path) -> DataDir:
+    from .server import running_server
+
+    server = running_server(data_dir)
+    if server is not None:
+        raise LinqdError(
+            f"The server at {server.url} (pid {server.pid}) owns {data_dir}; "
+            "stop it first, or use its HTTP API"
+        )
     return open_data_dir(data_dir, SystemClock())
+
+
+def _domains(data_dir: Path) -> DomainStore:
+    """The metadata database alone: SQLite is safe to share with a running server."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return DomainStore(MetaStore(data_dir / META_FILE), SystemClock())
 
 
 @main.command()
@@ -118,6 +138,7 @@ def demo(data_dir: Path, events: int, days: float, seed: int) -> None:
 )
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N rows.")
 @click.option("--time-zone", default=None, help="Zone for today/endday and date texts.")
+@click.option("--url", default=None, help="A linqd (or Devo) Query API base URL to ask.")
 def query(
     data_dir: Path,
     linq: str,
@@ -126,8 +147,25 @@ def query(
     fmt: str,
     limit: int | None,
     time_zone: str | None,
+    url: str | None,
 ) -> None:
-    """Run a LINQ query and print its rows."""
+    """Run a LINQ query and print its rows.
+
+    With a server running on the data directory (or with --url), the query goes to the server's
+    Query API with the data directory's token (or $LINQD_TOKEN); otherwise it runs in-process.
+    """
+    from .server import read_credentials, running_server
+
+    server = running_server(data_dir)
+    if url is None and server is not None:
+        url = server.url
+    if url is not None:
+        token = os.environ.get("LINQD_TOKEN") or (read_credentials(data_dir) or {}).get("token")
+        if not token:
+            raise LinqdError("No token: set LINQD_TOKEN or use the server's data directory")
+        remote = remote_query(url, token, linq, from_=from_, to=to, limit=limit)
+        _print_rows(remote.columns, remote.rows, fmt)
+        return
     now = SystemClock().now_ms()
     time_range = resolve_range(from_, to, now_ms=now, tz=time_zone)
     data = _open(data_dir)
@@ -135,17 +173,22 @@ def query(
         result = run_query(
             data.store, linq, time_range=time_range, client="self", now_ms=now, limit=limit
         )
-        rows = encode.rows_of(result.batches)
-        if fmt == "table":
-            click.echo(encode.render_table(result.columns, rows))
-        elif fmt == "csv":
-            for chunk in encode.render_csv(result.columns, rows):
-                click.echo(chunk, nl=False)
-        else:
-            for chunk in encode.render_json_lines(result.columns, rows):
-                click.echo(chunk, nl=False)
+        _print_rows(result.columns, encode.rows_of(result.batches), fmt)
     finally:
         data.close()
+
+
+def _print_rows(
+    columns: Sequence[ResultColumn], rows: Iterable[Sequence[Any]], fmt: str
+) -> None:
+    if fmt == "table":
+        click.echo(encode.render_table(columns, rows))
+    elif fmt == "csv":
+        for chunk in encode.render_csv(columns, rows):
+            click.echo(chunk, nl=False)
+    else:
+        for chunk in encode.render_json_lines(columns, rows):
+            click.echo(chunk, nl=False)
 
 
 @main.command()
@@ -209,6 +252,7 @@ def run(ctx: click.Context, data_dir: Path, events: int) -> None:
     click.echo(f"\n$ linqd query '{EXAMPLE_QUERY}' --from 1d\n")
     ctx.invoke(
         query,
+        url=None,
         data_dir=data_dir,
         linq=EXAMPLE_QUERY,
         from_="1d",
@@ -217,3 +261,121 @@ def run(ctx: click.Context, data_dir: Path, events: int) -> None:
         limit=None,
         time_zone=None,
     )
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM certificate chain (leaf first): serve HTTPS.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM private key of --tls-cert.")
+@click.option("--query-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Cancel queries running longer than this many seconds.")
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    query_timeout: float,
+) -> None:
+    """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
+    from .server import serve as run_server
+
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    _open(data_dir).close()  # refuse early when another server owns the directory
+    settings = Settings(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        query_timeout_s=query_timeout,
+    )
+    run_server(settings)
+
+
+@main.group()
+def domain() -> None:
+    """Domains: every credential and every row belongs to one."""
+
+
+@domain.command("create")
+@data_dir_option
+@click.argument("name")
+def domain_create(data_dir: Path, name: str) -> None:
+    """Create a domain and print its credentials (shown once)."""
+    created = _domains(data_dir).create_domain(name)
+    click.echo(f"domain:          {created.domain}")
+    click.echo(f"apiKey:          {created.api_key}")
+    click.echo(f"apiSecret:       {created.api_secret}")
+    click.echo(f"token:           {created.token}")
+    click.echo(f"standAloneToken: {created.stand_alone_token}")
+
+
+@domain.command("list")
+@data_dir_option
+def domain_list(data_dir: Path) -> None:
+    """List the domains."""
+    for item in _domains(data_dir).list_domains():
+        click.echo(item.name)
+
+
+@domain.command("rotate-keys")
+@data_dir_option
+@click.argument("name")
+def domain_rotate(data_dir: Path, name: str) -> None:
+    """Replace a domain's API key and secret; the old pair stops working at once."""
+    key, secret = _domains(data_dir).rotate_keys(name)
+    click.echo(f"apiKey:    {key}")
+    click.echo(f"apiSecret: {secret}")
+
+
+@main.group()
+def token() -> None:
+    """Authentication tokens."""
+
+
+@token.command("create")
+@data_dir_option
+@click.option("--domain", "domain_name", required=True, help="The token's domain.")
+@click.option("--tables", multiple=True, default=("*.**",), show_default=True,
+              help="Table globs the token may read (`*` one level, `**` any); repeatable.")
+@click.option("--kind", type=click.Choice([k.value for k in TokenKind]), default="api",
+              show_default=True, help="api: Query API; alerts: standAloneToken; ingest: HTTP.")
+def token_create(data_dir: Path, domain_name: str, tables: tuple[str, ...], kind: str) -> None:
+    """Create a token and print it (shown once)."""
+    click.echo(
+        _domains(data_dir).create_token(domain_name, kind=TokenKind(kind), tables=tables)
+    )
+
+
+@main.group()
+def saved() -> None:
+    """Saved queries, run through the Query API's `queryId`."""
+
+
+@saved.command("add")
+@data_dir_option
+@click.option("--domain", "domain_name", default="self", show_default=True)
+@click.argument("name")
+@click.argument("linq")
+def saved_add(data_dir: Path, domain_name: str, name: str, linq: str) -> None:
+    """Save LINQ under NAME."""
+    from .linq import parse
+
+    parse(linq)  # refuse text that does not even parse
+    _domains(data_dir).add_saved_query(domain_name, name, linq)
+    click.echo(f"saved {name}")
+
+
+@saved.command("list")
+@data_dir_option
+@click.option("--domain", "domain_name", default="self", show_default=True)
+def saved_list(data_dir: Path, domain_name: str) -> None:
+    """List the saved queries."""
+    for name, linq in _domains(data_dir).list_saved_queries(domain_name):
+        click.echo(f"{name}\t{linq}")

@@ -1,0 +1,36 @@
+"""The ASGI application: every HTTP API of linqd on one port.
+
+``create_app`` takes all its dependencies (settings, stores, clock) so tests build it in-process
+around temporary data and a simulated clock.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..clock import Clock
+from ..config import Settings
+from ..domains import DomainStore
+from ..store.duckdb import EventStore
+from .search import SearchAPI
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(
+    settings: Settings, store: EventStore, domains: DomainStore, clock: Clock
+) -> Starlette:
+    search = SearchAPI(settings, store, domains, clock)
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/search/query", search.query, methods=["POST"]),
+        # devo-sdk posts to "/" when its address ends in a slash.
+        Route("/", search.query, methods=["POST"]),
+        Route("/search/table/{table:path}", search.table, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,88 @@
+"""The one place where linqd's errors become Devo's HTTP error bodies.
+
+Shapes follow spec/query-api.md §6 and spec/auth.md §6, and what devo-sdk can parse: ``error``
+is either an object (``{"code", "message"}``) or a string free of the words ``code`` and
+``message``; every element of ``object`` is a string; in-band messages carry no double quotes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from ..errors import (
+    AuthError,
+    Conflict,
+    ForbiddenError,
+    LinqdError,
+    LinqError,
+    NotFound,
+    QueryLimitError,
+    ValidationError,
+)
+
+LAUNCH_ERROR = "Error Launching Query"
+QUERY_ERROR_STATUS = 400
+
+
+def new_cid() -> str:
+    """A request id in Devo's form (12 hex digits)."""
+    return secrets.token_hex(6)
+
+
+def clean(message: str) -> str:
+    """Messages that travel inside quoted JSON strings of in-band errors: no double quotes."""
+    return message.replace('"', "'").replace("\r", " ").replace("\n", " ")
+
+
+def error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) for an error raised before any result was sent."""
+    if isinstance(error, ForbiddenError):
+        return 403, {"msg": error.message, "status": 403, "timestamp": now_ms, "cid": cid}
+    if isinstance(error, AuthError):
+        code = error.devo_code or 401
+        return 401, {"error": {"code": code, "message": error.message}}
+    if isinstance(error, LinqError):
+        text = error.message
+        return QUERY_ERROR_STATUS, {
+            "msg": LAUNCH_ERROR,
+            "status": QUERY_ERROR_STATUS,
+            "code": error.devo_code,
+            "timestamp": now_ms,
+            "cid": cid,
+            "object": [LAUNCH_ERROR, text],
+            "context": {"message": text, "code": str(error.devo_code), "kind": error.code},
+        }
+    if isinstance(error, ValidationError):
+        detail = f"{error.devo_code} : {error.message}" if error.devo_code else error.message
+        return 400, {
+            "error": "Bad parameters",
+            "status": 400,
+            "timestamp": now_ms,
+            "cid": cid,
+            "object": [detail],
+        }
+    if isinstance(error, QueryLimitError):
+        return 400, {
+            "msg": LAUNCH_ERROR,
+            "status": 400,
+            "timestamp": now_ms,
+            "cid": cid,
+            "object": [LAUNCH_ERROR, error.message],
+        }
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 500
+    return status, {"msg": error.message, "status": status, "timestamp": now_ms, "cid": cid}
+
+
+def error_response(error: LinqdError, *, cid: str, now_ms: int) -> JSONResponse:
+    status, body = error_body(error, cid=cid, now_ms=now_ms)
+    return JSONResponse(body, status_code=status)
+
+
+def in_band(error: BaseException) -> tuple[int, str]:
+    """(code, message) of an error that happens after the 200 status line was sent."""
+    if isinstance(error, LinqdError):
+        return error.devo_code or 500, clean(error.message)
+    return 500, clean(f"Error Processing Query: {type(error).__name__}")

@@ -1,0 +1,120 @@
+"""``linqd serve``: open the data directory, make sure the default domain has credentials, and
+serve every HTTP API on one port until SIGINT/SIGTERM.
+
+While it runs, ``<data-dir>/server.json`` names its URL and process id so that the CLI talks to
+it instead of opening the (single-writer) data directory itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import uvicorn
+
+from .api.app import create_app
+from .clock import SystemClock
+from .config import Settings
+from .datadir import open_data_dir
+from .domains import Credentials, DomainStore, secure_permissions
+
+SERVER_FILE = "server.json"
+CREDENTIALS_FILE = "credentials.json"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    url: str
+    pid: int
+    ca: str | None = None
+
+
+def write_private_json(path: Path, payload: object) -> None:
+    """Write a file only the server's user can read (it may hold secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=2)
+        handle.write("\n")
+    os.chmod(path, 0o600)
+
+
+def write_credentials(data_dir: Path, credentials: Credentials) -> None:
+    write_private_json(
+        data_dir / CREDENTIALS_FILE,
+        {
+            "domain": credentials.domain,
+            "apiKey": credentials.api_key,
+            "apiSecret": credentials.api_secret,
+            "token": credentials.token,
+            "standAloneToken": credentials.stand_alone_token,
+            "ingestToken": credentials.ingest_token,
+        },
+    )
+
+
+def read_credentials(data_dir: Path) -> dict[str, str] | None:
+    path = data_dir / CREDENTIALS_FILE
+    if not path.exists():
+        return None
+    loaded: dict[str, str] = json.loads(path.read_text())
+    return loaded
+
+
+def running_server(data_dir: Path) -> ServerInfo | None:
+    """The server that owns ``data_dir``, if one is alive and answers /health."""
+    path = data_dir / SERVER_FILE
+    if not path.exists():
+        return None
+    try:
+        info = ServerInfo(**json.loads(path.read_text()))
+        os.kill(info.pid, 0)
+    except (OSError, ValueError, TypeError):
+        return None
+    if info.url.startswith("https"):
+        return info  # the CLI verifies TLS itself; a probe without the CA would fail here
+    try:
+        with urllib.request.urlopen(f"{info.url}/health", timeout=2) as response:
+            ok = response.status == 200
+    except OSError:
+        return None
+    return info if ok else None
+
+
+def serve(settings: Settings) -> None:
+    clock = SystemClock()
+    data = open_data_dir(settings.data_dir, clock)
+    secure_permissions(settings.data_dir)
+    domains = DomainStore(data.meta, clock)
+    fresh = domains.ensure_domain(settings.default_domain)
+    if fresh is not None:
+        write_credentials(settings.data_dir, fresh)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    port = sock.getsockname()[1]
+    url = f"{settings.scheme}://{settings.host}:{port}"
+    info = ServerInfo(url, os.getpid())
+    write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
+    data.store.start_retention(settings.retention_interval_s)
+    app = create_app(settings, data.store, domains, clock)
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        lifespan="off",
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        timeout_graceful_shutdown=5,
+    )
+    print(f"linqd serving {url} (data in {settings.data_dir})", flush=True)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            (settings.data_dir / SERVER_FILE).unlink()
+        data.close()
