@@ -178,9 +178,7 @@ def query(
         data.close()
 
 
-def _print_rows(
-    columns: Sequence[ResultColumn], rows: Iterable[Sequence[Any]], fmt: str
-) -> None:
+def _print_rows(columns: Sequence[ResultColumn], rows: Iterable[Sequence[Any]], fmt: str) -> None:
     if fmt == "table":
         click.echo(encode.render_table(columns, rows))
     elif fmt == "csv":
@@ -267,12 +265,23 @@ def run(ctx: click.Context, data_dir: Path, events: int) -> None:
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM certificate chain (leaf first): serve HTTPS.")
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM private key of --tls-cert.")
-@click.option("--query-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
-              help="Cancel queries running longer than this many seconds.")
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM certificate chain (leaf first): serve HTTPS.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert.",
+)
+@click.option(
+    "--query-timeout",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="Cancel queries running longer than this many seconds.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -342,15 +351,23 @@ def token() -> None:
 @token.command("create")
 @data_dir_option
 @click.option("--domain", "domain_name", required=True, help="The token's domain.")
-@click.option("--tables", multiple=True, default=("*.**",), show_default=True,
-              help="Table globs the token may read (`*` one level, `**` any); repeatable.")
-@click.option("--kind", type=click.Choice([k.value for k in TokenKind]), default="api",
-              show_default=True, help="api: Query API; alerts: standAloneToken; ingest: HTTP.")
+@click.option(
+    "--tables",
+    multiple=True,
+    default=("*.**",),
+    show_default=True,
+    help="Table globs the token may read (`*` one level, `**` any); repeatable.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in TokenKind]),
+    default="api",
+    show_default=True,
+    help="api: Query API; alerts: standAloneToken; ingest: HTTP.",
+)
 def token_create(data_dir: Path, domain_name: str, tables: tuple[str, ...], kind: str) -> None:
     """Create a token and print it (shown once)."""
-    click.echo(
-        _domains(data_dir).create_token(domain_name, kind=TokenKind(kind), tables=tables)
-    )
+    click.echo(_domains(data_dir).create_token(domain_name, kind=TokenKind(kind), tables=tables))
 
 
 @main.group()

@@ -161,7 +161,7 @@ class SearchAPI:
         if req.mode in (modes.Mode.MSGPACK, modes.Mode.XLS):
             return await self._whole(req, compiled, bounds, cid=cid, now=now)
         framing = modes.Framing(req.mode, compiled.columns, req.options, cid=cid, timestamp_ms=now)
-        line = modes.line_expression(req.mode, compiled.columns, req.options)
+        line = modes.line_expression(req.mode, compiled.columns, req.options, framed=True)
 
         def project(select: exp.Select) -> exp.Select:
             inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))
@@ -200,8 +200,8 @@ class SearchAPI:
                     return
                 if batch is None:
                     break
-                lines = batch.column(0).to_pylist()
-                yield framing.rows(lines, not written)
+                # Each line carries its own separator (framed): the Arrow text goes out whole.
+                yield framing.rows(batch.column(0), not written)
                 written = True
             yield framing.tail()
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pyarrow as pa
@@ -130,15 +130,25 @@ class BatchStream:
                 self._put(_Failed(engine_error(error)))
 
     def _run_continuous(self) -> None:
+        # The LINQ text's own limit/offset bound the whole live result, not each window of it.
+        plan = self._compiled.plan
+        stage = plan.stage
+        skip = self._offset + (stage.offset or 0)
+        remaining = self._limit
+        if stage.limit is not None:
+            own = max(stage.limit - self._offset, 0)
+            remaining = own if remaining is None else min(remaining, own)
+        plan = replace(plan, stage=replace(stage, limit=None, offset=None))
+        if remaining == 0:
+            return
         cursor = 0
-        skip, remaining = self._offset, self._limit
         while not self._cancelled.is_set():
             upto = self._store.last_seq
             if upto > cursor:
                 bounds = Bounds(
                     self._bounds.from_ms, self._bounds.to_ms, self._bounds.client, cursor, upto
                 )
-                select = compile_plan(self._compiled.plan, now_ms=self._now_ms, bounds=bounds)
+                select = compile_plan(plan, now_ms=self._now_ms, bounds=bounds)
                 skip, remaining = self._execute(select, skip, remaining)
                 cursor = upto
                 if remaining == 0:

@@ -569,6 +569,7 @@ def encode_msgpack(
     timestamp_ms: int,
 ) -> bytes:
     """The json document (§5.8) as MessagePack: the envelope with ``object`` a list of row maps."""
+    # Imported here: only the two rare whole-document modes need msgpack/xlsxwriter.
     import msgpack
 
     names = [c.name for c in columns]
