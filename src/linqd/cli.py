@@ -31,6 +31,23 @@ EXAMPLE_QUERY = (
 )
 
 
+HOW_TO_QUERY = """
+The Devo Query API is starting on {url} (Ctrl-C stops it).
+Credentials of the domain `self` are in {data_dir}/credentials.json.
+
+  curl -s {url}/search/query -H 'Authorization: Bearer {token}' \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"from": "1d", "to": "now", "mode": {{"type": "json/simple"}},
+            "query": "from demo.ecommerce.data group by method select count() as n"}}'
+
+  UNSECURE_HTTP=TRUE devo-api query --address {url}/search/query \\
+       --key {apiKey} --secret {apiSecret} \\
+       --query 'from demo.ecommerce.data select eventdate, uri limit 3' --from 1h
+
+  .venv/bin/linqd query 'from siem.logtrust.web.activity group by level select count() as n'
+"""
+
+
 def data_dir_option(func: F) -> F:
     decorated: F = click.option(
         "--data-dir",
@@ -242,9 +259,12 @@ def docs_functions() -> None:
 @main.command()
 @data_dir_option
 @click.option("--events", type=click.IntRange(min=1), default=200_000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.pass_context
-def run(ctx: click.Context, data_dir: Path, events: int) -> None:
-    """Create demo data if the data directory has none, then show an example query."""
+def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
+    """Create demo data if there is none, show an example query, then serve the API."""
+    from .server import ensure_credentials
+
     if not has_events(data_dir):
         ctx.invoke(demo, data_dir=data_dir, events=events, days=7.0, seed=42)
     click.echo(f"\n$ linqd query '{EXAMPLE_QUERY}' --from 1d\n")
@@ -258,6 +278,18 @@ def run(ctx: click.Context, data_dir: Path, events: int) -> None:
         fmt="table",
         limit=None,
         time_zone=None,
+    )
+    credentials = ensure_credentials(data_dir)
+    url = f"http://127.0.0.1:{port}"
+    click.echo(HOW_TO_QUERY.format(url=url, data_dir=data_dir, **credentials))
+    ctx.invoke(
+        serve,
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=port,
+        tls_cert=None,
+        tls_key=None,
+        query_timeout=300.0,
     )
 
 

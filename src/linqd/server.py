@@ -20,8 +20,9 @@ import uvicorn
 from .api.app import create_app
 from .clock import SystemClock
 from .config import Settings
-from .datadir import open_data_dir
+from .datadir import META_FILE, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
+from .meta import MetaStore
 
 SERVER_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -63,6 +64,22 @@ def read_credentials(data_dir: Path) -> dict[str, str] | None:
         return None
     loaded: dict[str, str] = json.loads(path.read_text())
     return loaded
+
+
+def ensure_credentials(data_dir: Path) -> dict[str, str]:
+    """The default domain's credentials, creating the domain (and credentials.json) if new."""
+    existing = read_credentials(data_dir)
+    if existing is not None:
+        return existing
+    meta = MetaStore(data_dir / META_FILE)
+    try:
+        fresh = DomainStore(meta, SystemClock()).ensure_domain("self")
+    finally:
+        meta.close()
+    if fresh is not None:
+        write_credentials(data_dir, fresh)
+    secure_permissions(data_dir)
+    return read_credentials(data_dir) or {}
 
 
 def running_server(data_dir: Path) -> ServerInfo | None:

@@ -231,3 +231,29 @@ def test_devo_api_cli(live: LiveServer, tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode != 0
+
+
+def test_linqd_query_asks_the_running_server(live: LiveServer) -> None:
+    # The server owns the data directory: the CLI must go through its Query API.
+    env = {**os.environ, "REQUESTS_CA_BUNDLE": str(live.ca)}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "linqd",
+            "query",
+            "--data-dir",
+            str(live.data_dir),
+            "from demo.ecommerce.data group by method select count() as n",
+            "--from",
+            "1h",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "GET" in out.stdout and "POST" in out.stdout
+    assert "DELETE" not in out.stdout  # the other domain's row
