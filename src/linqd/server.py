@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -129,9 +130,17 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=5,
     )
     print(f"linqd serving {url} (data in {settings.data_dir})", flush=True)
+    # uvicorn re-raises SIGTERM once it has shut down; as an exception it lets us clean up.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        with contextlib.suppress(SystemExit):  # SIGTERM is the normal way to stop
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         with contextlib.suppress(FileNotFoundError):
             (settings.data_dir / SERVER_FILE).unlink()
         data.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)

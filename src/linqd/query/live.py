@@ -86,11 +86,14 @@ class BatchStream:
 
     def cancel(self) -> None:
         """Stop the query (client gone, or done); safe to call more than once."""
+        if self._cancelled.is_set():
+            return
         self._cancelled.set()
         self._store.unsubscribe(self._on_append)
-        conn = self._conn
-        if conn is not None:
-            conn.interrupt()
+        if self._thread.is_alive():
+            # An interrupt that lands between two statements is lost, so keep interrupting
+            # until the worker has noticed (bounded, in a helper thread: never blocks callers).
+            threading.Thread(target=self._interrupt_until_done, daemon=True).start()
         with self._appended:
             self._appended.notify_all()
         while True:  # unblock a producer waiting for queue space
@@ -98,6 +101,20 @@ class BatchStream:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
+
+    def _interrupt_until_done(self) -> None:
+        for _ in range(600):
+            conn = self._conn
+            if conn is not None:
+                conn.interrupt()
+            self._thread.join(0.05)
+            if not self._thread.is_alive():
+                return
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to finish; True when it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     # -- producer side ---------------------------------------------------------------------------
 
@@ -163,6 +180,8 @@ class BatchStream:
         """Run one SELECT, queueing its batches; returns the offset and limit still to apply."""
         if self._project is not None:
             select = self._project(select)
+        if self._cancelled.is_set():
+            return skip, remaining
         conn = self._store.reader()
         self._conn = conn
         timer = None
