@@ -16,7 +16,7 @@ from ..linq.ir import ResultColumn
 from ..store.duckdb import EventStore
 from .dates import TimeRange
 
-BATCH_ROWS = 8_192
+BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
