@@ -20,15 +20,14 @@ import subprocess
 import sys
 
 import httpx
-from _setup import NOW_MS, ROOT, demo_data, median_seconds
-from query import RANGE, SHAPES
-
 from sqlglot import exp
 
+from _setup import NOW_MS, ROOT, demo_data, median_seconds
 from linqd.linq import Bounds, compile_linq
 from linqd.query import modes
 from linqd.query.run import BATCH_ROWS, run_query, with_paging
 from linqd.store.duckdb import EventStore
+from query import RANGE, SHAPES
 
 STREAM_ROWS = 1_000_000
 STREAM_QUERY = "from demo.ecommerce.data select eventdate, clientIpAddress, method, uri, statusCode"
