@@ -3,7 +3,9 @@
 (a) 1 M rows streamed as json/simple/compact over HTTP (rows/s), against fetching the same rows
     in-process from DuckDB as Python rows (``fetchall``) and as Arrow (target ratio >= 0.5);
 (b) the grouped shapes of benchmarks/query.py end-to-end over HTTP against ``run_query`` in-process
-    (target ratio <= 1.25).
+    (target ratio <= 1.25);
+(c) the server's peak memory (VmHWM) before and after streaming every row of the largest table,
+    which shows that a big result streams in flat memory.
 
 The server runs as its own process (as in production) on 127.0.0.1 and is stopped at the end.
 DuckDB lets one process open the file, so the in-process figures are taken first, then the
@@ -18,6 +20,7 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 from sqlglot import exp
@@ -114,6 +117,13 @@ def over_http(
     return lines - 1  # the metadata line
 
 
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     rows_s, arrow_s, grouped_local, grouped_encoded = in_process()
     process, url, token = start_server()
@@ -155,6 +165,13 @@ def main() -> None:
             )
         print(
             f"    worst ratio {worst:.2f} vs Arrow, {worst_encoded:.2f} vs encoded (target <= 1.25)"
+        )
+        before = peak_rss_mb(process.pid)
+        total = over_http(client, url, token, "from demo.ecommerce.data")
+        after = peak_rss_mb(process.pid)
+        print(
+            f"(c) streamed all {total:,} rows of demo.ecommerce.data: server peak RSS "
+            f"{before:.0f} MB before, {after:.0f} MB after"
         )
     finally:
         client.close()

@@ -250,3 +250,42 @@ def test_bare_group_without_select(data_dir: Path) -> None:
     result = query(data_dir, "from demo.ecommerce.data group")
     assert result.exit_code == 0, result.output
     assert str(ECOM_ROWS) in result.output
+
+
+def test_domains_tokens_and_saved_queries(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data_dir = str(tmp_path / "data")
+    created = runner.invoke(main, ["domain", "create", "acme", "--data-dir", data_dir])
+    assert created.exit_code == 0, created.output
+    assert "apiSecret:" in created.output
+    listed = runner.invoke(main, ["domain", "list", "--data-dir", data_dir])
+    assert listed.output.split() == ["acme"]
+    again = runner.invoke(main, ["domain", "create", "acme", "--data-dir", data_dir])
+    assert again.exit_code != 0 and "Traceback" not in again.output
+    token = runner.invoke(
+        main,
+        ["token", "create", "--domain", "acme", "--tables", "demo.**", "--data-dir", data_dir],
+    )
+    assert token.exit_code == 0 and len(token.output.strip()) == 32
+    rotated = runner.invoke(main, ["domain", "rotate-keys", "acme", "--data-dir", data_dir])
+    assert rotated.exit_code == 0 and "apiKey:" in rotated.output
+    saved = runner.invoke(
+        main,
+        [
+            "saved",
+            "add",
+            "errors",
+            "from demo.ecommerce.data where statusCode >= 500",
+            "--domain",
+            "acme",
+            "--data-dir",
+            data_dir,
+        ],
+    )
+    assert saved.exit_code == 0, saved.output
+    bad = runner.invoke(
+        main, ["saved", "add", "bad", "from", "--domain", "acme", "--data-dir", data_dir]
+    )
+    assert bad.exit_code != 0
+    listing = runner.invoke(main, ["saved", "list", "--domain", "acme", "--data-dir", data_dir])
+    assert "errors\tfrom demo.ecommerce.data where statusCode >= 500" in listing.output

@@ -290,6 +290,8 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
         tls_cert=None,
         tls_key=None,
         query_timeout=300.0,
+        keepalive_interval=15.0,
+        memory_limit="2GB",
     )
 
 
@@ -314,6 +316,19 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     show_default=True,
     help="Cancel queries running longer than this many seconds.",
 )
+@click.option(
+    "--keepalive-interval",
+    type=click.FloatRange(min=0.01, max=30),
+    default=15.0,
+    show_default=True,
+    help="Seconds between keep-alive tokens on an idle stream.",
+)
+@click.option(
+    "--memory-limit",
+    default="2GB",
+    show_default=True,
+    help="DuckDB memory budget; bigger sorts spill to <data-dir>/spill.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -321,6 +336,8 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     query_timeout: float,
+    keepalive_interval: float,
+    memory_limit: str,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -335,6 +352,8 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         query_timeout_s=query_timeout,
+        keepalive_interval_s=keepalive_interval,
+        memory_limit=memory_limit,
     )
     run_server(settings)
 

@@ -22,6 +22,8 @@ class Settings:
     keepalive_interval_s: float = 15.0
     max_body_bytes: int = 1_048_576
     retention_interval_s: float = 3600.0
+    # DuckDB's memory budget; sorts and hash tables beyond it spill to <data-dir>/spill.
+    memory_limit: str = "2GB"
 
     @property
     def scheme(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .clock import Clock
 from .meta import MetaStore
-from .store.duckdb import EventStore
+from .store.duckdb import DEFAULT_MEMORY_LIMIT, EventStore
 
 DEFAULT_DATA_DIR = Path("./linqd-data")
 EVENTS_FILE = "events.duckdb"
@@ -26,10 +26,10 @@ class DataDir:
         self.meta.close()
 
 
-def open_data_dir(path: Path, clock: Clock) -> DataDir:
+def open_data_dir(path: Path, clock: Clock, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DataDir:
     path.mkdir(parents=True, exist_ok=True)
     meta = MetaStore(path / META_FILE)
-    store = EventStore(path / EVENTS_FILE, meta, clock)
+    store = EventStore(path / EVENTS_FILE, meta, clock, memory_limit=memory_limit)
     return DataDir(path, meta, store)
 
 

@@ -139,6 +139,7 @@ def seed(data_dir: Path) -> int:
 
 def start_server(data_dir: Path, pki: Pki | None) -> tuple[subprocess.Popen[bytes], str]:
     args = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir), "--port", "0"]
+    args += ["--keepalive-interval", "0.2"]
     if pki is not None:
         args += ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]
     log = (data_dir / "server.log").open("wb")

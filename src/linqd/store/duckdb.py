@@ -28,6 +28,7 @@ from . import catalog
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
 
 DAY_MS = 86_400_000
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 _DUCKDB_TYPES = {
     Kind.STR: "VARCHAR",
@@ -84,8 +85,21 @@ Listener = Callable[[AppendResult], None]
 
 
 class EventStore:
-    def __init__(self, path: Path | str, meta: MetaStore, clock: Clock) -> None:
-        self._db = duckdb.connect(str(path))
+    def __init__(
+        self,
+        path: Path | str,
+        meta: MetaStore,
+        clock: Clock,
+        *,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
+        # Past the memory limit, sorts and hash tables spill next to the database file, so a
+        # huge ordered result costs disk, not the server's memory.
+        spill = Path(path).parent / "spill" if str(path) != ":memory:" else None
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
+        if spill is not None:
+            config["temp_directory"] = str(spill)
+        self._db = duckdb.connect(str(path), config=config)
         self._meta = meta
         self._clock = clock
         self._write_lock = threading.Lock()
