@@ -12,7 +12,8 @@ DuckDB cursor, which sees the last committed state).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,31 @@ class EventStore:
         for listener in self._listeners:
             listener(result)
         return result
+
+    def ensure_table(self, schema: TableSchema) -> None:
+        """Create ``schema``'s table if it does not exist yet (typed tables such as lookups)."""
+        with self._write_lock:
+            self._ensure_table(schema)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer connection inside one transaction, for changes that must land together
+        (a lookup replaced at its END marker). Listeners are not called for these changes."""
+        with self._write_lock:
+            self._exec("BEGIN TRANSACTION")
+            try:
+                yield self._db
+            except BaseException:
+                self._exec("ROLLBACK")
+                raise
+            self._exec("COMMIT")
+
+    def next_seq(self, count: int) -> int:
+        """Reserve ``count`` sequence numbers for rows written in a ``write_transaction``;
+        returns the first. Call it inside the transaction."""
+        first = self._seq + 1
+        self._seq += count
+        return first
 
     # -- reading ---------------------------------------------------------------------------------
 
