@@ -292,6 +292,10 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
         query_timeout=300.0,
         keepalive_interval=15.0,
         memory_limit="2GB",
+        syslog_port=13000,
+        syslog_tls_port=None,
+        tls_client_ca=None,
+        no_syslog=False,
     )
 
 
@@ -324,6 +328,25 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     help="Seconds between keep-alive tokens on an idle stream.",
 )
 @click.option(
+    "--syslog-port",
+    type=click.IntRange(0, 65535),
+    default=13000,
+    show_default=True,
+    help="Plain TCP syslog collector port.",
+)
+@click.option(
+    "--syslog-tls-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="TLS syslog collector port (needs --tls-cert/--tls-key).",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA for syslog client certificates; a certificate's CN names its domain.",
+)
+@click.option("--no-syslog", is_flag=True, help="Do not start the syslog collector.")
+@click.option(
     "--memory-limit",
     default="2GB",
     show_default=True,
@@ -338,6 +361,10 @@ def serve(
     query_timeout: float,
     keepalive_interval: float,
     memory_limit: str,
+    syslog_port: int,
+    syslog_tls_port: int | None,
+    tls_client_ca: Path | None,
+    no_syslog: bool,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -354,7 +381,12 @@ def serve(
         query_timeout_s=query_timeout,
         keepalive_interval_s=keepalive_interval,
         memory_limit=memory_limit,
+        syslog_port=None if no_syslog else syslog_port,
+        syslog_tls_port=None if no_syslog else syslog_tls_port,
+        tls_client_ca=tls_client_ca,
     )
+    if syslog_tls_port is not None and tls_cert is None:
+        raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")
     run_server(settings)
 
 
@@ -447,3 +479,44 @@ def saved_list(data_dir: Path, domain_name: str) -> None:
     """List the saved queries."""
     for name, linq in _domains(data_dir).list_saved_queries(domain_name):
         click.echo(f"{name}\t{linq}")
+
+
+@main.command()
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tag", default="my.app.ingest", show_default=True, help="The table's tag.")
+@click.option("--host", "hostname", default="-", show_default=True, help="The hostname column.")
+@click.option("--url", default=None, help="A linqd HTTP ingestion base URL to send to.")
+def ingest(data_dir: Path, file: Path, tag: str, hostname: str, url: str | None) -> None:
+    """Store every line of FILE (plain or .gz) as an event of TAG.
+
+    With a server running on the data directory (or with --url) the lines go to its HTTP
+    ingestion API (/stream, with the ingest token of the data directory or $LINQD_INGEST_TOKEN);
+    otherwise they are stored in-process.
+    """
+    from .ingest.loader import ingest_file, ingest_file_over_http
+    from .server import read_credentials, running_server
+
+    server = running_server(data_dir)
+    if url is None and server is not None:
+        url = server.url
+    size = file.stat().st_size
+    with click.progressbar(length=size, label=f"Ingesting {file.name}") as bar:
+        if url is not None:
+            credentials = read_credentials(data_dir) or {}
+            token = os.environ.get("LINQD_INGEST_TOKEN") or credentials.get("ingestToken")
+            domain = credentials.get("domain", "self")
+            if not token:
+                raise LinqdError("No ingest token: set LINQD_INGEST_TOKEN")
+            count = ingest_file_over_http(
+                file, url, domain=domain, token=token, tag=tag, host=hostname, progress=bar.update
+            )
+        else:
+            data = _open(data_dir)
+            try:
+                count = ingest_file(
+                    data.store, file, tag=tag, host=hostname, client="self", progress=bar.update
+                )
+            finally:
+                data.close()
+    click.echo(f"{count:,} events stored in {tag}")

@@ -22,6 +22,12 @@ class Settings:
     keepalive_interval_s: float = 15.0
     max_body_bytes: int = 1_048_576
     retention_interval_s: float = 3600.0
+    # Syslog collector: plain TCP and TLS ports (None: off; 0: any free port, for tests).
+    syslog_port: int | None = 13000
+    syslog_tls_port: int | None = None
+    tls_client_ca: Path | None = None
+    # Syslog batches are committed at least this often.
+    flush_interval_s: float = 0.1
     # DuckDB's memory budget; sorts and hash tables beyond it spill to <data-dir>/spill.
     memory_limit: str = "2GB"
 

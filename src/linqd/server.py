@@ -23,6 +23,8 @@ from .clock import SystemClock
 from .config import Settings
 from .datadir import META_FILE, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
+from .ingest.collector import CollectorConfig, SyslogCollector
+from .ingest.pipeline import IngestPipeline
 from .meta import MetaStore
 
 SERVER_FILE = "server.json"
@@ -33,7 +35,7 @@ CREDENTIALS_FILE = "credentials.json"
 class ServerInfo:
     url: str
     pid: int
-    ca: str | None = None
+    syslog: dict[str, int] | None = None
 
 
 def write_private_json(path: Path, payload: object) -> None:
@@ -120,10 +122,13 @@ def serve(settings: Settings) -> None:
     sock.listen(2048)
     port = sock.getsockname()[1]
     url = f"{settings.scheme}://{settings.host}:{port}"
-    info = ServerInfo(url, os.getpid())
-    write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
     data.store.start_retention(settings.retention_interval_s)
-    app = create_app(settings, data.store, domains, clock)
+    pipeline = IngestPipeline(data.store, clock, flush_interval_s=settings.flush_interval_s)
+    collector = _collector(settings, pipeline, domains, clock)
+    ports = dict(collector.ports) if collector else {}
+    info = ServerInfo(url, os.getpid(), ports)
+    write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
+    app = create_app(settings, data.store, domains, clock, pipeline)
     config = uvicorn.Config(
         app,
         log_level="info",
@@ -132,17 +137,45 @@ def serve(settings: Settings) -> None:
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         timeout_graceful_shutdown=5,
     )
-    print(f"linqd serving {url} (data in {settings.data_dir})", flush=True)
+    syslog = " ".join(f"syslog-{kind}={port}" for kind, port in ports.items())
+    print(f"linqd serving {url} {syslog} (data in {settings.data_dir})", flush=True)
     # uvicorn re-raises SIGTERM once it has shut down; as an exception it lets us clean up.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         with contextlib.suppress(SystemExit):  # SIGTERM is the normal way to stop
             uvicorn.Server(config).run(sockets=[sock])
     finally:
+        # Stop taking events, commit what was accepted, then close the stores.
+        if collector is not None:
+            collector.stop()
+        pipeline.close()
         with contextlib.suppress(FileNotFoundError):
             (settings.data_dir / SERVER_FILE).unlink()
         data.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _collector(
+    settings: Settings, pipeline: IngestPipeline, domains: DomainStore, clock: SystemClock
+) -> SyslogCollector | None:
+    tls_port = settings.syslog_tls_port if settings.tls_cert else None
+    if settings.syslog_port is None and tls_port is None:
+        return None
+    config = CollectorConfig(
+        host=settings.host,
+        port=settings.syslog_port,
+        tls_port=tls_port,
+        tls_cert=settings.tls_cert,
+        tls_key=settings.tls_key,
+        tls_client_ca=settings.tls_client_ca,
+        default_domain=settings.default_domain,
+    )
+
+    def domain_of_cn(common_name: str) -> str | None:
+        known = {d.name for d in domains.list_domains()}
+        return common_name if common_name in known else None
+
+    return SyslogCollector(config, pipeline, clock, domain_of_cn).start()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

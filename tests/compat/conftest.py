@@ -32,6 +32,8 @@ class Pki:
     ca_cert: Path
     server_cert: Path
     server_key: Path
+    client_cert: Path
+    client_key: Path
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class LiveServer:
     credentials: dict[str, str]
     ca: Path
     seeded_at_ms: int
+    syslog_port: int
+    syslog_tls_port: int
+    pki: Pki
 
 
 def _name(common_name: str) -> x509.Name:
@@ -93,8 +98,32 @@ def make_pki(folder: Path) -> Pki:
         )
         .sign(ca_key, hashes.SHA256())
     )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    # The client certificate's CN names the domain its events belong to.
+    client = (
+        x509.CertificateBuilder()
+        .subject_name(_name("self"))
+        .issuer_name(ca.subject)
+        .public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
-    paths = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    paths = Pki(
+        folder / "ca.pem",
+        folder / "server.pem",
+        folder / "server.key",
+        folder / "client.pem",
+        folder / "client.key",
+    )
+    paths.client_cert.write_bytes(client.public_bytes(pem))
+    paths.client_key.write_bytes(
+        client_key.private_bytes(
+            pem, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     paths.ca_cert.write_bytes(ca.public_bytes(pem))
     # The server presents its chain: leaf then CA.
     paths.server_cert.write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
@@ -137,11 +166,14 @@ def seed(data_dir: Path) -> int:
     return now
 
 
-def start_server(data_dir: Path, pki: Pki | None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, pki: Pki | None
+) -> tuple[subprocess.Popen[bytes], str, dict[str, int]]:
     args = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir), "--port", "0"]
-    args += ["--keepalive-interval", "0.2"]
+    args += ["--keepalive-interval", "0.2", "--syslog-port", "0"]
     if pki is not None:
         args += ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]
+        args += ["--syslog-tls-port", "0", "--tls-client-ca", str(pki.ca_cert)]
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
     assert process.stdout is not None
@@ -150,7 +182,12 @@ def start_server(data_dir: Path, pki: Pki | None) -> tuple[subprocess.Popen[byte
     if not line.startswith("linqd serving "):
         process.kill()
         raise RuntimeError(line + (data_dir / "server.log").read_text())
-    return process, line.split()[2]
+    ports = {
+        part.split("=")[0].removeprefix("syslog-"): int(part.split("=")[1])
+        for part in line.split()
+        if part.startswith("syslog-")
+    }
+    return process, line.split()[2], ports
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -166,10 +203,13 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 def live(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("live-data")
     seeded = seed(data_dir)
-    process, url = start_server(data_dir, pki)
+    process, url, ports = start_server(data_dir, pki)
     credentials = json.loads((data_dir / "credentials.json").read_text())
+    assert (data_dir / "credentials.json").stat().st_mode & 0o777 == 0o600
     os.environ["REQUESTS_CA_BUNDLE"] = str(pki.ca_cert)
     try:
-        yield LiveServer(url, data_dir, credentials, pki.ca_cert, seeded)
+        yield LiveServer(
+            url, data_dir, credentials, pki.ca_cert, seeded, ports["tcp"], ports["tls"], pki
+        )
     finally:
         stop_server(process)

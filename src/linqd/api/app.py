@@ -14,7 +14,9 @@ from starlette.routing import Route
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
+from ..ingest.pipeline import IngestPipeline
 from ..store.duckdb import EventStore
+from .ingest import IngestAPI
 from .search import SearchAPI
 
 
@@ -23,7 +25,11 @@ async def health(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings, store: EventStore, domains: DomainStore, clock: Clock
+    settings: Settings,
+    store: EventStore,
+    domains: DomainStore,
+    clock: Clock,
+    pipeline: IngestPipeline | None = None,
 ) -> Starlette:
     search = SearchAPI(settings, store, domains, clock)
     routes = [
@@ -33,4 +39,12 @@ def create_app(
         Route("/", search.query, methods=["POST"]),
         Route("/search/table/{table:path}", search.table, methods=["GET"]),
     ]
+    if pipeline is not None:
+        ingest = IngestAPI(pipeline, domains, clock, admin_domain=settings.default_domain)
+        target = "{domain}/{token}/{host}/{tag}"
+        routes += [
+            Route(f"/event/{target}", ingest.event, methods=["GET", "POST", "PUT"]),
+            Route(f"/stream/{target}", ingest.stream, methods=["POST"]),
+            Route("/metrics", ingest.metrics, methods=["GET"]),
+        ]
     return Starlette(routes=routes)

@@ -64,6 +64,7 @@ OPERATOR_FUNCTIONS = {
     ">>>": "urshift",
 }  # fmt: skip
 UNARY_FUNCTIONS = {"-": "neg", "not": "not", "~": "bnot"}
+LOOKUP_PREFIX = "my.lookuplist."
 COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
 
@@ -449,6 +450,8 @@ class Analyzer:
         return self._call("in", (left, right), span, phase)
 
     def _call(self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
+        if name == "lu":
+            return self._lookup_function(arg_nodes, span, phase)
         fn = self.functions.get(name)
         if fn is None:
             raise self.error(UnknownFunctionError, f"No function named `{name}'", span)
@@ -496,6 +499,46 @@ class Analyzer:
                     arg = converted
             final.append(arg)
         return TCall(fn, tuple(final), result, span)
+
+    def _lookup_function(self, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
+        """``lu("name", "field", key)``: the field of lookup ``name`` for ``key`` (null when the
+        key is absent). A lookup table's key is its first column."""
+        if len(arg_nodes) != 3 or not all(
+            isinstance(a, ast.Literal) and a.kind is ast.LitKind.STR for a in arg_nodes[:2]
+        ):
+            raise self.error(
+                LinqTypeError, 'lu takes ("lookup name", "field", key expression)', span
+            )
+        name, field = (str(a.value) for a in arg_nodes[:2])  # type: ignore[union-attr]
+        table = f"{LOOKUP_PREFIX}{name}"
+        schema = self.schemas(table)
+        if schema is None or not schema.columns:
+            raise self.error(UnknownTableError, f"Unknown table `{table}`", span)
+        if schema.column(field) is None:
+            raise self.error(LinqNameError, f"Unknown identifier `{field}'", span)
+        key_column = schema.columns[0]
+        key = self.expr(arg_nodes[2], phase)
+        if key.type != key_column.type:
+            converted = (
+                coerce_literal(key.value, key_column.type) if isinstance(key, TLiteral) else None
+            )
+            if converted is None:
+                raise self.error(
+                    LinqTypeError,
+                    f"Lookup key of {name} is {key_column.type}, not {key.type}",
+                    arg_nodes[2].span,
+                )
+            key = converted
+        query = ast.Query(
+            table,
+            (
+                ast.Select(
+                    (ast.SelectItem(ast.Name(key_column.name)), ast.SelectItem(ast.Name(field)))
+                ),
+            ),
+        )
+        plan = self._subquery(query)
+        return TLookup((key,), plan, plan.columns[-1].type)
 
     def _membership_container(self, value: TExpr, container: TExpr) -> TExpr:
         """String literals in a set (or a quoted CIDR) read as the value's type, as `=` does."""

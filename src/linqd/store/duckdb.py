@@ -74,6 +74,17 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _table_ddl(schema: TableSchema) -> str:
+    """``"name" (columns...)``: every table's fixed columns, then its own."""
+    parts = [
+        f"{EVENTDATE} TIMESTAMP NOT NULL",
+        f"{CLIENT_COLUMN} VARCHAR NOT NULL",
+        f"{SEQ_COLUMN} BIGINT NOT NULL",
+    ]
+    parts += [f"{quote(c.name)} {duckdb_type(c.type)}" for c in schema.columns]
+    return f"{quote(schema.name)} ({', '.join(parts)})"
+
+
 @dataclass(frozen=True)
 class AppendResult:
     table: str
@@ -143,13 +154,14 @@ class EventStore:
                 raise StoreError(
                     f"Table `{schema.name}` differs from existing table `{existing}` only in case"
                 )
-        parts = [
-            f"{EVENTDATE} TIMESTAMP NOT NULL",
-            f"{CLIENT_COLUMN} VARCHAR NOT NULL",
-            f"{SEQ_COLUMN} BIGINT NOT NULL",
-        ]
-        parts += [f"{quote(c.name)} {duckdb_type(c.type)}" for c in schema.columns]
-        self._exec(f"CREATE TABLE IF NOT EXISTS {quote(schema.name)} ({', '.join(parts)})")
+        self._exec(f"CREATE TABLE IF NOT EXISTS {_table_ddl(schema)}")
+        self._schemas[schema.name] = schema
+
+    def redefine_table(self, schema: TableSchema) -> None:
+        """Drop and recreate a table with new columns. Call it inside ``write_transaction``
+        (which holds the writer lock that guards the catalog)."""
+        self._exec(f"DROP TABLE IF EXISTS {quote(schema.name)}")
+        self._exec(f"CREATE TABLE {_table_ddl(schema)}")
         self._schemas[schema.name] = schema
 
     def _max_seq(self) -> int:

@@ -28,6 +28,7 @@ from ..ir import (
 from ..types import Kind
 
 SUBQUERY_ROW_CAP = 32_000
+LOOKUP_PREFIX = "my.lookuplist."
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class Compiler(ABC):
     def stage_sql(self, stage: Stage, bounds: Bounds) -> exp.Select:
         saved = self._time, self._source
         alias = self._alias()
+        if isinstance(stage.source, str) and stage.source.startswith(LOOKUP_PREFIX):
+            # Lookups are reference data, not a time series: no time range applies to them.
+            bounds = Bounds(client=bounds.client)
         if isinstance(stage.source, str):
             source: exp.Expression = exp.Table(
                 this=exp.to_identifier(stage.source, quoted=True),

@@ -1,0 +1,200 @@
+"""Devo's HTTP ingestion API and the ingestion metrics.
+
+``GET|POST|PUT /event/{domain}/token!{token}/{host}/{tag}?<message>`` → 204 once queued (Devo
+answers before the event is processed, too); ``POST /stream/...`` with one event per line,
+optionally gzip-encoded → 200 only once every event is durable. ``GET /metrics`` gives the
+counters in Prometheus' text format to the default domain's API tokens.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import zlib
+from collections.abc import Sequence
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ..clock import Clock
+from ..domains import DomainStore
+from ..errors import ForbiddenError, LinqdError, ValidationError
+from ..ingest.pipeline import IngestPipeline
+from ..ingest.syslog import ParsedBatch
+from ..store.catalog import table_name_for_tag
+from .auth import authenticate_ingest, authenticate_query_request
+from .errors import error_response, new_cid
+
+MAX_STREAM_BYTES = 32 * 1024 * 1024
+MAX_INFLATED_BYTES = 256 * 1024 * 1024
+SUBMIT_LINES = 50_000
+
+
+class PayloadTooLarge(ValidationError):
+    """Mapped to HTTP 413 here; the rest of the API never needs it."""
+
+
+class IngestAPI:
+    def __init__(
+        self,
+        pipeline: IngestPipeline,
+        domains: DomainStore,
+        clock: Clock,
+        *,
+        admin_domain: str = "self",
+    ) -> None:
+        self.pipeline = pipeline
+        self.domains = domains
+        self.clock = clock
+        self.admin_domain = admin_domain
+
+    def _target(self, request: Request) -> tuple[str, str, str]:
+        """(domain, host, table) of an ingestion URL, after checking its token."""
+        params = request.path_params
+        token_part = str(params["token"])
+        if not token_part.startswith("token!"):
+            raise ValidationError("The path needs token!<token>", field="token")
+        principal = authenticate_ingest(token_part[len("token!") :], store=self.domains)
+        domain = str(params["domain"])
+        if principal.domain != domain:
+            raise ForbiddenError(f"The token does not belong to domain {domain}")
+        table = table_name_for_tag(str(params["tag"]))
+        if not principal.may_read(table):
+            raise ForbiddenError(f"Access not allowed for table '{table}'")
+        host = str(params["host"])
+        return domain, host, table
+
+    def _submit(self, domain: str, host: str, table: str, lines: Sequence[str]) -> int:
+        batch = ParsedBatch(
+            tables=[table] * len(lines),
+            hosts=[host] * len(lines),
+            messages=list(lines),
+            eventdates=[None] * len(lines),
+            rejected=[],
+        )
+        self.pipeline.wait_room()
+        return self.pipeline.submit(batch, client=domain, raw_bytes=sum(map(len, lines)))
+
+    async def event(self, request: Request) -> Response:
+        cid, now = new_cid(), self.clock.now_ms()
+        try:
+            domain, host, table = self._target(request)
+            query = request.url.query
+            body = await request.body() if request.method != "GET" else b""
+            if len(body) > MAX_STREAM_BYTES:
+                raise PayloadTooLarge("Event larger than 32 MB", field="body")
+            message = urllib.parse.unquote(query) if query else body.decode("utf-8", "replace")
+            await anyio.to_thread.run_sync(self._submit, domain, host, table, [message])
+        except PayloadTooLarge as error:
+            return _too_large(error, cid, now)
+        except LinqdError as error:
+            return error_response(error, cid=cid, now_ms=now)
+        return Response(status_code=204)
+
+    async def stream(self, request: Request) -> Response:
+        cid, now = new_cid(), self.clock.now_ms()
+        try:
+            domain, host, table = self._target(request)
+            body = await _bounded_body(request)
+            if request.headers.get("content-encoding", "").lower() == "gzip":
+                body = _gunzip(body)
+            text = body.decode("utf-8", "replace")
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+            ticket = 0
+            for start in range(0, len(lines), SUBMIT_LINES):
+                chunk = lines[start : start + SUBMIT_LINES]
+                ticket = await anyio.to_thread.run_sync(self._submit, domain, host, table, chunk)
+            if ticket:
+                await anyio.to_thread.run_sync(self.pipeline.wait_committed, ticket)
+        except PayloadTooLarge as error:
+            return _too_large(error, cid, now)
+        except LinqdError as error:
+            return error_response(error, cid=cid, now_ms=now)
+        return JSONResponse({"status": 0, "msg": "", "cid": cid, "events": len(lines)})
+
+    async def metrics(self, request: Request) -> Response:
+        cid, now = new_cid(), self.clock.now_ms()
+        try:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            principal = authenticate_query_request(
+                headers, await request.body(), store=self.domains, now_ms=now
+            )
+            if principal.domain != self.admin_domain:
+                raise ForbiddenError("Metrics are for the administrative domain")
+        except LinqdError as error:
+            return error_response(error, cid=cid, now_ms=now)
+        return PlainTextResponse(self.prometheus(), media_type="text/plain; version=0.0.4")
+
+    def prometheus(self) -> str:
+        stats = self.pipeline.stats()
+        out: list[str] = []
+        for name, help_text, attribute in (
+            ("linqd_ingest_events_received_total", "Events received, by table.", "received"),
+            ("linqd_ingest_events_stored_total", "Events stored, by table.", "stored"),
+            ("linqd_ingest_events_unparsed_total", "Events kept raw (parse failed).", "unparsed"),
+            ("linqd_ingest_bytes_total", "Bytes received, by table.", "bytes"),
+        ):
+            out += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
+            for table, counters in sorted(stats.tables.items()):
+                label = table.replace("\\", "\\\\").replace('"', '\\"')
+                out.append(f'{name}{{table="{label}"}} {getattr(counters, attribute)}')
+        out += [
+            "# HELP linqd_ingest_rejected_total Input rejected (framing errors, invalid tags).",
+            "# TYPE linqd_ingest_rejected_total counter",
+            f"linqd_ingest_rejected_total {stats.rejected_total}",
+            "# HELP linqd_ingest_pending_rows Rows waiting for the writer.",
+            "# TYPE linqd_ingest_pending_rows gauge",
+            f"linqd_ingest_pending_rows {stats.pending_rows}",
+        ]
+        return "\n".join(out) + "\n"
+
+
+async def _bounded_body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_STREAM_BYTES:
+            raise PayloadTooLarge(
+                "Request body larger than 32 MB: split the events over several requests",
+                field="body",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _gunzip(body: bytes) -> bytes:
+    """Inflate every gzip member of the body (concatenated members are valid gzip)."""
+    out: list[bytes] = []
+    size = 0
+    rest = body
+    while rest:
+        inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
+        try:
+            data = inflater.decompress(rest, MAX_INFLATED_BYTES - size + 1)
+        except zlib.error as error:
+            raise ValidationError(f"Body is not valid gzip: {error}", field="body") from None
+        size += len(data)
+        if size > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
+            raise PayloadTooLarge("Inflated body larger than 256 MB", field="body")
+        if not inflater.eof:
+            raise ValidationError("Body is a truncated gzip stream", field="body")
+        out.append(data)
+        rest = inflater.unused_data
+    return b"".join(out)
+
+
+def _too_large(error: PayloadTooLarge, cid: str, now: int) -> Response:
+    return JSONResponse(
+        {
+            "error": "Payload too large",
+            "msg": error.message,
+            "status": 413,
+            "cid": cid,
+            "timestamp": now,
+        },
+        status_code=413,
+    )

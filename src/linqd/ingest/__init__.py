@@ -1,0 +1,1 @@
+"""Getting events in: syslog and HTTP collectors, decoding, lookups."""
