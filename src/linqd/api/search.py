@@ -139,7 +139,10 @@ class SearchAPI:
         for table in sorted(tables_read(compiled.plan)):
             if not principal.may_read(table):
                 raise ForbiddenError(f"Access not allowed for table '{table}'")
-        return compiled, bounds, time_range.to_ms is None
+        # Only the line modes can deliver rows as they arrive; a whole document (json,
+        # json/compact, msgpack, xls) without `to` ends at the query's start, as devo-sdk's
+        # own "to = now" for those modes does.
+        return compiled, bounds, time_range.to_ms is None and req.mode.streamed
 
     # -- endpoints -------------------------------------------------------------------------------
 
