@@ -31,8 +31,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from linqd.clock import SystemClock  # noqa: E402
-from linqd.datadir import open_data_dir  # noqa: E402
+from linqd.clock import SystemClock
+from linqd.datadir import open_data_dir
 
 LINES = int(os.environ.get("LINQD_BENCH_LINES", "2000000"))
 SENDERS = 2
