@@ -296,6 +296,7 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
         syslog_tls_port=None,
         tls_client_ca=None,
         no_syslog=False,
+        flush_interval=0.1,
     )
 
 
@@ -347,6 +348,13 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
 )
 @click.option("--no-syslog", is_flag=True, help="Do not start the syslog collector.")
 @click.option(
+    "--flush-interval",
+    type=click.FloatRange(min=0.001, max=3600),
+    default=0.1,
+    show_default=True,
+    help="Commit ingested events at least this often (seconds).",
+)
+@click.option(
     "--memory-limit",
     default="2GB",
     show_default=True,
@@ -365,6 +373,7 @@ def serve(
     syslog_tls_port: int | None,
     tls_client_ca: Path | None,
     no_syslog: bool,
+    flush_interval: float,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -384,6 +393,7 @@ def serve(
         syslog_port=None if no_syslog else syslog_port,
         syslog_tls_port=None if no_syslog else syslog_tls_port,
         tls_client_ca=tls_client_ca,
+        flush_interval_s=flush_interval,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

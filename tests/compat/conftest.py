@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +52,7 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_pki(folder: Path) -> Pki:
+def make_pki(folder: Path, client_cn: str = "self") -> Pki:
     """A CA and a server certificate for 127.0.0.1/localhost (SAN), valid for a day."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -102,7 +102,7 @@ def make_pki(folder: Path) -> Pki:
     # The client certificate's CN names the domain its events belong to.
     client = (
         x509.CertificateBuilder()
-        .subject_name(_name("self"))
+        .subject_name(_name(client_cn))
         .issuer_name(ca.subject)
         .public_key(client_key.public_key())
         .serial_number(x509.random_serial_number())
@@ -167,9 +167,10 @@ def seed(data_dir: Path) -> int:
 
 
 def start_server(
-    data_dir: Path, pki: Pki | None
+    data_dir: Path, pki: Pki | None, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen[bytes], str, dict[str, int]]:
     args = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir), "--port", "0"]
+    args += list(extra)
     args += ["--keepalive-interval", "0.2", "--syslog-port", "0"]
     if pki is not None:
         args += ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]

@@ -256,6 +256,7 @@ def test_malformed_input_is_counted_and_the_connection_goes_on(live: LiveServer)
         raw.sendall(b"99999999999 <14>bad octet count\n")
         raw.sendall(b"<14>Jan  1 00:00:00 h not_a_tag: invalid tag\n")
         raw.sendall(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03truncated gzip\n")
+        raw.sendall(f"<14>Jan  1 00:00:00 h {tag}: ".encode() + b"y" * (10 << 20) + b"\n")
         raw.sendall(f"<14>Jan  1 00:00:00 h {tag}: after\n".encode())
         raw.shutdown(socket.SHUT_WR)
         raw.recv(1)  # the collector closes once everything is stored
