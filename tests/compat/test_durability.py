@@ -66,12 +66,15 @@ def test_client_certificate_names_the_domain(tmp_path: Path) -> None:
         context.load_cert_chain(str(pki.client_cert), str(pki.client_key))
         plain = ssl.create_default_context(cafile=str(pki.ca_cert))
         for ctx, text in ((context, "with certificate"), (plain, "without certificate")):
-            with socket.create_connection(("127.0.0.1", collector.ports["tls"])) as sock:
-                with ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
-                    tls.sendall(f"<14>Jan  1 00:00:00 h my.app.cn: {text}\n".encode())
-                    tls.shutdown(socket.SHUT_WR)
-                    while tls.recv(1024):  # the collector closes once the events are stored
-                        continue
+            port = collector.ports["tls"]
+            with (
+                socket.create_connection(("127.0.0.1", port)) as sock,
+                ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.sendall(f"<14>Jan  1 00:00:00 h my.app.cn: {text}\n".encode())
+                tls.shutdown(socket.SHUT_WR)
+                while tls.recv(1024):  # the collector closes once the events are stored
+                    continue
         stored = (
             data.store.reader()
             .sql('SELECT client, message FROM "my.app.cn" ORDER BY _seq')
