@@ -22,9 +22,14 @@ class RemoteResult:
     rows: Iterator[list[Any]]
 
 
-def _verify() -> str | bool:
+def tls_verify() -> str | bool:
+    """Which CAs to trust: $LINQD_CA_BUNDLE or $REQUESTS_CA_BUNDLE, else the system's."""
     bundle = os.environ.get("LINQD_CA_BUNDLE") or os.environ.get("REQUESTS_CA_BUNDLE")
     return bundle or True
+
+
+def http_error(error: httpx.HTTPError, url: str) -> LinqdError:
+    return LinqdError(f"Cannot reach {url}: {error}")
 
 
 def remote_query(
@@ -38,11 +43,15 @@ def remote_query(
     }
     if limit:
         body["limit"] = limit
-    client = httpx.Client(verify=_verify(), timeout=httpx.Timeout(10.0, read=300.0))
+    client = httpx.Client(verify=tls_verify(), timeout=httpx.Timeout(10.0, read=300.0))
     request = client.build_request(
         "POST", f"{url}/search/query", json=body, headers={"Authorization": f"Bearer {token}"}
     )
-    response = client.send(request, stream=True)
+    try:
+        response = client.send(request, stream=True)
+    except httpx.HTTPError as error:
+        client.close()
+        raise http_error(error, url) from None
     if response.status_code != 200:
         response.read()
         client.close()

@@ -271,3 +271,30 @@ def test_malformed_input_is_counted_and_the_connection_goes_on(live: LiveServer)
         line for line in metrics.text.splitlines() if line.startswith("linqd_ingest_rejected_total")
     )
     assert int(rejected.split()[1]) >= 3
+
+
+def test_linqd_ingest_through_the_running_server(live: LiveServer, tmp_path: Path) -> None:
+    tag = fresh_tag("file")
+    source = tmp_path / "events.log.gz"
+    source.write_bytes(gzip.compress(b"".join(f"file line {i}\n".encode() for i in range(500))))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "linqd",
+            "ingest",
+            str(source),
+            "--tag",
+            tag,
+            "--data-dir",
+            str(live.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "REQUESTS_CA_BUNDLE": str(live.ca)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "500 events stored" in out.stdout
+    assert messages(live, tag) == [f"file line {i}" for i in range(500)]

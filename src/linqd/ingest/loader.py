@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 import httpx
 
+from ..client import http_error, tls_verify
 from ..clock import SystemClock
 from ..errors import LinqdError
 from ..store.catalog import table_name_for_tag
@@ -79,10 +80,14 @@ def ingest_file_over_http(
 ) -> int:
     target = f"{url}/stream/{domain}/token!{token}/{host}/{tag}"
     count = 0
-    with httpx.Client(timeout=httpx.Timeout(30.0, read=600.0)) as client:
+    timeout = httpx.Timeout(30.0, read=600.0)
+    with httpx.Client(timeout=timeout, verify=tls_verify()) as client:
         for chunk in _chunks(path, progress):
             body = gzip.compress(chunk, compresslevel=1)
-            response = client.post(target, content=body, headers={"Content-Encoding": "gzip"})
+            try:
+                response = client.post(target, content=body, headers={"Content-Encoding": "gzip"})
+            except httpx.HTTPError as error:
+                raise http_error(error, url) from None
             if response.status_code != 200:
                 raise LinqdError(f"Ingestion failed ({response.status_code}): {response.text}")
             count += int(response.json().get("events", 0))
