@@ -51,6 +51,28 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (domain, name)
     )
     """,
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        domain TEXT NOT NULL,
+        type TEXT NOT NULL,
+        friendly_name TEXT NOT NULL,
+        query TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        events_generated INTEGER NOT NULL DEFAULT 0,
+        events_sent INTEGER NOT NULL DEFAULT 0,
+        last_datetime INTEGER NOT NULL DEFAULT 0,
+        checkpoint TEXT NOT NULL DEFAULT '{}',
+        error TEXT NOT NULL DEFAULT '[]',
+        extra TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (domain, friendly_name)
+    )
+    """,
 )
 
 

@@ -25,7 +25,12 @@ from .datadir import META_FILE, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
 from .ingest.collector import CollectorConfig, SyslogCollector
 from .ingest.pipeline import IngestPipeline
+from .jobs.model import Job
+from .jobs.repo import JobRepository
+from .jobs.runner import JobRunner, SinkFactory
 from .meta import MetaStore
+from .sinks import SinkContext, create_sink
+from .sinks.base import Sink
 
 SERVER_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -128,7 +133,9 @@ def serve(settings: Settings) -> None:
     ports = dict(collector.ports) if collector else {}
     info = ServerInfo(url, os.getpid(), ports)
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
-    app = create_app(settings, data.store, domains, clock, pipeline)
+    runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(clock))
+    runner.resume_all()
+    app = create_app(settings, data.store, domains, clock, pipeline, runner)
     config = uvicorn.Config(
         app,
         log_level="info",
@@ -149,6 +156,7 @@ def serve(settings: Settings) -> None:
         if collector is not None:
             collector.stop()
         pipeline.close()
+        runner.close()  # running jobs stay RUNNING and resume at the next start
         with contextlib.suppress(FileNotFoundError):
             (settings.data_dir / SERVER_FILE).unlink()
         data.close()
@@ -176,6 +184,15 @@ def _collector(
         return common_name if common_name in known else None
 
     return SyslogCollector(config, pipeline, clock, domain_of_cn).start()
+
+
+def _sink_factory(clock: SystemClock) -> SinkFactory:
+    context = SinkContext(clock=clock)
+
+    def factory(job: Job) -> Sink:
+        return create_sink(job.type, job.params, job_id=job.id, context=context)
+
+    return factory
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -15,8 +15,10 @@ from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
 from ..ingest.pipeline import IngestPipeline
+from ..jobs.runner import JobRunner
 from ..store.duckdb import EventStore
 from .ingest import IngestAPI
+from .jobs import JobsAPI
 from .search import SearchAPI
 
 
@@ -30,8 +32,10 @@ def create_app(
     domains: DomainStore,
     clock: Clock,
     pipeline: IngestPipeline | None = None,
+    runner: JobRunner | None = None,
 ) -> Starlette:
-    search = SearchAPI(settings, store, domains, clock)
+    jobs = JobsAPI(runner.repo, runner, domains, clock) if runner is not None else None
+    search = SearchAPI(settings, store, domains, clock, jobs)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/search/query", search.query, methods=["POST"]),
@@ -39,6 +43,16 @@ def create_app(
         Route("/", search.query, methods=["POST"]),
         Route("/search/table/{table:path}", search.table, methods=["GET"]),
     ]
+    if jobs is not None:
+        routes += [
+            Route("/search/job/stop/{id}", jobs.stop, methods=["GET"]),
+            Route("/search/job/start/{id}", jobs.start, methods=["GET"]),
+            Route("/search/job/remove/{id}", jobs.remove, methods=["GET", "DELETE"]),
+            Route("/search/job/{id}", jobs.get, methods=["GET"]),
+            Route("/search/jobs", jobs.list, methods=["GET"]),
+            Route("/search/jobs/{type}", jobs.list, methods=["GET"]),
+            Route("/search/jobs/{type}/{name}", jobs.list, methods=["GET"]),
+        ]
     if pipeline is not None:
         ingest = IngestAPI(pipeline, domains, clock, admin_domain=settings.default_domain)
         target = "{domain}/{token}/{host}/{tag}"

@@ -73,7 +73,8 @@ class IngestAPI:
             rejected=[],
         )
         self.pipeline.wait_room()
-        return self.pipeline.submit(batch, client=domain, raw_bytes=sum(map(len, lines)))
+        size = sum(len(line.encode("utf-8")) for line in lines)
+        return self.pipeline.submit(batch, client=domain, raw_bytes=size)
 
     async def event(self, request: Request) -> Response:
         cid, now = new_cid(), self.clock.now_ms()
@@ -84,6 +85,8 @@ class IngestAPI:
             if len(body) > MAX_STREAM_BYTES:
                 raise PayloadTooLarge("Event larger than 32 MB", field="body")
             message = urllib.parse.unquote(query) if query else body.decode("utf-8", "replace")
+            if not message.strip():
+                raise ValidationError("Empty event: put it in the query string", field="message")
             await anyio.to_thread.run_sync(self._submit, domain, host, table, [message])
         except PayloadTooLarge as error:
             return _too_large(error, cid, now)
@@ -102,7 +105,8 @@ class IngestAPI:
             lines = text.split("\n")
             if lines and lines[-1] == "":
                 lines.pop()
-            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+            # Blank lines are not events, as on the syslog collector.
+            lines = [line.removesuffix("\r") for line in lines if line.strip()]
             ticket = 0
             for start in range(0, len(lines), SUBMIT_LINES):
                 chunk = lines[start : start + SUBMIT_LINES]

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
-from ..errors import ForbiddenError, LinqdError, ValidationError
+from ..errors import Conflict, ForbiddenError, LinqdError, ValidationError
 from ..linq import Bounds, CompiledQuery, compile_linq
 from ..linq.ir import tables_read
 from ..query import modes
@@ -30,6 +30,7 @@ from ..query.live import BatchStream
 from ..store.duckdb import EventStore
 from .auth import Principal, authenticate_query_request
 from .errors import error_response, in_band, new_cid
+from .jobs import JobsAPI, duplicate_body
 
 BODY_FIELDS_INT = ("limit", "offset", "skip")
 
@@ -50,12 +51,18 @@ class QueryRequest:
 
 class SearchAPI:
     def __init__(
-        self, settings: Settings, store: EventStore, domains: DomainStore, clock: Clock
+        self,
+        settings: Settings,
+        store: EventStore,
+        domains: DomainStore,
+        clock: Clock,
+        jobs: JobsAPI | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.domains = domains
         self.clock = clock
+        self.jobs = jobs
 
     # -- shared steps ----------------------------------------------------------------------------
 
@@ -153,12 +160,21 @@ class SearchAPI:
             body = await self._body(request)
             principal = self._authenticate(request, body)
             req = self._parse(body, principal)
-            if req.destination is not None:
-                raise ValidationError(
-                    "Destinations (query jobs) are not available on this server yet",
-                    field="destination",
-                )
             compiled, bounds, continuous = self._compile(req, principal, now)
+            if req.destination is not None:
+                if self.jobs is None:
+                    raise ValidationError("Query jobs are not enabled", field="destination")
+                launched = self.jobs.launch(
+                    req.destination,
+                    domain=principal.domain,
+                    query=req.query,
+                    from_ms=bounds.from_ms or 0,
+                    to_ms=bounds.to_ms,
+                    cid=cid,
+                )
+                return JSONResponse(launched)
+        except Conflict as error:
+            return JSONResponse(duplicate_body(error, cid, now), status_code=409)
         except LinqdError as error:
             return error_response(error, cid=cid, now_ms=now)
         if req.mode in (modes.Mode.MSGPACK, modes.Mode.XLS):

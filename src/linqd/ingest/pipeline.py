@@ -78,6 +78,7 @@ class IngestPipeline:
         self._counters: dict[str, TableCounters] = defaultdict(TableCounters)
         self._rejected_total = 0
         self._stopping = False
+        self._flush_requested = False
         self._failure: LinqdError | None = None
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._thread.start()
@@ -133,7 +134,10 @@ class IngestPipeline:
     def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
         """Block until everything submitted up to ``ticket`` is durable (or stored as failed)."""
         with self._lock:
-            self._lock.notify_all()  # do not make a waiting source sit out the flush interval
+            if self._committed < ticket:
+                # Do not make a waiting source sit out the flush interval.
+                self._flush_requested = True
+                self._lock.notify_all()
             done = self._lock.wait_for(lambda: self._committed >= ticket, timeout)
             if self._failure is not None:
                 raise self._failure
@@ -157,9 +161,12 @@ class IngestPipeline:
         while True:
             with self._lock:
                 self._lock.wait_for(
-                    lambda: self._pending >= self._batch_rows or self._stopping,
+                    lambda: (
+                        self._pending >= self._batch_rows or self._stopping or self._flush_requested
+                    ),
                     self._flush_interval_s,
                 )
+                self._flush_requested = False
                 buffers, self._buffers = self._buffers, {}
                 lookups, self._lookup_events = self._lookup_events, []
                 flushed = self._pending

@@ -41,6 +41,8 @@ class Bounds:
     # A window of the store's append sequence: how a continuous query reads only what is new.
     seq_after: int | None = None
     seq_upto: int | None = None
+    # Keyset position of a job: only rows after (eventdate ms, _seq) in that order.
+    after: tuple[int, int] | None = None
 
     def without_seq(self) -> Bounds:
         return Bounds(self.from_ms, self.to_ms, self.client)
@@ -150,6 +152,14 @@ class Compiler(ABC):
             out.append(exp.GT(this=seq, expression=lit(bounds.seq_after)))
         if bounds.seq_upto is not None:
             out.append(exp.LTE(this=seq, expression=lit(bounds.seq_upto)))
+        if bounds.after is not None:
+            stamp = self.timestamp_sql(bounds.after[0])
+            later = exp.GT(this=column, expression=stamp)
+            tie = exp.And(
+                this=exp.EQ(this=column.copy(), expression=stamp.copy()),
+                expression=exp.GT(this=seq.copy(), expression=lit(bounds.after[1])),
+            )
+            out.append(exp.Paren(this=exp.Or(this=later, expression=exp.Paren(this=tie))))
         return out
 
     # -- expressions -----------------------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""Devo's query job endpoints (seed 000): ``/search/job/{id}``, ``/search/jobs[/{type}[/{name}]]``,
+``/search/job/stop|start|remove/{id}``, signed like every Query API call; and the creation of a
+job from a query with a ``destination``."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..clock import Clock
+from ..domains import DomainStore
+from ..errors import Conflict, LinqdError, NotFound, ValidationError
+from ..jobs.model import Job, JobStatus, job_object
+from ..jobs.repo import JobRepository
+from ..jobs.runner import JobRunner
+from ..sinks import validate_destination
+from .auth import authenticate_query_request
+from .errors import error_response, new_cid
+
+TASK_NOT_FOUND = 100
+STATUS_CANNOT_CHANGE = 101
+STOP_NOT_RUNNING = 108
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def default_friendly_name(kind: str) -> str:
+    return f"{kind}_{''.join(secrets.choice(_ALPHABET) for _ in range(10))}"
+
+
+class TaskError(LinqdError):
+    """A job call that Devo answers with one of its task codes (100 not found, 101, 108)."""
+
+    def __init__(self, message: str, task_code: int, http_status: int) -> None:
+        super().__init__(message)
+        self.task_code = task_code
+        self.http_status = http_status
+
+
+class JobsAPI:
+    def __init__(
+        self, repo: JobRepository, runner: JobRunner, domains: DomainStore, clock: Clock
+    ) -> None:
+        self.repo = repo
+        self.runner = runner
+        self.domains = domains
+        self.clock = clock
+
+    # -- creation, from POST /search/query -------------------------------------------------------
+
+    def launch(
+        self,
+        destination: Mapping[str, Any],
+        *,
+        domain: str,
+        query: str,
+        from_ms: int,
+        to_ms: int | None,
+        cid: str,
+    ) -> dict[str, Any]:
+        kind = destination.get("type")
+        params = destination.get("params") or {}
+        if not isinstance(kind, str) or not isinstance(params, dict):
+            raise ValidationError("destination needs a type and params object", "destination")
+        validate_destination(kind, params)
+        name = params.get("friendlyName") or default_friendly_name(kind)
+        if not isinstance(name, str) or len(name) > 200:
+            raise ValidationError("friendlyName must be a string", field="friendlyName")
+        job = Job(
+            id=str(uuid.uuid4()),
+            domain=domain,
+            type=kind,
+            friendly_name=name,
+            query=query,
+            from_ms=from_ms,
+            to_ms=to_ms,
+            params=dict(params),
+            status=JobStatus.CREATED,
+            cid=cid,
+            created_ms=self.clock.now_ms(),
+        )
+        self.repo.create(job)
+        self.runner.run(job)
+        return {"msg": "", "status": 0, "object": {"id": job.id}}
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    async def _call(self, request: Request) -> tuple[str, str, int]:
+        cid, now = new_cid(), self.clock.now_ms()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        principal = authenticate_query_request(
+            headers, await request.body(), store=self.domains, now_ms=now
+        )
+        return principal.domain, cid, now
+
+    def _answer(self, payload: object, cid: str, now: int) -> Response:
+        return JSONResponse({"status": 0, "cid": cid, "timestamp": now, "object": payload})
+
+    async def _guarded(self, request: Request, action: str) -> Response:
+        cid, now = new_cid(), self.clock.now_ms()
+        try:
+            domain, cid, now = await self._call(request)
+            params = request.path_params
+            if action == "list":
+                jobs = self.repo.list_jobs(
+                    domain, type_=params.get("type"), friendly_name=params.get("name")
+                )
+                return self._answer([job_object(j) for j in jobs], cid, now)
+            job = self._get(domain, params["id"])
+            if action == "get":
+                return self._answer(job_object(job), cid, now)
+            # Stopping waits for the job's worker to finish its batch: off the event loop.
+            change = {"stop": self._stop, "start": self._start, "remove": self._remove}[action]
+            job = await anyio.to_thread.run_sync(change, job)
+            return self._answer(job_object(job), cid, now)
+        except TaskError as error:
+            body = {"msg": error.message, "status": error.task_code, "cid": cid, "timestamp": now}
+            return JSONResponse(body, status_code=error.http_status)
+        except LinqdError as error:
+            return error_response(error, cid=cid, now_ms=now)
+
+    def _get(self, domain: str, job_id: str) -> Job:
+        try:
+            job = self.repo.get(domain, job_id)
+        except NotFound:
+            raise TaskError("Task not found", TASK_NOT_FOUND, 404) from None
+        if job.status is JobStatus.REMOVED:
+            raise TaskError("Task not found", TASK_NOT_FOUND, 404)
+        return job
+
+    def _stop(self, job: Job) -> Job:
+        if job.status is JobStatus.COMPLETED:
+            return job  # nothing to stop; devo-sdk accepts COMPLETED after a stop
+        if job.status not in (JobStatus.RUNNING, JobStatus.CREATED):
+            raise TaskError("Cannot stop task a non running task", STOP_NOT_RUNNING, 400)
+        self.runner.halt(job.id)
+        current = self.repo.find(job.id) or job
+        if current.status is JobStatus.COMPLETED:
+            return current
+        stopped = current.with_status(JobStatus.STOPPED)
+        self.repo.save(stopped)
+        return stopped
+
+    def _start(self, job: Job) -> Job:
+        if job.status is JobStatus.COMPLETED:
+            return job
+        if job.status is not JobStatus.STOPPED:
+            raise TaskError("Task status cannot change", STATUS_CANNOT_CHANGE, 400)
+        running = job.with_status(JobStatus.RUNNING, error=())
+        self.repo.save(running)
+        self.runner.run(running)
+        return running
+
+    def _remove(self, job: Job) -> Job:
+        self.runner.halt(job.id)
+        current = self.repo.find(job.id) or job
+        removed = current.with_status(JobStatus.REMOVED)
+        self.repo.save(removed)
+        return removed
+
+    async def get(self, request: Request) -> Response:
+        return await self._guarded(request, "get")
+
+    async def list(self, request: Request) -> Response:
+        return await self._guarded(request, "list")
+
+    async def stop(self, request: Request) -> Response:
+        return await self._guarded(request, "stop")
+
+    async def start(self, request: Request) -> Response:
+        return await self._guarded(request, "start")
+
+    async def remove(self, request: Request) -> Response:
+        return await self._guarded(request, "remove")
+
+
+def duplicate_body(error: Conflict, cid: str, now: int) -> dict[str, Any]:
+    return {"msg": error.message, "code": 500, "status": 500, "cid": cid, "timestamp": now}

@@ -1,0 +1,1 @@
+"""Query jobs: queries whose results go to a destination instead of the response."""

@@ -1,0 +1,283 @@
+"""Running query jobs: one worker thread per running job, each reading the store from its
+checkpoint and forwarding batches to its sink.
+
+The checkpoint advances only after the sink has acknowledged a batch, in the same SQLite
+transaction as the job's counters, so a stop, a restart or ``kill -9`` neither skips nor
+repeats rows beyond what the sink itself de-duplicates (a retried batch keeps its index, so S3
+and HDFS rewrite the same object and Kafka's idempotent producer drops repeats within its
+session). A job reads windows of the append sequence; a bounded job completes with the first
+window captured after its ``to`` (plus the allowed lateness); a continuous one follows appends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from ..clock import Clock
+from ..errors import LinqdError, SinkError
+from ..linq import Bounds, compile_linq, compile_plan
+from ..linq import types as t
+from ..linq.ir import Output, Plan, TColumn
+from ..query import modes
+from ..query.run import engine_error
+from ..sinks.base import RowFormat, Sink, SinkBatch
+from ..store.duckdb import AppendResult, EventStore
+from .model import Checkpoint, Job, JobStatus
+from .repo import JobRepository
+
+log = logging.getLogger("linqd.jobs")
+
+SinkFactory = Callable[[Job], Sink]
+HIDDEN_TS = "__linqd_ts"
+HIDDEN_SEQ = "__linqd_seq"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: EventStore,
+        repo: JobRepository,
+        clock: Clock,
+        sinks: SinkFactory,
+        *,
+        lateness_ms: int = 2_000,
+        idle_wait_s: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.repo = repo
+        self.clock = clock
+        self.sinks = sinks
+        self.lateness_ms = lateness_ms
+        self.idle_wait_s = idle_wait_s
+        self._workers: dict[str, _Worker] = {}
+        self._lock = threading.Lock()
+        self._appended = threading.Condition()
+        store.subscribe(self._on_append)
+
+    def _on_append(self, result: AppendResult) -> None:
+        with self._appended:
+            self._appended.notify_all()
+
+    def resume_all(self) -> None:
+        """After a restart: every job that was running runs again from its checkpoint."""
+        for job in self.repo.running():
+            self.run(job)
+
+    def run(self, job: Job) -> None:
+        with self._lock:
+            current = self._workers.get(job.id)
+            if current is not None and current.alive:
+                return
+            worker = _Worker(self, job)
+            self._workers[job.id] = worker
+        worker.start()
+
+    def halt(self, job_id: str) -> None:
+        """Stop a job's worker and wait for it (its status is the caller's business)."""
+        with self._lock:
+            worker = self._workers.pop(job_id, None)
+        if worker is not None:
+            worker.stop()
+            with self._appended:
+                self._appended.notify_all()
+            worker.join()
+
+    def wait_for_append(self, stop: threading.Event, seen: int) -> None:
+        with self._appended:
+            if self.store.last_seq <= seen and not stop.is_set():
+                self._appended.wait(self.idle_wait_s)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> bool:
+        """Block until the job's worker has finished (tests, benchmarks)."""
+        with self._lock:
+            worker = self._workers.get(job_id)
+        return worker is None or worker.join(timeout)
+
+    def close(self) -> None:
+        """Stop every worker; running jobs stay RUNNING and resume at the next start."""
+        with self._lock:
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()
+        with self._appended:
+            self._appended.notify_all()
+        for worker in workers:
+            worker.join()
+        self.store.unsubscribe(self._on_append)
+
+
+class _Worker:
+    def __init__(self, runner: JobRunner, job: Job) -> None:
+        self.runner = runner
+        self.job = job
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"job-{job.id[:8]}", daemon=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _main(self) -> None:
+        runner = self.runner
+        job = self.job.with_status(JobStatus.RUNNING, error=())
+        self._save(job)
+        sink: Sink | None = None
+        try:
+            sink = runner.sinks(job)
+            job = self._loop(job, sink)
+        except (LinqdError, duckdb.Error) as error:
+            failure = engine_error(error) if isinstance(error, duckdb.Error) else error
+            log.error("job %s stopped: %s", job.id, failure)
+            job = self._latest(job).with_status(JobStatus.STOPPED, error=(str(failure),))
+            self._save(job)
+        finally:
+            if sink is not None:
+                job = replace(self._latest(job), extra=dict(sink.extra()))
+                self._save(job)
+                sink.close()
+
+    def _latest(self, job: Job) -> Job:
+        """The last saved state (the loop's local copy is lost when it raises)."""
+        return self.job
+
+    def _save(self, job: Job) -> None:
+        self.job = job
+        self.runner.repo.save(job)
+
+    def _loop(self, job: Job, sink: Sink) -> Job:
+        runner = self.runner
+        compiled = compile_linq(job.query, runner.store.schema, now_ms=job.created_ms)
+        plan = compiled.plan
+        keyset = _keyset(plan)
+        if keyset:
+            plan = _with_hidden(plan)
+        options = modes.EncodeOptions()
+        mode = modes.Mode.JSON_SIMPLE if sink.spec.row_format is RowFormat.JSON else modes.Mode.CSV
+        line = modes.line_expression(mode, compiled.columns, options)
+        header = ",".join(c.name for c in compiled.columns)
+        key_column = sink.spec.key_column
+        if key_column is not None and key_column not in {c.name for c in compiled.columns}:
+            raise SinkError(f"The key column `{key_column}` is not a column of the query")
+        while not self._stop.is_set():
+            cp = job.checkpoint
+            if cp.window_hi is None:
+                hi = runner.store.last_seq
+                now = runner.clock.now_ms()
+                if hi <= cp.window_lo:
+                    if job.to_ms is not None and now >= job.to_ms + runner.lateness_ms:
+                        job = job.with_status(JobStatus.COMPLETED)
+                        self._save(job)
+                        return job
+                    runner.wait_for_append(self._stop, cp.window_lo)
+                    continue
+                cp = replace(cp, window_hi=hi, after=None, offset=0, captured_ms=now)
+                job = replace(job, checkpoint=cp)
+                self._save(job)
+            assert cp.window_hi is not None
+            bounds = Bounds(
+                job.from_ms, job.to_ms, job.domain, cp.window_lo, cp.window_hi, cp.after
+            )
+            select = compile_plan(plan, now_ms=job.created_ms, bounds=bounds)
+            select = select.limit(sink.spec.batch_rows)
+            if not keyset and cp.offset:
+                select = select.offset(cp.offset)
+            batch = self._fetch(select, line, key_column, keyset)
+            if batch.num_rows:
+                lines = batch.column("line").to_pylist()
+                keys = batch.column("key").to_pylist() if key_column else None
+                sink.send(
+                    SinkBatch(
+                        job.id,
+                        cp.index,
+                        compiled.columns,
+                        lines,
+                        header if mode is modes.Mode.CSV else None,
+                        keys,
+                    )
+                )
+                count = batch.num_rows
+                if keyset:
+                    last_ts = int(batch.column("ts")[-1].as_py())
+                    last_seq = int(batch.column("seq")[-1].as_py())
+                    cp = replace(cp, after=(last_ts, last_seq), index=cp.index + 1)
+                    newest = max(job.last_datetime, last_ts)
+                else:
+                    cp = replace(cp, offset=cp.offset + count, index=cp.index + 1)
+                    newest = max(job.last_datetime, runner.clock.now_ms())
+                job = replace(
+                    job,
+                    checkpoint=cp,
+                    events_generated=job.events_generated + count,
+                    events_sent=job.events_sent + count,
+                    last_datetime=newest,
+                )
+                self._save(job)  # only now: the sink has the batch
+                if count == sink.spec.batch_rows:
+                    continue
+            # The window is done.
+            assert cp.window_hi is not None
+            done = job.to_ms is not None and cp.captured_ms >= job.to_ms + runner.lateness_ms
+            cp = Checkpoint(window_lo=cp.window_hi, index=cp.index)
+            job = replace(job, checkpoint=cp)
+            if done:
+                job = job.with_status(JobStatus.COMPLETED)
+                self._save(job)
+                return job
+            self._save(job)
+        return job
+
+    def _fetch(
+        self, select: exp.Select, line: exp.Expression, key: str | None, keyset: bool
+    ) -> pa.Table:
+        inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))
+        items: list[exp.Expr] = [exp.alias_(line, "line")]
+        if key is not None:
+            items.append(
+                exp.alias_(exp.cast(exp.column(key, table="q", quoted=True), "VARCHAR"), "key")
+            )
+        if keyset:
+            stamp = exp.column(HIDDEN_TS, table="q", quoted=True)
+            items.append(exp.alias_(exp.Anonymous(this="epoch_ms", expressions=[stamp]), "ts"))
+            items.append(exp.alias_(exp.column(HIDDEN_SEQ, table="q", quoted=True), "seq"))
+        outer = exp.Select().select(*items).from_(inner)
+        return self.runner.store.reader().sql(outer.sql(dialect="duckdb")).to_arrow_table()
+
+
+def _keyset(plan: Plan) -> bool:
+    """Plain row queries page by (eventdate, _seq); grouped or re-ordered ones by offset."""
+    stage = plan.stage
+    return (
+        isinstance(stage.source, str)
+        and stage.grouping is None
+        and stage.limit is None
+        and stage.offset is None
+        and [k.expr for k in stage.order[:2]]
+        == [TColumn("eventdate", t.TIMESTAMP), TColumn("_seq", t.INT8)]
+    )
+
+
+def _with_hidden(plan: Plan) -> Plan:
+    hidden = (
+        Output(HIDDEN_TS, TColumn("eventdate", t.TIMESTAMP)),
+        Output(HIDDEN_SEQ, TColumn("_seq", t.INT8)),
+    )
+    stage = replace(plan.stage, outputs=plan.stage.outputs + hidden)
+    return replace(plan, stage=stage)

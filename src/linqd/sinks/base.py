@@ -1,0 +1,89 @@
+"""The sink interface: where a query job forwards its results.
+
+The job runner reads result rows in batches from a checkpoint, renders them in the format the
+sink asks for (DuckDB does the per-row text), and calls ``send``; ``send`` returns only once the
+destination has acknowledged the batch, and only then does the runner advance its checkpoint.
+A batch is identified by (job id, index) so that a batch retried after a failure or a restart
+is written under the same name (S3 objects, HDFS files) or de-duplicated by the destination.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..linq.ir import ResultColumn
+
+
+class RowFormat(Enum):
+    JSON = "json"  # one JSON object per row: Devo's json/simple row
+    CSV = "csv"  # CSV lines, with a header line for each file
+
+
+@dataclass(frozen=True)
+class SinkBatch:
+    job_id: str
+    index: int  # 0, 1, 2 ... from the job's start; a retried batch keeps its index
+    columns: tuple[ResultColumn, ...]
+    lines: Sequence[str]  # one rendered row each, without a line terminator
+    header: str | None = None  # the CSV header line, for RowFormat.CSV
+    keys: Sequence[str | None] | None = None  # per-row message keys, when the sink asked for one
+    last: bool = False  # no more rows will follow (a bounded job's final batch)
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """What the runner needs to know about a sink before sending to it."""
+
+    row_format: RowFormat
+    key_column: str | None = None  # a result column whose value keys each row (Kafka)
+    batch_rows: int = 50_000
+
+
+@dataclass
+class SinkState:
+    """Destination-specific progress the job reports in `extra` (paths written, mails sent)."""
+
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Sink(ABC):
+    """One destination for one job. Implementations must be safe to ``close`` at any time."""
+
+    spec: SinkSpec
+
+    @abstractmethod
+    def send(self, batch: SinkBatch) -> None:
+        """Deliver ``batch``; return only when the destination has it. Raise ``SinkError``."""
+
+    def extra(self) -> Mapping[str, object]:
+        """What the job object shows under `extra`."""
+        return {}
+
+    def close(self) -> None:  # noqa: B027 - most sinks hold nothing to release
+        """Release connections; called when the job stops, completes or fails."""
+
+
+SECRET_PARAMS = frozenset(
+    {
+        "aws.secretkey",
+        "aws.accesskey",
+        "file.password",
+        "sasl.password",
+        "sasl.username",
+        "ssl.key.password",
+        "ssl.keystore.password",
+        "password",
+        "smtp.password",
+    }
+)
+
+
+def redact(params: Mapping[str, object]) -> dict[str, object]:
+    """Params as they may be shown or logged: secrets replaced."""
+    return {
+        key: ("******" if key in SECRET_PARAMS or "password" in key.lower() else value)
+        for key, value in params.items()
+    }

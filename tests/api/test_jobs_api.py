@@ -1,0 +1,258 @@
+"""Query jobs in-process: the seed's endpoints and shapes, the lifecycle (complete, stop, start,
+remove, continuous following, restart) and exactly-once delivery per checkpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from linqd.api.app import create_app
+from linqd.api.auth import hmac_signature
+from linqd.clock import SimulatedClock
+from linqd.config import Settings
+from linqd.datadir import DataDir, open_data_dir
+from linqd.domains import Credentials, DomainStore
+from linqd.errors import SinkError
+from linqd.jobs.model import Job
+from linqd.jobs.repo import JobRepository
+from linqd.jobs.runner import JobRunner
+from linqd.sinks.base import RowFormat, Sink, SinkBatch, SinkSpec
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_800_000_000_000
+TABLE = "my.app.jobs"
+WAIT = 20.0
+
+
+@dataclass
+class Recorder:
+    """A sink for tests that keeps every line it is sent, and can be told to fail."""
+
+    lines: list[str] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    fail: bool = False
+
+
+class RecordingSink(Sink):
+    def __init__(self, recorder: Recorder, batch_rows: int) -> None:
+        self.recorder = recorder
+        self.spec = SinkSpec(RowFormat.JSON, batch_rows=batch_rows)
+
+    def send(self, batch: SinkBatch) -> None:
+        if self.recorder.fail:
+            raise SinkError("receiver down")
+        self.recorder.lines.extend(batch.lines)
+        self.recorder.indexes.append(batch.index)
+
+
+@dataclass
+class Env:
+    client: httpx.AsyncClient
+    data: DataDir
+    runner: JobRunner
+    domains: DomainStore
+    creds: Credentials
+    recorder: Recorder
+
+    def headers(self, body: bytes = b"") -> dict[str, str]:
+        ts = str(NOW)
+        key = self.creds.api_key
+        return {
+            "Content-Type": "application/json",
+            "x-logtrust-apikey": key,
+            "x-logtrust-timestamp": ts,
+            "x-logtrust-sign": hmac_signature(key, self.creds.api_secret, body, ts),
+        }
+
+    async def launch(self, destination: dict[str, Any], **body: Any) -> httpx.Response:
+        payload = {
+            "query": f"from {TABLE} select message",
+            "from": (NOW - 3_600_000) // 1000,
+            "mode": {"type": "json/simple/compact"},
+            "destination": destination,
+            **body,
+        }
+        raw = json.dumps(payload).encode()
+        return await self.client.post("/search/query", content=raw, headers=self.headers(raw))
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(path, headers=self.headers())
+
+    def append(self, *messages: str) -> None:
+        self.data.store.append(TABLE, {"message": list(messages)}, client="self")
+
+
+def make_runner(data: DataDir, recorder: Recorder, batch_rows: int = 3) -> JobRunner:
+    def factory(job: Job) -> Sink:
+        if job.type == "donothing":
+            return RecordingSink(recorder, batch_rows)
+        raise SinkError(f"no {job.type} here")
+
+    return JobRunner(
+        # The runner lives a minute later: bounded jobs ending at NOW are past their lateness.
+        data.store,
+        JobRepository(data.meta),
+        SimulatedClock(NOW + 60_000),
+        factory,
+        idle_wait_s=0.05,
+    )
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Iterator[DataDir]:
+    data = open_data_dir(tmp_path, SimulatedClock(NOW - 60_000))
+    yield data
+    data.close()
+
+
+@pytest.fixture
+async def env(data: DataDir) -> AsyncIterator[Env]:
+    clock = SimulatedClock(NOW)
+    domains = DomainStore(data.meta, clock)
+    creds = domains.create_domain("self")
+    recorder = Recorder()
+    runner = make_runner(data, recorder)
+    app = create_app(Settings(data_dir=data.path), data.store, domains, clock, runner=runner)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://linqd"
+    ) as client:
+        yield Env(client, data, runner, domains, creds, recorder)
+    runner.close()
+
+
+def messages(recorder: Recorder) -> list[str]:
+    return [json.loads(line)["message"] for line in recorder.lines]
+
+
+async def test_bounded_job_completes_with_every_row(env: Env) -> None:
+    env.append(*(f"m{i}" for i in range(10)))
+    response = await env.launch(
+        {"type": "donothing", "params": {"friendlyName": "nightly"}}, to=NOW // 1000 - 1
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"msg", "status", "object"} and body["status"] == 0
+    job_id = body["object"]["id"]
+    assert env.runner.wait(job_id, WAIT)
+    job = (await env.get(f"/search/job/{job_id}")).json()
+    assert job["status"] == 0 and isinstance(job["timestamp"], int) and job["cid"]
+    obj = job["object"]
+    assert obj["status"] == "COMPLETED"
+    assert obj["eventGenerated"] == obj["eventsSent"] == 10
+    assert obj["type"] == "donothing" and obj["friendlyName"] == "nightly"
+    assert obj["query"] == f"from {TABLE} select message"
+    assert obj["error"] == [] and isinstance(obj["extra"], dict)
+    assert obj["lastDatetime"] == NOW - 60_000
+    assert messages(env.recorder) == [f"m{i}" for i in range(10)]
+    assert env.recorder.indexes == [0, 1, 2, 3]  # batches of 3
+
+
+async def test_listing_filters_and_generated_names(env: Env) -> None:
+    env.append("x")
+    first = (await env.launch({"type": "donothing", "params": {}})).json()["object"]["id"]
+    await env.launch({"type": "donothing", "params": {"friendlyName": "named"}})
+    listed = (await env.get("/search/jobs")).json()["object"]
+    assert len(listed) == 2 and all(job["friendlyName"] for job in listed)
+    generated = next(job for job in listed if job["id"] == first)["friendlyName"]
+    assert generated.startswith("donothing_") and len(generated) == len("donothing_") + 10
+    by_type = (await env.get("/search/jobs/donothing")).json()["object"]
+    assert len(by_type) == 2
+    by_name = (await env.get("/search/jobs/donothing/named")).json()["object"]
+    assert [job["friendlyName"] for job in by_name] == ["named"]
+    assert (await env.get("/search/jobs/kafka")).json()["object"] == []
+
+
+async def test_duplicate_friendly_name(env: Env) -> None:
+    env.append("x")
+    await env.launch({"type": "donothing", "params": {"friendlyName": "test_error"}})
+    again = await env.launch({"type": "donothing", "params": {"friendlyName": "test_error"}})
+    assert again.status_code == 409
+    assert again.json()["msg"] == "Unable to Start Task: Task Key Duplicate: test_error"
+
+
+async def test_continuous_job_stop_start_remove(env: Env) -> None:
+    env.append("a", "b")
+    job_id = (await env.launch({"type": "donothing", "params": {}})).json()["object"]["id"]
+    env.append("c")
+    stopped = (await env.get(f"/search/job/stop/{job_id}")).json()["object"]
+    assert stopped["status"] == "STOPPED"
+    sent_before = stopped["eventsSent"]
+    assert messages(env.recorder) == ["a", "b", "c"][:sent_before]
+    again = await env.get(f"/search/job/stop/{job_id}")
+    assert again.status_code == 400 and again.json()["status"] == 108
+    env.append("d", "e")
+    started = (await env.get(f"/search/job/start/{job_id}")).json()["object"]
+    assert started["status"] == "RUNNING"
+    env.append("f")
+    removed = await env.client.delete(f"/search/job/remove/{job_id}", headers=env.headers())
+    assert removed.json()["object"]["status"] == "REMOVED"
+    assert (await env.get("/search/jobs")).json()["object"] == []
+    missing = await env.get(f"/search/job/{job_id}")
+    assert missing.status_code == 404
+    assert missing.json()["msg"] == "Task not found" and missing.json()["status"] == 100
+    got = messages(env.recorder)
+    assert got == sorted(set(got)), "no row twice"
+    assert got == ["a", "b", "c", "d", "e", "f"][: len(got)]
+
+
+async def test_restart_resumes_without_loss_or_repeat(env: Env, data: DataDir) -> None:
+    env.append(*(f"r{i}" for i in range(7)))
+    job_id = (await env.launch({"type": "donothing", "params": {}})).json()["object"]["id"]
+    env.runner.close()  # the server stops; the job stays RUNNING
+    env.append(*(f"s{i}" for i in range(5)))
+    second = make_runner(data, env.recorder)
+    second.resume_all()
+    env.append("t0")
+    try:
+        repo = JobRepository(data.meta)
+        for _ in range(400):  # bounded wait for the worker thread, each step a blocking join
+            job = repo.find(job_id)
+            if job is not None and job.events_sent == 13:
+                break
+            second.wait(job_id, 0.05)
+        expected = [f"r{i}" for i in range(7)] + [f"s{i}" for i in range(5)] + ["t0"]
+        assert messages(env.recorder) == expected
+    finally:
+        second.close()
+
+
+async def test_sink_failure_stops_the_job_and_start_retries(env: Env) -> None:
+    env.append("a", "b")
+    env.recorder.fail = True
+    job_id = (await env.launch({"type": "donothing", "params": {}})).json()["object"]["id"]
+    assert env.runner.wait(job_id, WAIT)
+    job = (await env.get(f"/search/job/{job_id}")).json()["object"]
+    assert job["status"] == "STOPPED" and job["error"] == ["receiver down"]
+    env.recorder.fail = False
+    await env.get(f"/search/job/start/{job_id}")
+    await env.get(f"/search/job/stop/{job_id}")
+    assert messages(env.recorder) == ["a", "b"]
+
+
+async def test_jobs_of_other_domains_are_invisible(env: Env) -> None:
+    env.append("x")
+    job_id = (await env.launch({"type": "donothing", "params": {}})).json()["object"]["id"]
+    other = env.domains.create_domain("other")
+    headers = {"Authorization": f"Bearer {other.token}"}
+    assert (await env.client.get("/search/jobs", headers=headers)).json()["object"] == []
+    hidden = await env.client.get(f"/search/job/{job_id}", headers=headers)
+    assert hidden.status_code == 404
+
+
+async def test_unknown_destination_type_and_secrets(env: Env) -> None:
+    env.append("x")
+    bad = await env.launch({"type": "carrier-pigeon", "params": {}})
+    assert bad.status_code == 400
+    assert "Unknown destination type" in bad.text
+
+
+async def test_job_endpoints_need_credentials(env: Env) -> None:
+    response = await env.client.get("/search/jobs")
+    assert response.status_code == 401
