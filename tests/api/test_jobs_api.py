@@ -151,7 +151,7 @@ async def test_bounded_job_completes_with_every_row(env: Env) -> None:
     assert obj["error"] == [] and isinstance(obj["extra"], dict)
     assert obj["lastDatetime"] == NOW - 60_000
     assert messages(env.recorder) == [f"m{i}" for i in range(10)]
-    assert env.recorder.indexes == [0, 1, 2, 3]  # batches of 3
+    assert env.recorder.indexes == [0, 1, 2, 3, 4]  # batches of 3, then the empty last one
 
 
 async def test_listing_filters_and_generated_names(env: Env) -> None:

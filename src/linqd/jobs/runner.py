@@ -186,6 +186,9 @@ class _Worker:
                         job = job.with_status(JobStatus.COMPLETED)
                         self._save(job)
                         return job
+                    sink.flush_if_due()
+                    if sink.pending() == 0 and job != self.job:
+                        self._save(job)
                     runner.wait_for_append(self._stop, cp.window_lo)
                     continue
                 cp = replace(cp, window_hi=hi, after=None, offset=0, captured_ms=now)
@@ -229,19 +232,27 @@ class _Worker:
                     events_sent=job.events_sent + count,
                     last_datetime=newest,
                 )
-                self._save(job)  # only now: the sink has the batch
+                if sink.pending() == 0:
+                    self._save(job)  # only now: the sink has delivered every row so far
                 if count == sink.spec.batch_rows:
                     continue
             # The window is done.
             assert cp.window_hi is not None
             done = job.to_ms is not None and cp.captured_ms >= job.to_ms + runner.lateness_ms
+            if done:
+                # A batching sink (email) delivers what it still holds with the last batch.
+                last = SinkBatch(job.id, cp.index, compiled.columns, [], None, None, last=True)
+                sink.send(replace(last, header=header if mode is modes.Mode.CSV else None))
+                cp = replace(cp, index=cp.index + 1)
+            assert cp.window_hi is not None
             cp = Checkpoint(window_lo=cp.window_hi, index=cp.index)
             job = replace(job, checkpoint=cp)
             if done:
                 job = job.with_status(JobStatus.COMPLETED)
                 self._save(job)
                 return job
-            self._save(job)
+            if sink.pending() == 0:
+                self._save(job)
         return job
 
     def _fetch(

@@ -62,6 +62,15 @@ class Sink(ABC):
         """What the job object shows under `extra`."""
         return {}
 
+    def pending(self) -> int:
+        """Rows accepted by ``send`` but not yet delivered (a sink that batches them, such as
+        email with its retention rules). The runner checkpoints only when this is 0."""
+        return 0
+
+    def flush_if_due(self) -> bool:
+        """Deliver held rows whose time has come (True if it did); called while idle."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - most sinks hold nothing to release
         """Release connections; called when the job stops, completes or fails."""
 
