@@ -256,3 +256,82 @@ async def test_unknown_destination_type_and_secrets(env: Env) -> None:
 async def test_job_endpoints_need_credentials(env: Env) -> None:
     response = await env.client.get("/search/jobs")
     assert response.status_code == 401
+
+
+# The seed's response examples (seed 000, newer readings), field by field: every field the seed
+# shows is in our answer, with the same JSON type; statuses follow the seed's lifecycle.
+SEED_GET = {
+    "status": 0,
+    "cid": "Yh7lwm6VWq",
+    "timestamp": 1530010004752,
+    "object": {
+        "status": "COMPLETED",
+        "id": "3f6002a9-69cb-4495-9745-d47216fc58bf",
+        "eventGenerated": 13572,
+        "eventsSent": 13572,
+        "lastDatetime": 1528278403836,
+        "error": [],
+    },
+}
+SEED_JOBS_ITEM = {
+    "status": "STOPPED",
+    "id": "7629679a-8771-4bbe-8cc0-f95e73d10a82",
+    "lastDatetime": 0,
+    "type": "kafka",
+    "friendlyName": "kafka_LKwsktP686",
+    "query": "from siem.logtrust.web.activityAll group every 5m by domain, username every 5m",
+    "error": [],
+}
+SEED_STOP = {
+    "status": 0,
+    "cid": "25WpxtgVel",
+    "timestamp": 1530010251200,
+    "object": {
+        "status": "STOPPED",
+        "id": "3360ccfa-4a32-413b-8b31-88ba758a20a4",
+        "eventGenerated": 296,
+        "lastDatetime": 1530010249501,
+        "type": "donothing",
+        "friendlyName": "donothing_0wJnjMe9hy",
+        "query": "from demo.ecommerce.data select *",
+        "error": [],
+    },
+}
+SEED_START = {**SEED_STOP, "object": {**SEED_STOP["object"], "status": "RUNNING"}}  # type: ignore[dict-item]
+SEED_REMOVE = {**SEED_STOP, "object": {**SEED_STOP["object"], "status": "REMOVED"}}  # type: ignore[dict-item]
+
+
+def same_shape(seed: dict[str, Any], ours: dict[str, Any]) -> None:
+    for key, value in seed.items():
+        assert key in ours, key
+        if isinstance(value, dict):
+            same_shape(value, ours[key])
+        else:
+            assert type(ours[key]) is type(value), (key, ours[key], value)
+
+
+async def test_seed_examples_field_by_field(env: Env) -> None:
+    env.append("a", "b", "c")
+    bounded = (await env.launch({"type": "donothing", "params": {}}, to=NOW // 1000 - 1)).json()[
+        "object"
+    ]["id"]
+    assert env.runner.wait(bounded, WAIT)
+    got = (await env.get(f"/search/job/{bounded}")).json()
+    same_shape(SEED_GET, got)
+    assert got["object"]["status"] == "COMPLETED"
+    live = (await env.launch({"type": "donothing", "params": {}})).json()["object"]["id"]
+    stopped = (await env.get(f"/search/job/stop/{live}")).json()
+    same_shape(SEED_STOP, stopped)
+    assert stopped["object"]["status"] == "STOPPED"
+    listing = (await env.get("/search/jobs")).json()
+    assert {"status", "cid", "timestamp", "object"} <= set(listing)
+    for item in listing["object"]:
+        same_shape(SEED_JOBS_ITEM, item)
+    started = (await env.get(f"/search/job/start/{live}")).json()
+    same_shape(SEED_START, started)
+    assert started["object"]["status"] == "RUNNING"
+    removed = await env.client.request(
+        "DELETE", f"/search/job/remove/{live}", headers=env.headers()
+    )
+    same_shape(SEED_REMOVE, removed.json())
+    assert removed.json()["object"]["status"] == "REMOVED"
