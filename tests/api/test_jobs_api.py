@@ -335,3 +335,16 @@ async def test_seed_examples_field_by_field(env: Env) -> None:
     )
     same_shape(SEED_REMOVE, removed.json())
     assert removed.json()["object"]["status"] == "REMOVED"
+
+
+async def test_secrets_never_come_back(env: Env) -> None:
+    env.append("x")
+    secret = "s3cr3t-Passw0rd"
+    params = {"email.to": "ops@example.com", "file.password": secret, "friendlyName": "mail"}
+    launched = await env.launch({"type": "email", "params": params})
+    assert launched.status_code == 200 and secret not in launched.text
+    job_id = launched.json()["object"]["id"]
+    assert env.runner.wait(job_id, WAIT)
+    for path in (f"/search/job/{job_id}", "/search/jobs", "/search/jobs/email/mail"):
+        assert secret not in (await env.get(path)).text
+    assert secret not in (await env.get(f"/search/job/remove/{job_id}")).text
