@@ -75,6 +75,22 @@ class Sink(ABC):
         """Release connections; called when the job stops, completes or fails."""
 
 
+def int_param(params: Mapping[str, object], key: str, default: int) -> int | None:
+    """An integer destination parameter; Devo's own examples quote numbers
+    (``"dfs.replication": "1"``). None when the value is not a whole number."""
+    raw = params.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        text = raw.strip()
+        return int(text) if len(text) <= 18 else None
+    return None
+
+
 SECRET_PARAMS = frozenset(
     {
         "aws.secretkey",

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..clock import Clock
 from ..errors import SinkError, ValidationError
-from .base import RowFormat, Sink, SinkBatch, SinkSpec
+from .base import RowFormat, Sink, SinkBatch, SinkSpec, int_param
 
 if TYPE_CHECKING:
     from . import SinkContext
@@ -110,16 +110,7 @@ def _invalid(code: int, key: str, message: str) -> ValidationError:
 def _integer(
     params: Mapping[str, Any], key: str, default: int, bounds: tuple[int, int], code: int, unit: str
 ) -> int:
-    raw = params.get(key)
-    if raw is None:
-        return default
-    value: int | None = None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        value = raw
-    elif isinstance(raw, float) and raw.is_integer():
-        value = int(raw)
-    elif isinstance(raw, str) and re.fullmatch(r"\s*[0-9]{1,18}\s*", raw):
-        value = int(raw)  # Devo's own examples quote numbers ("dfs.replication": "1")
+    value = int_param(params, key, default)
     low, high = bounds
     if value is None or not low <= value <= high:
         raise _invalid(code, key, f"{key} must be an integer number of {unit}, {low} to {high}")

@@ -37,7 +37,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from ..errors import SinkError, ValidationError
-from .base import RowFormat, Sink, SinkBatch, SinkSpec
+from .base import RowFormat, Sink, SinkBatch, SinkSpec, int_param
 
 if TYPE_CHECKING:
     from . import SinkContext
@@ -65,14 +65,7 @@ class HdfsParams:
 
 
 def _integer(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    raw = params.get(key)
-    if raw is None:
-        return default
-    value: int | None = None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        value = raw
-    elif isinstance(raw, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", raw):
-        value = int(raw)  # Devo's example sends "dfs.replication": "1"
+    value = int_param(params, key, default)
     if value is None or not low <= value <= high:
         raise ValidationError(f"{key} must be an integer from {low} to {high}", field=key)
     return value
