@@ -232,6 +232,12 @@ async def test_sink_failure_stops_the_job_and_start_retries(env: Env) -> None:
     assert job["status"] == "STOPPED" and job["error"] == ["receiver down"]
     env.recorder.fail = False
     await env.get(f"/search/job/start/{job_id}")
+    repo = JobRepository(env.data.meta)
+    for _ in range(400):  # bounded: each step is a blocking join on the worker
+        current = repo.find(job_id)
+        if current is not None and current.events_sent == 2:
+            break
+        env.runner.wait(job_id, 0.05)
     await env.get(f"/search/job/stop/{job_id}")
     assert messages(env.recorder) == ["a", "b"]
 

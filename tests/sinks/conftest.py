@@ -144,9 +144,9 @@ def _tansu_binary(scratch: Path) -> Path:
     return copy
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    scratch = tmp_path_factory.mktemp("tansu")
+@contextlib.contextmanager
+def running_kafka(scratch: Path) -> Iterator[KafkaBroker]:
+    """A Tansu broker on a free 127.0.0.1 port, stopped on exit (also used by benchmarks)."""
     (port,) = free_ports(1)
     url = f"tcp://127.0.0.1:{port}"
     log_path = scratch / "tansu.log"
@@ -186,9 +186,9 @@ def _wait_for_kafka(broker: KafkaBroker, proc: subprocess.Popen[bytes]) -> None:
     _fail("Tansu", proc, broker.log_path, f"no metadata in {STARTUP_TIMEOUT_S:.0f} s: {last}")
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    scratch = tmp_path_factory.mktemp("seaweedfs")
+@contextlib.contextmanager
+def running_s3(scratch: Path) -> Iterator[S3Server]:
+    """SeaweedFS (S3 gateway) on free 127.0.0.1 ports, stopped on exit."""
     data = scratch / "data"
     data.mkdir()
     access_key, secret_key = "linqd-test-access", "linqd-test-secret-0123456789"
@@ -283,3 +283,15 @@ def _create_bucket(client: Any, bucket: str) -> None:
             "BucketAlreadyExists",
         ):
             raise
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    with running_kafka(tmp_path_factory.mktemp("tansu")) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with running_s3(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server

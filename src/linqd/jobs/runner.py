@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -201,23 +201,17 @@ class _Worker:
                 job.from_ms, job.to_ms, job.domain, cp.window_lo, cp.window_hi, cp.after
             )
             select = compile_plan(plan, now_ms=job.created_ms, bounds=bounds)
-            select = select.limit(sink.spec.batch_rows)
             if not keyset and cp.offset:
                 select = select.offset(cp.offset)
-            batch = self._fetch(select, line, key_column, keyset)
-            if batch.num_rows:
+            # One ordered scan per window, cut into sink batches as it streams: re-querying
+            # "after the last row" per batch would sort the rest of the window every time.
+            for batch in self._stream(select, line, key_column, keyset, sink.spec.batch_rows):
+                if self._stop.is_set():
+                    return job
                 lines = batch.column("line").to_pylist()
                 keys = batch.column("key").to_pylist() if key_column else None
-                sink.send(
-                    SinkBatch(
-                        job.id,
-                        cp.index,
-                        compiled.columns,
-                        lines,
-                        header if mode is modes.Mode.CSV else None,
-                        keys,
-                    )
-                )
+                csv_header = header if mode is modes.Mode.CSV else None
+                sink.send(SinkBatch(job.id, cp.index, compiled.columns, lines, csv_header, keys))
                 count = batch.num_rows
                 if keyset:
                     last_ts = int(batch.column("ts")[-1].as_py())
@@ -236,8 +230,6 @@ class _Worker:
                 )
                 if sink.pending() == 0:
                     self._save(job)  # only now: the sink has delivered every row so far
-                if count == sink.spec.batch_rows:
-                    continue
             # The window is done.
             assert cp.window_hi is not None
             done = job.to_ms is not None and cp.captured_ms >= job.to_ms + runner.lateness_ms
@@ -257,9 +249,14 @@ class _Worker:
                 self._save(job)
         return job
 
-    def _fetch(
-        self, select: exp.Select, line: exp.Expression, key: str | None, keyset: bool
-    ) -> pa.Table:
+    def _stream(
+        self,
+        select: exp.Select,
+        line: exp.Expression,
+        key: str | None,
+        keyset: bool,
+        batch_rows: int,
+    ) -> Iterator[pa.RecordBatch]:
         inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))
         items: list[exp.Expr] = [exp.alias_(line, "line")]
         if key is not None:
@@ -271,7 +268,20 @@ class _Worker:
             items.append(exp.alias_(exp.Anonymous(this="epoch_ms", expressions=[stamp]), "ts"))
             items.append(exp.alias_(exp.column(HIDDEN_SEQ, table="q", quoted=True), "seq"))
         outer = exp.Select().select(*items).from_(inner)
-        return self.runner.store.reader().sql(outer.sql(dialect="duckdb")).to_arrow_table()
+        reader = self.runner.store.reader().sql(outer.sql(dialect="duckdb"))
+        pending: list[pa.RecordBatch] = []
+        size = 0
+        for chunk in reader.to_arrow_reader(min(batch_rows, 65_536)):
+            pending.append(chunk)
+            size += chunk.num_rows
+            while size >= batch_rows:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, batch_rows).combine_chunks().to_batches()[0]
+                rest = table.slice(batch_rows)
+                pending = rest.to_batches()
+                size = rest.num_rows
+        if size:
+            yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
 def _merge_extra(saved: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
