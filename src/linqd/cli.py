@@ -297,6 +297,11 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
         tls_client_ca=None,
         no_syslog=False,
         flush_interval=0.1,
+        smtp_host="127.0.0.1",
+        smtp_port=25,
+        smtp_user=None,
+        smtp_starttls=False,
+        smtp_from="linqd@localhost",
     )
 
 
@@ -355,6 +360,21 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     help="Commit ingested events at least this often (seconds).",
 )
 @click.option(
+    "--smtp-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Mail server for email job destinations.",
+)
+@click.option("--smtp-port", type=click.IntRange(1, 65535), default=25, show_default=True)
+@click.option("--smtp-user", default=None, help="SMTP login (password: $LINQD_SMTP_PASSWORD).")
+@click.option("--smtp-starttls", is_flag=True, help="Upgrade the SMTP connection with STARTTLS.")
+@click.option(
+    "--smtp-from",
+    default="linqd@localhost",
+    show_default=True,
+    help="Sender address of result mails.",
+)
+@click.option(
     "--memory-limit",
     default="2GB",
     show_default=True,
@@ -374,6 +394,11 @@ def serve(
     tls_client_ca: Path | None,
     no_syslog: bool,
     flush_interval: float,
+    smtp_host: str,
+    smtp_port: int,
+    smtp_user: str | None,
+    smtp_starttls: bool,
+    smtp_from: str,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -394,6 +419,12 @@ def serve(
         syslog_tls_port=None if no_syslog else syslog_tls_port,
         tls_client_ca=tls_client_ca,
         flush_interval_s=flush_interval,
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_user=smtp_user,
+        smtp_password=os.environ.get("LINQD_SMTP_PASSWORD"),
+        smtp_starttls=smtp_starttls,
+        smtp_from=smtp_from,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -28,6 +28,13 @@ class Settings:
     tls_client_ca: Path | None = None
     # Syslog batches are committed at least this often.
     flush_interval_s: float = 0.1
+    # Outgoing mail for `email` job destinations (the password comes from $LINQD_SMTP_PASSWORD).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    smtp_from: str = "linqd@localhost"
     # DuckDB's memory budget; sorts and hash tables beyond it spill to <data-dir>/spill.
     memory_limit: str = "2GB"
 

@@ -31,6 +31,7 @@ from .jobs.runner import JobRunner, SinkFactory
 from .meta import MetaStore
 from .sinks import SinkContext, create_sink
 from .sinks.base import Sink
+from .sinks.email import SmtpSettings
 
 SERVER_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -133,7 +134,7 @@ def serve(settings: Settings) -> None:
     ports = dict(collector.ports) if collector else {}
     info = ServerInfo(url, os.getpid(), ports)
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
-    runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(clock))
+    runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(settings, clock))
     runner.resume_all()
     app = create_app(settings, data.store, domains, clock, pipeline, runner)
     config = uvicorn.Config(
@@ -186,8 +187,16 @@ def _collector(
     return SyslogCollector(config, pipeline, clock, domain_of_cn).start()
 
 
-def _sink_factory(clock: SystemClock) -> SinkFactory:
-    context = SinkContext(clock=clock)
+def _sink_factory(settings: Settings, clock: SystemClock) -> SinkFactory:
+    smtp = SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_user,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+        sender=settings.smtp_from,
+    )
+    context = SinkContext(clock=clock, smtp=smtp)
 
     def factory(job: Job) -> Sink:
         return create_sink(job.type, job.params, job_id=job.id, context=context)

@@ -23,7 +23,8 @@ import stat
 import subprocess
 import sysconfig
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+
+from linqd.clock import SimulatedClock, SystemClock
+from linqd.datadir import open_data_dir
+from linqd.jobs.model import Job, JobStatus
+from linqd.jobs.repo import JobRepository
+from linqd.jobs.runner import JobRunner
+from linqd.sinks import SinkContext, create_sink
+from linqd.sinks.base import Sink
 
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
@@ -295,3 +304,50 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     with running_s3(tmp_path_factory.mktemp("seaweedfs")) as server:
         yield server
+
+
+@pytest.fixture
+def run_job(tmp_path: Path) -> Callable[..., Job]:
+    """Run a bounded job over ``rows`` stored events to a real destination, in-process (store,
+    repository, runner and the server's sink factory), and return the finished job."""
+
+    def run(kind: str, params: dict[str, object], *, rows: int = 500, smtp: Any = None) -> Job:
+        folder = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
+        data = open_data_dir(folder, SystemClock())
+        now = SystemClock().now_ms()
+        data.store.append(
+            "my.app.jobs", {"message": [f"row {i}" for i in range(rows)]}, client="self"
+        )
+        context = SinkContext(clock=SystemClock(), smtp=smtp)
+
+        def factory(job: Job) -> Sink:
+            return create_sink(job.type, job.params, job_id=job.id, context=context)
+
+        repo = JobRepository(data.meta)
+        # An hour ahead: the job's `to` has passed, so it completes after one window.
+        runner = JobRunner(data.store, repo, SimulatedClock(now + 3_600_000), factory)
+        job = Job(
+            id=str(uuid.uuid4()),
+            domain="self",
+            type=kind,
+            friendly_name=f"{kind}_e2e",
+            query="from my.app.jobs select message",
+            from_ms=0,
+            to_ms=now + 60_000,
+            params=params,
+            status=JobStatus.CREATED,
+            cid="test",
+            created_ms=now,
+        )
+        repo.create(job)
+        try:
+            runner.run(job)
+            assert runner.wait(job.id, 120)
+            finished = repo.find(job.id)
+        finally:
+            runner.close()
+            data.close()
+        assert finished is not None
+        return finished
+
+    return run

@@ -447,3 +447,16 @@ def test_created_through_the_registry(server: tuple[Collector, SmtpSettings]) ->
     assert isinstance(sink, EmailSink)
     sink.send(batch(0, rows(1), last=True))
     assert len(handler.messages) == 1
+
+
+def test_a_job_mails_its_results(server: tuple[Collector, SmtpSettings], run_job: Any) -> None:
+    handler, smtp = server
+    job = run_job("email", {"email.to": "ops@example.com", "format": "gzip"}, rows=300, smtp=smtp)
+    assert job.status.value == "COMPLETED" and job.events_sent == 300
+    assert job.extra == {"emailsSended": 1}
+    (message,) = handler.messages
+    (attachment,) = list(message.iter_attachments())
+    content = attachment.get_content()
+    text = gzip.decompress(content).decode()
+    assert text.split("\r\n")[0] == "message"
+    assert text.count("row ") == 300

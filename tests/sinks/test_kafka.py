@@ -301,3 +301,14 @@ def test_validation_never_echoes_a_secret() -> None:
             }
         )
     assert "s3cret-value" not in str(error.value)
+
+
+def test_a_job_delivers_every_row_to_kafka_once(kafka_broker: Any, run_job: Any) -> None:
+    topic = f"job-{uuid.uuid4().hex[:8]}"
+    admin = kafka_broker.admin()  # keep it alive until the topic exists
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    params = {"bootstrap.servers": kafka_broker.bootstrap_servers, "topic": topic}
+    job = run_job("kafka", params, rows=2_000)
+    assert job.status.value == "COMPLETED" and job.events_sent == 2_000
+    got = [json.loads(m.value())["message"] for m in consume(kafka_broker, topic, 2_000)]
+    assert got == [f"row {i}" for i in range(2_000)]

@@ -279,3 +279,20 @@ def test_valid_params() -> None:
     assert "SK" not in repr(params) and "pw" not in repr(params)
     assert validate(BASE_WITH_SECRET).format == "zip"
     assert validate(BASE_WITH_SECRET).endpoint is None
+
+
+def test_a_job_writes_gzip_csv_objects(s3_server: Any, run_job: Any) -> None:
+    job = run_job("s3", s3_server.params(format="gzip"), rows=1_000)
+    assert job.status.value == "COMPLETED" and job.events_sent == 1_000
+    paths = job.extra["paths"]
+    assert paths and all(p.startswith(f"s3://{s3_server.bucket}/apiv2_{job.id}_") for p in paths)
+    client = s3_server.client()
+    lines: list[str] = []
+    for path in paths:
+        key = path.split("/", 3)[3]
+        body = client.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read()
+        text = gzip.decompress(body).decode()
+        header, *rows = [line for line in text.split("\r\n") if line]
+        assert header == "message"
+        lines += rows
+    assert lines == [f"row {i}" for i in range(1_000)]
