@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,13 +28,9 @@ from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import NewTopic  # noqa: E402
 
 import conftest as servers  # noqa: E402  (the test suite's broker launchers)
-from linqd.clock import SimulatedClock, SystemClock  # noqa: E402
+from linqd.clock import SystemClock  # noqa: E402
 from linqd.datadir import open_data_dir  # noqa: E402
-from linqd.jobs.model import Job, JobStatus  # noqa: E402
-from linqd.jobs.repo import JobRepository  # noqa: E402
-from linqd.jobs.runner import JobRunner  # noqa: E402
-from linqd.sinks import SinkContext, create_sink  # noqa: E402
-from linqd.sinks.base import Sink  # noqa: E402
+from linqd.jobs.model import JobStatus  # noqa: E402
 
 EVENTS = int(os.environ.get("LINQD_BENCH_JOB_EVENTS", "2000000"))
 TABLE = "my.app.jobsbench"
@@ -60,39 +55,8 @@ def fill(data_dir: Path) -> None:
 
 
 def run_job(data_dir: Path, kind: str, params: dict[str, object]) -> float:
-    data = open_data_dir(data_dir, SystemClock())
-    now = SystemClock().now_ms()
-    context = SinkContext(clock=SystemClock())
-
-    def factory(job: Job) -> Sink:
-        return create_sink(job.type, job.params, job_id=job.id, context=context)
-
-    repo = JobRepository(data.meta)
-    # The runner's clock is an hour ahead: the job's `to` has passed, so it completes.
-    runner = JobRunner(data.store, repo, SimulatedClock(now + 3_600_000), factory)
-    job = Job(
-        id=str(uuid.uuid4()),
-        domain="self",
-        type=kind,
-        friendly_name=f"bench_{uuid.uuid4()}",
-        query=QUERY,
-        from_ms=0,
-        to_ms=now + 1,
-        params=params,
-        status=JobStatus.CREATED,
-        cid="bench",
-        created_ms=now,
-    )
-    repo.create(job)
-    started = time.perf_counter()
-    runner.run(job)
-    runner.wait(job.id)
-    elapsed = time.perf_counter() - started
-    finished = repo.find(job.id)
-    runner.close()
-    data.close()
-    assert finished is not None and finished.status is JobStatus.COMPLETED, finished
-    assert finished.events_sent == EVENTS, finished.events_sent
+    job, elapsed = servers.run_bounded_job(data_dir, kind, params, query=QUERY)
+    assert job.status is JobStatus.COMPLETED and job.events_sent == EVENTS, job
     return elapsed
 
 

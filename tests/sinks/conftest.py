@@ -306,48 +306,60 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
 
 
+def run_bounded_job(
+    folder: Path, kind: str, params: dict[str, object], *, query: str, smtp: Any = None
+) -> tuple[Job, float]:
+    """Run a bounded job over what ``folder``'s store holds, in-process (repository, runner and
+    the server's sink factory); the finished job and the seconds it took. Also benchmarks/jobs."""
+    data = open_data_dir(folder, SystemClock())
+    now = SystemClock().now_ms()
+    context = SinkContext(clock=SystemClock(), smtp=smtp)
+
+    def factory(job: Job) -> Sink:
+        return create_sink(job.type, job.params, job_id=job.id, context=context)
+
+    repo = JobRepository(data.meta)
+    # The runner lives an hour ahead: the job's `to` has passed, so it completes after one window.
+    runner = JobRunner(data.store, repo, SimulatedClock(now + 3_600_000), factory)
+    job = Job(
+        id=str(uuid.uuid4()),
+        domain="self",
+        type=kind,
+        friendly_name=f"{kind}_{uuid.uuid4().hex}",
+        query=query,
+        from_ms=0,
+        to_ms=now + 60_000,
+        params=params,
+        status=JobStatus.CREATED,
+        cid="test",
+        created_ms=now,
+    )
+    repo.create(job)
+    try:
+        started = time.perf_counter()
+        runner.run(job)
+        assert runner.wait(job.id, 600)
+        elapsed = time.perf_counter() - started
+        finished = repo.find(job.id)
+    finally:
+        runner.close()
+        data.close()
+    assert finished is not None
+    return finished, elapsed
+
+
 @pytest.fixture
 def run_job(tmp_path: Path) -> Callable[..., Job]:
-    """Run a bounded job over ``rows`` stored events to a real destination, in-process (store,
-    repository, runner and the server's sink factory), and return the finished job."""
+    """Run a bounded job over ``rows`` fresh events to a real destination; the finished job."""
 
     def run(kind: str, params: dict[str, object], *, rows: int = 500, smtp: Any = None) -> Job:
         folder = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
         data = open_data_dir(folder, SystemClock())
-        now = SystemClock().now_ms()
         data.store.append(
             "my.app.jobs", {"message": [f"row {i}" for i in range(rows)]}, client="self"
         )
-        context = SinkContext(clock=SystemClock(), smtp=smtp)
-
-        def factory(job: Job) -> Sink:
-            return create_sink(job.type, job.params, job_id=job.id, context=context)
-
-        repo = JobRepository(data.meta)
-        # An hour ahead: the job's `to` has passed, so it completes after one window.
-        runner = JobRunner(data.store, repo, SimulatedClock(now + 3_600_000), factory)
-        job = Job(
-            id=str(uuid.uuid4()),
-            domain="self",
-            type=kind,
-            friendly_name=f"{kind}_e2e",
-            query="from my.app.jobs select message",
-            from_ms=0,
-            to_ms=now + 60_000,
-            params=params,
-            status=JobStatus.CREATED,
-            cid="test",
-            created_ms=now,
-        )
-        repo.create(job)
-        try:
-            runner.run(job)
-            assert runner.wait(job.id, 120)
-            finished = repo.find(job.id)
-        finally:
-            runner.close()
-            data.close()
-        assert finished is not None
-        return finished
+        data.close()
+        query = "from my.app.jobs select message"
+        return run_bounded_job(folder, kind, params, query=query, smtp=smtp)[0]
 
     return run
