@@ -28,7 +28,7 @@ typecheck: install
 	$(BIN)/mypy
 
 bench: install
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 docs: install
 	$(BIN)/linqd docs functions > docs/linq-functions.md
