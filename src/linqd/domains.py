@@ -211,6 +211,11 @@ class DomainStore:
 
     # domains
 
+    @property
+    def meta(self) -> MetaStore:
+        """The metadata database the domains live in (other repositories share it)."""
+        return self._meta
+
     def create_domain(self, name: str) -> Credentials:
         """A new domain with a full set of credentials; ``Conflict`` if it exists."""
         validate_domain_name(name)

@@ -73,6 +73,59 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (domain, friendly_name)
     )
     """,
+    # Alert definitions (alerts/repo.py). Ids never come back after a delete (AUTOINCREMENT),
+    # so a client holding an old id cannot touch a newer definition. ``name_key`` is the
+    # case-folded name: names are unique per domain regardless of case.
+    """
+    CREATE TABLE alert_categories (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL UNIQUE
+    )
+    """,
+    """
+    CREATE TABLE alert_subcategories (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        name TEXT NOT NULL,
+        UNIQUE (domain, name)
+    )
+    """,
+    """
+    CREATE TABLE alert_definitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        UNIQUE (domain, name_key)
+    )
+    """,
+    # Triggered alerts (alerts/triggered.py): one row per firing, de-duplicated by its digest.
+    """
+    CREATE TABLE triggered_alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        definition_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        alert_date INTEGER NOT NULL,
+        create_date INTEGER NOT NULL,
+        update_date INTEGER NOT NULL,
+        ack_status_date INTEGER,
+        status INTEGER NOT NULL DEFAULT 0,
+        priority REAL NOT NULL,
+        context TEXT NOT NULL,
+        category TEXT NOT NULL,
+        subcategory TEXT NOT NULL,
+        username TEXT NOT NULL,
+        alert_name TEXT NOT NULL,
+        message TEXT NOT NULL,
+        description TEXT NOT NULL,
+        extra_data TEXT NOT NULL,
+        UNIQUE (domain, digest)
+    )
+    """,
+    "CREATE INDEX triggered_alerts_by_date ON triggered_alerts(domain, alert_date)",
 )
 
 

@@ -11,15 +11,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..alerts.repo import AlertRepository
+from ..alerts.triggered import TriggeredAlertRepository
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
 from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
 from ..store.duckdb import EventStore
+from .alerts import AlertDefinitionsAPI
 from .ingest import IngestAPI
 from .jobs import JobsAPI
 from .search import SearchAPI
+from .triggered import TriggeredAlertsAPI, triggered_routes
 
 
 async def health(request: Request) -> Response:
@@ -61,4 +65,8 @@ def create_app(
             Route(f"/stream/{target}", ingest.stream, methods=["POST"]),
             Route("/metrics", ingest.metrics, methods=["GET"]),
         ]
+    definitions = AlertRepository(domains.meta, clock)
+    routes += AlertDefinitionsAPI(settings, definitions, store, domains, clock).routes()
+    triggered = TriggeredAlertRepository(domains.meta, clock)
+    routes += triggered_routes(TriggeredAlertsAPI(triggered, domains, clock))
     return Starlette(routes=routes)

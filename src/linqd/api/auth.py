@@ -43,7 +43,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..domains import ALL_TABLES, DomainStore, TokenKind, glob_matches, validate_table_globs
@@ -95,6 +95,8 @@ class Principal:
     domain: str
     tables: tuple[str, ...]
     scheme: Scheme
+    # The credential's label (a token's name), e.g. its owner's e-mail; not part of identity.
+    name: str = field(default="", compare=False)
 
     def may_read(self, table: str) -> bool:
         return any(glob_matches(pattern, table) for pattern in self.tables)
@@ -235,7 +237,7 @@ def _token_principal(token: str, kind: TokenKind, scheme: Scheme, store: DomainS
     # A token of another kind is refused like an unknown one: Devo's types are not interchangeable.
     if info is None or info.kind is not kind:
         raise InvalidToken
-    return Principal(info.domain, info.tables, scheme)
+    return Principal(info.domain, info.tables, scheme, info.name)
 
 
 def _authenticate_jwt(jwt: str, store: DomainStore, now_ms: int) -> Principal:

@@ -81,6 +81,54 @@ def error_response(error: LinqdError, *, cid: str, now_ms: int) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def alerts_error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) for the Alerts API and the delivery methods API.
+
+    Devo documents no error body for the alert endpoints; this is the shape of its delivery
+    methods API (spec/alerts.md §8.5), plus ``status`` and ``timestamp`` as in the query API.
+    ``context.field`` names the offending request field when there is one.
+    """
+    if isinstance(error, ForbiddenError):
+        status = 403
+    elif isinstance(error, AuthError):
+        status = 401
+    elif isinstance(error, ValidationError | LinqError | QueryLimitError):
+        status = 400
+    elif isinstance(error, NotFound):
+        status = 404
+    elif isinstance(error, Conflict):
+        status = 409
+    else:
+        status = 500
+    context: dict[str, Any] = {}
+    field = getattr(error, "field", None)
+    if isinstance(field, str):
+        context["field"] = field
+    if isinstance(error, LinqError):
+        if error.span is not None:
+            context["line"] = error.span.line
+            context["column"] = error.span.column
+        context["linqCode"] = error.devo_code
+    message = error.message
+    if isinstance(error, LinqError) and error.position and error.position not in message:
+        message = f"{message} ({error.position})"
+    return status, {
+        "code": error.devo_code or status,
+        "msg": message,
+        "status": status,
+        "timestamp": now_ms,
+        "cid": cid,
+        "context": context,
+        "messageKey": error.code,
+        "language": "en",
+    }
+
+
+def alerts_error_response(error: LinqdError, *, cid: str, now_ms: int) -> JSONResponse:
+    status, body = alerts_error_body(error, cid=cid, now_ms=now_ms)
+    return JSONResponse(body, status_code=status)
+
+
 def in_band(error: BaseException) -> tuple[int, str]:
     """(code, message) of an error that happens after the 200 status line was sent."""
     if isinstance(error, LinqdError):

@@ -6,7 +6,6 @@ Devo's shape; errors while rows stream travel in-band, in the form devo-sdk dete
 
 from __future__ import annotations
 
-import json
 import queue
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from ..query.encode import rows_of
 from ..query.live import BatchStream
 from ..store.duckdb import EventStore
 from .auth import Principal, authenticate_query_request
+from .body import json_body, read_body
 from .errors import error_response, in_band, new_cid
 from .jobs import JobsAPI, duplicate_body
 
@@ -67,14 +67,7 @@ class SearchAPI:
     # -- shared steps ----------------------------------------------------------------------------
 
     async def _body(self, request: Request) -> bytes:
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.settings.max_body_bytes:
-                raise ValidationError(
-                    f"Request body larger than {self.settings.max_body_bytes} bytes", field="body"
-                )
-        return body
+        return await read_body(request, self.settings.max_body_bytes)
 
     def _authenticate(self, request: Request, body: bytes) -> Principal:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -87,10 +80,7 @@ class SearchAPI:
         )
 
     def _parse(self, body: bytes, principal: Principal) -> QueryRequest:
-        try:
-            data = json.loads(body or b"null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValidationError(f"Body is not valid JSON: {error}", field="body") from None
+        data = json_body(body)
         if not isinstance(data, dict):
             raise ValidationError("Body must be a JSON object", field="body")
         text = data.get("query")

@@ -159,14 +159,22 @@ class Plan:
     own_range: bool = False
 
 
-def tables_read(plan: Plan) -> set[str]:
-    """Every table a plan reads: its own and those of its subqueries (scope checks need all)."""
-    found = {plan.table}
+def stages(plan: Plan) -> list[Stage]:
+    """The plan's stages, innermost (the one reading the table) first."""
+    chain = [plan.stage]
+    while isinstance(chain[-1].source, Stage):
+        chain.append(chain[-1].source)
+    return chain[::-1]
+
+
+def subplans(plan: Plan) -> list[Plan]:
+    """The plans of the subqueries this plan uses directly (not those nested inside them)."""
+    found: list[Plan] = []
 
     def visit_expr(expr: TExpr) -> None:
         match expr:
             case TInSubquery() | TLookup():
-                found.update(tables_read(expr.plan))
+                found.append(expr.plan)
                 for inner in expr.values if isinstance(expr, TInSubquery) else expr.keys:
                     visit_expr(inner)
             case TCall():
@@ -176,14 +184,18 @@ def tables_read(plan: Plan) -> set[str]:
                 for item in expr.items:
                     visit_expr(item)
 
-    def visit_stage(stage: Stage) -> None:
-        if isinstance(stage.source, Stage):
-            visit_stage(stage.source)
+    for stage in stages(plan):
         for expr in (*stage.where, *stage.having, *(o.expr for o in stage.outputs)):
             visit_expr(expr)
         if stage.grouping is not None:
             for key in stage.grouping.keys:
                 visit_expr(key.expr)
+    return found
 
-    visit_stage(plan.stage)
+
+def tables_read(plan: Plan) -> set[str]:
+    """Every table a plan reads: its own and those of its subqueries (scope checks need all)."""
+    found = {plan.table}
+    for sub in subplans(plan):
+        found |= tables_read(sub)
     return found

@@ -1,0 +1,1 @@
+"""Alert definitions, the alert engine and triggered alerts."""
