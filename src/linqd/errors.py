@@ -142,6 +142,12 @@ class Conflict(LinqdError):
     code = "conflict"
 
 
+class MethodNotAllowed(LinqdError):
+    """An HTTP method that the path does not take."""
+
+    code = "http.method_not_allowed"
+
+
 class StoreError(LinqdError):
     code = "store"
 

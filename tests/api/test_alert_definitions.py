@@ -808,3 +808,12 @@ async def test_delete_needs_ids(env: Env) -> None:
     answer = await env.client.delete(BASE, headers=env.headers())
     assert answer.status_code == 400
     assert answer.json()["context"]["field"] == "alertIds"
+
+
+async def test_unknown_methods_and_paths_answer_in_the_error_shape(env: Env) -> None:
+    answer = await env.client.patch(BASE, headers=env.headers())
+    assert answer.status_code == 405
+    assert answer.json()["messageKey"] == "http.method_not_allowed"
+    answer = await env.client.get("/alerts/v1/nothing", headers=env.headers())
+    assert answer.status_code == 404
+    assert answer.json()["code"] == 404

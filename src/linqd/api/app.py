@@ -7,6 +7,7 @@ around temporary data and a simulated clock.
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,12 +17,15 @@ from ..alerts.triggered import TriggeredAlertRepository
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
+from ..errors import LinqdError, MethodNotAllowed, NotFound
 from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
 from ..store.duckdb import EventStore
 from .alerts import AlertDefinitionsAPI
+from .errors import alerts_error_response, error_response, new_cid
 from .ingest import IngestAPI
 from .jobs import JobsAPI
+from .openapi import openapi_document
 from .search import SearchAPI
 from .triggered import TriggeredAlertsAPI, triggered_routes
 
@@ -65,8 +69,30 @@ def create_app(
             Route(f"/stream/{target}", ingest.stream, methods=["POST"]),
             Route("/metrics", ingest.metrics, methods=["GET"]),
         ]
+    document = openapi_document()
+
+    async def openapi(request: Request) -> Response:
+        # A description of the API, the same for everyone: served without credentials.
+        return JSONResponse(document)
+
+    routes.append(Route("/alerts/v1/openapi.json", openapi, methods=["GET"]))
     definitions = AlertRepository(domains.meta, clock)
     routes += AlertDefinitionsAPI(settings, definitions, store, domains, clock).routes()
     triggered = TriggeredAlertRepository(domains.meta, clock)
     routes += triggered_routes(TriggeredAlertsAPI(triggered, domains, clock))
-    return Starlette(routes=routes)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Unknown paths and methods answer in the API's error shape, not Starlette's text."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        error: LinqdError = (
+            MethodNotAllowed("Method not allowed")
+            if status == 405
+            else NotFound("Not found")
+            if status == 404
+            else LinqdError("Server error")
+        )
+        path = request.url.path
+        render = alerts_error_response if path.startswith("/alerts/") else error_response
+        return render(error, cid=new_cid(), now_ms=clock.now_ms())
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -18,6 +18,7 @@ from ..errors import (
     ForbiddenError,
     LinqdError,
     LinqError,
+    MethodNotAllowed,
     NotFound,
     QueryLimitError,
     ValidationError,
@@ -72,8 +73,18 @@ def error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int, dict[s
             "cid": cid,
             "object": [LAUNCH_ERROR, error.message],
         }
-    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 500
+    status = _plain_status(error)
     return status, {"msg": error.message, "status": status, "timestamp": now_ms, "cid": cid}
+
+
+def _plain_status(error: LinqdError) -> int:
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, MethodNotAllowed):
+        return 405
+    if isinstance(error, Conflict):
+        return 409
+    return 500
 
 
 def error_response(error: LinqdError, *, cid: str, now_ms: int) -> JSONResponse:
@@ -94,12 +105,8 @@ def alerts_error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int,
         status = 401
     elif isinstance(error, ValidationError | LinqError | QueryLimitError):
         status = 400
-    elif isinstance(error, NotFound):
-        status = 404
-    elif isinstance(error, Conflict):
-        status = 409
     else:
-        status = 500
+        status = _plain_status(error)
     context: dict[str, Any] = {}
     field = getattr(error, "field", None)
     if isinstance(field, str):
