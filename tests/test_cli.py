@@ -14,6 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from linqd.cli import main
+from linqd.clock import SystemClock
+from linqd.datadir import open_data_dir
+from linqd.domains import DomainStore
 
 EVENTS = 3_000
 ECOM_ROWS = 2_400  # demo's share of the 3,000 events for demo.ecommerce.data
@@ -267,6 +270,28 @@ def test_domains_tokens_and_saved_queries(tmp_path: Path) -> None:
         ["token", "create", "--domain", "acme", "--tables", "demo.**", "--data-dir", data_dir],
     )
     assert token.exit_code == 0 and len(token.output.strip()) == 32
+    alerts = runner.invoke(
+        main,
+        [
+            "token",
+            "create",
+            "--domain",
+            "acme",
+            "--kind",
+            "alerts",
+            "--name",
+            "me@example.com",
+            "--data-dir",
+            data_dir,
+        ],
+    )
+    assert alerts.exit_code == 0, alerts.output
+    data = open_data_dir(Path(data_dir), SystemClock())
+    try:
+        info = DomainStore(data.meta, SystemClock()).token_info(alerts.output.strip())
+    finally:
+        data.close()
+    assert info is not None and (info.kind.value, info.name) == ("alerts", "me@example.com")
     rotated = runner.invoke(main, ["domain", "rotate-keys", "acme", "--data-dir", data_dir])
     assert rotated.exit_code == 0 and "apiKey:" in rotated.output
     saved = runner.invoke(

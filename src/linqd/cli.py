@@ -489,9 +489,19 @@ def token() -> None:
     show_default=True,
     help="api: Query API; alerts: standAloneToken; ingest: HTTP.",
 )
-def token_create(data_dir: Path, domain_name: str, tables: tuple[str, ...], kind: str) -> None:
+@click.option(
+    "--name",
+    default="",
+    help="A label; for an alerts token, its owner's e-mail (the ownerEmail of its alerts).",
+)
+def token_create(
+    data_dir: Path, domain_name: str, tables: tuple[str, ...], kind: str, name: str
+) -> None:
     """Create a token and print it (shown once)."""
-    click.echo(_domains(data_dir).create_token(domain_name, kind=TokenKind(kind), tables=tables))
+    token = _domains(data_dir).create_token(
+        domain_name, kind=TokenKind(kind), tables=tables, name=name
+    )
+    click.echo(token)
 
 
 @main.group()

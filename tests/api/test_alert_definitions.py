@@ -817,3 +817,18 @@ async def test_unknown_methods_and_paths_answer_in_the_error_shape(env: Env) -> 
     answer = await env.client.get("/alerts/v1/nothing", headers=env.headers())
     assert answer.status_code == 404
     assert answer.json()["code"] == 404
+
+
+async def test_the_readmes_example_is_accepted(env: Env) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## The Alerts API") :]
+    body = json.loads(re.search(r"--data '(.*?)'", section, re.S).group(1))  # type: ignore[union-attr]
+    created = await env.create(body)
+    assert created["alertCorrelationContext"]["correlationTrigger"]["keys"] == ["clientIpAddress"]
+    example_error = re.search(r'`(\{"code": 400, "msg": .*?)`', section, re.S)
+    assert example_error is not None
+    shown = example_error.group(1)
+    bad = copy.deepcopy(body) | {"name": "other"}
+    bad["alertCorrelationContext"]["priority"] = 11
+    answer = await env.post(bad)
+    assert answer.json()["msg"] in shown and answer.json()["context"]["field"] in shown
