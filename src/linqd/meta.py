@@ -126,6 +126,22 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
     "CREATE INDEX triggered_alerts_by_date ON triggered_alerts(domain, alert_date)",
+    # The alert engine's outbox flags (alerts/engine.py): a firing is first stored here, then
+    # written to siem.logtrust.alert.info (in_table) and handed to delivery (dispatched); a
+    # restart finishes whatever a crash left half done.
+    "ALTER TABLE triggered_alerts ADD COLUMN in_table INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE triggered_alerts ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX triggered_alerts_pending ON triggered_alerts(in_table, dispatched)",
+    # Per-definition evaluator state, saved with the position it covers.
+    """
+    CREATE TABLE alert_state (
+        definition_id TEXT PRIMARY KEY,
+        domain TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
+    )
+    """,
 )
 
 
