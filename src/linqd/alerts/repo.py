@@ -111,6 +111,12 @@ class AlertRepository:
         start = page.page * page.size
         return found[start : start + page.size]
 
+    def every(self) -> list[AlertDefinition]:
+        """Every definition of every domain, active or not."""
+        with self.meta.transaction() as conn:
+            rows = conn.execute(f"{_SELECT} ORDER BY id").fetchall()
+        return [_row(r) for r in rows]
+
     def active(self) -> list[AlertDefinition]:
         """Every active definition of every domain (the alert engine's work list)."""
         with self.meta.transaction() as conn:

@@ -157,37 +157,42 @@ class TriggeredAlertRepository:
 
     def insert(self, alert: TriggeredAlert) -> TriggeredAlert | None:
         """Store one firing; ``None`` when its ``(domain, digest)`` is already stored."""
-        now = self.clock.now_ms()
         with self.meta.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO triggered_alerts(domain, definition_id, digest, alert_date, "
-                "create_date, update_date, ack_status_date, status, priority, context, category, "
-                "subcategory, username, alert_name, message, description, extra_data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(domain, digest) DO NOTHING",
-                (
-                    alert.domain,
-                    alert.definition_id,
-                    alert.digest,
-                    alert.alert_date,
-                    now,
-                    now,
-                    alert.ack_status_date,
-                    int(alert.status),
-                    float(alert.priority),
-                    alert.context,
-                    alert.category,
-                    alert.subcategory,
-                    alert.username,
-                    alert.alert_name,
-                    alert.message,
-                    alert.description,
-                    extra_data_text(alert.extra_data),
-                ),
-            )
-            if cursor.rowcount == 0 or cursor.lastrowid is None:
-                return None
-            return replace(alert, id=cursor.lastrowid, create_date=now, update_date=now)
+            return self.insert_in(conn, alert)
+
+    def insert_in(self, conn: sqlite3.Connection, alert: TriggeredAlert) -> TriggeredAlert | None:
+        """``insert`` inside the caller's transaction (the engine stores firings and its own
+        progress in one)."""
+        now = self.clock.now_ms()
+        cursor = conn.execute(
+            "INSERT INTO triggered_alerts(domain, definition_id, digest, alert_date, "
+            "create_date, update_date, ack_status_date, status, priority, context, category, "
+            "subcategory, username, alert_name, message, description, extra_data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(domain, digest) DO NOTHING",
+            (
+                alert.domain,
+                alert.definition_id,
+                alert.digest,
+                alert.alert_date,
+                now,
+                now,
+                alert.ack_status_date,
+                int(alert.status),
+                float(alert.priority),
+                alert.context,
+                alert.category,
+                alert.subcategory,
+                alert.username,
+                alert.alert_name,
+                alert.message,
+                alert.description,
+                extra_data_text(alert.extra_data),
+            ),
+        )
+        if cursor.rowcount == 0 or cursor.lastrowid is None:
+            return None
+        return replace(alert, id=cursor.lastrowid, create_date=now, update_date=now)
 
     def get(self, domain: str, alert_id: int) -> TriggeredAlert:
         """The alert, or ``NotFound`` (also when the id belongs to another domain)."""
@@ -380,3 +385,30 @@ def alert_json(alert: TriggeredAlert, *, extended: bool = False) -> dict[str, An
 def alerts_json(alerts: Sequence[TriggeredAlert]) -> list[dict[str, Any]]:
     """A list answer of ``/alerts/list``: AlertExtended objects."""
     return [alert_json(alert, extended=True) for alert in alerts]
+
+
+class Outbox:
+    """The engine's two follow-ups of a stored firing: its row in ``siem.logtrust.alert.info``
+    and its hand-over to delivery. Each is flagged when done, so a restart finishes the rest."""
+
+    def __init__(self, repo: TriggeredAlertRepository) -> None:
+        self.repo = repo
+
+    def unfinished(self) -> tuple[list[TriggeredAlert], list[TriggeredAlert]]:
+        """(alerts not yet in the table, alerts not yet handed to delivery), oldest first."""
+        with self.repo.meta.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS}, in_table, dispatched FROM triggered_alerts "
+                "WHERE in_table = 0 OR dispatched = 0 ORDER BY id"
+            ).fetchall()
+        not_in_table = [_row_to_alert(r[:-2]) for r in rows if r[-2] == 0]
+        not_dispatched = [_row_to_alert(r[:-2]) for r in rows if r[-1] == 0]
+        return not_in_table, not_dispatched
+
+    def mark(self, ids: Sequence[int], flag: str) -> None:
+        if flag not in ("in_table", "dispatched"):
+            raise ValueError(flag)
+        with self.repo.meta.transaction() as conn:
+            conn.executemany(
+                f"UPDATE triggered_alerts SET {flag} = 1 WHERE id = ?", [(i,) for i in ids]
+            )

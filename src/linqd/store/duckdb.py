@@ -185,6 +185,22 @@ class EventStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def seq_before(self, table: str, eventdate_ms: int) -> int:
+        """The last sequence number of ``table``'s events dated before ``eventdate_ms`` (0 if
+        none): a consumer that starts "now" reads the events after it."""
+        if table not in self._schemas:
+            return 0
+        row = (
+            self.reader()
+            .execute(
+                f"SELECT coalesce(max({SEQ_COLUMN}), 0) FROM {quote(table)} "
+                f"WHERE {EVENTDATE} < make_timestamp(?::BIGINT * 1000)",
+                [eventdate_ms],
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
     def subscribe(self, listener: Listener) -> None:
         """``listener`` is called after every durable append (from the appending thread)."""
         self._listeners.append(listener)

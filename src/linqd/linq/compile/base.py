@@ -43,6 +43,9 @@ class Bounds:
     seq_upto: int | None = None
     # Keyset position of a job: only rows after (eventdate ms, _seq) in that order.
     after: tuple[int, int] | None = None
+    # A range of its own for subqueries (an alert's internal period and offset); without it
+    # subqueries inherit the outer range.
+    sub_range: tuple[int, int] | None = None
 
     def without_seq(self) -> Bounds:
         return Bounds(self.from_ms, self.to_ms, self.client)
@@ -214,6 +217,9 @@ class Compiler(ABC):
         """Subqueries inherit the outer range unless they filter eventdate themselves."""
         if plan.own_range:
             return Bounds(client=self.bounds.client)
+        if self.bounds.sub_range is not None:
+            low, high = self.bounds.sub_range
+            return Bounds(low, high, self.bounds.client)
         return self.bounds.without_seq()
 
     def insubquery_sql(self, expr: TInSubquery) -> exp.Expression:

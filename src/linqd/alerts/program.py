@@ -1,0 +1,240 @@
+"""How a definition is evaluated: its query compiled once, the kind of steps it takes (new
+events, or periods closing), their length, and the SQL that gives a step's rows.
+
+- ``each`` without any grouping and without a subquery follows the store's appends: every
+  stored event that matches is an alert, as soon as it is stored.
+- Everything else steps through periods aligned to UTC epoch multiples: the query's own
+  ``group every`` period (each, deviation, gradient), the trigger's ``period`` (several, low,
+  inactivity, rolling), or one minute (each with a subquery; Devo's minimum with subqueries).
+  A step ending at ``e`` reads the main query over ``[e - length - externalOffset, e -
+  externalOffset)`` (``length`` is ``backPeriod`` for rolling) and subqueries over ``[e -
+  internalOffset - internalPeriod, e - internalOffset)``. With a temporal grouping the main range
+  is one whole bucket, so the shifted end is rounded down to the bucket size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from ..linq import Bounds, compile_linq, compile_plan
+from ..linq import types as t
+from ..linq.analyzer import SchemaLookup
+from ..linq.ir import Output, Plan, TColumn, stages, subplans
+from ..query import modes
+from .kinds import Shape, Step
+from .kinds.base import EVENTDATE, SEQ
+from .model import AlertDefinition, TriggerKind
+
+MINUTE = 60_000
+HIDDEN_TS = "__linqd_ts"
+HIDDEN_SEQ = "__linqd_seq"
+_OPTIONS = modes.EncodeOptions(ip_as_string=True)
+
+
+class StepKind(Enum):
+    EVENTS = "events"
+    PERIODS = "periods"
+
+
+class RowForm(Enum):
+    ROWS = "rows"  # every result row
+    COUNTS = "counts"  # count per key (several), or in all (low)
+    LAST_SEEN = "last_seen"  # latest event time per key (inactivity)
+
+
+@dataclass(frozen=True)
+class Program:
+    definition: AlertDefinition
+    plan: Plan
+    steps: StepKind
+    period_ms: int  # step length (PERIODS); 0 for EVENTS
+    shape: Shape
+    form: RowForm
+    aligned: bool  # the main range must be whole buckets of the query's grouping
+    hidden: bool  # the plan carries the hidden eventdate and sequence outputs
+
+    @property
+    def kind(self) -> TriggerKind:
+        return self.definition.spec.trigger.kind
+
+    # -- ranges ----------------------------------------------------------------------------------
+
+    def first_end(self, now_ms: int) -> int:
+        """The end of the first period to evaluate when evaluation starts at ``now_ms``: the
+        period that holds ``now_ms``."""
+        return (now_ms // self.period_ms + 1) * self.period_ms
+
+    def main_range(self, end_ms: int) -> tuple[int, int]:
+        trigger = self.definition.spec.trigger
+        offset = trigger.external_offset or 0
+        length = trigger.back_period if self.kind is TriggerKind.ROLLING else self.period_ms
+        high = end_ms - offset
+        if self.aligned:
+            high = high // self.period_ms * self.period_ms
+        return high - (length or self.period_ms), high
+
+    def sub_range(self, end_ms: int) -> tuple[int, int] | None:
+        trigger = self.definition.spec.trigger
+        if trigger.internal_period is None:
+            return None
+        high = end_ms - (trigger.internal_offset or 0)
+        return high - trigger.internal_period, high
+
+    # -- SQL --------------------------------------------------------------------------------------
+
+    def period_select(self, end_ms: int) -> tuple[Step, exp.Select]:
+        low, high = self.main_range(end_ms)
+        bounds = Bounds(low, high, self.definition.domain, sub_range=self.sub_range(end_ms))
+        return Step(low, high, ()), self._select(bounds, end_ms)
+
+    def range_select(self, low: int, high: int) -> exp.Select:
+        """Every event dated in ``[low, high)`` (event steps, over history)."""
+        return self._select(Bounds(low, high, self.definition.domain), high)
+
+    def events_select(self, seq_after: int, seq_upto: int, now_ms: int) -> exp.Select:
+        bounds = Bounds(client=self.definition.domain, seq_after=seq_after, seq_upto=seq_upto)
+        return self._select(bounds, now_ms)
+
+    def _select(self, bounds: Bounds, now_ms: int) -> exp.Select:
+        inner = compile_plan(self.plan, now_ms=now_ms, bounds=bounds)
+        source = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("q")))
+        columns = list(self.plan.columns)
+        if self.form is RowForm.ROWS:
+            items: list[exp.Expr] = [
+                exp.alias_(modes.line_expression(modes.Mode.JSON_SIMPLE, columns, _OPTIONS), "line")
+            ]
+            if self.hidden:
+                items.append(exp.alias_(_epoch(HIDDEN_TS), "ts"))
+                items.append(exp.alias_(exp.column(HIDDEN_SEQ, quoted=True), "seq"))
+            return exp.Select().select(*items).from_(source)
+        keys = [c for c in columns if c.name in self.shape.keys]
+        keys.sort(key=lambda c: self.shape.keys.index(c.name))
+        line = (
+            modes.line_expression(modes.Mode.JSON_SIMPLE, keys, _OPTIONS)
+            if keys
+            else exp.Literal.string("{}")
+        )
+        measure: exp.Expression = (
+            exp.Count(this=exp.Star())
+            if self.form is RowForm.COUNTS
+            else exp.Max(this=_epoch(HIDDEN_TS))
+        )
+        select = exp.Select().select(exp.alias_(line, "line"), exp.alias_(measure, "measure"))
+        select = select.from_(source)
+        if keys:
+            select = select.group_by(*(exp.column(c.name, quoted=True) for c in keys))
+        return select
+
+    def rows(self, cursor: duckdb.DuckDBPyConnection, select: exp.Select) -> list[dict[str, Any]]:
+        """A step's rows as the evaluators take them."""
+        result = cursor.sql(select.sql(dialect="duckdb")).fetchall()
+        return list(self._decode(result))
+
+    def _decode(self, result: list[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+        for record in result:
+            row: dict[str, Any] = json.loads(record[0])
+            if self.form is RowForm.COUNTS:
+                row["count"] = int(record[1])
+            elif self.form is RowForm.LAST_SEEN:
+                row["lastSeen"] = int(record[1])
+            elif self.hidden:
+                row.setdefault(EVENTDATE, int(record[1]))
+                row[SEQ] = int(record[2])
+            yield row
+
+
+def _epoch(name: str) -> exp.Expression:
+    return exp.Anonymous(this="epoch_ms", expressions=[exp.column(name, quoted=True)])
+
+
+def _with_hidden(plan: Plan) -> Plan:
+    """The plan with the event's time and sequence number as extra (hidden) outputs."""
+    hidden = (
+        Output(HIDDEN_TS, TColumn(EVENTDATE, t.TIMESTAMP)),
+        Output(HIDDEN_SEQ, TColumn("_seq", t.INT8)),
+    )
+    # The result columns stay as they were: the alert's fields are the query's own columns.
+    return replace(plan, stage=replace(plan.stage, outputs=plan.stage.outputs + hidden))
+
+
+def _grouping_keys(plan: Plan) -> tuple[int | None, tuple[str, ...]]:
+    """(period of the first temporal grouping or None, names of its keys)."""
+    for stage in stages(plan):
+        if stage.grouping is not None and stage.grouping.period_ms is not None:
+            return stage.grouping.period_ms, tuple(k.name for k in stage.grouping.keys)
+    for stage in stages(plan):
+        if stage.grouping is not None:
+            return None, tuple(k.name for k in stage.grouping.keys)
+    return None, ()
+
+
+def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_ms: int) -> Program:
+    """Raises ``LinqError`` when the query no longer compiles (a table it reads is gone)."""
+    spec = definition.spec
+    trigger = spec.trigger
+    plan = compile_linq(spec.query, schemas, now_ms=now_ms).plan
+    grouped = any(s.grouping is not None for s in stages(plan))
+    period, group_keys = _grouping_keys(plan)
+    has_sub = bool(subplans(plan))
+    kind = trigger.kind
+    aggregate = trigger.aggregation_column[0] if trigger.aggregation_column else None
+    if kind in (TriggerKind.SEVERAL, TriggerKind.LOW, TriggerKind.INACTIVITY):
+        form = RowForm.LAST_SEEN if kind is TriggerKind.INACTIVITY else RowForm.COUNTS
+        keys = trigger.keys or ()
+        return Program(
+            definition,
+            _with_hidden(plan),
+            StepKind.PERIODS,
+            trigger.period or MINUTE,
+            Shape(keys=keys),
+            form,
+            aligned=False,
+            hidden=True,
+        )
+    if kind is TriggerKind.ROLLING:
+        shape = Shape(keys=group_keys)
+        hidden = not grouped
+        program_plan = _with_hidden(plan) if hidden else plan
+        return Program(
+            definition,
+            program_plan,
+            StepKind.PERIODS,
+            trigger.period or MINUTE,
+            shape,
+            RowForm.ROWS,
+            aligned=False,
+            hidden=hidden,
+        )
+    if period is not None:  # each, deviation, gradient over their own buckets
+        return Program(
+            definition,
+            plan,
+            StepKind.PERIODS,
+            period,
+            Shape(keys=group_keys, aggregate=aggregate),
+            RowForm.ROWS,
+            aligned=True,
+            hidden=False,
+        )
+    # each without a temporal grouping
+    if not grouped and not has_sub:
+        return Program(
+            definition, _with_hidden(plan), StepKind.EVENTS, 0, Shape(), RowForm.ROWS, False, True
+        )
+    return Program(
+        definition,
+        plan if grouped else _with_hidden(plan),
+        StepKind.PERIODS,
+        plan.client_period_ms or MINUTE,
+        Shape(keys=group_keys),
+        RowForm.ROWS,
+        aligned=False,
+        hidden=not grouped,
+    )

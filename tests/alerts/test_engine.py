@@ -1,0 +1,191 @@
+"""The engine beyond single scenarios: definitions changing under it, restarts at any point
+(nothing missed, nothing twice), the alert table, bounded memory, and failures kept visible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from linqd.alerts.engine import ALERT_TABLE
+from linqd.alerts.kinds.base import MAX_KEYS
+from linqd.alerts.model import AlertDefinition, AlertStatus, TriggeredAlert
+from linqd.alerts.validate import read_update
+from linqd.linq import Bounds, compile_linq
+
+from .conftest import T0, TABLE, Scenario, Seen
+
+S = 1_000
+M = 60 * S
+
+
+def table_rows(sc: Scenario) -> list[tuple[Any, ...]]:
+    return (
+        sc.data.store.reader()
+        .sql(f'SELECT alertId, context, digest, extraData FROM "{ALERT_TABLE}" ORDER BY _seq')
+        .fetchall()
+    )
+
+
+def test_each_firing_is_a_row_of_the_alert_table_and_an_api_alert(scenario: Scenario) -> None:
+    sc = scenario
+    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "error"}], at=S)
+    sc.run_until(2 * S)
+    (alert,) = sc.alerts()
+    rows = table_rows(sc)
+    assert rows == [
+        (
+            str(alert.id),
+            "my.alert.self.errors",
+            alert.digest,
+            '{"eventdate": "2027-01-15 08:00:01.000", "hostname": "h", "message": "error"}',
+        )
+    ]
+    assert len(alert.digest) == 40 and alert.status is AlertStatus.UNREAD
+    # the table is queryable with LINQ like any other
+    linq = f"from {ALERT_TABLE} where priority > 4.0 select context, extraData"
+    compiled = compile_linq(linq, sc.data.store.schema, now_ms=T0, bounds=Bounds(client="self"))
+    found = sc.data.store.reader().sql(compiled.sql).fetchall()
+    assert [row[-2:] for row in found] == [(rows[0][1], rows[0][3])]
+
+
+def scripted_run(sc: Scenario, crash_at: list[int]) -> list[Seen]:
+    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.define(
+        "busy",
+        f"from {TABLE}",
+        {"kind": "several", "period": M, "threshold": 1, "keys": ["hostname"]},
+    )
+    sc.define("quiet", f"from {TABLE}", {"kind": "low", "period": M, "threshold": 0})
+    sc.define(
+        "silent", f"from {TABLE}", {"kind": "inactivity", "period": 5 * M, "keys": ["hostname"]}
+    )
+    for minute in range(12):
+        if minute % 3 != 2:
+            host = f"h{minute % 4}"
+            sc.store(
+                TABLE, [{"hostname": host, "message": f"error {minute}"}] * 2, at=minute * M + 5 * S
+            )
+        sc.run_until(minute * M + 30 * S, every=10 * S)
+        if minute in crash_at:
+            sc.restart()
+        sc.run_until((minute + 1) * M, every=10 * S)
+    sc.run_until(16 * M, every=10 * S)
+    return sc.seen()
+
+
+@pytest.mark.parametrize("crash_at", [[3], [0, 5, 6], list(range(12))])
+def test_a_restart_neither_misses_nor_repeats_a_firing(tmp_path: Any, crash_at: list[int]) -> None:
+    calm = Scenario(tmp_path / "calm")
+    crashing = Scenario(tmp_path / "crashing")
+    try:
+        expected = scripted_run(calm, [])
+        assert len(expected) > 20
+        assert scripted_run(crashing, crash_at) == expected
+        assert len(table_rows(crashing)) == len(expected)
+    finally:
+        calm.close()
+        crashing.close()
+
+
+def test_a_crash_between_storing_and_the_table_row_is_finished_at_restart(
+    scenario: Scenario,
+) -> None:
+    sc = scenario
+    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "error"}], at=S)
+
+    def crash(alerts: Any) -> None:
+        raise RuntimeError("killed")
+
+    sc.engine._write_rows = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        sc.run_until(2 * S)
+    assert len(sc.alerts()) == 1 and table_rows(sc) == []
+    sc.restart()  # recover() writes the missing row
+    sc.run_until(5 * S)
+    assert len(table_rows(sc)) == 1 and len(sc.alerts()) == 1
+    sc.restart()  # and never twice
+    assert len(table_rows(sc)) == 1
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.submitted: list[tuple[int, str]] = []
+
+    def submit(self, alert: TriggeredAlert, definition: AlertDefinition) -> AlertStatus:
+        self.submitted.append((alert.id, definition.id))
+        return AlertStatus.UNREAD
+
+
+def test_every_firing_is_handed_to_delivery_once(scenario: Scenario) -> None:
+    sc = scenario
+    recorder = Recorder()
+    sc.engine.dispatcher = recorder
+    definition = sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "error"}] * 3, at=S)
+    sc.run_until(3 * S)
+    assert [d for _, d in recorder.submitted] == [definition.id] * 3
+    sc.restart()
+    sc.engine.dispatcher = recorder
+    sc.run_until(6 * S)
+    assert len(recorder.submitted) == 3
+
+
+def test_disabling_updating_and_deleting_take_effect_at_once(scenario: Scenario) -> None:
+    sc = scenario
+    errors = sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "error a"}], at=S)
+    sc.run_until(2 * S)
+    sc.definitions.set_active("self", [errors.id], False)
+    sc.store(TABLE, [{"hostname": "h", "message": "error b"}], at=3 * S)
+    sc.run_until(4 * S)
+    assert [a.extra_data["message"] for a in sc.alerts()] == ["error a"]
+    sc.definitions.set_active("self", [errors.id], True)  # from now on, not what was missed
+    sc.store(TABLE, [{"hostname": "h", "message": "error c"}], at=5 * S)
+    sc.run_until(6 * S)
+    assert [a.extra_data["message"] for a in sc.alerts()] == ["error a", "error c"]
+    changed = read_update(
+        {
+            "id": errors.id,
+            "name": "errors",
+            "subcategory": "tests",
+            "alertCorrelationContext": {
+                "querySourceCode": f'from {TABLE} where message -> "fatal"'
+            },
+        },
+        sc.definitions.get("self", errors.id).spec,
+        "self",
+    )
+    sc.definitions.update("self", errors.id, changed)
+    sc.store(
+        TABLE,
+        [{"hostname": "h", "message": "error d"}, {"hostname": "h", "message": "fatal e"}],
+        at=7 * S,
+    )
+    sc.run_until(8 * S)
+    assert [a.extra_data["message"] for a in sc.alerts()][-1] == "fatal e"
+    sc.definitions.delete("self", [errors.id])
+    sc.store(TABLE, [{"hostname": "h", "message": "fatal f"}], at=9 * S)
+    sc.run_until(10 * S)
+    assert len(sc.alerts()) == 3
+    assert sc.engine.status("self") == []
+
+
+def test_the_status_shows_progress_errors_and_caps(scenario: Scenario) -> None:
+    sc = scenario
+    sc.store("my.app.gone", [{"hostname": "h", "message": "x"}], at=0)
+    gone = sc.define("gone", "from my.app.gone", {"kind": "low", "period": M, "threshold": 0})
+    sc.define(
+        "hosts", f"from {TABLE}", {"kind": "inactivity", "period": 5 * M, "keys": ["message"]}
+    )
+    sc.data.store.reader().execute('DROP TABLE "my.app.gone"')
+    count = MAX_KEYS + 5
+    sc.store(TABLE, [{"hostname": "h", "message": str(i)} for i in range(count)], at=S)
+    sc.run_until(5 * M + 2 * S, every=30 * S)
+    status = {s["name"]: s for s in sc.engine.status("self")}
+    assert status["hosts"]["cappedKeys"] == 5
+    assert status["hosts"]["nextPeriodEnd"] == T0 + 10 * M
+    assert status["gone"]["error"] and "my.app.gone" in status["gone"]["error"]
+    assert status["gone"]["id"] == gone.id and status["gone"]["firings"] == 0
