@@ -314,3 +314,53 @@ def test_domains_tokens_and_saved_queries(tmp_path: Path) -> None:
     assert bad.exit_code != 0
     listing = runner.invoke(main, ["saved", "list", "--domain", "acme", "--data-dir", data_dir])
     assert "errors\tfrom demo.ecommerce.data where statusCode >= 500" in listing.output
+
+
+def test_alerts_backtest(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data = open_data_dir(data_dir, SystemClock())
+    try:
+        DomainStore(data.meta, SystemClock()).create_domain("self")
+        hour = 3_600_000
+        base = SystemClock().now_ms() // hour * hour - 2 * hour
+        data.store.append(
+            "my.app.cli",
+            {"hostname": ["a", "a", "b"], "message": ["x", "y", "z"]},
+            client="self",
+            eventdates=[base + 1_000, base + 2_000, base + 3_000],
+        )
+    finally:
+        data.close()
+    definition = tmp_path / "def.json"
+    definition.write_text(
+        json.dumps(
+            {
+                "name": "two from a host",
+                "subcategory": "cli",
+                "message": "$hostname: $count",
+                "alertCorrelationContext": {
+                    "querySourceCode": "from my.app.cli",
+                    "priority": 3,
+                    "correlationTrigger": {
+                        "kind": "several",
+                        "period": 60_000,
+                        "threshold": 1,
+                        "keys": ["hostname"],
+                    },
+                },
+            }
+        )
+    )
+    runner = CliRunner()
+    args = ["alerts", "backtest", str(definition), "--data-dir", str(data_dir)]
+    result = runner.invoke(main, [*args, "--from", str(base), "--to", str(base + hour)])
+    assert result.exit_code == 0, result.output
+    fired = json.loads(result.output)
+    assert [(f["eventdate"], f["message"]) for f in fired] == [(base, "a: 2")]
+    assert fired[0]["extraData"]["count"] == 2
+    bad = definition.with_name("bad.json")
+    bad.write_text("{")
+    result = runner.invoke(
+        main, ["alerts", "backtest", str(bad), "--data-dir", str(data_dir), "--from", "1d"]
+    )
+    assert result.exit_code != 0 and "not JSON" in result.output

@@ -3,6 +3,7 @@ as one clear message (a LINQ error with its caret) and a non-zero exit, never a 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -380,6 +381,13 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     show_default=True,
     help="DuckDB memory budget; bigger sorts spill to <data-dir>/spill.",
 )
+@click.option(
+    "--alert-lateness",
+    type=click.FloatRange(min=0, max=3600),
+    default=2.0,
+    show_default=True,
+    help="Seconds an alert period stays open after its end for late events.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -399,6 +407,7 @@ def serve(
     smtp_user: str | None,
     smtp_starttls: bool,
     smtp_from: str,
+    alert_lateness: float,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -425,10 +434,71 @@ def serve(
         smtp_password=os.environ.get("LINQD_SMTP_PASSWORD"),
         smtp_starttls=smtp_starttls,
         smtp_from=smtp_from,
+        alert_lateness_ms=int(alert_lateness * 1000),
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")
     run_server(settings)
+
+
+@main.group()
+def alerts() -> None:
+    """Alert definitions: try them against the stored events."""
+
+
+@alerts.command("backtest")
+@data_dir_option
+@click.argument("definition_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--from", "from_", required=True, help="Start: epoch ms, a date, `1d`, `now()-2h` ..."
+)
+@click.option("--to", default="now", show_default=True, help="End (exclusive), same forms.")
+@click.option("--domain", "domain_name", default="self", show_default=True)
+@click.option("--url", default=None, help="A running linqd (default: the data directory's).")
+def alerts_backtest(
+    data_dir: Path, definition_file: Path, from_: str, to: str, domain_name: str, url: str | None
+) -> None:
+    """Print, as a JSON array, the firings DEFINITION_FILE (a definition as POSTed to the Alerts
+    API) would have raised over the stored events between --from and --to."""
+    from .alerts.backtest import backtest, firing_json
+    from .alerts.model import AlertDefinition
+    from .alerts.validate import check_query, read_definition
+    from .client import remote_backtest
+    from .server import read_credentials, running_server
+
+    try:
+        body = json.loads(definition_file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LinqdError(f"{definition_file}: not JSON ({error})") from None
+    now = SystemClock().now_ms()
+    # Whole numbers are epoch milliseconds, as in the API's backtest (the Query API's dates,
+    # where they are seconds, would make the same number mean two things here).
+    span = resolve_range(
+        "0" if from_.isdigit() else from_, "0" if to.isdigit() else to, now_ms=now, tz=None
+    )
+    from_ms = int(from_) if from_.isdigit() else span.from_ms
+    to_ms = int(to) if to.isdigit() else span.to_ms
+    if to_ms is None:
+        raise LinqdError("--to must be a date: a backtest covers a closed range")
+    server = running_server(data_dir)
+    if url is None and server is not None:
+        url = server.url
+    if url is not None:
+        credentials = read_credentials(data_dir) or {}
+        token = os.environ.get("LINQD_ALERTS_TOKEN") or credentials.get("standAloneToken")
+        if not token:
+            raise LinqdError("No alerts token: set LINQD_ALERTS_TOKEN")
+        fired = remote_backtest(url, token, body, from_ms=from_ms, to_ms=to_ms)
+    else:
+        spec = read_definition(body)
+        data = _open(data_dir)
+        try:
+            check_query(spec, data.store.schema, now_ms=now, may_read=lambda table: True)
+            draft = AlertDefinition("backtest", domain_name, "0", "0", now, now, "", spec)
+            fired = [firing_json(f) for f in backtest(draft, data.store, from_ms, to_ms)]
+        finally:
+            data.close()
+    click.echo(json.dumps(fired, indent=2))
 
 
 @main.group()

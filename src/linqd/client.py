@@ -98,3 +98,23 @@ def _error_text(response: httpx.Response) -> str:
             return str(error.get("message"))
         return str(body.get("msg") or error or body)
     return str(body)
+
+
+def remote_backtest(
+    url: str, token: str, definition: object, *, from_ms: int, to_ms: int
+) -> list[dict[str, Any]]:
+    """The Alerts API's backtest of ``definition`` over ``[from_ms, to_ms)``."""
+    try:
+        with httpx.Client(verify=tls_verify(), timeout=httpx.Timeout(10.0, read=300.0)) as client:
+            response = client.post(
+                f"{url}/alerts/v1/alertDefinitions/backtest",
+                params={"from": from_ms, "to": to_ms},
+                json=definition,
+                headers={"standAloneToken": token},
+            )
+    except httpx.HTTPError as error:
+        raise http_error(error, url) from None
+    if response.status_code != 200:
+        raise LinqdError(_error_text(response))
+    fired: list[dict[str, Any]] = response.json()
+    return fired

@@ -37,6 +37,8 @@ class Settings:
     smtp_from: str = "linqd@localhost"
     # DuckDB's memory budget; sorts and hash tables beyond it spill to <data-dir>/spill.
     memory_limit: str = "2GB"
+    # An alert period is closed this long after its end (events may be committed late).
+    alert_lateness_ms: int = 2_000
 
     @property
     def scheme(self) -> str:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import uvicorn
 
+from .alerts.engine import AlertEngine
+from .alerts.service import AlertServices
 from .api.app import create_app
 from .clock import SystemClock
 from .config import Settings
@@ -136,7 +138,15 @@ def serve(settings: Settings) -> None:
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
     runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(settings, clock))
     runner.resume_all()
-    app = create_app(settings, data.store, domains, clock, pipeline, runner)
+    alerts = AlertServices.over(data.meta, clock)
+    alerts.engine = AlertEngine(
+        data.store,
+        alerts.definitions,
+        alerts.triggered,
+        clock,
+        lateness_ms=settings.alert_lateness_ms,
+    ).start()
+    app = create_app(settings, data.store, domains, clock, pipeline, runner, alerts)
     config = uvicorn.Config(
         app,
         log_level="info",
@@ -158,6 +168,7 @@ def serve(settings: Settings) -> None:
             collector.stop()
         pipeline.close()
         runner.close()  # running jobs stay RUNNING and resume at the next start
+        alerts.engine.close()  # its progress is saved with every pass
         with contextlib.suppress(FileNotFoundError):
             (settings.data_dir / SERVER_FILE).unlink()
         data.close()

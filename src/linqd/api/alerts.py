@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..alerts.backtest import backtest, firing_json
+from ..alerts.engine import AlertEngine
 from ..alerts.model import AlertDefinition
 from ..alerts.repo import AlertRepository, Page
 from ..alerts.validate import check_query, read_definition, read_update
@@ -35,6 +37,8 @@ from .body import json_body, read_body
 from .errors import alerts_error_body, alerts_error_response, new_cid
 
 BASE = "/alerts/v1/alertDefinitions"
+ENGINE_STATUS = "/alerts/v1/engineStatus"
+MAX_MS = 253_402_300_799_999  # 9999-12-31
 MAX_BATCH = 1_000
 MAX_IDS = 1_000
 MAX_PAGE_SIZE = 10_000
@@ -59,6 +63,13 @@ def _number(value: str | None, name: str, high: int) -> int | None:
     if not value.isdigit() or int(value) > high:
         raise ValidationError(f"{name}: must be an integer from 0 to {high}", field=name)
     return int(value)
+
+
+def _required_ms(value: str | None, name: str) -> int:
+    found = _number(value, name, MAX_MS)
+    if found is None:
+        raise ValidationError(f"{name}: is required (epoch ms)", field=name)
+    return found
 
 
 def _ids(request: Request) -> list[str]:
@@ -137,12 +148,15 @@ class AlertDefinitionsAPI:
         store: EventStore,
         domains: DomainStore,
         clock: Clock,
+        *,
+        engine: AlertEngine | None = None,
     ) -> None:
         self.settings = settings
         self.repo = repo
         self.store = store
         self.domains = domains
         self.clock = clock
+        self.engine = engine
 
     def routes(self) -> list[Route]:
         return [
@@ -153,6 +167,8 @@ class AlertDefinitionsAPI:
             Route(f"{BASE}/batch", self._wrap(self.create_batch), methods=["POST"]),
             Route(f"{BASE}/batch", self._wrap(self.update_batch), methods=["PUT"]),
             Route(f"{BASE}/status", self._wrap(self.status), methods=["PUT"]),
+            Route(f"{BASE}/backtest", self._wrap(self.backtest), methods=["POST"]),
+            Route(ENGINE_STATUS, self._wrap(self.engine_status), methods=["GET"]),
         ]
 
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -231,6 +247,30 @@ class AlertDefinitionsAPI:
         ids = _ids(request)
         deleted = await anyio.to_thread.run_sync(lambda: self.repo.delete(principal.domain, ids))
         return JSONResponse({"correlationId": cid, "deleted": deleted})
+
+    async def backtest(self, request: Request, principal: Principal, cid: str) -> Response:
+        """The firings a definition (a POST body) would have raised over ``[from, to)``."""
+        params = request.query_params
+        from_ms, to_ms = (_required_ms(params.get(name), name) for name in ("from", "to"))
+        body = await self._json(request)
+
+        def run() -> list[dict[str, Any]]:
+            spec = read_definition(body)
+            now = self.clock.now_ms()
+            check_query(spec, self.store.schema, now_ms=now, may_read=principal.may_read)
+            draft = AlertDefinition(
+                "backtest", principal.domain, "0", "0", now, now, principal.name, spec
+            )
+            return [firing_json(f) for f in backtest(draft, self.store, from_ms, to_ms)]
+
+        return JSONResponse(await anyio.to_thread.run_sync(run))
+
+    async def engine_status(self, request: Request, principal: Principal, cid: str) -> Response:
+        """Where the engine stands with each active definition of the domain: its next period,
+        its event position, firings so far, keys dropped at the memory cap, the last error."""
+        engine = self.engine
+        listed = [] if engine is None else engine.status(principal.domain)
+        return JSONResponse({"running": engine is not None, "definitions": listed})
 
     # -- one definition ---------------------------------------------------------------------------
 

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..alerts.repo import AlertRepository
-from ..alerts.triggered import TriggeredAlertRepository
+from ..alerts.service import AlertServices
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
@@ -41,6 +40,7 @@ def create_app(
     clock: Clock,
     pipeline: IngestPipeline | None = None,
     runner: JobRunner | None = None,
+    alerts: AlertServices | None = None,
 ) -> Starlette:
     jobs = JobsAPI(runner.repo, runner, domains, clock) if runner is not None else None
     search = SearchAPI(settings, store, domains, clock, jobs)
@@ -76,10 +76,12 @@ def create_app(
         return JSONResponse(document)
 
     routes.append(Route("/alerts/v1/openapi.json", openapi, methods=["GET"]))
-    definitions = AlertRepository(domains.meta, clock)
-    routes += AlertDefinitionsAPI(settings, definitions, store, domains, clock).routes()
-    triggered = TriggeredAlertRepository(domains.meta, clock)
-    routes += triggered_routes(TriggeredAlertsAPI(triggered, domains, clock))
+    alerts = alerts or AlertServices.over(domains.meta, clock)
+    definitions_api = AlertDefinitionsAPI(
+        settings, alerts.definitions, store, domains, clock, engine=alerts.engine
+    )
+    routes += definitions_api.routes()
+    routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths and methods answer in the API's error shape, not Starlette's text."""

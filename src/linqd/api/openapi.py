@@ -214,6 +214,16 @@ def _schemas() -> dict[str, Any]:
             },
         },
         "Alert": {"type": "object", "properties": alert_properties},
+        "BacktestFiring": {
+            "type": "object",
+            "properties": {
+                "eventdate": _MS,
+                "message": {"type": "string"},
+                "description": {"type": "string"},
+                "extraData": {"type": "object"},
+                "digest": {"type": "string"},
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["code", "msg", "cid"],
@@ -309,6 +319,28 @@ def _definition_paths() -> dict[str, Any]:
                 "requestBody": update_batch,
                 "responses": {"200": batch_answer, **_errors(400, 401)},
             },
+        },
+        f"{base}/backtest": {
+            "post": {
+                "operationId": "backtestAlertDefinition",
+                "summary": "The firings a definition would have produced over stored history.",
+                "parameters": [
+                    _query("from", _MS, required=True),
+                    _query("to", _MS, required=True),
+                ],
+                "requestBody": _DEFINITION_BODY,
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("BacktestFiring")}),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        f"{V1}/engineStatus": {
+            "get": {
+                "operationId": "alertEngineStatus",
+                "summary": "Progress, firings, memory caps and errors per active definition.",
+                "responses": {"200": _json({"type": "object"}), **_errors(401)},
+            }
         },
         f"{base}/status": {
             "put": {
