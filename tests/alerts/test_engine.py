@@ -189,3 +189,25 @@ def test_the_status_shows_progress_errors_and_caps(scenario: Scenario) -> None:
     assert status["hosts"]["nextPeriodEnd"] == T0 + 10 * M
     assert status["gone"]["error"] and "my.app.gone" in status["gone"]["error"]
     assert status["gone"]["id"] == gone.id and status["gone"]["firings"] == 0
+
+
+def test_rules_on_one_table_are_evaluated_together_and_apart(scenario: Scenario) -> None:
+    sc = scenario
+    for word in ("disk", "cpu", "memory"):
+        sc.define(word, f'from {TABLE} where message -> "{word}"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": m} for m in ("disk full", "cpu hot", "ok")], at=S)
+    sc.run_until(2 * S)
+    assert sorted((s.name, s.fields["message"]) for s in sc.seen()) == [
+        ("cpu", "cpu hot"),
+        ("disk", "disk full"),
+    ]
+    # a rule created later starts from its own position: the others are not evaluated twice
+    sc.define("full", f'from {TABLE} where message -> "full"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "memory full"}], at=3 * S)
+    sc.run_until(4 * S)
+    assert sorted((s.name, s.fields["message"]) for s in sc.seen()) == [
+        ("cpu", "cpu hot"),
+        ("disk", "disk full"),
+        ("full", "memory full"),
+        ("memory", "memory full"),
+    ]
