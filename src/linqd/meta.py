@@ -142,6 +142,83 @@ MIGRATIONS: tuple[str, ...] = (
         updated_ms INTEGER NOT NULL
     )
     """,
+    # Alert notification (alerts/delivery/). Delivery methods: the config JSON keeps an
+    # httpjson password (Digest authentication needs it back); a validation code only as its
+    # SHA-256.
+    """
+    CREATE TABLE delivery_methods (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        validated INTEGER NOT NULL DEFAULT 0,
+        config TEXT NOT NULL,
+        code_sha256 TEXT,
+        code_expires_ms INTEGER,
+        code_tries INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX delivery_methods_by_domain ON delivery_methods(domain, type)",
+    # Sending policies; the partial unique index keeps one default per domain.
+    """
+    CREATE TABLE sending_policies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        name TEXT NOT NULL,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        policy TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX sending_policies_default ON sending_policies(domain) WHERE is_default = 1",
+    # The delivery outbox: one row per (alert, method, kind), pending until sent or given up.
+    """
+    CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        alert_id INTEGER NOT NULL,
+        method_id INTEGER NOT NULL,
+        policy_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_ms INTEGER NOT NULL,
+        delivered_ms INTEGER,
+        created_ms INTEGER NOT NULL,
+        suppressed INTEGER NOT NULL DEFAULT 0,
+        first_ms INTEGER,
+        last_ms INTEGER,
+        UNIQUE (alert_id, method_id, kind)
+    )
+    """,
+    "CREATE INDEX alert_deliveries_due ON alert_deliveries(status, next_attempt_ms)",
+    "CREATE INDEX alert_deliveries_by_domain ON alert_deliveries(domain, alert_id)",
+    # Alerts already planned for delivery and the status planning gave them: re-submitting an
+    # alert (the engine after a crash) changes nothing.
+    """
+    CREATE TABLE alert_delivery_submissions (
+        alert_id INTEGER PRIMARY KEY,
+        domain TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        submitted_ms INTEGER NOT NULL
+    )
+    """,
+    # Anti-flooding counters per (policy, definition); reminder_due_ms is NULL when none is due.
+    """
+    CREATE TABLE alert_flood_state (
+        policy_id INTEGER NOT NULL,
+        definition_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reminder_due_ms INTEGER,
+        PRIMARY KEY (policy_id, definition_id)
+    )
+    """,
+    "CREATE INDEX alert_flood_reminders ON alert_flood_state(reminder_due_ms)",
 )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from .alerts.delivery import Dispatcher
 from .alerts.engine import AlertEngine
 from .alerts.service import AlertServices
 from .api.app import create_app
@@ -136,17 +137,21 @@ def serve(settings: Settings) -> None:
     ports = dict(collector.ports) if collector else {}
     info = ServerInfo(url, os.getpid(), ports)
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
-    runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(settings, clock))
+    smtp = _smtp(settings)
+    runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(smtp, clock))
     runner.resume_all()
     alerts = AlertServices.over(data.meta, clock)
+    dispatcher = Dispatcher(data.meta, clock, alerts.triggered, smtp, base_url=url)
+    dispatcher.start()
     alerts.engine = AlertEngine(
         data.store,
         alerts.definitions,
         alerts.triggered,
         clock,
+        dispatcher=dispatcher,
         lateness_ms=settings.alert_lateness_ms,
     ).start()
-    app = create_app(settings, data.store, domains, clock, pipeline, runner, alerts)
+    app = create_app(settings, data.store, domains, clock, pipeline, runner, alerts, smtp)
     config = uvicorn.Config(
         app,
         log_level="info",
@@ -169,6 +174,7 @@ def serve(settings: Settings) -> None:
         pipeline.close()
         runner.close()  # running jobs stay RUNNING and resume at the next start
         alerts.engine.close()  # its progress is saved with every pass
+        dispatcher.close()  # pending deliveries stay queued in meta.sqlite
         with contextlib.suppress(FileNotFoundError):
             (settings.data_dir / SERVER_FILE).unlink()
         data.close()
@@ -198,8 +204,8 @@ def _collector(
     return SyslogCollector(config, pipeline, clock, domain_of_cn).start()
 
 
-def _sink_factory(settings: Settings, clock: SystemClock) -> SinkFactory:
-    smtp = SmtpSettings(
+def _smtp(settings: Settings) -> SmtpSettings:
+    return SmtpSettings(
         host=settings.smtp_host,
         port=settings.smtp_port,
         username=settings.smtp_user,
@@ -207,6 +213,9 @@ def _sink_factory(settings: Settings, clock: SystemClock) -> SinkFactory:
         starttls=settings.smtp_starttls,
         sender=settings.smtp_from,
     )
+
+
+def _sink_factory(smtp: SmtpSettings, clock: SystemClock) -> SinkFactory:
     context = SinkContext(clock=clock, smtp=smtp)
 
     def factory(job: Job) -> Sink:

@@ -115,7 +115,7 @@ def test_the_document_covers_every_alerts_route(fuzzed: Fuzzed) -> None:
     served = {
         (route.path, method.lower())
         for route in fuzzed.app.routes
-        if isinstance(route, Route) and route.path.startswith("/alerts/v1/")
+        if isinstance(route, Route) and route.path.startswith(("/alerts/v1/", "/delco/"))
         for method in (route.methods or ()) - {"HEAD"}
     } - {(DOCUMENT, "get")}
     described = {(path, method) for path, ops in document["paths"].items() for method in ops}

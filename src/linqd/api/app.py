@@ -19,8 +19,10 @@ from ..domains import DomainStore
 from ..errors import LinqdError, MethodNotAllowed, NotFound
 from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
+from ..sinks.email import SmtpSettings
 from ..store.duckdb import EventStore
 from .alerts import AlertDefinitionsAPI
+from .delco import DelcoAPI
 from .errors import alerts_error_response, error_response, new_cid
 from .ingest import IngestAPI
 from .jobs import JobsAPI
@@ -41,6 +43,7 @@ def create_app(
     pipeline: IngestPipeline | None = None,
     runner: JobRunner | None = None,
     alerts: AlertServices | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> Starlette:
     jobs = JobsAPI(runner.repo, runner, domains, clock) if runner is not None else None
     search = SearchAPI(settings, store, domains, clock, jobs)
@@ -82,6 +85,7 @@ def create_app(
     )
     routes += definitions_api.routes()
     routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock))
+    routes += DelcoAPI(domains, clock, smtp).routes()
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths and methods answer in the API's error shape, not Starlette's text."""
@@ -94,7 +98,8 @@ def create_app(
             else LinqdError("Server error")
         )
         path = request.url.path
-        render = alerts_error_response if path.startswith("/alerts/") else error_response
+        alerts_api = path.startswith(("/alerts/", "/delco/"))
+        render = alerts_error_response if alerts_api else error_response
         return render(error, cid=new_cid(), now_ms=clock.now_ms())
 
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -12,6 +12,8 @@ from typing import Any
 from ..alerts.model import AlertStatus, TriggerKind
 from ..alerts.validate import MAX_PERIOD, MAX_POLICIES
 from .alerts import MAX_BATCH, MAX_PAGE_SIZE
+from .delco import openapi_paths as delco_paths
+from .delco import openapi_schemas as delco_schemas
 
 V1 = "/alerts/v1"
 _REF = "#/components/schemas/"
@@ -433,8 +435,9 @@ def openapi_document() -> dict[str, Any]:
             "title": "linqd Alerts API",
             "version": "1",
             "description": (
-                "Devo's Alerts API v1: alert definitions (Devo's alertDefinitions page) and "
-                "triggered alerts. Authenticate with the header `standAloneToken: <token>` "
+                "Devo's Alerts API v1: alert definitions (Devo's alertDefinitions page), "
+                "triggered alerts, sending policies and deliveries, and Devo's delivery methods "
+                "API (/delco/methods). Authenticate with the header `standAloneToken: <token>` "
                 "(an alerts token) or `Authorization: Bearer <token>`."
             ),
         },
@@ -442,8 +445,8 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "standAloneToken": {"type": "apiKey", "in": "header", "name": "standAloneToken"}
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **delco_schemas()},
         },
         "security": [{"standAloneToken": []}],
-        "paths": {**_definition_paths(), **_triggered_paths()},
+        "paths": {**_definition_paths(), **_triggered_paths(), **delco_paths()},
     }

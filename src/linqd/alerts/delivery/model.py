@@ -1,0 +1,256 @@
+"""Delivery methods, sending policies and deliveries as stored and as the APIs show them
+(spec/alerts.md §8). A method's password is stored (Digest authentication needs it back) but
+never shown: ``to_json`` leaves it out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .antiflood import AntiFlooding, FloodMode
+from .schedule import Schedule
+
+# Every type Devo's delivery methods API lists; linqd delivers the first two.
+DEVO_METHOD_TYPES = (
+    "httpjson",
+    "email",
+    "servicedesk",
+    "jira",
+    "pushover",
+    "pagerduty",
+    "slack",
+    "servicenow",
+)
+
+
+class MethodType(StrEnum):
+    HTTPJSON = "httpjson"
+    EMAIL = "email"
+
+
+class ContentType(StrEnum):
+    JSON = "application/json"
+    FORM = "application/x-www-form-urlencoded"  # Devo's legacy mode: the body is json=<JSON>
+
+
+@dataclass(frozen=True)
+class HttpJsonConfig:
+    url: str
+    content_type: ContentType = ContentType.JSON
+    headers: tuple[tuple[str, str], ...] = ()
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_ms: int = 10_000
+
+    def to_json(self, *, with_secret: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "url": self.url,
+            "contentType": self.content_type.value,
+            "headers": dict(self.headers),
+            "username": self.username,
+            "timeoutMs": self.timeout_ms,
+        }
+        if with_secret and self.password is not None:
+            out["password"] = self.password
+        return out
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    email: str
+    timezone: str = "UTC"
+    locale: str = "en"
+    attach_events: str = "false"  # Devo types it as a string; kept as given
+    max_events: int = 0
+
+    def to_json(self, *, with_secret: bool = False) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "timezone": self.timezone,
+            "locale": self.locale,
+            "attachEvents": self.attach_events,
+            "maxEvents": self.max_events,
+        }
+
+
+MethodConfig = HttpJsonConfig | EmailConfig
+
+
+def target(config: MethodConfig) -> str:
+    """Where a method delivers; changing it makes the method pending again."""
+    return config.url if isinstance(config, HttpJsonConfig) else config.email
+
+
+@dataclass(frozen=True)
+class MethodInput:
+    name: str
+    type: MethodType
+    config: MethodConfig
+
+
+@dataclass(frozen=True)
+class DeliveryMethod:
+    id: int
+    domain: str
+    spec: MethodInput
+    validated: bool
+    created_ms: int
+    updated_ms: int
+
+    @property
+    def type(self) -> MethodType:
+        return self.spec.type
+
+    @property
+    def config(self) -> MethodConfig:
+        return self.spec.config
+
+    def to_json(self) -> dict[str, Any]:
+        """Devo's item (spec §8.5); ``status`` is true once validated. Never the password."""
+        return {
+            "id": self.id,
+            "name": self.spec.name,
+            "type": self.spec.type.value,
+            "status": self.validated,
+            "config": self.spec.config.to_json(),
+        }
+
+
+def config_text(config: MethodConfig) -> str:
+    return json.dumps(config.to_json(with_secret=True))
+
+
+def config_from_text(kind: MethodType, text: str) -> MethodConfig:
+    data = json.loads(text)
+    if kind is MethodType.EMAIL:
+        return EmailConfig(
+            email=data["email"],
+            timezone=data["timezone"],
+            locale=data["locale"],
+            attach_events=data["attachEvents"],
+            max_events=int(data["maxEvents"]),
+        )
+    return HttpJsonConfig(
+        url=data["url"],
+        content_type=ContentType(data["contentType"]),
+        headers=tuple((str(k), str(v)) for k, v in data["headers"].items()),
+        username=data.get("username"),
+        password=data.get("password"),
+        timeout_ms=int(data["timeoutMs"]),
+    )
+
+
+# -- sending policies -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    name: str
+    is_default: bool = False
+    methods: tuple[int, ...] = ()
+    anti_flooding: AntiFlooding = AntiFlooding()
+    schedule: Schedule | None = None
+
+
+@dataclass(frozen=True)
+class SendingPolicy:
+    id: int
+    domain: str
+    spec: PolicyInput
+    created_ms: int
+    updated_ms: int
+
+    def to_json(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "id": str(self.id),  # as definitions' actionPolicyId lists them
+            "name": spec.name,
+            "isDefault": spec.is_default,
+            "methods": list(spec.methods),
+            "antiFlooding": spec.anti_flooding.to_json(),
+            "schedule": spec.schedule.to_json() if spec.schedule is not None else None,
+        }
+
+
+def policy_text(spec: PolicyInput) -> str:
+    """Everything but the name and the default flag, which have columns."""
+    flood = spec.anti_flooding
+    return json.dumps(
+        {
+            "methods": list(spec.methods),
+            "antiFlooding": {
+                "mode": flood.mode.value,
+                "maxAlerts": flood.max_alerts,
+                "periodMs": flood.period_ms,
+                "reminderAfterMs": flood.reminder_after_ms,
+            },
+            "schedule": spec.schedule.to_json() if spec.schedule is not None else None,
+        }
+    )
+
+
+def policy_from_text(name: str, is_default: bool, text: str) -> PolicyInput:
+    data = json.loads(text)
+    flood = data["antiFlooding"]
+    schedule = data["schedule"]
+    return PolicyInput(
+        name=name,
+        is_default=is_default,
+        methods=tuple(int(m) for m in data["methods"]),
+        anti_flooding=AntiFlooding(
+            mode=FloodMode(flood["mode"]),
+            max_alerts=int(flood["maxAlerts"]),
+            period_ms=int(flood["periodMs"]),
+            reminder_after_ms=int(flood["reminderAfterMs"]),
+        ),
+        schedule=Schedule.from_json(schedule) if schedule is not None else None,
+    )
+
+
+# -- deliveries -----------------------------------------------------------------------------------
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class DeliveryKind(StrEnum):
+    ALERT = "alert"
+    REMINDER = "reminder"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One alert (or reminder) to one method: the outbox row the workers send."""
+
+    id: int
+    domain: str
+    alert_id: int
+    method_id: int
+    policy_id: int
+    kind: DeliveryKind
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_ms: int
+    delivered_ms: int | None
+    suppressed: int = 0  # reminders: how many alerts anti-flooding held back
+    first_ms: int | None = None  # reminders: when the first and last of them arrived
+    last_ms: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "alertId": self.alert_id,
+            "methodId": self.method_id,
+            "kind": self.kind.value,
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "lastError": self.last_error,
+            "nextAttemptMs": self.next_attempt_ms,
+            "deliveredMs": self.delivered_ms,
+        }

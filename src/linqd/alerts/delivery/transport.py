@@ -1,0 +1,115 @@
+"""Sending one delivery: an HTTP POST to an ``httpjson`` method or a mail to an ``email`` one.
+
+A ``Transport`` belongs to one thread (each worker has its own HTTP connection pool). Errors
+are ``DeliveryFailed`` with a message safe to store and show: it names the host and what went
+wrong, never a password or a header value.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ...errors import SinkError
+from ...sinks.email import SmtpSettings
+from .model import EmailConfig, HttpJsonConfig
+from .payload import http_body
+
+USER_AGENT = "linqd-delivery/1"
+
+
+class DeliveryFailed(SinkError):
+    """One attempt failed; ``permanent``: retrying cannot help."""
+
+    code = "delivery.failed"
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Transport:
+    def __init__(self, smtp: SmtpSettings | None) -> None:
+        self.smtp = smtp
+        # No proxies or netrc from the environment: a method's URL means exactly that host.
+        self._client = httpx.Client(trust_env=False, follow_redirects=False)
+
+    def post(self, config: HttpJsonConfig, payload: Mapping[str, Any]) -> None:
+        """POST the payload; any status but 2xx is a failure."""
+        host = urlsplit(config.url).netloc
+        headers = {
+            **dict(config.headers),
+            "Content-Type": config.content_type.value,
+            "Accept": "*/*",
+            "User-Agent": USER_AGENT,
+        }
+        auth = (
+            httpx.DigestAuth(config.username, config.password or "")
+            if config.username is not None
+            else None
+        )
+        try:
+            # Streamed so that a receiver's answer is never read: only its status matters.
+            with self._client.stream(
+                "POST",
+                config.url,
+                content=http_body(payload, config.content_type),
+                headers=headers,
+                auth=auth,
+                timeout=config.timeout_ms / 1000,
+            ) as response:
+                status = response.status_code
+                reason = response.reason_phrase
+        except httpx.TimeoutException:
+            raise DeliveryFailed(f"{host} did not answer within {config.timeout_ms} ms") from None
+        except httpx.HTTPError as exc:
+            # The URL's path or query may carry a token: only its host goes into the message.
+            detail = str(exc).replace(config.url, host)
+            raise DeliveryFailed(f"{host}: {type(exc).__name__}: {detail}") from None
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            # Validation keeps these out; a stored method from an older rule set may not.
+            raise DeliveryFailed(
+                f"{host}: cannot send: {type(exc).__name__}", permanent=True
+            ) from None
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"{host} answered HTTP {status} {reason}".rstrip())
+
+    def mail(self, config: EmailConfig, message: EmailMessage) -> None:
+        smtp = self.smtp
+        if smtp is None:
+            raise DeliveryFailed("e-mail delivery is not configured on this server", permanent=True)
+        where = f"{smtp.host}:{smtp.port}"
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as conn:
+                conn.ehlo()
+                if smtp.starttls:
+                    conn.starttls(context=ssl.create_default_context(cafile=smtp.cafile))
+                    conn.ehlo()
+                if smtp.username is not None:
+                    try:
+                        conn.login(smtp.username, smtp.password or "")
+                    except smtplib.SMTPException as exc:
+                        # `from None`: the server's reply may echo what the client sent.
+                        code = getattr(exc, "smtp_code", None)
+                        suffix = f" ({code})" if code else ""
+                        raise DeliveryFailed(
+                            f"SMTP authentication failed at {where}{suffix}"
+                        ) from None
+                conn.send_message(message, smtp.sender, [config.email])
+        except smtplib.SMTPRecipientsRefused:
+            raise DeliveryFailed(f"{where} refused the recipient {config.email}") from None
+        except smtplib.SMTPResponseException as exc:
+            reason = exc.smtp_error
+            text = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+            raise DeliveryFailed(f"{where} answered {exc.smtp_code} {text}") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(f"mail not sent via {where}: {type(exc).__name__}") from None
+
+    def close(self) -> None:
+        self._client.close()
