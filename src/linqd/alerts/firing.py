@@ -4,6 +4,7 @@ description, and its ``extraData`` (DESIGN.md, spec/alerts.md §2 and §7.3)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -40,17 +41,21 @@ class Firing:
         text = json.dumps(key, default=str, separators=(",", ":"))
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
-    def extra_data(self) -> dict[str, Any]:
-        """The alert's fields: the finding's values with ``eventdate`` as Devo writes it."""
+    @functools.cached_property
+    def _extra(self) -> dict[str, Any]:
         data = {k: _plain(v) for k, v in self.finding.values.items()}
         data["eventdate"] = format_date(self.finding.eventdate)
         return data
 
+    def extra_data(self) -> dict[str, Any]:
+        """The alert's fields: the finding's values with ``eventdate`` as Devo writes it."""
+        return dict(self._extra)
+
     def message(self) -> str:
-        return render(self.definition.spec.message, self.extra_data())
+        return render(self.definition.spec.message, self._extra)
 
     def description(self) -> str:
-        return render(self.definition.spec.description, self.extra_data())
+        return render(self.definition.spec.description, self._extra)
 
     def triggered(self) -> TriggeredAlert:
         definition = self.definition
@@ -66,7 +71,7 @@ class Firing:
             username=definition.owner_email,
             message=self.message(),
             description=self.description(),
-            extra_data=self.extra_data(),
+            extra_data=self._extra,
         )
 
 
