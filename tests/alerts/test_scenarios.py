@@ -199,3 +199,42 @@ def test_gradient_compares_with_the_last_bucket_that_had_data(scenario: Scenario
     sc.run_until(3 * M + 2 * S)
     assert sc.seen() == [Seen("jump", 2 * M, {"username": "a", "count": 5, "previous": 2.0})]
     same_as_backtest(sc, 3 * M + 2 * S)
+
+
+def test_an_external_offset_shifts_the_main_range_back(scenario: Scenario) -> None:
+    sc = scenario
+    sc.store(NAVIGATION, [{"userEmail": "ann", "action": "login"}], at=-5 * M)
+    sc.define(
+        "late look",
+        f'from {ACTIVITY} where username in (from {NAVIGATION} where action = "login" '
+        "select userEmail) select username",
+        {"kind": "each", "externalOffset": 2 * M, "internalPeriod": 3_600_000, "internalOffset": 0},
+    )
+    sc.store(ACTIVITY, [{"username": "ann"}], at=10 * S)
+    # the minute [0, 1m) is read when the 3rd minute closes: two minutes late, as asked
+    assert sc.run_until(3 * M + 1 * S) == 0
+    assert sc.run_until(3 * M + 2 * S) == 1
+    assert sc.seen() == [Seen("late look", 10 * S, {"username": "ann"})]
+
+
+def test_several_with_a_subquery(scenario: Scenario) -> None:
+    sc = scenario
+    sc.store(NAVIGATION, [{"userEmail": "ann", "action": "login"}], at=-30 * M)
+    sc.define(
+        "busy known users",
+        f'from {ACTIVITY} where username in (from {NAVIGATION} where action = "login" '
+        "select userEmail)",
+        {
+            "kind": "several",
+            "period": M,
+            "threshold": 1,
+            "keys": ["username"],
+            "externalOffset": 0,
+            "internalPeriod": 3_600_000,
+            "internalOffset": 0,
+        },
+    )
+    sc.store(ACTIVITY, [{"username": "ann"}] * 2 + [{"username": "bob"}] * 5, at=10 * S)
+    sc.run_until(M + 2 * S)
+    assert sc.seen() == [Seen("busy known users", 0, {"username": "ann", "count": 2})]
+    same_as_backtest(sc, M + 2 * S)
