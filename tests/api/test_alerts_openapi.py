@@ -16,6 +16,14 @@ from schemathesis.checks import not_a_server_error
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from linqd.alerts.delivery import (
+    HttpJsonConfig,
+    MethodInput,
+    MethodRepository,
+    MethodType,
+    PolicyInput,
+    PolicyRepository,
+)
 from linqd.alerts.model import TriggeredAlert
 from linqd.alerts.triggered import TriggeredAlertRepository
 from linqd.api.app import create_app
@@ -36,6 +44,15 @@ class Fuzzed:
         domains = DomainStore(self.data.meta, clock)
         self.token = domains.create_domain("fuzz").stand_alone_token
         self.app = create_app(Settings(data_dir=self.data.path), self.data.store, domains, clock)
+        # Something for the delivery operations' ids to find: method 1 (a receiver nobody
+        # listens on) and policy 1.
+        refused = HttpJsonConfig(url="http://127.0.0.1:9/", timeout_ms=200)
+        method = MethodRepository(self.data.meta, clock).create(
+            "fuzz", MethodInput("m", MethodType.HTTPJSON, refused)
+        )
+        PolicyRepository(self.data.meta, clock).create(
+            "fuzz", PolicyInput("p", methods=(method.id,))
+        )
         alerts = TriggeredAlertRepository(self.data.meta, clock)
         for n in range(3):
             alerts.insert(

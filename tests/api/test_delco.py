@@ -17,23 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-import schemathesis
 from aiosmtpd.controller import Controller
-from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from linqd.alerts.delivery import (
     Dispatcher,
-    HttpJsonConfig,
-    MethodInput,
     MethodRepository,
-    MethodType,
-    PolicyInput,
-    PolicyRepository,
 )
 from linqd.alerts.model import (
     AlertDefinition,
@@ -43,8 +32,7 @@ from linqd.alerts.model import (
     TriggerKind,
 )
 from linqd.alerts.triggered import TriggeredAlertRepository
-from linqd.api.delco import DelcoAPI, openapi_paths, openapi_schemas
-from linqd.api.openapi import openapi_document
+from linqd.api.delco import DelcoAPI
 from linqd.clock import SimulatedClock
 from linqd.domains import DomainStore
 from linqd.meta import MetaStore
@@ -579,78 +567,3 @@ async def test_domains_are_isolated(env: Env) -> None:
     )
     assert response.status_code == 400
     assert env.hook.bodies == []
-
-
-# -- the OpenAPI fragments, fuzzed ---------------------------------------------------------------
-
-
-def fuzz_document() -> dict[str, Any]:
-    """The Alerts API document with this module's fragments merged in, as api/openapi.py will."""
-    document = openapi_document()
-    document["paths"] = {**document["paths"], **openapi_paths()}
-    document["components"]["schemas"] = {
-        **document["components"]["schemas"],
-        **openapi_schemas(),
-    }
-    return document
-
-
-FUZZED_OPERATIONS = [op["operationId"] for ops in openapi_paths().values() for op in ops.values()]
-
-
-@pytest.fixture(scope="module")
-def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    clock = SimulatedClock(NOW)
-    meta = MetaStore(tmp_path_factory.mktemp("fuzz") / "meta.sqlite")
-    domains = DomainStore(meta, clock)
-    token = domains.create_domain("fuzz").stand_alone_token
-    # Something for the id operations to find: method 1 (an unreachable receiver) and policy 1.
-    refused = HttpJsonConfig(url="http://127.0.0.1:9/", timeout_ms=200)
-    method = MethodRepository(meta, clock).create(
-        "fuzz", MethodInput("m", MethodType.HTTPJSON, refused)
-    )
-    PolicyRepository(meta, clock).create("fuzz", PolicyInput("p", methods=(method.id,)))
-    document = fuzz_document()
-
-    async def serve_document(request: Any) -> JSONResponse:
-        return JSONResponse(document)
-
-    routes = [*DelcoAPI(domains, clock, None).routes(), Route("/doc.json", serve_document)]
-    app = Starlette(routes=routes)
-    yield schemathesis.openapi.from_asgi("/doc.json", app), token
-    meta.close()
-
-
-def test_the_fragments_describe_every_route(tmp_path: Path) -> None:
-    meta = MetaStore(tmp_path / "meta.sqlite")
-    clock = SimulatedClock(NOW)
-    routes = DelcoAPI(DomainStore(meta, clock), clock, None).routes()
-    meta.close()
-    served = {
-        (route.path, verb.lower()) for route in routes for verb in (route.methods or ()) - {"HEAD"}
-    }
-    described = {(path, verb) for path, ops in openapi_paths().items() for verb in ops}
-    assert served == described
-
-
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("operation_id", FUZZED_OPERATIONS)
-def test_no_operation_answers_a_server_error(
-    fuzz_target: tuple[Any, str], operation_id: str, mode: GenerationMode
-) -> None:
-    schema, token = fuzz_target
-    operation = schema.find_operation_by_id(operation_id)
-
-    @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=30,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    def fuzz(case: Any) -> None:
-        response = case.call(headers={"standAloneToken": token})
-        case.validate_response(response, checks=(not_a_server_error,))
-
-    fuzz()

@@ -82,13 +82,13 @@ _MIN_THRESHOLD: Mapping[TriggerKind, int] = {
 }
 
 
-def _invalid(field: str, message: str) -> ValidationError:
+def invalid(field: str, message: str) -> ValidationError:
     return ValidationError(f"{field}: {message}", field=field)
 
 
-def _object(value: object, field: str) -> Mapping[str, Any]:
+def json_object(value: object, field: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise _invalid(field, "must be a JSON object")
+        raise invalid(field, "must be a JSON object")
     return value
 
 
@@ -96,22 +96,22 @@ def _string(data: Mapping[str, Any], key: str, field: str, *, required: bool) ->
     value = data.get(key)
     if value is None:
         if required:
-            raise _invalid(field, "is required")
+            raise invalid(field, "is required")
         return None
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string")
+        raise invalid(field, "must be a string")
     if required and not value.strip():
-        raise _invalid(field, "must not be empty")
+        raise invalid(field, "must not be empty")
     limit = _MAX_LENGTH.get(key)
     if limit is not None and len(value) > limit:
-        raise _invalid(field, f"must be at most {limit} characters")
+        raise invalid(field, f"must be at most {limit} characters")
     return value
 
 
 def _boolean(data: Mapping[str, Any], key: str, field: str) -> bool | None:
     value = data.get(key)
     if value is not None and not isinstance(value, bool):
-        raise _invalid(field, "must be true or false")
+        raise invalid(field, "must be true or false")
     return value
 
 
@@ -122,10 +122,10 @@ def _integer(
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(field, "must be an integer")
+        raise invalid(field, "must be an integer")
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise _invalid(field, f"must be {bounds} (got {value})")
+        raise invalid(field, f"must be {bounds} (got {value})")
     return value
 
 
@@ -136,9 +136,9 @@ def _names(data: Mapping[str, Any], key: str, field: str) -> tuple[str, ...] | N
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _invalid(field, "must be a list of column names")
+        raise invalid(field, "must be a list of column names")
     if len(value) > 64:
-        raise _invalid(field, "must name at most 64 columns")
+        raise invalid(field, "must name at most 64 columns")
     return tuple(value)
 
 
@@ -147,18 +147,18 @@ def _names(data: Mapping[str, Any], key: str, field: str) -> tuple[str, ...] | N
 
 def read_definition(body: object) -> DefinitionInput:
     """A POST body (one element of a batch) → a definition, checked but for its query."""
-    data = _object(body, "body")
+    data = json_object(body, "body")
     name = _string(data, "name", "name", required=True)
     subcategory = _string(data, "subcategory", "subcategory", required=True)
-    context = _object(data.get(_CONTEXT), _CONTEXT) if data.get(_CONTEXT) is not None else None
+    context = json_object(data.get(_CONTEXT), _CONTEXT) if data.get(_CONTEXT) is not None else None
     if context is None:
-        raise _invalid(_CONTEXT, "is required")
+        raise invalid(_CONTEXT, "is required")
     query = _string(context, "querySourceCode", f"{_CONTEXT}.querySourceCode", required=True)
     priority = _integer(context, "priority", f"{_CONTEXT}.priority", 0, 10)
     if priority is None:
-        raise _invalid(f"{_CONTEXT}.priority", "is required (an integer from 0 to 10)")
+        raise invalid(f"{_CONTEXT}.priority", "is required (an integer from 0 to 10)")
     if context.get("correlationTrigger") is None:
-        raise _invalid(_TRIGGER, "is required")
+        raise invalid(_TRIGGER, "is required")
     assert name is not None and subcategory is not None and query is not None
     spec = DefinitionInput(
         name=name,
@@ -173,10 +173,10 @@ def read_definition(body: object) -> DefinitionInput:
 def read_update(body: object, stored: DefinitionInput, domain: str) -> DefinitionInput:
     """A PUT body → the updated definition. ``name`` and ``subcategory`` must be the stored
     ones (the seed: "non-editable ... you must include it and indicate its original value")."""
-    data = _object(body, "body")
+    data = json_object(body, "body")
     name = _string(data, "name", "name", required=True)
     if name != stored.name:
-        raise _invalid("name", f"cannot be changed (the definition is named {stored.name!r})")
+        raise invalid("name", f"cannot be changed (the definition is named {stored.name!r})")
     subcategory = _string(data, "subcategory", "subcategory", required=True)
     accepted = {
         stored.subcategory,
@@ -184,16 +184,16 @@ def read_update(body: object, stored: DefinitionInput, domain: str) -> Definitio
         qualified_subcategory(domain, stored.subcategory),
     }
     if subcategory not in accepted:
-        raise _invalid(
+        raise invalid(
             "subcategory", f"cannot be changed (the definition's is {stored.subcategory!r})"
         )
     raw_context = data.get(_CONTEXT)
-    context = _object(raw_context, _CONTEXT) if raw_context is not None else {}
+    context = json_object(raw_context, _CONTEXT) if raw_context is not None else {}
     spec = stored
     query = _string(context, "querySourceCode", f"{_CONTEXT}.querySourceCode", required=False)
     if query is not None:
         if not query.strip():
-            raise _invalid(f"{_CONTEXT}.querySourceCode", "must not be empty")
+            raise invalid(f"{_CONTEXT}.querySourceCode", "must not be empty")
         spec = replace(spec, query=query)
     priority = _integer(context, "priority", f"{_CONTEXT}.priority", 0, 10)
     if priority is not None:
@@ -223,12 +223,12 @@ def _read_optional(
         try:
             parse_timezone(zone)
         except ValidationError:
-            raise _invalid(f"{_CONTEXT}.timezone", f"unknown time zone {zone!r}") from None
+            raise invalid(f"{_CONTEXT}.timezone", f"unknown time zone {zone!r}") from None
         changes["timezone"] = zone
     locale = context.get("locale")
     if locale is not None:
         if not isinstance(locale, str) or not _LOCALE.fullmatch(locale):
-            raise _invalid(
+            raise invalid(
                 f"{_CONTEXT}.locale", "must match ([a-z]){2}_([A-Z]){2}, for example en_US"
             )
         changes["locale"] = locale
@@ -240,42 +240,42 @@ def _read_optional(
 
 def _policy_ids(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > MAX_POLICIES:
-        raise _invalid("actionPolicyId", f"must be a list of at most {MAX_POLICIES} ids")
+        raise invalid("actionPolicyId", f"must be a list of at most {MAX_POLICIES} ids")
     ids: list[str] = []
     for item in value:
         text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
         if not isinstance(text, str) or not text.isdigit() or len(text) > 18:
-            raise _invalid("actionPolicyId", "must hold sending policy ids (digits)")
+            raise invalid("actionPolicyId", "must hold sending policy ids (digits)")
         ids.append(text)
     return tuple(dict.fromkeys(ids))
 
 
 def read_trigger(value: object) -> Trigger:
     """``correlationTrigger`` → a ``Trigger`` with the kind's parameters checked."""
-    data = _object(value, _TRIGGER)
+    data = json_object(value, _TRIGGER)
     kind_text = data.get("kind")
     kinds = ", ".join(k.value for k in TriggerKind)
     if kind_text is None:
-        raise _invalid(f"{_TRIGGER}.kind", f"is required (one of {kinds})")
+        raise invalid(f"{_TRIGGER}.kind", f"is required (one of {kinds})")
     try:
         kind = TriggerKind(kind_text) if isinstance(kind_text, str) else None
     except ValueError:
         kind = None
     if kind is None:
-        raise _invalid(f"{_TRIGGER}.kind", f"must be one of {kinds} (got {kind_text!r})")
+        raise invalid(f"{_TRIGGER}.kind", f"must be one of {kinds} (got {kind_text!r})")
     values: dict[str, Any] = {"kind": kind}
     for name in KIND_FIELDS[kind]:
         values[name] = _kind_parameter(kind, data, name)
         required = not (kind is TriggerKind.SEVERAL and name == "keys")
         if values[name] is None and required:
-            raise _invalid(f"{_TRIGGER}.{name}", f"is required for kind {kind.value}")
+            raise invalid(f"{_TRIGGER}.{name}", f"is required for kind {kind.value}")
     for name in SUBQUERY_FIELDS:
         low, high = _SUBQUERY_RANGES[name]
         values[name] = _integer(data, name, f"{_TRIGGER}.{name}", low, high)
     _check_ratios(kind, values)
     if values.get("keys") == ():
         if kind is TriggerKind.INACTIVITY:
-            raise _invalid(f"{_TRIGGER}.keys", "must name at least one column")
+            raise invalid(f"{_TRIGGER}.keys", "must name at least one column")
         values["keys"] = None
     return Trigger.from_json({**values, "kind": kind.value})
 
@@ -294,11 +294,11 @@ def _kind_parameter(kind: TriggerKind, data: Mapping[str, Any], name: str) -> An
     if name == "keys":
         keys = _names(data, name, field)
         if keys is not None and "eventdate" in keys:
-            raise _invalid(field, "cannot include eventdate")
+            raise invalid(field, "cannot include eventdate")
         return keys
     columns = _names(data, name, field)  # aggregationColumn
     if columns is not None and len(columns) != 1:
-        raise _invalid(field, "must name exactly one aggregation column of the query")
+        raise invalid(field, "must name exactly one aggregation column of the query")
     return columns
 
 
@@ -307,7 +307,7 @@ def _check_ratios(kind: TriggerKind, values: Mapping[str, Any]) -> None:
     if kind is TriggerKind.ROLLING:
         period, back = values["period"], values["backPeriod"]
         if period < DAY and back > MAX_RATIO * period:
-            raise _invalid(
+            raise invalid(
                 f"{_TRIGGER}.backPeriod",
                 f"backPeriod/period must not exceed {MAX_RATIO} when period is under one day "
                 f"(got {back}/{period} = {back / period:g})",
@@ -315,7 +315,7 @@ def _check_ratios(kind: TriggerKind, values: Mapping[str, Any]) -> None:
     offset, internal = values.get("externalOffset"), values.get("internalPeriod")
     # An offset of 0 (Devo's own subquery example) means "no shift": the rule has no divisor.
     if offset and internal is not None and offset < DAY and internal > MAX_RATIO * offset:
-        raise _invalid(
+        raise invalid(
             f"{_TRIGGER}.internalPeriod",
             f"internalPeriod/externalOffset must not exceed {MAX_RATIO} when externalOffset is "
             f"under one day (got {internal}/{offset} = {internal / offset:g})",
@@ -344,14 +344,14 @@ def check_query(
     temporal = [g for g in groupings if g.period_ms is not None]
     query_field = f"{_CONTEXT}.querySourceCode"
     if kind in (TriggerKind.SEVERAL, TriggerKind.LOW, TriggerKind.INACTIVITY) and groupings:
-        raise _invalid(query_field, f"a {kind.value} alert's query must not group")
+        raise invalid(query_field, f"a {kind.value} alert's query must not group")
     if kind is TriggerKind.ROLLING and temporal:
-        raise _invalid(query_field, "a rolling alert's query must not group by time")
+        raise invalid(query_field, "a rolling alert's query must not group by time")
     if kind is TriggerKind.EACH and groupings and not temporal and plan.client_period_ms is None:
-        raise _invalid(query_field, "an each alert's query may group only by time (every)")
+        raise invalid(query_field, "an each alert's query may group only by time (every)")
     if kind in (TriggerKind.DEVIATION, TriggerKind.GRADIENT):
         if not any(g.keys for g in temporal):
-            raise _invalid(
+            raise invalid(
                 query_field,
                 f"a {kind.value} alert's query must group by time and by at least one key",
             )
@@ -359,7 +359,7 @@ def check_query(
     columns = {c.name for c in plan.columns}
     for key in spec.trigger.keys or ():
         if key not in columns:
-            raise _invalid(f"{_TRIGGER}.keys", f"{key!r} is not a column of the query")
+            raise invalid(f"{_TRIGGER}.keys", f"{key!r} is not a column of the query")
     _check_subqueries(spec.trigger, plan, temporal[0].period_ms if temporal else None)
     return plan
 
@@ -370,7 +370,7 @@ def _check_aggregation(trigger: Trigger, plan: Plan) -> None:
     aggregates = {o.name for s in stages(plan) for o in s.outputs if is_aggregate(o.expr)}
     if column not in aggregates or column not in {c.name for c in plan.columns}:
         known = ", ".join(sorted(aggregates)) or "none"
-        raise _invalid(
+        raise invalid(
             field, f"{column!r} is not an aggregation column of the query (it has: {known})"
         )
 
@@ -380,23 +380,23 @@ def _check_subqueries(trigger: Trigger, plan: Plan, period_ms: int | None) -> No
     field = f"{_CONTEXT}.querySourceCode"
     if not subs:
         if trigger.has_subquery_window:
-            raise _invalid(
+            raise invalid(
                 _TRIGGER, "subquery parameters are allowed only when the query has a subquery"
             )
         return
     for sub in subs:
         if subplans(sub):
-            raise _invalid(field, "the query must not nest subqueries")
+            raise invalid(field, "the query must not nest subqueries")
         if sub.own_range:
-            raise _invalid(field, "a subquery must not have a fixed time range")
+            raise invalid(field, "a subquery must not have a fixed time range")
         if any(s.grouping is not None and s.grouping.period_ms for s in stages(sub)):
-            raise _invalid(field, "a subquery must not group by time")
+            raise invalid(field, "a subquery must not group by time")
         if any(t.startswith(LOOKUP_PREFIX) for t in tables_read(sub)):
-            raise _invalid(field, "my.lookuplist tables cannot be used in subqueries")
+            raise invalid(field, "my.lookuplist tables cannot be used in subqueries")
     for name in _REQUIRED_WITH_SUBQUERY:
         if trigger.value(name) is None:
-            raise _invalid(f"{_TRIGGER}.{name}", "is required when the query has a subquery")
+            raise invalid(f"{_TRIGGER}.{name}", "is required when the query has a subquery")
     if period_ms is not None and not MINUTE <= period_ms <= MAX_PERIOD:
-        raise _invalid(
+        raise invalid(
             field, "with a subquery the grouping period must be between 1 minute and 100 days"
         )

@@ -47,6 +47,7 @@ ERROR_CLASS = "com.devo.config.api.model.ErrorResponse"
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
 
 Handler = Callable[[Request, Principal, str], Awaitable[Response]]
+Work = Callable[[object, Principal], AlertDefinition]
 
 
 def _flag(value: str | None, name: str, default: bool | None = None) -> bool:
@@ -212,27 +213,25 @@ class AlertDefinitionsAPI:
         return JSONResponse([d.to_json() for d in found])
 
     async def create(self, request: Request, principal: Principal, cid: str) -> Response:
-        body = await self._json(request)
-        created = await anyio.to_thread.run_sync(lambda: self._create_one(body, principal))
-        return JSONResponse(created.to_json())
+        return await self._one(request, principal, self._create_one)
 
     async def create_batch(self, request: Request, principal: Principal, cid: str) -> Response:
-        items = self._batch(await self._json(request))
-        answers = await anyio.to_thread.run_sync(
-            lambda: self._each(items, self._create_one, principal, cid)
-        )
-        return JSONResponse(answers)
+        return await self._many(request, principal, cid, self._create_one)
 
     async def update(self, request: Request, principal: Principal, cid: str) -> Response:
-        body = await self._json(request)
-        updated = await anyio.to_thread.run_sync(lambda: self._update_one(body, principal))
-        return JSONResponse(updated.to_json())
+        return await self._one(request, principal, self._update_one)
 
     async def update_batch(self, request: Request, principal: Principal, cid: str) -> Response:
+        return await self._many(request, principal, cid, self._update_one)
+
+    async def _one(self, request: Request, principal: Principal, work: Work) -> Response:
+        body = await self._json(request)
+        done = await anyio.to_thread.run_sync(lambda: work(body, principal))
+        return JSONResponse(done.to_json())
+
+    async def _many(self, request: Request, principal: Principal, cid: str, work: Work) -> Response:
         items = self._batch(await self._json(request))
-        answers = await anyio.to_thread.run_sync(
-            lambda: self._each(items, self._update_one, principal, cid)
-        )
+        answers = await anyio.to_thread.run_sync(lambda: self._each(items, work, principal, cid))
         return JSONResponse(answers)
 
     async def status(self, request: Request, principal: Principal, cid: str) -> Response:
@@ -308,7 +307,7 @@ class AlertDefinitionsAPI:
     def _each(
         self,
         items: list[object],
-        work: Callable[[object, Principal], AlertDefinition],
+        work: Work,
         principal: Principal,
         cid: str,
     ) -> list[dict[str, Any]]:

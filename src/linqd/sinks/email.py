@@ -35,6 +35,7 @@ receiving system that de-duplicates on it sees one mail.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import importlib
@@ -46,7 +47,7 @@ import ssl
 import time
 import zipfile
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -70,7 +71,7 @@ TIME_S_RANGE = (300, 86_400)
 # typos and header injection; the SMTP server is the real judge.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
+EMAIL_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
 
 Compression = Literal["zip", "gzip"]
 
@@ -87,6 +88,28 @@ class SmtpSettings:
     sender: str = "linqd@localhost"  # the From address and the envelope sender
     timeout_s: float = 30.0
     cafile: str | None = None  # a private CA for STARTTLS; the system store otherwise
+
+
+@contextlib.contextmanager
+def smtp_session(smtp: SmtpSettings) -> Iterator[smtplib.SMTP]:
+    """A connection to the configured mail server, after STARTTLS and login when configured.
+    A refused login is a ``SinkError`` that leaves the server's reply out (it may echo what
+    the client sent)."""
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as conn:
+        conn.ehlo()
+        if smtp.starttls:
+            conn.starttls(context=ssl.create_default_context(cafile=smtp.cafile))
+            conn.ehlo()
+        if smtp.username is not None:
+            try:
+                conn.login(smtp.username, smtp.password or "")
+            except smtplib.SMTPException as exc:
+                code = getattr(exc, "smtp_code", None)
+                where = f"{smtp.host}:{smtp.port}"
+                raise SinkError(
+                    f"SMTP authentication failed at {where}" + (f" ({code})" if code else "")
+                ) from None
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -128,7 +151,7 @@ def _recipients(raw: object) -> tuple[str, ...]:
     if not addresses:
         raise _invalid(213, "email.to", "email.to is required: comma-separated addresses")
     for address in addresses:
-        if len(address) > 254 or not _ADDRESS.fullmatch(address):
+        if len(address) > 254 or not EMAIL_ADDRESS.fullmatch(address):
             raise _invalid(214, "email.to", f"Invalid address in email.to: {address[:100]!r}")
     return addresses
 
@@ -295,13 +318,7 @@ class EmailSink(Sink):
         smtp = self.smtp
         where = f"{smtp.host}:{smtp.port}"
         try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as conn:
-                conn.ehlo()
-                if smtp.starttls:
-                    conn.starttls(context=ssl.create_default_context(cafile=smtp.cafile))
-                    conn.ehlo()
-                if smtp.username is not None:
-                    self._login(conn, where)
+            with smtp_session(smtp) as conn:
                 if not self._held:  # a final mail for a job without rows
                     self._deliver(conn, f"<linqd.{self.job_id}.end@{_domain(smtp.sender)}>", [])
                 limit = self.params.retention_bytes
@@ -327,16 +344,6 @@ class EmailSink(Sink):
             # The others got it: failing now would mail them again on the retry.
             log.warning("job %s: refused by %s", self.job_id, ", ".join(sorted(refused)))
         self.emails_sent += 1
-
-    def _login(self, conn: smtplib.SMTP, where: str) -> None:
-        try:
-            conn.login(self.smtp.username or "", self.smtp.password or "")
-        except smtplib.SMTPException as exc:
-            # `from None`: the server's reply may echo what the client sent.
-            code = getattr(exc, "smtp_code", None)
-            raise SinkError(
-                f"SMTP authentication failed at {where}" + (f" ({code})" if code else "")
-            ) from None
 
     def _message(self, message_id: str, lines: list[str]) -> EmailMessage:
         now_ms = self.clock.now_ms()

@@ -8,7 +8,6 @@ wrong, never a password or a header value.
 from __future__ import annotations
 
 import smtplib
-import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ...errors import SinkError
-from ...sinks.email import SmtpSettings
+from ...sinks.email import SmtpSettings, smtp_session
 from .model import EmailConfig, HttpJsonConfig
 from .payload import http_body
 
@@ -86,22 +85,12 @@ class Transport:
             raise DeliveryFailed("e-mail delivery is not configured on this server", permanent=True)
         where = f"{smtp.host}:{smtp.port}"
         try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as conn:
-                conn.ehlo()
-                if smtp.starttls:
-                    conn.starttls(context=ssl.create_default_context(cafile=smtp.cafile))
-                    conn.ehlo()
-                if smtp.username is not None:
-                    try:
-                        conn.login(smtp.username, smtp.password or "")
-                    except smtplib.SMTPException as exc:
-                        # `from None`: the server's reply may echo what the client sent.
-                        code = getattr(exc, "smtp_code", None)
-                        suffix = f" ({code})" if code else ""
-                        raise DeliveryFailed(
-                            f"SMTP authentication failed at {where}{suffix}"
-                        ) from None
+            with smtp_session(smtp) as conn:
                 conn.send_message(message, smtp.sender, [config.email])
+        except DeliveryFailed:
+            raise
+        except SinkError as exc:  # a refused login
+            raise DeliveryFailed(exc.message) from None
         except smtplib.SMTPRecipientsRefused:
             raise DeliveryFailed(f"{where} refused the recipient {config.email}") from None
         except smtplib.SMTPResponseException as exc:

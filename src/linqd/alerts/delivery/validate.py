@@ -26,7 +26,8 @@ import httpx
 
 from ...errors import ValidationError
 from ...query.dates import parse_timezone
-from ...sinks.email import _ADDRESS as EMAIL_ADDRESS
+from ...sinks.email import EMAIL_ADDRESS
+from ..validate import invalid, json_object
 from .antiflood import AntiFlooding, FloodMode
 from .model import (
     DEVO_METHOD_TYPES,
@@ -56,16 +57,6 @@ _URL_TEXT = re.compile(r"[\x21-\x7e]+")  # printable ASCII: percent-encode anyth
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 
 
-def _invalid(field: str, message: str) -> ValidationError:
-    return ValidationError(f"{field}: {message}", field=field)
-
-
-def _object(value: object, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _invalid(field, "must be a JSON object")
-    return value
-
-
 def _text(
     data: Mapping[str, Any], key: str, field: str, *, limit: int, default: str | None = None
 ) -> str | None:
@@ -75,22 +66,22 @@ def _text(
 
 def _string(value: object, field: str, limit: int) -> str:
     if not isinstance(value, str):
-        raise _invalid(field, "must be a string")
+        raise invalid(field, "must be a string")
     if len(value) > limit:
-        raise _invalid(field, f"must be at most {limit} characters")
+        raise invalid(field, f"must be at most {limit} characters")
     if _CONTROL.search(value):
-        raise _invalid(field, "must not hold control characters")
+        raise invalid(field, "must not hold control characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: JSON allows them, SQLite and HTTP do not
-        raise _invalid(field, "must be valid Unicode text") from None
+        raise invalid(field, "must be valid Unicode text") from None
     return value
 
 
 def _required_text(data: Mapping[str, Any], key: str, field: str, *, limit: int) -> str:
     value = _text(data, key, field, limit=limit)
     if value is None or not value.strip():
-        raise _invalid(field, "is required")
+        raise invalid(field, "is required")
     return value
 
 
@@ -101,9 +92,9 @@ def _integer(
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(field, "must be an integer")
+        raise invalid(field, "must be an integer")
     if not low <= value <= high:
-        raise _invalid(field, f"must be between {low} and {high} (got {value})")
+        raise invalid(field, f"must be between {low} and {high} (got {value})")
     return value
 
 
@@ -112,7 +103,7 @@ def _timezone(data: Mapping[str, Any], key: str, field: str) -> str:
     try:
         parse_timezone(name)
     except ValidationError:
-        raise _invalid(field, f"unknown time zone {name!r}") from None
+        raise invalid(field, f"unknown time zone {name!r}") from None
     return name
 
 
@@ -121,19 +112,19 @@ def _timezone(data: Mapping[str, Any], key: str, field: str) -> str:
 
 def method_type(value: object, field: str = "type") -> MethodType:
     if not isinstance(value, str) or value not in DEVO_METHOD_TYPES:
-        raise _invalid(field, f"must be one of {', '.join(DEVO_METHOD_TYPES)}")
+        raise invalid(field, f"must be one of {', '.join(DEVO_METHOD_TYPES)}")
     try:
         return MethodType(value)
     except ValueError:
         supported = ", ".join(kind.value for kind in MethodType)
-        raise _invalid(
+        raise invalid(
             field, f"{value!r} delivery is not supported by linqd (supported: {supported})"
         ) from None
 
 
 def read_method(body: object) -> MethodInput:
     """A ``POST /delco/methods`` body."""
-    data = _object(body, "body")
+    data = json_object(body, "body")
     kind = method_type(data.get("type"))
     name = _required_text(data, "name", "name", limit=MAX_NAME)
     return MethodInput(name=name, type=kind, config=read_config(kind, data.get("config")))
@@ -141,20 +132,20 @@ def read_method(body: object) -> MethodInput:
 
 def read_method_update(body: object, stored: MethodInput) -> MethodInput:
     """A ``PUT /delco/methods/{id}`` body over the stored method (see the module docstring)."""
-    data = _object(body, "body")
+    data = json_object(body, "body")
     if "type" in data and data["type"] != stored.type.value:
-        raise _invalid("type", "a delivery method's type cannot change")
+        raise invalid("type", "a delivery method's type cannot change")
     merged: dict[str, Any] = {"name": stored.name, "type": stored.type.value}
     merged.update({key: data[key] for key in ("name",) if key in data})
     config = dict(stored.config.to_json(with_secret=True))
     if "config" in data:
-        config.update(_object(data["config"], "config"))
+        config.update(json_object(data["config"], "config"))
     merged["config"] = config
     return read_method(merged)
 
 
 def read_config(kind: MethodType, value: object) -> MethodConfig:
-    data = _object(value, "config")
+    data = json_object(value, "config")
     if kind is MethodType.EMAIL:
         return _email_config(data)
     return _http_config(data)
@@ -163,7 +154,7 @@ def read_config(kind: MethodType, value: object) -> MethodConfig:
 def _email_config(data: Mapping[str, Any]) -> EmailConfig:
     address = _required_text(data, "email", "config.email", limit=254)
     if not EMAIL_ADDRESS.fullmatch(address):
-        raise _invalid("config.email", "must be an e-mail address")
+        raise invalid("config.email", "must be an e-mail address")
     attach = data.get("attachEvents")
     if isinstance(attach, bool) or attach is None:
         attach = "true" if attach else "false"
@@ -179,27 +170,27 @@ def _email_config(data: Mapping[str, Any]) -> EmailConfig:
 def _http_config(data: Mapping[str, Any]) -> HttpJsonConfig:
     url = _required_text(data, "url", "config.url", limit=MAX_URL)
     if not _URL_TEXT.fullmatch(url):
-        raise _invalid("config.url", "must be printable ASCII without spaces (percent-encode)")
+        raise invalid("config.url", "must be printable ASCII without spaces (percent-encode)")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number or out of range
         httpx.URL(url)
     except (ValueError, httpx.InvalidURL):
-        raise _invalid("config.url", "is not a valid URL") from None
+        raise invalid("config.url", "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _invalid("config.url", "must be an http:// or https:// URL with a host")
+        raise invalid("config.url", "must be an http:// or https:// URL with a host")
     if parts.username is not None or parts.password is not None:
-        raise _invalid("config.url", "must not hold credentials: use username and password")
+        raise invalid("config.url", "must not hold credentials: use username and password")
     raw_type = _text(data, "contentType", "config.contentType", limit=64)
     try:
         content_type = ContentType((raw_type or ContentType.JSON.value).lower())
     except ValueError:
         allowed = ", ".join(kind.value for kind in ContentType)
-        raise _invalid("config.contentType", f"must be one of {allowed}") from None
+        raise invalid("config.contentType", f"must be one of {allowed}") from None
     username = _text(data, "username", "config.username", limit=256)
     password = _text(data, "password", "config.password", limit=1_024)
     if password is not None and not username:
-        raise _invalid("config.password", "needs a username")
+        raise invalid("config.password", "needs a username")
     return HttpJsonConfig(
         url=url,
         content_type=content_type,
@@ -213,23 +204,23 @@ def _http_config(data: Mapping[str, Any]) -> HttpJsonConfig:
 def _headers(value: object) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
-    data = _object(value, "config.headers")
+    data = json_object(value, "config.headers")
     if len(data) > MAX_HEADERS:
-        raise _invalid("config.headers", f"at most {MAX_HEADERS} headers")
+        raise invalid("config.headers", f"at most {MAX_HEADERS} headers")
     seen: set[str] = set()
     out: list[tuple[str, str]] = []
     for name, raw in data.items():
         field = f"config.headers.{name[:64]}"
         if not _HEADER_NAME.fullmatch(name):
-            raise _invalid(field, "is not a valid header name")
+            raise invalid(field, "is not a valid header name")
         if name.lower() in RESERVED_HEADERS:
-            raise _invalid(field, "is reserved and cannot be set")
+            raise invalid(field, "is reserved and cannot be set")
         if name.lower() in seen:
-            raise _invalid(field, "is given twice")
+            raise invalid(field, "is given twice")
         seen.add(name.lower())
         value = _string(raw, field, MAX_HEADER_VALUE)
         if not _HEADER_VALUE.fullmatch(value):
-            raise _invalid(field, "must be printable ASCII")
+            raise invalid(field, "must be printable ASCII")
         out.append((name, value))
     return tuple(out)
 
@@ -239,24 +230,24 @@ def _headers(value: object) -> tuple[tuple[str, str], ...]:
 
 def read_policy(body: object, stored: PolicyInput | None = None) -> PolicyInput:
     """A ``POST`` body, or a ``PUT`` body over the stored policy."""
-    data = _object(body, "body")
+    data = json_object(body, "body")
     if stored is not None:
         merged: dict[str, Any] = _policy_json(stored)
         merged.update(data)
         data = merged
     methods = data.get("methods", [])
     if not isinstance(methods, list) or len(methods) > MAX_POLICY_METHODS:
-        raise _invalid("methods", f"must be a list of at most {MAX_POLICY_METHODS} method ids")
+        raise invalid("methods", f"must be a list of at most {MAX_POLICY_METHODS} method ids")
     ids: list[int] = []
     for item in methods:
         if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) <= 18:
             item = int(item)
         if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63:
-            raise _invalid("methods", "must hold delivery method ids (integers)")
+            raise invalid("methods", "must hold delivery method ids (integers)")
         ids.append(item)
     is_default = data.get("isDefault", False)
     if not isinstance(is_default, bool):
-        raise _invalid("isDefault", "must be true or false")
+        raise invalid("isDefault", "must be true or false")
     schedule = data.get("schedule")
     return PolicyInput(
         name=_required_text(data, "name", "name", limit=MAX_NAME),
@@ -276,13 +267,13 @@ def _policy_json(spec: PolicyInput) -> dict[str, Any]:
 def _anti_flooding(value: object) -> AntiFlooding:
     if value is None:
         return AntiFlooding()
-    data = _object(value, "antiFlooding")
+    data = json_object(value, "antiFlooding")
     raw_mode = data.get("mode", FloodMode.DEFAULT.value)
     try:
         mode = FloodMode(raw_mode)
     except ValueError:
         allowed = ", ".join(mode.value for mode in FloodMode)
-        raise _invalid("antiFlooding.mode", f"must be one of {allowed}") from None
+        raise invalid("antiFlooding.mode", f"must be one of {allowed}") from None
     if mode is not FloodMode.CUSTOM:
         return AntiFlooding(mode=mode)
     period = _integer(data, "periodMs", "antiFlooding.periodMs", 1_000, MAX_FLOOD_MS, 3_600_000)
@@ -291,7 +282,7 @@ def _anti_flooding(value: object) -> AntiFlooding:
     )
     if reminder < period:
         # A reminder inside the window would report a count that is still growing.
-        raise _invalid("antiFlooding.reminderAfterMs", "must be at least periodMs")
+        raise invalid("antiFlooding.reminderAfterMs", "must be at least periodMs")
     return AntiFlooding(
         mode=mode,
         max_alerts=_integer(data, "maxAlerts", "antiFlooding.maxAlerts", 1, 1_000_000, 5),
@@ -301,14 +292,14 @@ def _anti_flooding(value: object) -> AntiFlooding:
 
 
 def _schedule(value: object) -> Schedule:
-    data = _object(value, "schedule")
+    data = json_object(value, "schedule")
     days = data.get("days")
     if not isinstance(days, list) or not days:
-        raise _invalid("schedule.days", f"must be a non-empty list of {', '.join(DAYS)}")
+        raise invalid("schedule.days", f"must be a non-empty list of {', '.join(DAYS)}")
     numbers: set[int] = set()
     for day in days:
         if not isinstance(day, str) or day.lower() not in DAYS:
-            raise _invalid("schedule.days", f"must hold days among {', '.join(DAYS)}")
+            raise invalid("schedule.days", f"must hold days among {', '.join(DAYS)}")
         numbers.add(DAYS.index(day.lower()))
     minutes = []
     for key in ("from", "to"):
@@ -316,7 +307,7 @@ def _schedule(value: object) -> Schedule:
         try:
             minutes.append(parse_clock(text))
         except ValueError:
-            raise _invalid(f"schedule.{key}", "must be a time of day, HH:MM") from None
+            raise invalid(f"schedule.{key}", "must be a time of day, HH:MM") from None
     return Schedule(
         days=frozenset(numbers),
         start_minute=minutes[0],
