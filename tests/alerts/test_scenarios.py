@@ -238,3 +238,14 @@ def test_several_with_a_subquery(scenario: Scenario) -> None:
     sc.run_until(M + 2 * S)
     assert sc.seen() == [Seen("busy known users", 0, {"username": "ann", "count": 2})]
     same_as_backtest(sc, M + 2 * S)
+
+
+def test_now_in_an_each_rule_is_the_evaluation_time(scenario: Scenario) -> None:
+    sc = scenario
+    # events dated more than a minute before they are evaluated: (usd)-style late arrivals
+    sc.define("stale", f"from {TABLE} where eventdate < now() - 1m", {"kind": "each"})
+    sc.run_until(3 * M)
+    sc.store(TABLE, [{"hostname": "h", "message": "old"}], at=30 * S)
+    sc.store(TABLE, [{"hostname": "h", "message": "new"}], at=3 * M)
+    sc.run_until(3 * M + S)
+    assert sc.seen() == [Seen("stale", 30 * S, {"hostname": "h", "message": "old"})]

@@ -174,7 +174,7 @@ class AlertEngine:
         programs = [e.program for e in group if e.program is not None]
         if len(group) > 1:
             sql = " UNION ALL ".join(
-                f"SELECT {index} AS rule, * FROM ({program.events_sql})"
+                f"SELECT {index} AS rule, * FROM ({program.events_sql(now)})"
                 for index, program in enumerate(programs)
             )
             try:
@@ -192,7 +192,7 @@ class AlertEngine:
         outcomes = []
         for entry, program in zip(group, programs, strict=True):
             try:
-                result = reader.execute(program.events_sql, [seq, upto]).fetchall()
+                result = reader.execute(program.events_sql(now), [seq, upto]).fetchall()
             except duckdb.Error as error:
                 outcomes.append(self._failed(entry, error))
                 continue

@@ -99,14 +99,22 @@ class Program:
         """Every event dated in ``[low, high)`` (event steps, over history)."""
         return self._select(Bounds(low, high, self.definition.domain), high)
 
-    @functools.cached_property
-    def events_sql(self) -> str:
+    def events_sql(self, now_ms: int) -> str:
         """The rows of the events stored in a window of the append sequence, with the window
-        as parameters ``$1 < seq <= $2``: built once, since event steps run many times a
-        second (DuckDB pushes the filter down to the scan)."""
+        as parameters ``$1 < seq <= $2``. Built once when the query does not use ``now()``
+        (event steps run many times a second; DuckDB pushes the filter down to the scan)."""
+        fixed = self._events_sql_fixed
+        return fixed if fixed is not None else self._events_sql(now_ms)
+
+    @functools.cached_property
+    def _events_sql_fixed(self) -> str | None:
+        text = self._events_sql(0)
+        return text if self._events_sql(1) == text else None
+
+    def _events_sql(self, now_ms: int) -> str:
         # The window's rows are put in (eventdate, sequence) order after decoding: sorting in
         # each rule's query costs more than the rule's filter (they run many to a pass).
-        select = self._select(Bounds(client=self.definition.domain), 0, ordered=False)
+        select = self._select(Bounds(client=self.definition.domain), now_ms, ordered=False)
         inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("e")))
         window = exp.and_(
             exp.GT(this=exp.column("seq"), expression=exp.Placeholder(this="1")),
