@@ -282,7 +282,10 @@ class AlertEngine:
         for definition in self.definitions.active():
             current = self._entries.get(definition.id)
             if current is not None and current.progress.version == definition.updated_ms:
-                entries[definition.id] = replace(current, definition=definition)
+                # The same object: a pass of the other thread may be about to record progress
+                # on it.
+                current.definition = definition
+                entries[definition.id] = current
                 continue
             entries[definition.id] = self._entry(definition, saved.get(definition.id), now)
         self._entries = entries
