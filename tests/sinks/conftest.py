@@ -307,10 +307,20 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 def run_bounded_job(
-    folder: Path, kind: str, params: dict[str, object], *, query: str, smtp: Any = None
+    folder: Path,
+    kind: str,
+    params: dict[str, object],
+    *,
+    query: str,
+    smtp: Any = None,
+    job_id: str | None = None,
+    status: JobStatus = JobStatus.CREATED,
 ) -> tuple[Job, float]:
     """Run a bounded job over what ``folder``'s store holds, in-process (repository, runner and
-    the server's sink factory); the finished job and the seconds it took. Also benchmarks/jobs."""
+    the server's sink factory); the finished job and the seconds it took. Also benchmarks/jobs.
+
+    ``status`` is the job's status as the runner finds it: RUNNING stands for a job that an
+    earlier run of the server had started (and that starts again from its first row)."""
     data = open_data_dir(folder, SystemClock())
     now = SystemClock().now_ms()
     context = SinkContext(clock=SystemClock(), smtp=smtp)
@@ -322,7 +332,7 @@ def run_bounded_job(
     # The runner lives an hour ahead: the job's `to` has passed, so it completes after one window.
     runner = JobRunner(data.store, repo, SimulatedClock(now + 3_600_000), factory)
     job = Job(
-        id=str(uuid.uuid4()),
+        id=job_id or str(uuid.uuid4()),
         domain="self",
         type=kind,
         friendly_name=f"{kind}_{uuid.uuid4().hex}",
@@ -330,7 +340,7 @@ def run_bounded_job(
         from_ms=0,
         to_ms=now + 60_000,
         params=params,
-        status=JobStatus.CREATED,
+        status=status,
         cid="test",
         created_ms=now,
     )
@@ -348,18 +358,27 @@ def run_bounded_job(
     return finished, elapsed
 
 
+JOBS_QUERY = "from my.app.jobs select message"
+
+
+def store_rows(folder: Path, rows: int) -> None:
+    """``rows`` fresh events ``row 0``, ``row 1``... in the table that JOBS_QUERY reads."""
+    data = open_data_dir(folder, SystemClock())
+    try:
+        data.store.append(
+            "my.app.jobs", {"message": [f"row {i}" for i in range(rows)]}, client="self"
+        )
+    finally:
+        data.close()
+
+
 @pytest.fixture
 def run_job(tmp_path: Path) -> Callable[..., Job]:
     """Run a bounded job over ``rows`` fresh events to a real destination; the finished job."""
 
     def run(kind: str, params: dict[str, object], *, rows: int = 500, smtp: Any = None) -> Job:
         folder = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
-        data = open_data_dir(folder, SystemClock())
-        data.store.append(
-            "my.app.jobs", {"message": [f"row {i}" for i in range(rows)]}, client="self"
-        )
-        data.close()
-        query = "from my.app.jobs select message"
-        return run_bounded_job(folder, kind, params, query=query, smtp=smtp)[0]
+        store_rows(folder, rows)
+        return run_bounded_job(folder, kind, params, query=JOBS_QUERY, smtp=smtp)[0]
 
     return run

@@ -7,19 +7,26 @@ import socket
 import threading
 import time
 import uuid
+import zlib
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import NewTopic
 
 from linqd.clock import SimulatedClock
 from linqd.errors import SinkError, ValidationError
+from linqd.jobs.model import JobStatus
 from linqd.sinks import SinkContext, create_sink
 from linqd.sinks.base import RowFormat, SinkBatch
 from linqd.sinks.kafka import KafkaParams, KafkaSink, validate
 
+from .conftest import JOBS_QUERY, run_bounded_job, store_rows
+
 JOB = "7c1f5c2e-5b0a-4c49-9d7e-2f8a40d4c6a1"
+OTHER_JOB = "0b6a1d7e-93c4-4f0e-8a51-6c2d9e7f1b30"
 
 
 def closed_port() -> int:
@@ -73,8 +80,18 @@ def rows(first: int, count: int) -> list[str]:
     ]
 
 
-def batch(index: int, lines: list[str], keys: list[str | None] | None = None) -> SinkBatch:
-    return SinkBatch(JOB, index, (), lines, None, keys)
+def batch(
+    index: int, lines: list[str], keys: list[str | None] | None = None, job: str = JOB
+) -> SinkBatch:
+    return SinkBatch(job, index, (), lines, None, keys)
+
+
+def position(message: Any) -> tuple[str, int, int]:
+    """(job, batch index, row) from a message's linqd headers."""
+    headers = dict(message.headers())
+    assert list(headers) == ["linqd-job", "linqd-pos"]
+    index, row = headers["linqd-pos"].decode().split(":")
+    return headers["linqd-job"].decode(), int(index), int(row)
 
 
 def params(broker: Any, topic: str, **extra: object) -> KafkaParams:
@@ -98,6 +115,8 @@ def test_batches_without_keys_arrive_in_order(kafka_broker: Any) -> None:
     assert [m.value().decode() for m in got] == sent
     assert all(m.key() is None for m in got)
     assert [m.offset() for m in got] == list(range(len(sent)))
+    expected = [(JOB, 0, r) for r in range(3000)] + [(JOB, 1, r) for r in range(2000)]
+    assert [position(m) for m in got] == [*expected, (JOB, 3, 0)]
 
 
 def test_keys_are_the_key_column_values(kafka_broker: Any) -> None:
@@ -115,6 +134,7 @@ def test_keys_are_the_key_column_values(kafka_broker: Any) -> None:
     got = consume(kafka_broker, topic, len(lines))
     assert [m.value().decode() for m in got] == lines
     assert [None if m.key() is None else m.key().decode() for m in got] == keys
+    assert [position(m) for m in got] == [(JOB, 0, r) for r in range(500)]
 
 
 def test_unicode_rows_and_a_resend_are_delivered(kafka_broker: Any) -> None:
@@ -312,3 +332,204 @@ def test_a_job_delivers_every_row_to_kafka_once(kafka_broker: Any, run_job: Any)
     assert job.status.value == "COMPLETED" and job.events_sent == 2_000
     got = [json.loads(m.value())["message"] for m in consume(kafka_broker, topic, 2_000)]
     assert got == [f"row {i}" for i in range(2_000)]
+
+
+def test_partitions_follow_the_key_or_the_batch_index(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker, partitions=3)
+    keyless = KafkaSink(params(kafka_broker, topic), job_id=JOB)
+    keyed = KafkaSink(params(kafka_broker, topic, key="host"), job_id=OTHER_JOB)
+    keys: list[str | None] = [f"web-{i % 7}" for i in range(300)]
+    keys[5] = None  # a null key column value: the row goes where a keyless row of batch 4 goes
+    keys[6] = "ünïcode ✓"
+    try:
+        for index in range(4):
+            keyless.send(batch(index, rows(index * 100, 100)))
+        keyed.send(batch(4, rows(1000, 300), keys, job=OTHER_JOB))
+    finally:
+        keyless.close()
+        keyed.close()
+    got = consume(kafka_broker, topic, 700)
+    assert len(got) == 700
+    by_position = {position(m): m for m in got}
+    assert len(by_position) == 700
+    for index in range(4):
+        for row in range(100):
+            message = by_position[(JOB, index, row)]
+            assert message.partition() == index % 3
+            assert message.key() is None
+            assert message.value().decode() == rows(index * 100 + row, 1)[0]
+    for row, key in enumerate(keys):
+        message = by_position[(OTHER_JOB, 4, row)]
+        expected = 4 % 3 if key is None else zlib.crc32(key.encode()) % 3
+        assert message.partition() == expected
+        assert message.key() == (None if key is None else key.encode())
+    assert {by_position[(OTHER_JOB, 4, r)].partition() for r in range(300)} == {0, 1, 2}
+    # Within a partition a job's rows keep their order.
+    for partition in range(3):
+        mine = [position(m) for m in got if m.partition() == partition]
+        for job in (JOB, OTHER_JOB):
+            ordered = [p for p in mine if p[0] == job]
+            assert ordered == sorted(ordered)
+
+
+def exactly_once(messages: list[Any], job: str) -> list[tuple[int, int]]:
+    """The job's (index, row) positions, asserting that none came twice."""
+    counted = Counter(position(m) for m in messages)
+    twice = [p for p, n in counted.items() if n > 1]
+    assert not twice, f"{len(twice)} rows arrived more than once, e.g. {twice[:3]}"
+    return sorted((index, row) for owner, index, row in counted if owner == job)
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["keyless", "keyed"])
+def test_resume_skips_what_an_interrupted_run_delivered(kafka_broker: Any, keyed: bool) -> None:
+    topic = make_topic(kafka_broker, partitions=3)
+    extra: dict[str, object] = {"key": "host"} if keyed else {}
+    checked = params(kafka_broker, topic, **extra)
+    lines = {index: rows(index * 1000, 1000) for index in range(3)}
+    keys = {index: [f"web-{i % 5}" for i in range(1000)] for index in range(3)}
+
+    def full(index: int) -> SinkBatch:
+        return batch(index, lines[index], list(keys[index]) if keyed else None)
+
+    first = KafkaSink(checked, job_id=JOB)
+    try:
+        first.send(full(0))
+        # The run is killed during batch 1: Kafka has a prefix of its rows (per partition).
+        partial = batch(1, lines[1][:377], list(keys[1][:377]) if keyed else None)
+        first.send(partial)
+    finally:
+        first.close()
+    second = KafkaSink(checked, job_id=JOB)
+    try:
+        second.resume()
+        second.send(full(1))  # the runner retries batch 1 whole, then goes on
+        second.send(full(2))
+    finally:
+        second.close()
+    got = consume(kafka_broker, topic, 3000)
+    assert exactly_once(got, JOB) == [(i, r) for i in range(3) for r in range(1000)]
+    values = sorted(m.value().decode() for m in got)
+    assert values == sorted(lines[0] + lines[1] + lines[2])
+
+
+def test_resume_fills_a_gap_an_interrupted_run_left(kafka_broker: Any) -> None:
+    """A message that timed out can leave a gap before later ones of the same partition: the
+    resume skips exactly the rows Kafka holds, not a prefix."""
+    topic = make_topic(kafka_broker, partitions=1)
+    checked = params(kafka_broker, topic)
+    lines = rows(0, 300)
+    held = [*range(100), *range(200, 300)]  # rows 100..199 were lost
+    plain = Producer({"bootstrap.servers": kafka_broker.bootstrap_servers})
+    for row in held:
+        headers = [("linqd-job", JOB.encode()), ("linqd-pos", f"0:{row}".encode())]
+        plain.produce(topic, lines[row], partition=0, headers=headers)
+    assert plain.flush(30) == 0
+    sink = KafkaSink(checked, job_id=JOB)
+    try:
+        sink.resume()
+        sink.send(batch(0, lines))
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, 300)
+    assert exactly_once(got, JOB) == [(0, r) for r in range(300)]
+
+
+def test_resume_counts_only_this_jobs_messages(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker, partitions=3)
+    checked = params(kafka_broker, topic)
+    other = KafkaSink(checked, job_id=OTHER_JOB)
+    try:
+        for index in range(3):  # another job's batches 0..2 in every partition
+            other.send(batch(index, rows(index * 50, 50), job=OTHER_JOB))
+    finally:
+        other.close()
+    sink = KafkaSink(checked, job_id=JOB)
+    try:
+        sink.resume()
+        for index in range(3):
+            sink.send(batch(index, rows(index * 50, 50)))
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, 300)
+    assert exactly_once(got, JOB) == [(i, r) for i in range(3) for r in range(50)]
+    assert exactly_once(got, OTHER_JOB) == [(i, r) for i in range(3) for r in range(50)]
+
+
+def test_resume_on_an_empty_topic_and_on_a_missing_one(kafka_broker: Any) -> None:
+    topic = make_topic(kafka_broker, partitions=2)
+    sink = KafkaSink(params(kafka_broker, topic), job_id=JOB)
+    try:
+        sink.resume()
+        sink.send(batch(0, rows(0, 10)))
+        sink.send(batch(1, rows(10, 10)))
+    finally:
+        sink.close()
+    got = consume(kafka_broker, topic, 20)
+    assert exactly_once(got, JOB) == [(i, r) for i in range(2) for r in range(10)]
+    # A topic that does not exist holds nothing of the job: resume has nothing to skip.
+    missing = KafkaSink(params(kafka_broker, f"missing-{uuid.uuid4().hex[:8]}"), job_id=JOB)
+    try:
+        missing.resume()
+    finally:
+        missing.close()
+
+
+def test_resume_fails_when_the_brokers_cannot_be_read() -> None:
+    checked = validate(
+        {
+            "bootstrap.servers": f"127.0.0.1:{closed_port()}",
+            "topic": "nowhere",
+            "sasl.password": "hunter2-do-not-show",
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN",
+            "sasl.username": "alice",
+        }
+    )
+    config = checked.consumer_config("g")
+    assert config["sasl.password"] == "hunter2-do-not-show"  # the consumer authenticates too
+    assert "linger.ms" not in config and "acks" not in config
+    sink = KafkaSink(checked, job_id=JOB)
+    closer = threading.Timer(1.0, sink.close)  # stands for the two-minute bound of a resume
+    closer.start()
+    with pytest.raises(SinkError) as failure:
+        sink.resume()
+    closer.join()
+    assert "nowhere" in str(failure.value) and "hunter2" not in str(failure.value)
+
+
+def test_a_job_that_ran_before_resumes_its_sink(
+    kafka_broker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = make_topic(kafka_broker, partitions=3)
+    destination = {"bootstrap.servers": kafka_broker.bootstrap_servers, "topic": topic}
+    resumed: list[str] = []
+    original = KafkaSink.resume
+
+    def spy(sink: KafkaSink) -> None:
+        resumed.append(sink.job_id)
+        original(sink)
+
+    monkeypatch.setattr(KafkaSink, "resume", spy)
+    folder = tmp_path / "data"
+    store_rows(folder, 2_000)
+    # A fresh job has nothing to look for.
+    fresh, _ = run_bounded_job(folder, "kafka", destination, query=JOBS_QUERY)
+    assert fresh.status is JobStatus.COMPLETED and resumed == []
+    # A job the server was running when it died: an earlier run sent part of batch 0.
+    job_id = str(uuid.uuid4())
+    lines = [json.dumps({"message": f"row {i}"}) for i in range(700)]
+    earlier = KafkaSink(params(kafka_broker, topic), job_id=job_id)
+    try:
+        earlier.send(SinkBatch(job_id, 0, (), lines))
+    finally:
+        earlier.close()
+    job, _ = run_bounded_job(
+        folder, "kafka", destination, query=JOBS_QUERY, job_id=job_id, status=JobStatus.RUNNING
+    )
+    assert job.status is JobStatus.COMPLETED and job.events_sent == 2_000
+    assert resumed == [job_id]
+    got = [m for m in consume(kafka_broker, topic, 4_000) if position(m)[0] == job_id]
+    assert exactly_once(got, job_id) == [(0, r) for r in range(2_000)]
+    assert sorted(json.loads(m.value())["message"] for m in got) == sorted(
+        f"row {i}" for i in range(2_000)
+    )

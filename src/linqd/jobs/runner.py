@@ -3,10 +3,12 @@ checkpoint and forwarding batches to its sink.
 
 The checkpoint advances only after the sink has acknowledged a batch, in the same SQLite
 transaction as the job's counters, so a stop, a restart or ``kill -9`` neither skips nor
-repeats rows beyond what the sink itself de-duplicates (a retried batch keeps its index, so S3
-and HDFS rewrite the same object and Kafka's idempotent producer drops repeats within its
-session). A job reads windows of the append sequence; a bounded job completes with the first
-window captured after its ``to`` (plus the allowed lateness); a continuous one follows appends.
+repeats rows beyond what the sink itself de-duplicates: a retried batch keeps its index and its
+rows, so S3 and HDFS rewrite the same object, and a job that ran before has its sink's
+``resume`` called first (Kafka reads back which rows of the batch it already holds).
+
+A job reads windows of the append sequence; a bounded job completes with the first window
+captured after its ``to`` (plus the allowed lateness); a continuous one follows appends.
 """
 
 from __future__ import annotations
@@ -138,11 +140,15 @@ class _Worker:
 
     def _main(self) -> None:
         runner = self.runner
+        # Anything but a fresh job may have left part of a batch at the destination.
+        fresh = self.job.status is JobStatus.CREATED
         job = self.job.with_status(JobStatus.RUNNING, error=())
         self._save(job)
         sink: Sink | None = None
         try:
             sink = runner.sinks(job)
+            if not fresh:
+                sink.resume()
             job = self._loop(job, sink)
         except (LinqdError, duckdb.Error) as error:
             failure = engine_error(error) if isinstance(error, duckdb.Error) else error

@@ -58,6 +58,11 @@ class Sink(ABC):
     def send(self, batch: SinkBatch) -> None:
         """Deliver ``batch``; return only when the destination has it. Raise ``SinkError``."""
 
+    def resume(self) -> None:  # noqa: B027 - most destinations rewrite a batch in place
+        """The job ran before (restart, start after stop or failure): find out what the
+        destination already has, so that ``send`` does not deliver it again. Called once,
+        before the first ``send``; raise ``SinkError`` if the destination cannot tell."""
+
     def extra(self) -> Mapping[str, object]:
         """What the job object shows under `extra`."""
         return {}

@@ -10,8 +10,14 @@ Devo documents no params for this type; linqd's are:
 - Any other key is librdkafka producer configuration, for example ``security.protocol``,
   ``sasl.mechanism``, ``sasl.username``, ``sasl.password``, ``ssl.ca.location``,
   ``message.timeout.ms``, ``compression.type``. Values must be strings, numbers or booleans.
+  Partitioner settings have no effect: linqd chooses every message's partition itself.
 
-Each message's value is the row as one JSON object (Devo's json/simple row), with no headers.
+Each message's value is the row as one JSON object (Devo's json/simple row). Each message
+carries two headers: ``linqd-job`` (the job id) and ``linqd-pos`` (``<batch index>:<row>``, the
+row's position in the job's sink batch, both counted from 0). The partition is
+``crc32(key as UTF-8) % partitions`` for a row with a key (a null key column value counts as no
+key), else ``batch index % partitions``: a row sent again lands where it went the first time,
+and keyless batches still spread over the partitions.
 
 Refused outright: ``sasl.kerberos.kinit.cmd``, ``plugin.library.paths`` and
 ``ssl.engine.location`` (they run commands or load libraries on the linqd server) and the GSSAPI
@@ -24,9 +30,20 @@ params that would weaken them are refused, as are confluent-kafka's callback set
 owns them) and ``transactional.id``. ``send`` produces every row of a batch, then waits until
 librdkafka has a final outcome for each one; it returns only when all were acknowledged and
 raises ``SinkError`` otherwise; with librdkafka's default ``message.timeout.ms`` (300 s) an
-unreachable broker fails a batch after five minutes. A failed batch is retried by the runner
-under the same index, so Kafka receives it at least once (rows acknowledged before the failure
-are sent again).
+unreachable broker fails a batch after five minutes (the topic's metadata, fetched once before
+the first batch, is waited for as long). Within one sink a batch sent twice is delivered twice.
+
+Across runs the job's rows arrive exactly once. The runner advances its checkpoint only after a
+batch was acknowledged and retries a batch with its index and its rows, so after a restart
+(``kill -9`` included) or a start after a stop only the batch at the checkpoint can be partly in
+Kafka. Before sending again, ``resume`` reads the topic from the start with a consumer in a
+fresh group (the request's ``security.*``, ``sasl.*`` and ``ssl.*`` settings apply to it too)
+and notes which rows of this job's last batch there (by ``linqd-pos``) Kafka holds; those
+rows are skipped when the batch is sent again. They are kept one by one rather than as a
+per-partition prefix: a message that timed out may leave a gap before later ones, even with
+the idempotent producer. The read ends once every
+partition reported its end; it fails the job (``SinkError``) after two minutes. Its cost grows
+with the topic's size.
 
 Validation has no Devo codes (``devo_code`` is None). The configuration is checked offline by
 building a producer without ``bootstrap.servers``, which makes librdkafka judge property names
@@ -42,11 +59,13 @@ import logging
 import re
 import threading
 import time
+import uuid
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 from ..errors import SinkError, ValidationError
 from .base import SECRET_PARAMS, RowFormat, Sink, SinkBatch, SinkSpec
@@ -95,6 +114,19 @@ _LIBRDKAFKA_MESSAGE_TIMEOUT_MS = 300_000
 _POLL_EVERY = 10_000  # rows produced between poll(0) calls that serve error reports
 _FLUSH_SLICE_S = 1.0  # flush in slices so a close() or a failure report ends the wait early
 _CLOSE_TIMEOUT_S = 10.0
+JOB_HEADER = "linqd-job"
+POS_HEADER = "linqd-pos"
+_METADATA_SLICE_S = 1.0  # metadata waits in slices too, for the same reason
+# Right after a topic is created its metadata may lag; a topic still unknown after this is
+# missing (a broker that creates topics on demand answers with partitions at once).
+_UNKNOWN_TOPIC_GRACE_S = 5.0
+_RESUME_TIMEOUT_S = 120.0
+_RESUME_POLL = 10_000  # messages per consume() call of the resume scan
+# The request's settings that also concern a consumer: how to reach and authenticate to the
+# brokers. Everything else is producer tuning.
+_CONSUMER_PREFIXES = ("security.", "sasl.", "ssl.")
+
+Header = tuple[str, str | bytes | None]
 
 
 @dataclass(frozen=True)
@@ -120,6 +152,24 @@ class KafkaParams:
             }
         )
         config.pop("request.required.acks", None)  # an alias of acks, already pinned to all
+        return config
+
+    def consumer_config(self, group: str) -> dict[str, Any]:
+        """A consumer reading the topic from its start, as the producer reaches the brokers."""
+        config: dict[str, Any] = {
+            key: value for key, value in self.config if key.startswith(_CONSUMER_PREFIXES)
+        }
+        config.update(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                # Tansu's first group join takes ~23 s with the default session timeout.
+                "session.timeout.ms": 6000,
+            }
+        )
         return config
 
     def message_timeout_s(self) -> float:
@@ -224,9 +274,18 @@ def _kafka_text(exc: KafkaException) -> str:
     return str(error.str()) if isinstance(error, KafkaError) else str(exc)
 
 
+class _NoTopic(Exception):
+    """The topic's partition count is not to be had; the text says why."""
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
+        super().__init__(reason)
+        self.missing = missing  # the brokers say the topic does not exist
+
+
 class KafkaSink(Sink):
-    """Produces each row as one message. One runner thread calls ``send``; ``close`` may come
-    from another thread: it makes a waiting ``send`` fail within about a second."""
+    """Produces each row as one message. One runner thread calls ``resume`` and ``send``;
+    ``close`` may come from another thread: it makes a waiting ``send`` fail within about a
+    second."""
 
     def __init__(self, params: KafkaParams, *, job_id: str) -> None:
         self.params = params
@@ -239,6 +298,16 @@ class KafkaSink(Sink):
         self._client_error: str | None = None  # the latest error not tied to one message
         self._fatal = False
         self._closed = False
+        self._job_id_bytes = job_id.encode()
+        self._job_header: Header = (JOB_HEADER, self._job_id_bytes)  # shared by every message
+        self._partitions = 0  # the topic's partition count, once known
+        # What an earlier run left in the topic: per partition, this job's last (index, row).
+        # What an earlier run delivered of the last batch it reached: (index, rows). Only that
+        # batch can be partly in Kafka (the runner sends a batch once the one before it is
+        # acknowledged and checkpointed); its rows are kept one by one, not as a prefix, since
+        # a message that timed out may leave a gap before the ones after it.
+        self._delivered: tuple[int, set[int]] | None = None
+        self._row_texts: list[str] = []  # "0", "1", ...: str(row) once, not once per batch
 
     # librdkafka calls these from poll()/flush(), on the thread that called them.
     def _on_delivery(self, error: KafkaError | None, _message: object) -> None:
@@ -266,6 +335,127 @@ class KafkaSink(Sink):
         self._producer = producer
         return producer
 
+    def _partition_count(self, client: Producer | Consumer, timeout_s: float) -> int:
+        """The topic's partition count from a metadata request; ``_NoTopic`` if there is none.
+        A consumer's request never creates the topic, a producer's may (broker setting)."""
+        topic = self.params.topic
+        started = time.monotonic()
+        last = "no answer"
+        while True:
+            if self._closed:
+                raise _NoTopic("the sink was closed")
+            waited = time.monotonic() - started
+            if waited >= timeout_s:
+                raise _NoTopic(f"topic metadata timed out after {waited:.1f} s: {last}")
+            try:
+                found = client.list_topics(topic, timeout=_METADATA_SLICE_S).topics.get(topic)
+            except KafkaException as exc:
+                last = _kafka_text(exc)
+                continue
+            if found is None:
+                last = "the answer does not list the topic"
+                continue
+            if found.error is not None:
+                last = str(found.error.str())
+                unknown = found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+                if unknown and waited >= min(_UNKNOWN_TOPIC_GRACE_S, timeout_s):
+                    raise _NoTopic(f"the topic does not exist ({last})", missing=True)
+                if not unknown and found.error.code() != KafkaError.LEADER_NOT_AVAILABLE:
+                    raise _NoTopic(f"topic metadata error: {last}")
+                time.sleep(0.1)  # a topic being created: ask again shortly
+                continue
+            if not found.partitions:
+                raise _NoTopic("the topic has no partitions")
+            return len(found.partitions)
+
+    def resume(self) -> None:
+        """Read the whole topic and note, per partition, the last row of this job it holds."""
+        with self._lock:
+            if self._closed:
+                raise SinkError("Kafka sink is closed")
+            started = time.monotonic()
+            group = f"linqd-resume-{self.job_id}-{uuid.uuid4().hex}"
+            config = self.params.consumer_config(group)
+            config["logger"] = log
+            try:
+                consumer = Consumer(config)
+            except KafkaException as exc:
+                raise SinkError(
+                    self._masked(f"Kafka consumer failed: {_kafka_text(exc)}")
+                ) from None
+            try:
+                scanned = self._scan(consumer, started + _RESUME_TIMEOUT_S)
+            except KafkaException as exc:
+                raise SinkError(self._resume_error(_kafka_text(exc))) from None
+            finally:
+                consumer.close()
+            last = self._delivered
+            found = f"{len(last[1])} rows of batch {last[0]}" if last else "none"
+            log.info(
+                "kafka job %s: resume read %d messages of topic %s in %.1f s; this job's last "
+                "batch there: %s",
+                self.job_id,
+                scanned,
+                self.params.topic,
+                time.monotonic() - started,
+                found,
+            )
+
+    def _scan(self, consumer: Consumer, deadline: float) -> int:
+        """Consume the topic to its end (every partition reported EOF); messages read."""
+        topic = self.params.topic
+        try:
+            count = self._partition_count(consumer, deadline - time.monotonic())
+        except _NoTopic as exc:
+            if exc.missing:
+                return 0  # nothing was delivered there; the first send says if it stays so
+            raise SinkError(self._resume_error(str(exc))) from None
+        self._partitions = count
+        consumer.subscribe([topic])
+        job = self._job_id_bytes
+        self._delivered = None
+        last_index = -1
+        rows: set[int] = set()
+        ended: set[int] = set()
+        scanned = 0
+        # Not high watermarks: Tansu's under-count. EOF comes once a fetch reaches the end.
+        while len(ended) < count:
+            if self._closed:
+                raise SinkError("Kafka sink is closed")
+            if time.monotonic() > deadline:
+                reason = (
+                    f"the topic was not read to its end in {_RESUME_TIMEOUT_S:.0f} s "
+                    f"({scanned} messages, {len(ended)} of {count} partitions done)"
+                )
+                raise SinkError(self._resume_error(reason))
+            for message in consumer.consume(_RESUME_POLL, 0.5):
+                error = message.error()
+                partition = message.partition()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF and partition is not None:
+                        ended.add(partition)
+                    elif error.fatal():
+                        raise SinkError(self._resume_error(str(error.str())))
+                    else:  # librdkafka retries on its own; the deadline bounds the wait
+                        log.debug("kafka job %s resume: %s", self.job_id, error.str())
+                    continue
+                scanned += 1
+                position = _position(message.headers(), job)
+                if position is None:
+                    continue
+                index, row = position
+                if index > last_index:
+                    last_index, rows = index, set()
+                if index == last_index:
+                    rows.add(row)
+        if last_index >= 0:
+            self._delivered = (last_index, rows)
+        return scanned
+
+    def _resume_error(self, reason: str) -> str:
+        text = f"Kafka job resume could not read topic `{self.params.topic}`: {reason}"
+        return self._masked(text)
+
     def send(self, batch: SinkBatch) -> None:
         if not batch.lines:
             return
@@ -273,10 +463,18 @@ class KafkaSink(Sink):
             if self._closed:
                 raise SinkError("Kafka sink is closed")
             producer = self._producer or self._open()
+            if not self._partitions:
+                try:
+                    self._partitions = self._partition_count(
+                        producer, self.params.message_timeout_s()
+                    )
+                except _NoTopic as exc:
+                    self._discard()
+                    raise SinkError(self._masked(self._batch_failed(batch, str(exc)))) from None
             self._failures.clear()
             self._fatal = False
             try:
-                complete = self._produce(producer, batch.lines, batch.keys)
+                complete = self._produce(producer, batch)
                 timed_out = complete and not self._await(producer)
             except KafkaException as exc:
                 self._discard()
@@ -288,42 +486,93 @@ class KafkaSink(Sink):
     def _aborted(self) -> bool:
         return bool(self._failures) or self._fatal or self._closed
 
-    def _produce(
-        self, producer: Producer, lines: Sequence[str], keys: Sequence[str | None] | None
-    ) -> bool:
-        """Queue every row; False if a failure or a close stopped it early."""
+    def _targets(self, batch: SinkBatch) -> list[int] | None:
+        """Each row's partition when rows have keys; None when the whole batch goes to one."""
+        if batch.keys is None:
+            return None
+        count = self._partitions
+        default = batch.index % count
+        crc32 = zlib.crc32
+        return [default if key is None else crc32(key.encode()) % count for key in batch.keys]
+
+    def _rows(self, batch: SinkBatch) -> Sequence[int]:
+        """The rows of ``batch`` to produce: all, except those an earlier run delivered."""
+        everything = range(len(batch.lines))
+        if self._delivered is None:
+            return everything
+        index, delivered = self._delivered
+        if batch.index > index:
+            self._delivered = None  # past what the earlier run reached: back to the fast path
+            return everything
+        if batch.index < index:
+            # Not partly delivered: the earlier run went past it only once it was acknowledged.
+            log.warning("kafka job %s: batch %d was delivered before", self.job_id, batch.index)
+            return range(0)
+        rows = [row for row in everything if row not in delivered]
+        log.info(
+            "kafka job %s: batch %d: %d of %d rows were delivered by an earlier run",
+            self.job_id,
+            index,
+            len(batch.lines) - len(rows),
+            len(batch.lines),
+        )
+        return rows
+
+    def _produce(self, producer: Producer, batch: SinkBatch) -> bool:
+        """Queue the batch's rows; False if a failure or a close stopped it early."""
         produce = producer.produce
         topic = self.params.topic
-        for start in range(0, len(lines), _POLL_EVERY):
-            chunk = lines[start : start + _POLL_EVERY]
-            chunk_keys = keys[start : start + _POLL_EVERY] if keys is not None else None
+        lines = batch.lines
+        keys = batch.keys
+        targets = self._targets(batch)
+        rows = self._rows(batch)
+        job = self._job_header
+        prefix = f"{batch.index}:"
+        texts = self._row_texts
+        if len(texts) < len(lines):
+            texts.extend(map(str, range(len(texts), len(lines))))
+        partition = batch.index % self._partitions
+        for start in range(0, len(rows), _POLL_EVERY):
             # str values go to librdkafka as UTF-8 with no Python-level encode; this loop is
-            # the sink's hot path, hence the two variants.
-            if chunk_keys is None:
-                for line in chunk:
+            # the sink's hot path, hence the two variants and the positional arguments
+            # (topic, value, key, partition, callback, on_delivery, timestamp, headers).
+            if keys is None or targets is None:
+                for row in rows[start : start + _POLL_EVERY]:
+                    headers: list[Header] = [job, (POS_HEADER, prefix + texts[row])]
                     try:
-                        produce(topic, line)
+                        produce(topic, lines[row], None, partition, None, None, 0, headers)
                     except BufferError:
-                        if not self._produce_when_room(producer, line, None):
+                        if not self._produce_when_room(
+                            producer, lines[row], None, partition, headers
+                        ):
                             return False
             else:
-                for line, key in zip(chunk, chunk_keys, strict=True):
+                for row in rows[start : start + _POLL_EVERY]:
+                    headers = [job, (POS_HEADER, prefix + texts[row])]
+                    key, target = keys[row], targets[row]
                     try:
-                        produce(topic, line, key)
+                        produce(topic, lines[row], key, target, None, None, 0, headers)
                     except BufferError:
-                        if not self._produce_when_room(producer, line, key):
+                        if not self._produce_when_room(producer, lines[row], key, target, headers):
                             return False
             producer.poll(0)  # serves failure reports early, so a dead broker stops the loop
             if self._aborted():
                 return False
         return True
 
-    def _produce_when_room(self, producer: Producer, line: str, key: str | None) -> bool:
+    def _produce_when_room(
+        self,
+        producer: Producer,
+        line: str,
+        key: str | None,
+        partition: int,
+        headers: list[Header],
+    ) -> bool:
         """The local queue is full: let librdkafka send some, then queue ``line``."""
         while not self._aborted():
             producer.poll(0.05)
             try:
-                producer.produce(self.params.topic, line, key)
+                producer.produce(self.params.topic, line, key, partition=partition, headers=headers)
                 return True
             except BufferError:
                 continue
@@ -338,6 +587,12 @@ class KafkaSink(Sink):
             if time.monotonic() > deadline:
                 return False
         return True
+
+    def _batch_failed(self, batch: SinkBatch, reason: str) -> str:
+        return (
+            f"Kafka delivery of batch {batch.index} ({len(batch.lines)} rows) to topic "
+            f"`{self.params.topic}` failed: {reason}"
+        )
 
     def _failed(self, batch: SinkBatch, timed_out: bool) -> SinkError:
         if self._failures:
@@ -354,11 +609,7 @@ class KafkaSink(Sink):
         if self._client_error and self._client_error not in reason:
             reason += f"; last client error: {self._client_error}"
         self._discard()
-        message = (
-            f"Kafka delivery of batch {batch.index} ({len(batch.lines)} rows) to topic "
-            f"`{self.params.topic}` failed: {reason}"
-        )
-        return SinkError(self._masked(message))
+        return SinkError(self._masked(self._batch_failed(batch, reason)))
 
     def _discard(self) -> None:
         """Drop the producer and whatever it still holds; the runner retries the batch."""
@@ -382,6 +633,27 @@ class KafkaSink(Sink):
 
     def __repr__(self) -> str:
         return f"KafkaSink(topic={self.params.topic!r}, job_id={self.job_id!r})"
+
+
+def _position(
+    headers: list[Header] | dict[str, str | bytes | None] | None, job: bytes
+) -> tuple[int, int] | None:
+    """(batch index, row) of a message this job produced; None for any other message."""
+    if not isinstance(headers, list):
+        return None  # no headers (a consumer gives a list when there are any)
+    owner = position = None
+    for name, value in headers:
+        if name == JOB_HEADER:
+            owner = value
+        elif name == POS_HEADER:
+            position = value
+    if owner != job or not isinstance(position, bytes):
+        return None
+    index, _, row = position.partition(b":")
+    try:
+        return int(index), int(row)
+    except ValueError:
+        return None  # not linqd's own header after all: it cannot be one of this job's rows
 
 
 def create(params: KafkaParams, *, job_id: str, context: SinkContext) -> KafkaSink:
