@@ -81,7 +81,11 @@ def rendered_rows(data_dir: Path, kind: str) -> list[str]:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="linqd-jobs-bench-"))
+    with tempfile.TemporaryDirectory(prefix="linqd-jobs-bench-") as scratch:
+        measure(Path(scratch))
+
+
+def measure(folder: Path) -> None:
     fill(folder / "data")
     for scratch in ("kafka", "s3"):
         (folder / scratch).mkdir()

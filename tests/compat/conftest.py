@@ -175,7 +175,7 @@ def start_server(
     if pki is not None:
         args += ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]
         args += ["--syslog-tls-port", "0", "--tls-client-ca", str(pki.ca_cert)]
-    log = (data_dir / "server.log").open("wb")
+    log = (data_dir / "server.log").open("ab")  # a restarted server keeps the last one's log
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
     assert process.stdout is not None
     # The server prints one line once its socket listens; reading it blocks until then.
