@@ -35,53 +35,25 @@ from ..errors import NotFound, ValidationError
 from ..meta import MetaStore
 from .model import CLOSED_STATUSES, AlertStatus, TriggeredAlert
 
-# Devo's ``orderby`` names (spec §5) and the column each sorts by. Only these fixed strings ever
-# reach the SQL text.
-_ABSENT_COLUMNS = (
-    "srcPort",
-    "srcIp",
-    "srcHost",
-    "dstIp",
-    "dstPort",
-    "dstHost",
-    "protocol",
-    "application",
-    "engine",
-)
-_ORDER_COLUMNS: Mapping[str, str] = {
-    "id": "id",
+# Devo's ``orderby`` names (spec §5) and the column each sorts by; names of fields linqd does
+# not have (srcPort ... engine) sort by id. Only these fixed strings ever reach the SQL text.
+ORDER_BY_NAMES: tuple[str, ...] = (
+    "id", "domain", "priority", "context", "category", "srcPort", "srcIp", "srcHost", "dstIp",
+    "dstPort", "dstHost", "protocol", "username", "application", "engine", "extraData", "status",
+    "ack_status_date", "create",
+)  # fmt: skip
+_COLUMN_OF = {
     "domain": "domain",
     "priority": "priority",
     "context": "context",
     "category": "category",
-    **dict.fromkeys(_ABSENT_COLUMNS, "id"),
     "username": "username",
     "extraData": "extra_data",
     "status": "status",
     "ack_status_date": "ack_status_date",
     "create": "create_date",
 }
-ORDER_BY_NAMES: tuple[str, ...] = (
-    "id",
-    "domain",
-    "priority",
-    "context",
-    "category",
-    "srcPort",
-    "srcIp",
-    "srcHost",
-    "dstIp",
-    "dstPort",
-    "dstHost",
-    "protocol",
-    "username",
-    "application",
-    "engine",
-    "extraData",
-    "status",
-    "ack_status_date",
-    "create",
-)
+_ORDER_COLUMNS: Mapping[str, str] = {name: _COLUMN_OF.get(name, "id") for name in ORDER_BY_NAMES}
 _DEFAULT_ORDER_COLUMN = "alert_date"
 
 # SQLite integers are signed 64-bit; no stored id lies outside this range.

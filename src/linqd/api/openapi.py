@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..alerts.model import AlertStatus, TriggerKind
+from ..alerts.triggered import ORDER_BY_NAMES
 from ..alerts.validate import MAX_PERIOD, MAX_POLICIES
 from .alerts import MAX_BATCH, MAX_PAGE_SIZE
 from .delco import openapi_paths as delco_paths
@@ -17,11 +18,6 @@ from .delco import openapi_schemas as delco_schemas
 
 V1 = "/alerts/v1"
 _REF = "#/components/schemas/"
-_ORDER_BY = [
-    "id", "domain", "priority", "context", "category", "srcPort", "srcIp", "srcHost", "dstIp",
-    "dstPort", "dstHost", "protocol", "username", "application", "engine", "extraData", "status",
-    "ack_status_date", "create",
-]  # fmt: skip
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -366,7 +362,7 @@ def _triggered_paths() -> dict[str, Any]:
                     _query("offset", {"type": "integer", "minimum": 0}, required=True),
                     _query("from", _MS, required=True),
                     _query("to", _MS, required=True),
-                    _query("orderby", {"type": "string", "enum": _ORDER_BY}),
+                    _query("orderby", {"type": "string", "enum": list(ORDER_BY_NAMES)}),
                     _query("orderasc", {"type": "boolean"}),
                     _query("showAll", {"type": "boolean"}),
                 ],
