@@ -211,3 +211,38 @@ def test_rules_on_one_table_are_evaluated_together_and_apart(scenario: Scenario)
         ("full", "memory full"),
         ("memory", "memory full"),
     ]
+
+
+def test_shared_scans_keep_domains_and_projections_apart(scenario: Scenario) -> None:
+    sc = scenario
+    for name in ("disk", "cpu"):
+        sc.define(name, f'from {TABLE} where message -> "{name}"', {"kind": "each"})
+    sc.define("cpu hosts", f'from {TABLE} where message -> "cpu" select hostname', {"kind": "each"})
+    theirs = sc.definitions.create(
+        "other", sc.definitions.get("self", "1").spec, "them@example.com"
+    )
+    rows = [{"hostname": "a", "message": "disk full"}, {"hostname": "b", "message": "cpu hot"}]
+    sc.store(TABLE, rows, at=S)
+    sc.data.store.append(
+        TABLE,
+        {"hostname": ["c"], "message": ["disk gone"]},
+        client="other",
+        eventdates=[T0 + S],
+    )
+    sc.run_until(2 * S)
+    assert sorted((s.name, tuple(sorted(s.fields.items()))) for s in sc.seen()) == [
+        ("cpu", (("hostname", "b"), ("message", "cpu hot"))),
+        ("cpu hosts", (("hostname", "b"),)),
+        ("disk", (("hostname", "a"), ("message", "disk full"))),
+    ]
+    other = sc.triggered.list(
+        "other",
+        from_ms=0,
+        to_ms=2**62,
+        limit=10,
+        offset=0,
+        order_by="id",
+        ascending=True,
+        show_all=True,
+    )
+    assert [(a.definition_id, a.extra_data["message"]) for a in other] == [(theirs.id, "disk gone")]

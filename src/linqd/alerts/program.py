@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from ..columns import CLIENT_COLUMN, SEQ_COLUMN
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq import types as t
 from ..linq.analyzer import SchemaLookup
@@ -37,6 +38,13 @@ MINUTE = 60_000
 HIDDEN_TS = "__linqd_ts"
 HIDDEN_SEQ = "__linqd_seq"
 _OPTIONS = modes.EncodeOptions(ip_as_string=True)
+
+
+@dataclass(frozen=True)
+class ScanParts:
+    source: str  # FROM "<table>" AS <alias>
+    projection: tuple[str, ...]  # the SELECT list, hidden outputs included
+    condition: str  # the rule's own filter (no time, domain or window bounds)
 
 
 class StepKind(Enum):
@@ -121,6 +129,26 @@ class Program:
             exp.LTE(this=exp.column("seq"), expression=exp.Placeholder(this="2")),
         )
         return exp.Select().select(exp.Star()).from_(inner).where(window).sql(dialect="duckdb")
+
+    @functools.cached_property
+    def scan_parts(self) -> ScanParts | None:
+        """The query as one filter over its table (a table, a projection, a condition), for
+        rules that can share one scan of a window; None for anything else (several stages,
+        window functions, ``now()``, ``limit``)."""
+        if self.steps is not StepKind.EVENTS or self._events_sql_fixed is None:
+            return None
+        select = compile_plan(self.plan, now_ms=0, bounds=Bounds())
+        source = select.args.get("from_")
+        if set(select.args) - {"from_", "expressions", "where", "order"} or source is None:
+            return None
+        if not isinstance(source.this, exp.Table) or source.this.name != self.plan.table:
+            return None
+        if any(select.find_all(exp.Window, exp.Subquery)):
+            return None
+        where = select.args.get("where")
+        condition = where.this.sql(dialect="duckdb") if where is not None else "TRUE"
+        projection = tuple(e.sql(dialect="duckdb") for e in select.expressions)
+        return ScanParts(source.sql(dialect="duckdb"), projection, condition)
 
     def decode(self, result: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         """Event rows, in (eventdate, sequence) order."""
@@ -268,4 +296,33 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
         RowForm.ROWS,
         aligned=False,
         hidden=not grouped,
+    )
+
+
+def shared_scan_sql(programs: list[Program], domain: str) -> str:
+    """One scan of a window for rules that filter one table with one projection (their
+    ``scan_parts`` agree but for the condition): the rows any of them matches, each with the
+    list of the rules (positions in ``programs``) that match it. Parameters: ``$1 < seq <= $2``.
+    Result columns: line, ts, seq, rules."""
+    parts = [p.scan_parts for p in programs]
+    assert all(part is not None for part in parts)
+    first = parts[0]
+    assert first is not None
+    conditions = [part.condition for part in parts if part is not None]
+    flags = ", ".join(f"({c}) AS __linqd_m{i}" for i, c in enumerate(conditions))
+    bounds = (
+        f'"{CLIENT_COLUMN}" = {exp.Literal.string(domain).sql(dialect="duckdb")} '
+        f'AND "{SEQ_COLUMN}" > $1 AND "{SEQ_COLUMN}" <= $2'
+    )
+    any_match = " OR ".join(f"({c})" for c in conditions)
+    inner = (
+        f"SELECT {', '.join(first.projection)}, {flags} {first.source} "
+        f"WHERE {bounds} AND ({any_match})"
+    )
+    line = modes.line_expression(modes.Mode.JSON_SIMPLE, programs[0].plan.columns, _OPTIONS)
+    matches = ", ".join(f"CASE WHEN __linqd_m{i} THEN {i} END" for i in range(len(conditions)))
+    return (
+        f"SELECT {line.sql(dialect='duckdb')} AS line, "
+        f'epoch_ms("{HIDDEN_TS}") AS ts, "{HIDDEN_SEQ}" AS seq, '
+        f"list_filter([{matches}], lambda x: x IS NOT NULL) AS rules FROM ({inner}) AS q"
     )
