@@ -60,6 +60,7 @@ class Stream:
     def __init__(self, port: int) -> None:
         self.port = port
         self.sent = 0
+        self.progress = threading.Condition()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -71,12 +72,19 @@ class Stream:
                     sender = Sender(SenderConfigTCP(address=("127.0.0.1", self.port)))
                 word = "error" if self.sent % 7 == 0 else "fine"
                 sender.send(tag=TABLE, msg=f"{word} {self.sent}", hostname=f"h{self.sent % 3}")
-                self.sent += 1
+                with self.progress:
+                    self.sent += 1
+                    self.progress.notify_all()
                 if self.sent % 50 == 0:
                     time.sleep(0.05)  # about 1,000 events a second, spread over the periods
             except (OSError, DevoSenderException):  # the server is away: connect again
                 sender = None
                 time.sleep(0.05)
+
+    def wait_sent(self, count: int) -> None:
+        """Until ``count`` events were sent in all (the server being up to take them)."""
+        with self.progress:
+            assert self.progress.wait_for(lambda: self.sent >= count, WAIT_S), self.sent
 
 
 def key(name: str, eventdate: int, extra: dict[str, Any]) -> str:
@@ -117,15 +125,14 @@ def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path) -> None:
                 client.post("/alerts/v1/alertDefinitions", json=definition(*d)).json()
                 for d in DEFINITIONS
             ]
-            start = max(c["creationDate"] for c in created)
             stream.thread.start()
-            time.sleep(1.5)
+            stream.wait_sent(1_500)
             process.kill()  # SIGKILL: no shutdown path runs
             process.wait()
             process, url, ports = start_server(data_dir, None)
             stream.port = ports["tcp"]  # the sender reconnects to the new collector
         with api(url, token) as client:
-            time.sleep(1.5)
+            stream.wait_sent(3_000)  # as many again through the restarted server
             stream.stop.set()
             stream.thread.join()
             end = (int(time.time() * 1000) // SECOND - 1) * SECOND
@@ -151,7 +158,7 @@ def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path) -> None:
     finally:
         stream.stop.set()
         stop_server(process)
-    assert stream.sent > 1_000 and start > 0
+    assert stream.sent >= 3_000
     assert sum(expected.values()) > 20
     assert live == expected
     data = open_data_dir(data_dir, SystemClock())

@@ -83,24 +83,37 @@ def _ids(request: Request) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _response_fields() -> dict[str, Any]:
+    """The fields both levels of Devo's serialised JAX-RS response carry, all empty."""
+    return {
+        "mediaType": None,
+        "stringHeaders": {},
+        "allowedMethods": [],
+        "entityTag": None,
+        "links": [],
+        "date": None,
+        "lastModified": None,
+        "length": -1,
+        "location": None,
+        "language": None,
+        "headers": {},
+    }
+
+
 def batch_item(status: int, entity: Mapping[str, Any]) -> dict[str, Any]:
     """One element of a batch answer: Devo's serialised JAX-RS response (seed 004)."""
     entity_class = ENTITY_CLASS if status == 200 else ERROR_CLASS
     context = {
-        "headers": {},
+        **_response_fields(),
         "configuration": None,
         "entity": entity,
         "entityType": entity_class,
         "entityAnnotations": [],
         "entityStream": {"committed": False, "closed": False},
         "lengthLong": -1,
-        "mediaType": None,
         "responseCookies": {},
         "committed": False,
         "requestCookies": {},
-        "stringHeaders": {},
-        "allowedMethods": [],
-        "entityTag": None,
         "acceptableMediaTypes": [
             {
                 "type": "*",
@@ -113,31 +126,15 @@ def batch_item(status: int, entity: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "acceptableLanguages": ["*"],
         "entityClass": entity_class,
-        "links": [],
-        "date": None,
-        "lastModified": None,
-        "length": -1,
-        "location": None,
-        "language": None,
     }
     return {
+        **_response_fields(),
         "context": context,
         "status": status,
         "entity": entity,
         "cookies": {},
         "statusInfo": _REASONS.get(status, "Error"),
         "metadata": {},
-        "mediaType": None,
-        "stringHeaders": {},
-        "allowedMethods": [],
-        "entityTag": None,
-        "links": [],
-        "date": None,
-        "lastModified": None,
-        "length": -1,
-        "location": None,
-        "language": None,
-        "headers": {},
     }
 
 
