@@ -152,5 +152,12 @@ class StoreError(LinqdError):
     code = "store"
 
 
+class TableRefused(StoreError):
+    """The store will not hold this table (its name clashes with an existing one): every event
+    for it is refused, while other tables go on."""
+
+    code = "store.table_refused"
+
+
 class SinkError(LinqdError):
     code = "sink"

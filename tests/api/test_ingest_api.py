@@ -274,6 +274,37 @@ async def test_builtin_table_over_http_keeps_unparsed_lines(env: Env) -> None:
     assert env.messages("demo.ecommerce.data.unparsed") == [("web-1", "not json", "self")]
 
 
+@pytest.mark.parametrize(
+    "tag", ["siem.logtrust.alert.info", "my.lookuplist.secrets", "linqd.ingest.rejected"]
+)
+@pytest.mark.parametrize("kind", ["event", "stream"])
+async def test_tables_linqd_writes_itself_are_400(env: Env, kind: str, tag: str) -> None:
+    response = await env.client.post(env.url(kind, tag), content=b"forged\n")
+    assert response.status_code == 400
+    assert "written by linqd itself" in " ".join(response.json()["object"])
+    env.committed()
+    assert env.pipeline.stats().rejected_total == 1
+    if tag != "linqd.ingest.rejected":
+        assert not table_exists(env, tag) or env.rows(f'SELECT count(*) FROM "{tag}"') == [(0,)]
+
+
+async def test_a_case_clash_is_400_and_leaves_no_error_behind(env: Env) -> None:
+    """The review's reproduction: after one `X.Y` event every /stream call of every domain
+    answered 500 naming another domain's table."""
+    other = env.url("stream", "x.y", domain="other", token=env.other.ingest_token)
+    assert (await env.client.post(other, content=b"theirs\n")).status_code == 200
+    for kind in ("event", "stream"):
+        response = await env.client.post(env.url(kind, "X.Y"), content=b"clash\n")
+        assert response.status_code == 400
+        text = " ".join(response.json()["object"])
+        assert "differs from an existing table only in case" in text
+        assert "x.y" not in text.replace("X.Y", "")  # the other domain's table is not named
+    for _ in range(3):
+        response = await env.client.post(env.url("stream", "my.app.after"), content=b"a\nb\n")
+        assert response.status_code == 200
+    assert len(env.messages("my.app.after")) == 6
+
+
 # -- tokens and domains ----------------------------------------------------------------------------
 
 

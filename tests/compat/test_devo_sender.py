@@ -273,6 +273,34 @@ def test_malformed_input_is_counted_and_the_connection_goes_on(live: LiveServer)
     assert int(rejected.split()[1]) >= 3
 
 
+def test_refused_events_cost_nothing_else(live: LiveServer) -> None:
+    """Plain syslog carries no credentials; it once wrote forged rows into linqd's own tables,
+    and one case clash lost the rest of its flush."""
+    tag = fresh_tag("case")
+    mark = secrets.token_hex(4)
+    first = tcp_sender(live)
+    first.send(tag=tag, msg="creates the table")
+    first.close()
+    assert messages(live, tag) == ["creates the table"]
+    sender = tcp_sender(live)
+    sender.send(tag="siem.logtrust.alert.info", msg=f'{{"alertId": "forged-{mark}"}}')
+    sender.send(tag=f"my.lookuplist.secrets{mark}", msg=f"forged-{mark}")
+    sender.send(tag=tag.upper(), msg=f"clash-{mark}")
+    for i in range(20):
+        sender.send(tag=tag, msg=f"after {i}")
+    sender.close()
+    assert messages(live, tag) == ["creates the table"] + [f"after {i}" for i in range(20)]
+    forged = query(live, f'from siem.logtrust.alert.info where alertId = "forged-{mark}"')
+    assert forged == []
+    aside = query(
+        live,
+        f'from linqd.ingest.rejected where message -> "{mark}" select tag, message, reason',
+    )
+    assert sorted(row["tag"] for row in aside) == sorted(
+        ["siem.logtrust.alert.info", f"my.lookuplist.secrets{mark}", tag.upper()]
+    )
+
+
 def test_linqd_ingest_through_the_running_server(live: LiveServer, tmp_path: Path) -> None:
     tag = fresh_tag("file")
     source = tmp_path / "events.log.gz"

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from linqd.clock import SimulatedClock
 from linqd.ingest.decode import (
-    UNPARSED_SUFFIX,
     coercer,
     decode_batch,
     parse_apache,
@@ -22,7 +21,7 @@ from linqd.ingest.decode import (
 from linqd.linq import types as t
 from linqd.meta import MetaStore
 from linqd.store import catalog
-from linqd.store.catalog import Column, TableSchema
+from linqd.store.catalog import UNPARSED_SUFFIX, Column, TableSchema
 from linqd.store.duckdb import EventStore
 
 

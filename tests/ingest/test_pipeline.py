@@ -176,19 +176,19 @@ def test_unparsed_rows_keep_their_historical_eventdates(
     old = NOW - 3_600_000
     ticket = pipeline.submit(
         batch(
-            "siem.logtrust.web.activity",
-            ['{"level": "info"}', "garbage"],
+            "demo.ecommerce.data",
+            ['{"method": "GET"}', "garbage"],
             eventdates=[old, old + 5],
         ),
         client="self",
     )
     commit(pipeline, ticket)
     assert rows(
-        data.store, 'SELECT level, epoch_ms(eventdate) FROM "siem.logtrust.web.activity"'
-    ) == [("info", old)]
+        data.store, 'SELECT method, epoch_ms(eventdate) FROM "demo.ecommerce.data"'
+    ) == [("GET", old)]
     assert rows(
         data.store,
-        'SELECT message, epoch_ms(eventdate) FROM "siem.logtrust.web.activity.unparsed"',
+        'SELECT message, epoch_ms(eventdate) FROM "demo.ecommerce.data.unparsed"',
     ) == [("garbage", old + 5)]
 
 

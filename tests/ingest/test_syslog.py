@@ -143,7 +143,7 @@ def test_bad_headers_are_rejected_blank_lines_ignored() -> None:
     )
     assert batch.messages == ["fine"]
     assert [reason for reason, _ in batch.rejected] == ["bad header"] * 5
-    assert batch.rejected[1][1] == long_garbage.decode()[:200]
+    assert batch.rejected[1][1] == long_garbage.decode()
 
 
 # -- historical (usd) tags ----------------------------------------------------------------------

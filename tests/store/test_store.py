@@ -22,6 +22,7 @@ NOW = 1_700_000_000_000
 ECOM = "demo.ecommerce.data"
 BUILTINS = (
     "demo.ecommerce.data",
+    "linqd.ingest.rejected",
     "siem.logtrust.alert.info",
     "siem.logtrust.web.activity",
     "siem.logtrust.web.navigation",

@@ -61,6 +61,10 @@ class IngestAPI:
         table = table_name_for_tag(str(params["tag"]))
         if not principal.may_read(table):
             raise ForbiddenError(f"Access not allowed for table '{table}'")
+        refusal = self.pipeline.refusal(table)
+        if refusal is not None:
+            self.pipeline.reject(refusal, table)
+            raise ValidationError(f"Events for `{table}` are refused: {refusal}", field="tag")
         host = str(params["host"])
         return domain, host, table
 

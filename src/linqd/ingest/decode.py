@@ -42,8 +42,6 @@ from types import MappingProxyType
 from ..linq.types import Kind, LType
 from ..store.catalog import RAW_COLUMNS, TableSchema
 
-UNPARSED_SUFFIX = ".unparsed"
-
 Coercer = Callable[[object], object]
 LineParser = Callable[[str], dict[str, object] | None]
 

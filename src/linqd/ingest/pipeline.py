@@ -6,6 +6,14 @@ ticket; the writer commits buffers every ``flush_interval_s`` (100 ms) or as soo
 (HTTP ``/stream``, a syslog connection about to close) waits for its ticket. The buffers are
 bounded: a source that finds them full waits, so a slow store slows the senders down through
 TCP flow control instead of dropping events.
+
+One event never costs the others. An event the store will not take where it was sent (a table
+linqd writes itself, a name that differs from an existing table only in case, a tag that names
+no table) is counted and kept aside in ``linqd.ingest.rejected`` with its reason, in its
+sender's domain; the rest of its batch is stored. A failing append (a disk error, say) is
+retried a few times, then its rows are kept aside too; only when even that fails are the
+waiting sources told, and only those whose events were in that flush. Nothing sticks: the next
+flush starts clean.
 """
 
 from __future__ import annotations
@@ -13,12 +21,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from ..clock import Clock
-from ..errors import LinqdError
+from ..errors import LinqdError, StoreError, TableRefused
 from ..store import catalog
+from ..store.catalog import REJECTED_TABLE, UNPARSED_SUFFIX
 from ..store.duckdb import EventStore
 from .decode import decode_batch
 from .lookups import LookupAssembler
@@ -26,7 +36,9 @@ from .syslog import ParsedBatch
 
 log = logging.getLogger("linqd.ingest")
 
-UNPARSED_SUFFIX = ".unparsed"
+WRITTEN_BY_LINQD = "the table is written by linqd itself"
+# Failed flushes remembered for their waiters; older waiters have long given up.
+_FAILED_FLUSHES = 256
 
 
 @dataclass
@@ -46,10 +58,22 @@ class _Buffer:
 
 
 @dataclass(frozen=True)
+class _Aside:
+    """An event kept in ``linqd.ingest.rejected`` instead of where it was sent."""
+
+    client: str
+    tag: str
+    host: str
+    message: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PipelineStats:
     tables: dict[str, TableCounters]
     rejected_total: int
     pending_rows: int
+    lost_total: int = 0
 
 
 class IngestPipeline:
@@ -61,25 +85,33 @@ class IngestPipeline:
         flush_interval_s: float = 0.1,
         batch_rows: int = 100_000,
         max_pending_rows: int = 400_000,
+        append_attempts: int = 4,
+        retry_delay_s: float = 0.5,
     ) -> None:
         self._store = store
         self._clock = clock
         self._flush_interval_s = flush_interval_s
         self._batch_rows = batch_rows
         self._max_pending = max_pending_rows
+        self._append_attempts = append_attempts
+        self._retry_delay_s = retry_delay_s
         self._lookups = LookupAssembler(store, clock)
         self._lock = threading.Condition()
         # (client, table, historical) → rows waiting; historical rows carry their eventdates.
         self._buffers: dict[tuple[str, str, bool], _Buffer] = {}
         self._lookup_events: list[tuple[str, str, str]] = []
+        self._aside: list[_Aside] = []
         self._pending = 0
         self._ticket = 0
         self._committed = 0
+        # (first ticket, last ticket) of flushes whose events could not be stored at all.
+        self._failed: list[tuple[int, int]] = []
         self._counters: dict[str, TableCounters] = defaultdict(TableCounters)
         self._rejected_total = 0
+        self._lost_total = 0
         self._stopping = False
+        self._stop = threading.Event()  # cuts retry waits short at shutdown
         self._flush_requested = False
-        self._failure: LinqdError | None = None
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._thread.start()
 
@@ -96,12 +128,15 @@ class IngestPipeline:
 
     def submit(self, parsed: ParsedBatch, *, client: str, raw_bytes: int = 0) -> int:
         """Queue parsed events of one source; returns the ticket to wait for."""
+        refused: dict[str, bool] = {}
         with self._lock:
             if self._stopping:
                 raise LinqdError("The server is shutting down")
-            for reason, sample in parsed.rejected:
+            for reason, line in parsed.rejected:
                 self._rejected_total += 1
-                log.warning("rejected event (%s): %.200s", reason, sample)
+                log.warning("rejected event (%s): %.200s", reason, line)
+                self._aside.append(_Aside(client, "", "", line, reason))
+                self._pending += 1
             for table, host, message, stamp in zip(
                 parsed.tables, parsed.hosts, parsed.messages, parsed.eventdates, strict=True
             ):
@@ -109,6 +144,15 @@ class IngestPipeline:
                 counters.received += 1
                 if self._lookups.accepts(table):
                     self._lookup_events.append((client, table, message))
+                    continue
+                written_by_linqd = refused.get(table)
+                if written_by_linqd is None:
+                    written_by_linqd = refused[table] = catalog.written_by_linqd(table)
+                if written_by_linqd:
+                    counters.rejected += 1
+                    self._rejected_total += 1
+                    self._aside.append(_Aside(client, table, host, message, WRITTEN_BY_LINQD))
+                    self._pending += 1
                     continue
                 buffer = self._buffers.get((client, table, stamp is not None))
                 if buffer is None:
@@ -125,6 +169,13 @@ class IngestPipeline:
                 self._lock.notify_all()
             return self._ticket
 
+    def refusal(self, table: str) -> str | None:
+        """Why events for ``table`` would be kept aside rather than stored, or None; for
+        sources that can refuse a whole request up front (HTTP)."""
+        if catalog.written_by_linqd(table):
+            return WRITTEN_BY_LINQD
+        return self._store.refusal(table)
+
     def reject(self, reason: str, sample: str) -> None:
         """Count and log input that never became an event (a framing error, say)."""
         with self._lock:
@@ -132,27 +183,31 @@ class IngestPipeline:
         log.warning("rejected input (%s): %.200s", reason, sample)
 
     def wait_committed(self, ticket: int, timeout: float | None = None) -> bool:
-        """Block until everything submitted up to ``ticket`` is durable (or stored as failed)."""
+        """Block until everything submitted up to ``ticket`` is durable (stored or kept aside).
+
+        Raises ``StoreError`` when the flush that held ``ticket``'s events could store none of
+        them; an earlier or later flush's failure is not this ticket's."""
         with self._lock:
             if self._committed < ticket:
                 # Do not make a waiting source sit out the flush interval.
                 self._flush_requested = True
                 self._lock.notify_all()
             done = self._lock.wait_for(lambda: self._committed >= ticket, timeout)
-            if self._failure is not None:
-                raise self._failure
+            if any(first <= ticket <= last for first, last in self._failed):
+                raise StoreError("The events could not be stored; the server log says why")
             return done
 
     def stats(self) -> PipelineStats:
         with self._lock:
             tables = {name: TableCounters(**vars(c)) for name, c in self._counters.items()}
-            return PipelineStats(tables, self._rejected_total, self._pending)
+            return PipelineStats(tables, self._rejected_total, self._pending, self._lost_total)
 
     def close(self) -> None:
         """Flush everything still buffered, then stop the writer (SIGTERM path)."""
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
+        self._stop.set()
         self._thread.join()
 
     # -- the writer ------------------------------------------------------------------------------
@@ -169,51 +224,112 @@ class IngestPipeline:
                 self._flush_requested = False
                 buffers, self._buffers = self._buffers, {}
                 lookups, self._lookup_events = self._lookup_events, []
+                aside, self._aside = self._aside, []
                 flushed = self._pending
-                ticket = self._ticket
+                first_ticket, ticket = self._committed + 1, self._ticket
                 stopping = self._stopping
             try:
-                self._write(buffers, lookups)
-            except LinqdError as error:
-                log.error("ingestion batch failed: %s", error)
+                self._write(buffers, lookups, aside)
+            except Exception:
+                # Whatever went wrong belongs to this flush alone: its waiters hear of it, the
+                # writer goes on with the next one.
+                log.exception("ingestion flush failed; its events are lost")
                 with self._lock:
-                    self._failure = error
+                    self._lost_total += flushed
+                    self._failed.append((first_ticket, ticket))
+                    del self._failed[:-_FAILED_FLUSHES]
             with self._lock:
                 self._pending -= flushed
                 self._committed = ticket
                 self._lock.notify_all()
-                if stopping and not self._buffers and not self._lookup_events:
+                if stopping and not self._buffers and not self._lookup_events and not self._aside:
                     return
 
     def _write(
         self,
         buffers: dict[tuple[str, str, bool], _Buffer],
         lookups: Sequence[tuple[str, str, str]],
+        aside: list[_Aside],
     ) -> None:
         for (client, table, _historical), buffer in buffers.items():
             schema = self._store.schema(table) or catalog.raw_schema(table)
             decoded = decode_batch(schema, buffer.hosts, buffer.messages)
-            stamps = buffer.eventdates or None
-            stored = len(decoded.row_indexes)
-            if stored:
-                self._store.append(
-                    table,
-                    decoded.columns,
-                    client=client,
-                    eventdates=[stamps[i] for i in decoded.row_indexes] if stamps else None,
-                )
+            stored = self._append(
+                client, table, decoded.columns, buffer, decoded.row_indexes, aside
+            )
+            unparsed = 0
             if decoded.unparsed_messages:
                 # Nothing is dropped: what the table's parser cannot read is kept raw beside it.
+                raw = {"hostname": decoded.unparsed_hosts, "message": decoded.unparsed_messages}
                 side = table + UNPARSED_SUFFIX
-                self._store.append(
-                    side,
-                    {"hostname": decoded.unparsed_hosts, "message": decoded.unparsed_messages},
-                    client=client,
-                    eventdates=[stamps[i] for i in decoded.unparsed_indexes] if stamps else None,
-                )
+                unparsed = self._append(client, side, raw, buffer, decoded.unparsed_indexes, aside)
             with self._lock:
                 counters = self._counters[table]
                 counters.stored += stored
-                counters.unparsed += len(decoded.unparsed_messages)
+                counters.unparsed += unparsed
+                counters.rejected += decoded.rows + decoded.failures - stored - unparsed
         for client, table, message in lookups:
             self._lookups.feed(table, message, client=client)
+        if aside:
+            self._keep_aside(aside)
+
+    def _append(
+        self,
+        client: str,
+        table: str,
+        columns: Mapping[str, Sequence[object]],
+        buffer: _Buffer,
+        indexes: Sequence[int],
+        aside: list[_Aside],
+    ) -> int:
+        """Append the buffer's rows at ``indexes`` (as ``columns``) to ``table``; returns how
+        many were stored. Rows the store refuses go to ``aside``."""
+        if not indexes:
+            return 0
+        stamps = [buffer.eventdates[i] for i in indexes] if buffer.eventdates else None
+        append = partial(self._store.append, table, columns, client=client, eventdates=stamps)
+        reason = self._durably(append, table)
+        if reason is None:
+            return len(indexes)
+        aside.extend(
+            _Aside(client, table, buffer.hosts[i], buffer.messages[i], reason) for i in indexes
+        )
+        return 0
+
+    def _keep_aside(self, aside: Sequence[_Aside]) -> None:
+        by_client: dict[str, list[_Aside]] = defaultdict(list)
+        for event in aside:
+            by_client[event.client].append(event)
+        for client, events in by_client.items():
+            columns = {
+                "tag": [e.tag for e in events],
+                "hostname": [e.host for e in events],
+                "message": [e.message for e in events],
+                "reason": [e.reason for e in events],
+            }
+            append = partial(self._store.append, REJECTED_TABLE, columns, client=client)
+            if self._durably(append, REJECTED_TABLE) is not None:
+                raise StoreError(f"{len(events)} events could not be kept aside either")
+
+    def _durably(self, append: Callable[[], object], table: str) -> str | None:
+        """Run ``append``, retrying a failing store with back-off. None when it succeeded,
+        else why the rows cannot go there (the store's refusal, or its repeated failure)."""
+        delay = self._retry_delay_s
+        for attempt in range(1, self._append_attempts + 1):
+            try:
+                append()
+                return None
+            except TableRefused as refusal:
+                return refusal.message
+            except StoreError as error:
+                log.error(
+                    "append to `%s` failed (attempt %d of %d): %.300s",
+                    table,
+                    attempt,
+                    self._append_attempts,
+                    error,
+                )
+                if attempt == self._append_attempts or self._stop.wait(delay):
+                    break
+                delay *= 2
+        return "the store could not append it"

@@ -50,12 +50,11 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _DAY_MS = 86_400_000
-_SAMPLE_CHARS = 200
 
 
 @dataclass(frozen=True)
 class ParsedBatch:
-    """Accepted messages as parallel columns, and the rejected ones as ``(reason, sample)``."""
+    """Accepted messages as parallel columns, and the rejected ones as ``(reason, line)``."""
 
     tables: list[str]
     hosts: list[str]
@@ -88,7 +87,7 @@ def parse_messages(raw: Sequence[bytes], *, now_ms: int, tz: tzinfo = UTC) -> Pa
         header = match(text)
         if header is None:
             if text and not text.isspace():
-                rejected.append(("bad header", text[:_SAMPLE_CHARS]))
+                rejected.append(("bad header", text))
             continue
         stamp, host, tag, message = header.groups()
         table = plain_tables.get(tag)
@@ -104,14 +103,14 @@ def parse_messages(raw: Sequence[bytes], *, now_ms: int, tz: tzinfo = UTC) -> Pa
             if table is None:
                 table = other_tags[tag]
                 if table is None:
-                    rejected.append(("invalid tag", text[:_SAMPLE_CHARS]))
+                    rejected.append(("invalid tag", text))
                     continue
                 if stamp in times:
                     eventdate = times[stamp]
                 else:
                     eventdate = times[stamp] = _header_ms(stamp, now_ms, tz)
                 if eventdate is None:
-                    rejected.append(("bad timestamp", text[:_SAMPLE_CHARS]))
+                    rejected.append(("bad timestamp", text))
                     continue
         if message.endswith("\x00"):
             message = message[:-1]

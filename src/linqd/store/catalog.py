@@ -57,6 +57,16 @@ def _schema(name: str, spec: str) -> TableSchema:
     return TableSchema(name, tuple(columns), builtin=True)
 
 
+# Events that ingestion could not store where they were sent (a table linqd writes itself, a
+# name that differs from an existing table only in case, a tag that names no table) are kept
+# here with the reason, in their sender's domain, instead of being dropped.
+REJECTED_TABLE = "linqd.ingest.rejected"
+UNPARSED_SUFFIX = ".unparsed"
+LOOKUP_TABLE_PREFIX = "my.lookuplist."
+# Tables only linqd writes: Devo's own audit and alert tables, lookups (written by the lookup
+# protocols), the side tables of unparsed and rejected events.
+_WRITTEN_BY_LINQD = ("siem.logtrust.", LOOKUP_TABLE_PREFIX, "linqd.")
+
 BUILTIN_TABLES: tuple[TableSchema, ...] = (
     _schema(
         "demo.ecommerce.data",
@@ -75,6 +85,10 @@ BUILTIN_TABLES: tuple[TableSchema, ...] = (
         "siem.logtrust.web.navigation",
         "level:str domain:str userid:str userEmail:str sessionid:str srcHost:str url:str "
         "method:str section:str action:str userAgent:str",
+    ),
+    _schema(
+        REJECTED_TABLE,
+        "tag:str hostname:str message:str reason:str",
     ),
     _schema(
         "siem.logtrust.alert.info",
@@ -96,6 +110,13 @@ def builtin(name: str) -> TableSchema | None:
         if schema.name == name:
             return schema
     return None
+
+
+def written_by_linqd(table: str) -> bool:
+    """Whether ``table`` is one that linqd writes itself, so ingestion must refuse it (case is
+    ignored: a table differing only in case would share the same storage)."""
+    lowered = table.lower()
+    return lowered.startswith(_WRITTEN_BY_LINQD) or lowered.endswith(UNPARSED_SUFFIX)
 
 
 def table_name_for_tag(tag: str) -> str:

@@ -11,6 +11,7 @@ DuckDB cursor, which sees the last committed state).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,11 +23,13 @@ import duckdb
 import pyarrow as pa
 
 from ..clock import Clock
-from ..errors import StoreError
+from ..errors import StoreError, TableRefused
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
 from . import catalog
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
+
+log = logging.getLogger("linqd.store")
 
 DAY_MS = 86_400_000
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -145,15 +148,24 @@ class EventStore:
                 table, tuple(cols), catalog.builtin(table) is not None
             )
 
+    def refusal(self, name: str) -> str | None:
+        """Why a new table ``name`` cannot be created, or None. The text never names the other
+        table: it may belong to another domain."""
+        if name in self._schemas:
+            return None
+        lowered = name.lower()
+        # DuckDB folds identifier case, so two such tables would silently share storage.
+        # list() copies the names in one step: appends on the writer thread may add tables.
+        if any(existing.lower() == lowered for existing in list(self._schemas)):
+            return f"Table `{name}` differs from an existing table only in case"
+        return None
+
     def _ensure_table(self, schema: TableSchema) -> None:
         if schema.name in self._schemas:
             return
-        for existing in self._schemas:
-            # DuckDB folds identifier case, so two such tables would silently share storage.
-            if existing.lower() == schema.name.lower():
-                raise StoreError(
-                    f"Table `{schema.name}` differs from existing table `{existing}` only in case"
-                )
+        reason = self.refusal(schema.name)
+        if reason is not None:
+            raise TableRefused(reason)
         self._exec(f"CREATE TABLE IF NOT EXISTS {_table_ddl(schema)}")
         self._schemas[schema.name] = schema
 
@@ -251,12 +263,19 @@ class EventStore:
             self._db.register("_linqd_batch", batch)
             try:
                 self._exec(f"INSERT INTO {quote(table)} BY NAME SELECT * FROM _linqd_batch")
+            except duckdb.Error as error:
+                raise StoreError(f"Append to `{table}` failed: {error}") from error
             finally:
                 self._db.unregister("_linqd_batch")
             self._seq = first + count - 1
         result = AppendResult(table, count, first, first + count - 1)
-        for listener in self._listeners:
-            listener(result)
+        for listener in list(self._listeners):
+            try:
+                listener(result)
+            except Exception:
+                # The rows are committed: a follower's failure must not make the append look
+                # failed (its caller would store them again).
+                log.exception("append listener failed")
         return result
 
     def ensure_table(self, schema: TableSchema) -> None:
