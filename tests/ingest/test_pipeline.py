@@ -183,9 +183,9 @@ def test_unparsed_rows_keep_their_historical_eventdates(
         client="self",
     )
     commit(pipeline, ticket)
-    assert rows(
-        data.store, 'SELECT method, epoch_ms(eventdate) FROM "demo.ecommerce.data"'
-    ) == [("GET", old)]
+    assert rows(data.store, 'SELECT method, epoch_ms(eventdate) FROM "demo.ecommerce.data"') == [
+        ("GET", old)
+    ]
     assert rows(
         data.store,
         'SELECT message, epoch_ms(eventdate) FROM "demo.ecommerce.data.unparsed"',
