@@ -382,6 +382,13 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     help="DuckDB memory budget; bigger sorts spill to <data-dir>/spill.",
 )
 @click.option(
+    "--jwt-max-ttl",
+    type=click.IntRange(min=1),
+    default=86_400,
+    show_default=True,
+    help="Seconds a JWT's exp may lie ahead (JWTs without exp are refused).",
+)
+@click.option(
     "--alert-lateness",
     type=click.FloatRange(min=0, max=3600),
     default=2.0,
@@ -408,6 +415,7 @@ def serve(
     smtp_starttls: bool,
     smtp_from: str,
     alert_lateness: float,
+    jwt_max_ttl: int,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -435,6 +443,7 @@ def serve(
         smtp_starttls=smtp_starttls,
         smtp_from=smtp_from,
         alert_lateness_ms=int(alert_lateness * 1000),
+        jwt_max_ttl_s=jwt_max_ttl,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

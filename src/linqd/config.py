@@ -16,6 +16,8 @@ class Settings:
     default_domain: str = "self"
     # HMAC timestamps further than this from the server's clock are refused (replay window).
     auth_window_ms: int = 300_000
+    # JWTs must carry `exp`, at most this far ahead.
+    jwt_max_ttl_s: int = 86_400
     # A query still running after this long is cancelled with an in-band error.
     query_timeout_s: float = 300.0
     # Idle streams send a keep-alive token this often (devo-sdk's read timeout is 300 s).

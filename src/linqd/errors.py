@@ -126,6 +126,12 @@ class ValidationError(LinqdError):
             self.devo_code = devo_code
 
 
+class PayloadTooLarge(ValidationError):
+    """A request body over its route's limit (HTTP 413)."""
+
+    code = "validation.payload_too_large"
+
+
 class AuthError(LinqdError):
     code = "auth.unauthorized"
 

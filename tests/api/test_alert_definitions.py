@@ -787,7 +787,7 @@ async def test_malformed_bodies(env: Env, content: bytes) -> None:
 async def test_oversized_bodies(env: Env) -> None:
     body = {**example("myAlertEach"), "description": "x" * 2_000_000}
     answer = await env.post(body)
-    assert answer.status_code == 400
+    assert answer.status_code == 413
     assert "larger than" in answer.json()["msg"]
     many = [example("myAlertEach")] * 1_001
     answer = await env.post(many, f"{BASE}/batch")

@@ -362,7 +362,7 @@ async def test_update_status_list_refuses_large_bodies_and_bad_status(env: Env) 
     alert_id = env.fire("a", NOW)
     huge = ",".join([str(alert_id)] * 600_000)
     response = await env.call("PUT", "updateStatusList", {"status": "1"}, content=huge)
-    assert "larger" in assert_error(response, 400, "body")["msg"]
+    assert "larger" in assert_error(response, 413, "body")["msg"]
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
@@ -375,7 +375,7 @@ async def test_update_status_list_refuses_large_bodies_and_bad_status(env: Env) 
         headers={"standAloneToken": env.creds.stand_alone_token},
         content=chunks(),
     )
-    assert "larger" in assert_error(streamed, 400, "body")["msg"]
+    assert "larger" in assert_error(streamed, 413, "body")["msg"]
     bad = await env.call("PUT", "updateStatusList", {"status": "4"}, content=str(alert_id))
     assert_error(bad, 400, "status")
     missing = await env.call("PUT", "updateStatusList", content=str(alert_id))

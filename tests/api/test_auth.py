@@ -305,6 +305,9 @@ def jwt_of(header: dict[str, Any], claims: dict[str, Any], secret: str) -> str:
     return f"{signing_input}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
 
+EXP = NOW // 1000 + 600
+
+
 def jwt_headers(jwt: str) -> dict[str, str]:
     return {"Authorization": f"jwt {jwt}", "x-logtrust-timestamp": str(NOW)}
 
@@ -319,24 +322,40 @@ def test_jwt_with_tables_and_sub(domains: DomainStore, creds: Credentials) -> No
     principal = query(domains, jwt_headers(jwt))
     assert principal.may_read("demo.ecommerce.data")
     assert not principal.may_read("siem.logtrust.web.activity")
-    by_sub = jwt_of({"alg": "HS256"}, {"sub": "acme"}, creds.api_secret)
+    by_sub = jwt_of({"alg": "HS256"}, {"sub": "acme", "exp": EXP}, creds.api_secret)
     assert query(domains, jwt_headers(by_sub)).domain == "acme"
 
 
 def test_jwt_expiry(domains: DomainStore, creds: Credentials) -> None:
-    jwt = make_jwt("acme", creds.api_secret, now_ms=NOW - 3_600_000, ttl_s=3600)
+    # Expired by more than the leeway: refused; within it: accepted.
+    jwt = make_jwt("acme", creds.api_secret, now_ms=NOW - 3_606_000, ttl_s=3600)
     assert refused(domains, jwt_headers(jwt)) == TOKEN_ERROR
-    still = make_jwt("acme", creds.api_secret, now_ms=NOW - 3_599_000, ttl_s=3600)
+    still = make_jwt("acme", creds.api_secret, now_ms=NOW - 3_604_000, ttl_s=3600)
     assert query(domains, jwt_headers(still)).domain == "acme"
-    early = jwt_of({"alg": "HS256"}, {"domain": "acme", "nbf": NOW // 1000 + 60}, creds.api_secret)
+    early = jwt_of(
+        {"alg": "HS256"}, {"domain": "acme", "exp": EXP, "nbf": NOW // 1000 + 60}, creds.api_secret
+    )
     assert refused(domains, jwt_headers(early)) == TOKEN_ERROR
+
+
+def test_jwt_needs_an_exp_not_too_far(domains: DomainStore, creds: Credentials) -> None:
+    forever = jwt_of({"alg": "HS256"}, {"domain": "acme"}, creds.api_secret)
+    assert refused(domains, jwt_headers(forever)) == TOKEN_ERROR
+    day = 86_400
+    far = make_jwt("acme", creds.api_secret, now_ms=NOW, ttl_s=day + 60)
+    assert refused(domains, jwt_headers(far)) == TOKEN_ERROR
+    assert query(domains, jwt_headers(far), jwt_max_ttl_s=2 * day).domain == "acme"
+    day_long = make_jwt("acme", creds.api_secret, now_ms=NOW, ttl_s=day)
+    assert query(domains, jwt_headers(day_long)).domain == "acme"
 
 
 def test_jwt_bad_signature(domains: DomainStore, creds: Credentials) -> None:
     head, claims, sig = make_jwt("acme", creds.api_secret, now_ms=NOW).split(".")
     flipped = ("A" if sig[0] != "A" else "B") + sig[1:]
     assert refused(domains, jwt_headers(f"{head}.{claims}.{flipped}")) == TOKEN_ERROR
-    widened = jwt_of({"alg": "HS256"}, {"domain": "acme", "tables": ["demo.**"]}, "guess")
+    widened = jwt_of(
+        {"alg": "HS256"}, {"domain": "acme", "tables": ["demo.**"], "exp": EXP}, "guess"
+    )
     assert refused(domains, jwt_headers(widened)) == TOKEN_ERROR
 
 
@@ -361,12 +380,13 @@ def test_jwt_with_another_domains_secret(domains: DomainStore, creds: Credential
     ],
 )
 def test_jwt_bad_header(domains: DomainStore, creds: Credentials, header: dict[str, Any]) -> None:
-    jwt = jwt_of(header, {"domain": "acme"}, creds.api_secret)
+    jwt = jwt_of(header, {"domain": "acme", "exp": EXP}, creds.api_secret)
     assert refused(domains, jwt_headers(jwt)) == TOKEN_ERROR
 
 
 def test_jwt_alg_none_unsigned(domains: DomainStore, creds: Credentials) -> None:
-    unsigned = jwt_of({"alg": "none"}, {"domain": "acme"}, creds.api_secret).rsplit(".", 1)[0]
+    claims = {"domain": "acme", "exp": EXP}
+    unsigned = jwt_of({"alg": "none"}, claims, creds.api_secret).rsplit(".", 1)[0]
     assert refused(domains, jwt_headers(unsigned + ".")) == TOKEN_ERROR
 
 
@@ -385,7 +405,8 @@ def test_jwt_alg_none_unsigned(domains: DomainStore, creds: Credentials) -> None
     ],
 )
 def test_jwt_bad_claims(domains: DomainStore, creds: Credentials, claims: dict[str, Any]) -> None:
-    jwt = jwt_of({"alg": "HS256", "typ": "JWT"}, claims, creds.api_secret)
+    # A valid exp unless the case is about exp: each refusal is for the reason its case names.
+    jwt = jwt_of({"alg": "HS256", "typ": "JWT"}, {"exp": EXP, **claims}, creds.api_secret)
     assert refused(domains, jwt_headers(jwt)) == TOKEN_ERROR
 
 

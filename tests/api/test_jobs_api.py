@@ -3,6 +3,7 @@ remove, continuous following, restart) and exactly-once delivery per checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from linqd.sinks.base import RowFormat, Sink, SinkBatch, SinkSpec
 pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000_000
+SIGNED = itertools.count()
 TABLE = "my.app.jobs"
 WAIT = 20.0
 
@@ -62,7 +64,8 @@ class Env:
     recorder: Recorder
 
     def headers(self, body: bytes = b"") -> dict[str, str]:
-        ts = str(NOW)
+        # Each signed request is accepted once: a fresh timestamp per request, as clients do.
+        ts = str(NOW - next(SIGNED))
         key = self.creds.api_key
         return {
             "Content-Type": "application/json",

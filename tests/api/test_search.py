@@ -4,6 +4,7 @@ Devo's error shapes, dates, scopes and domain confinement."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,7 @@ from linqd.datadir import DataDir, open_data_dir
 from linqd.domains import Credentials, DomainStore, TokenKind
 
 NOW = 1_800_000_000_000
+SIGNED = itertools.count()
 MINUTE = 60_000
 ROWS = 12
 
@@ -57,7 +59,8 @@ class Env:
         timestamp: int | None = None,
     ) -> dict[str, str]:
         key = key or self.creds.api_key
-        ts = str(NOW if timestamp is None else timestamp)
+        # Each signed request is accepted once: a fresh timestamp per request, as clients do.
+        ts = str(NOW - next(SIGNED) if timestamp is None else timestamp)
         return {
             "Content-Type": "application/json",
             "x-logtrust-apikey": key,
@@ -325,8 +328,8 @@ async def test_bad_body(env: Env) -> None:
 async def test_oversized_body(env: Env) -> None:
     raw = json.dumps({**BOUNDED, "query": Q + " " * 2_000_000}).encode()
     response = await env.client.post("/search/query", content=raw, headers=env.hmac_headers(raw))
-    assert response.status_code == 400
-    assert "larger than" in response.json()["object"][0]
+    assert response.status_code == 413
+    assert "larger than" in response.json()["msg"]
 
 
 @pytest.mark.parametrize("mode", list(IN_BAND))

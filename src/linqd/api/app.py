@@ -24,6 +24,7 @@ from ..store.duckdb import EventStore
 from .alerts import AlertDefinitionsAPI
 from .delco import DelcoAPI
 from .errors import alerts_error_response, error_response, new_cid
+from .gate import Gate
 from .ingest import IngestAPI
 from .jobs import JobsAPI
 from .openapi import openapi_document
@@ -45,8 +46,15 @@ def create_app(
     alerts: AlertServices | None = None,
     smtp: SmtpSettings | None = None,
 ) -> Starlette:
-    jobs = JobsAPI(runner.repo, runner, domains, clock) if runner is not None else None
-    search = SearchAPI(settings, store, domains, clock, jobs)
+    gate = Gate(
+        domains,
+        clock,
+        window_ms=settings.auth_window_ms,
+        jwt_max_ttl_s=settings.jwt_max_ttl_s,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    jobs = JobsAPI(runner.repo, runner, domains, clock, gate) if runner is not None else None
+    search = SearchAPI(settings, store, domains, clock, gate, jobs)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/search/query", search.query, methods=["POST"]),
@@ -65,7 +73,7 @@ def create_app(
             Route("/search/jobs/{type}/{name}", jobs.list, methods=["GET"]),
         ]
     if pipeline is not None:
-        ingest = IngestAPI(pipeline, domains, clock, admin_domain=settings.default_domain)
+        ingest = IngestAPI(pipeline, domains, clock, gate, admin_domain=settings.default_domain)
         target = "{domain}/{token}/{host}/{tag}"
         routes += [
             Route(f"/event/{target}", ingest.event, methods=["GET", "POST", "PUT"]),

@@ -19,15 +19,24 @@ failed, so they do not reveal whether a key, token or domain exists.
 
 HMAC freshness: ``x-logtrust-timestamp`` must lie within ``window_ms`` of the server clock, in
 either direction (default 5 minutes; ``None`` disables the check). devo-sdk does nothing about
-clock skew, so the window is generous. There is no replay cache: a captured request can be replayed
-inside the window, as with Devo.
+clock skew, so the window is generous. Devo's signature covers neither the method nor the path,
+so a captured request could be replayed on another endpoint inside the window; linqd keeps Devo's
+scheme and refuses a (key, timestamp, signature) used again later than two seconds after its
+first use (``ReplayGuard`` says why not at once: devo-sdk itself repeats them within a second).
 
-JWT (Devo documents none of it, so linqd defines it): HS256 only, keyed with the domain's API
-secret. The header must say ``"alg": "HS256"`` (``none`` and every other algorithm are refused, as
-is any ``crit`` extension). Claims: ``domain`` (or ``sub``) names the domain and is required;
-``exp`` and ``nbf`` (epoch seconds) are checked when present; ``tables`` (a list of globs) narrows
-the scope, default every table. The domain claim is read before the signature is checked only to
-choose the key; no other claim is trusted before verification.
+The HMAC check comes in two steps so that nothing is read before the headers are judged:
+``query_credentials`` settles tokens and JWTs from the headers alone and, for the HMAC scheme,
+checks the key, the timestamp and the signature's form, leaving an ``HmacClaim`` whose ``verify``
+takes the (size-limited) body.
+
+JWT (Devo documents none of it, so linqd defines it), checked with PyJWT: HS256 only, keyed with
+the domain's API secret. The header must say ``"alg": "HS256"`` (``none`` and every other
+algorithm are refused, as is any ``crit`` extension). Claims: ``domain`` (or ``sub``) names the
+domain and is required; ``exp`` (epoch seconds) is required and may lie at most
+``jwt_max_ttl_s`` (24 hours by default) ahead; ``nbf`` is checked when present; both against the
+server's clock with ``JWT_LEEWAY_S`` of leeway. ``tables`` (a list of globs) narrows the scope,
+default every table. The domain claim is read before the signature is checked only to choose the
+key; no other claim is trusted before verification.
 
 Scopes: API key + secret grant every table of the domain; a token grants its globs (any one
 matching suffices); see ``linqd.domains.glob_matches`` for the glob rules (``**`` = one or more
@@ -36,15 +45,16 @@ levels).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import jwt as pyjwt
 
 from ..domains import ALL_TABLES, DomainStore, TokenKind, glob_matches, validate_table_globs
 from ..errors import AuthError, ValidationError
@@ -57,11 +67,14 @@ INVALID_TOKEN = "Token invalid or expired"
 
 _HEX_SIGNATURE = re.compile(r"[0-9A-Fa-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,16}")
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Far above any real credential; refusing early keeps hashing and JSON parsing of junk cheap.
 _MAX_KEY_LENGTH = 256
 _MAX_TOKEN_LENGTH = 1024
 _MAX_JWT_LENGTH = 8192
+DEFAULT_JWT_MAX_TTL_S = 86_400
+JWT_LEEWAY_S = 5
+# Signed requests remembered for the replay check; past this the oldest are forgotten first.
+_MAX_REMEMBERED = 200_000
 
 
 class MissingCredentials(AuthError):
@@ -122,13 +135,88 @@ def make_jwt(
     """An HS256 JWT for ``domain`` valid for ``ttl_s`` seconds from ``now_ms``."""
     globs = validate_table_globs(tables)
     issued = now_ms // 1000
-    header = {"alg": "HS256", "typ": "JWT"}
     claims = {"domain": domain, "iat": issued, "exp": issued + ttl_s, "tables": list(globs)}
-    signing_input = f"{_b64url_json(header)}.{_b64url_json(claims)}"
-    return f"{signing_input}.{_b64url(_hs256(secret, signing_input))}"
+    return pyjwt.encode(claims, secret, algorithm="HS256", headers={"typ": "JWT"})
+
+
+@dataclass(frozen=True)
+class HmacClaim:
+    """An HMAC-signed request whose headers passed (known key, fresh timestamp, well-formed
+    signature): only its body can tell whether the signature is right."""
+
+    domain: str
+    api_key: str
+    timestamp: str
+    sign: str
+    secret: str = field(repr=False)
+
+    def verify(self, body: bytes) -> Principal:
+        expected = hmac_signature(self.api_key, self.secret, body, self.timestamp)
+        # Devo documents lower-case hex; upper case carries the same MAC, so it is accepted too.
+        if not hmac.compare_digest(expected, self.sign.lower()):
+            raise InvalidSignature
+        return Principal(self.domain, ALL_TABLES, "hmac")
+
+
+class ReplayGuard:
+    """Remembers the signed requests seen within the timestamp window, so that a captured
+    request cannot be used again later.
+
+    Devo's signature covers the key, the body and the timestamp, and devo-sdk stamps whole
+    seconds (``int(time.time()) * 1000``): every bodiless call it makes within one second (list
+    the jobs, then stop one) carries the same signature, and so do identical queries. Refusing
+    every second use would break Devo's own client, so the same (key, timestamp, signature) is
+    accepted again only within ``REUSE_MS`` of its first use (a second, plus network delay), on
+    any endpoint; after that it is a replay. A captured request is thus good for two seconds
+    instead of the ten minutes of the timestamp window.
+
+    Memory is bounded: entries older than twice the window are dropped as new ones come, and
+    past ``max_entries`` the oldest go first (filling it takes the domain's secret).
+    """
+
+    REUSE_MS = 2_000
+
+    def __init__(self, window_ms: int, *, max_entries: int = _MAX_REMEMBERED) -> None:
+        self._window_ms = window_ms
+        self._max = max_entries
+        self._seen: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_use(self, claim: HmacClaim, now_ms: int) -> None:
+        """Record a use of ``claim``; ``InvalidSignature`` when it is a replay."""
+        key = (claim.api_key, claim.timestamp, claim.sign.lower())
+        with self._lock:
+            while self._seen:
+                oldest, seen_at = next(iter(self._seen.items()))
+                if seen_at >= now_ms - 2 * self._window_ms and len(self._seen) < self._max:
+                    break
+                del self._seen[oldest]
+            first_ms = self._seen.setdefault(key, now_ms)
+            if now_ms - first_ms > self.REUSE_MS:
+                raise InvalidSignature(f"{INVALID_SIGNATURE}: request already used")
 
 
 # -- entry points ---------------------------------------------------------------------------------
+
+
+def query_credentials(
+    headers: Mapping[str, str],
+    *,
+    store: DomainStore,
+    now_ms: int,
+    window_ms: int | None = 300_000,
+    jwt_max_ttl_s: int = DEFAULT_JWT_MAX_TTL_S,
+) -> Principal | HmacClaim:
+    """What the headers of a Query API request prove: a principal, or an HMAC claim still to be
+    verified against the body. Raises ``AuthError`` (HTTP 401) as soon as the headers fail."""
+    lowered = _lower(headers)
+    api_key = lowered.get("x-logtrust-apikey", "").strip()
+    if api_key:
+        return _hmac_claim(lowered, api_key, store, now_ms, window_ms)
+    scheme, credential = _authorization(lowered)
+    if scheme == "jwt":
+        return _authenticate_jwt(credential, store, now_ms, jwt_max_ttl_s)
+    return _token_principal(credential, TokenKind.API, "bearer", store)
 
 
 def authenticate_query_request(
@@ -138,16 +226,13 @@ def authenticate_query_request(
     store: DomainStore,
     now_ms: int,
     window_ms: int | None = 300_000,
+    jwt_max_ttl_s: int = DEFAULT_JWT_MAX_TTL_S,
 ) -> Principal:
     """The principal of a Query API request, or an ``AuthError`` (HTTP 401)."""
-    lowered = _lower(headers)
-    api_key = lowered.get("x-logtrust-apikey", "").strip()
-    if api_key:
-        return _authenticate_hmac(lowered, api_key, body, store, now_ms, window_ms)
-    scheme, credential = _authorization(lowered)
-    if scheme == "jwt":
-        return _authenticate_jwt(credential, store, now_ms)
-    return _token_principal(credential, TokenKind.API, "bearer", store)
+    found = query_credentials(
+        headers, store=store, now_ms=now_ms, window_ms=window_ms, jwt_max_ttl_s=jwt_max_ttl_s
+    )
+    return found if isinstance(found, Principal) else found.verify(body)
 
 
 def authenticate_stand_alone(
@@ -201,14 +286,13 @@ def _authorization(headers: Mapping[str, str]) -> tuple[str, str]:
     return scheme, parts[1].strip()
 
 
-def _authenticate_hmac(
+def _hmac_claim(
     headers: Mapping[str, str],
     api_key: str,
-    body: bytes,
     store: DomainStore,
     now_ms: int,
     window_ms: int | None,
-) -> Principal:
+) -> HmacClaim:
     timestamp = headers.get("x-logtrust-timestamp", "").strip()
     sign = headers.get("x-logtrust-sign", "").strip()
     if not _TIMESTAMP.fullmatch(timestamp) or not _HEX_SIGNATURE.fullmatch(sign):
@@ -221,11 +305,7 @@ def _authenticate_hmac(
     if found is None:
         raise InvalidSignature
     domain, secret = found
-    expected = hmac_signature(api_key, secret, body, timestamp)
-    # Devo documents lower-case hex; upper case carries the same MAC, so it is accepted too.
-    if not hmac.compare_digest(expected, sign.lower()):
-        raise InvalidSignature
-    return Principal(domain, ALL_TABLES, "hmac")
+    return HmacClaim(domain, api_key, timestamp, sign, secret)
 
 
 def _token_principal(token: str, kind: TokenKind, scheme: Scheme, store: DomainStore) -> Principal:
@@ -240,37 +320,42 @@ def _token_principal(token: str, kind: TokenKind, scheme: Scheme, store: DomainS
     return Principal(info.domain, info.tables, scheme, info.name)
 
 
-def _authenticate_jwt(jwt: str, store: DomainStore, now_ms: int) -> Principal:
+def _authenticate_jwt(jwt: str, store: DomainStore, now_ms: int, max_ttl_s: int) -> Principal:
     if not jwt:
         raise MissingCredentials
     if len(jwt) > _MAX_JWT_LENGTH or jwt.count(".") != 2:
         raise InvalidToken
-    header_part, claims_part, signature_part = jwt.split(".")
-    header = _json_part(header_part)
-    if header.get("alg") != "HS256" or "crit" in header:
-        raise InvalidToken
-    typ = header.get("typ", "JWT")
-    if not isinstance(typ, str) or typ.upper() != "JWT":
-        raise InvalidToken
-    claims = _json_part(claims_part)
+    try:
+        header = pyjwt.get_unverified_header(jwt)
+        typ = header.get("typ", "JWT")
+        if "crit" in header or not isinstance(typ, str) or typ.upper() != "JWT":
+            raise InvalidToken
+        # Only to choose the key: nothing else of the claims is trusted before verification.
+        unverified = pyjwt.decode(jwt, options={"verify_signature": False})
+        secret = store.domain_secret(_claimed_domain(unverified))
+        if secret is None:
+            raise InvalidToken
+        # exp and nbf are checked below against the server's clock, not the wall clock.
+        claims = pyjwt.decode(
+            jwt,
+            secret,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+    except pyjwt.PyJWTError:
+        raise InvalidToken from None
     domain = _claimed_domain(claims)
-    secret = store.domain_secret(domain)
-    if secret is None:
-        raise InvalidToken
-    expected = _hs256(secret, f"{header_part}.{claims_part}")
-    if not hmac.compare_digest(expected, _b64url_decode(signature_part)):
-        raise InvalidToken
-    # Verified from here on.
+    now_s = now_ms / 1000
     expires = _seconds_claim(claims, "exp")
-    if expires is not None and now_ms >= expires * 1000:
+    if expires is None or now_s >= expires + JWT_LEEWAY_S or expires - now_s > max_ttl_s:
         raise InvalidToken
     not_before = _seconds_claim(claims, "nbf")
-    if not_before is not None and now_ms < not_before * 1000:
+    if not_before is not None and now_s < not_before - JWT_LEEWAY_S:
         raise InvalidToken
     return Principal(domain, _tables_claim(claims), "jwt")
 
 
-# -- JWT pieces -----------------------------------------------------------------------------------
+# -- JWT claims -----------------------------------------------------------------------------------
 
 
 def _claimed_domain(claims: Mapping[str, Any]) -> str:
@@ -304,35 +389,3 @@ def _tables_claim(claims: Mapping[str, Any]) -> tuple[str, ...]:
         return validate_table_globs(tables)
     except ValidationError:
         raise InvalidToken from None
-
-
-def _hs256(secret: str, signing_input: str) -> bytes:
-    return hmac.new(secret.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64url_json(value: Mapping[str, Any]) -> str:
-    return _b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
-
-
-def _b64url_decode(part: str) -> bytes:
-    # JWS uses unpadded base64url (RFC 7515 §2); anything else is malformed.
-    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise InvalidToken
-    try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError):
-        raise InvalidToken from None
-
-
-def _json_part(part: str) -> dict[str, Any]:
-    try:
-        value = json.loads(_b64url_decode(part))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise InvalidToken from None
-    if not isinstance(value, dict):
-        raise InvalidToken
-    return value

@@ -20,6 +20,7 @@ from ..errors import (
     LinqError,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     QueryLimitError,
     ValidationError,
 )
@@ -55,6 +56,14 @@ def error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int, dict[s
             "cid": cid,
             "object": [LAUNCH_ERROR, text],
             "context": {"message": text, "code": str(error.devo_code), "kind": error.code},
+        }
+    if isinstance(error, PayloadTooLarge):
+        return 413, {
+            "error": "Payload too large",
+            "msg": error.message,
+            "status": 413,
+            "cid": cid,
+            "timestamp": now_ms,
         }
     if isinstance(error, ValidationError):
         detail = f"{error.devo_code} : {error.message}" if error.devo_code else error.message
@@ -101,6 +110,8 @@ def alerts_error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int,
     """
     if isinstance(error, ForbiddenError):
         status = 403
+    elif isinstance(error, PayloadTooLarge):
+        status = 413
     elif isinstance(error, AuthError):
         status = 401
     elif isinstance(error, ValidationError | LinqError | QueryLimitError):

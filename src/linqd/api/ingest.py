@@ -18,20 +18,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import ForbiddenError, LinqdError, ValidationError
+from ..errors import ForbiddenError, LinqdError, PayloadTooLarge, ValidationError
 from ..ingest.pipeline import IngestPipeline
 from ..ingest.syslog import ParsedBatch
 from ..store.catalog import table_name_for_tag
-from .auth import authenticate_ingest, authenticate_query_request
+from .auth import authenticate_ingest
+from .body import read_body
 from .errors import error_response, new_cid
+from .gate import Gate
 
 MAX_STREAM_BYTES = 32 * 1024 * 1024
 MAX_INFLATED_BYTES = 256 * 1024 * 1024
 SUBMIT_LINES = 50_000
-
-
-class PayloadTooLarge(ValidationError):
-    """Mapped to HTTP 413 here; the rest of the API never needs it."""
+TOO_LARGE_STREAM = "Request body larger than 32 MB: split the events over several requests"
 
 
 class IngestAPI:
@@ -40,12 +39,14 @@ class IngestAPI:
         pipeline: IngestPipeline,
         domains: DomainStore,
         clock: Clock,
+        gate: Gate,
         *,
         admin_domain: str = "self",
     ) -> None:
         self.pipeline = pipeline
         self.domains = domains
         self.clock = clock
+        self.gate = gate
         self.admin_domain = admin_domain
 
     def _target(self, request: Request) -> tuple[str, str, str]:
@@ -85,15 +86,13 @@ class IngestAPI:
         try:
             domain, host, table = self._target(request)
             query = request.url.query
-            body = await request.body() if request.method != "GET" else b""
-            if len(body) > MAX_STREAM_BYTES:
-                raise PayloadTooLarge("Event larger than 32 MB", field="body")
+            body = b""
+            if request.method != "GET":
+                body = await read_body(request, MAX_STREAM_BYTES, "Event larger than 32 MB")
             message = urllib.parse.unquote(query) if query else body.decode("utf-8", "replace")
             if not message.strip():
                 raise ValidationError("Empty event: put it in the query string", field="message")
             await anyio.to_thread.run_sync(self._submit, domain, host, table, [message])
-        except PayloadTooLarge as error:
-            return _too_large(error, cid, now)
         except LinqdError as error:
             return error_response(error, cid=cid, now_ms=now)
         return Response(status_code=204)
@@ -102,7 +101,7 @@ class IngestAPI:
         cid, now = new_cid(), self.clock.now_ms()
         try:
             domain, host, table = self._target(request)
-            body = await _bounded_body(request)
+            body = await read_body(request, MAX_STREAM_BYTES, TOO_LARGE_STREAM)
             if request.headers.get("content-encoding", "").lower() == "gzip":
                 body = _gunzip(body)
             text = body.decode("utf-8", "replace")
@@ -117,8 +116,6 @@ class IngestAPI:
                 ticket = await anyio.to_thread.run_sync(self._submit, domain, host, table, chunk)
             if ticket:
                 await anyio.to_thread.run_sync(self.pipeline.wait_committed, ticket)
-        except PayloadTooLarge as error:
-            return _too_large(error, cid, now)
         except LinqdError as error:
             return error_response(error, cid=cid, now_ms=now)
         return JSONResponse({"status": 0, "msg": "", "cid": cid, "events": len(lines)})
@@ -126,10 +123,7 @@ class IngestAPI:
     async def metrics(self, request: Request) -> Response:
         cid, now = new_cid(), self.clock.now_ms()
         try:
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            principal = authenticate_query_request(
-                headers, await request.body(), store=self.domains, now_ms=now
-            )
+            principal, _ = await self.gate.query(request)
             if principal.domain != self.admin_domain:
                 raise ForbiddenError("Metrics are for the administrative domain")
         except LinqdError as error:
@@ -160,20 +154,6 @@ class IngestAPI:
         return "\n".join(out) + "\n"
 
 
-async def _bounded_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_STREAM_BYTES:
-            raise PayloadTooLarge(
-                "Request body larger than 32 MB: split the events over several requests",
-                field="body",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _gunzip(body: bytes) -> bytes:
     """Inflate every gzip member of the body (concatenated members are valid gzip)."""
     out: list[bytes] = []
@@ -193,16 +173,3 @@ def _gunzip(body: bytes) -> bytes:
         out.append(data)
         rest = inflater.unused_data
     return b"".join(out)
-
-
-def _too_large(error: PayloadTooLarge, cid: str, now: int) -> Response:
-    return JSONResponse(
-        {
-            "error": "Payload too large",
-            "msg": error.message,
-            "status": 413,
-            "cid": cid,
-            "timestamp": now,
-        },
-        status_code=413,
-    )

@@ -21,8 +21,8 @@ from ..jobs.model import Job, JobStatus, job_object
 from ..jobs.repo import JobRepository
 from ..jobs.runner import JobRunner
 from ..sinks import validate_destination
-from .auth import authenticate_query_request
 from .errors import error_response, new_cid
+from .gate import Gate
 
 TASK_NOT_FOUND = 100
 STATUS_CANNOT_CHANGE = 101
@@ -45,12 +45,18 @@ class TaskError(LinqdError):
 
 class JobsAPI:
     def __init__(
-        self, repo: JobRepository, runner: JobRunner, domains: DomainStore, clock: Clock
+        self,
+        repo: JobRepository,
+        runner: JobRunner,
+        domains: DomainStore,
+        clock: Clock,
+        gate: Gate,
     ) -> None:
         self.repo = repo
         self.runner = runner
         self.domains = domains
         self.clock = clock
+        self.gate = gate
 
     # -- creation, from POST /search/query -------------------------------------------------------
 
@@ -93,10 +99,7 @@ class JobsAPI:
 
     async def _call(self, request: Request) -> tuple[str, str, int]:
         cid, now = new_cid(), self.clock.now_ms()
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        principal = authenticate_query_request(
-            headers, await request.body(), store=self.domains, now_ms=now
-        )
+        principal, _ = await self.gate.query(request)
         return principal.domain, cid, now
 
     def _answer(self, payload: object, cid: str, now: int) -> Response:

@@ -27,9 +27,10 @@ from ..query.dates import parse_timezone, resolve_range
 from ..query.encode import rows_of
 from ..query.live import BatchStream
 from ..store.duckdb import EventStore
-from .auth import Principal, authenticate_query_request
-from .body import json_body, read_body
+from .auth import Principal
+from .body import json_body
 from .errors import error_response, in_band, new_cid
+from .gate import Gate
 from .jobs import JobsAPI, duplicate_body
 
 BODY_FIELDS_INT = ("limit", "offset", "skip")
@@ -56,28 +57,17 @@ class SearchAPI:
         store: EventStore,
         domains: DomainStore,
         clock: Clock,
+        gate: Gate,
         jobs: JobsAPI | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.domains = domains
         self.clock = clock
+        self.gate = gate
         self.jobs = jobs
 
     # -- shared steps ----------------------------------------------------------------------------
-
-    async def _body(self, request: Request) -> bytes:
-        return await read_body(request, self.settings.max_body_bytes)
-
-    def _authenticate(self, request: Request, body: bytes) -> Principal:
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        return authenticate_query_request(
-            headers,
-            body,
-            store=self.domains,
-            now_ms=self.clock.now_ms(),
-            window_ms=self.settings.auth_window_ms,
-        )
 
     def _parse(self, body: bytes, principal: Principal) -> QueryRequest:
         data = json_body(body)
@@ -147,8 +137,7 @@ class SearchAPI:
         cid = new_cid()
         now = self.clock.now_ms()
         try:
-            body = await self._body(request)
-            principal = self._authenticate(request, body)
+            principal, body = await self.gate.query(request)
             req = self._parse(body, principal)
             compiled, bounds, continuous = self._compile(req, principal, now)
             if req.destination is not None:
@@ -256,7 +245,7 @@ class SearchAPI:
         now = self.clock.now_ms()
         name = request.path_params["table"]
         try:
-            principal = self._authenticate(request, await self._body(request))
+            principal, _ = await self.gate.query(request)
             schema = self.store.schema(name)
             if schema is None or not principal.may_read(name):
                 # Devo answers a missing table like a forbidden one, so names do not leak.
