@@ -31,6 +31,7 @@ from .ingest.pipeline import IngestPipeline
 from .jobs.model import Job
 from .jobs.repo import JobRepository
 from .jobs.runner import JobRunner, SinkFactory
+from .logs import redact_access_log
 from .meta import MetaStore
 from .sinks import SinkContext, create_sink
 from .sinks.base import Sink
@@ -159,7 +160,9 @@ def serve(settings: Settings) -> None:
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         timeout_graceful_shutdown=5,
+        server_header=False,
     )
+    redact_access_log()  # after uvicorn.Config, which configures its loggers
     syslog = " ".join(f"syslog-{kind}={port}" for kind, port in ports.items())
     print(f"linqd serving {url} {syslog} (data in {settings.data_dir})", flush=True)
     # uvicorn re-raises SIGTERM once it has shut down; as an exception it lets us clean up.

@@ -11,9 +11,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from cryptography import x509
@@ -188,7 +190,16 @@ def start_server(
         for part in line.split()
         if part.startswith("syslog-")
     }
+    # The rest of stdout (uvicorn's access log) goes to the log too: a pipe nobody reads would
+    # fill up and stall the server.
+    threading.Thread(target=_drain, args=(process.stdout, log), daemon=True).start()
     return process, line.split()[2], ports
+
+
+def _drain(stdout: IO[bytes], log: IO[bytes]) -> None:
+    for line in stdout:
+        log.write(line)
+        log.flush()
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:

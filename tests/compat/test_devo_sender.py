@@ -246,6 +246,16 @@ def test_http_event_and_stream(live: LiveServer) -> None:
     rows = query(live, f"from {tag} select hostname, message")
     assert rows[0] == {"hostname": "web01", "message": "hello world"}
     assert [r["message"] for r in rows[1:]] == [f"line {i}" for i in range(1000)]
+    # The access log has the requests, without the token or the event in the query string.
+    log = (live.data_dir / "server.log").read_text()
+    assert f"/event/self/token!***/web01/{tag}?***" in log
+    assert token not in log
+    assert "hello%20world" not in log
+    # Security headers, and no server banner.
+    assert stream.headers["x-content-type-options"] == "nosniff"
+    assert stream.headers["cache-control"] == "no-store"
+    assert stream.headers["strict-transport-security"].startswith("max-age=")
+    assert "server" not in stream.headers
 
 
 def test_malformed_input_is_counted_and_the_connection_goes_on(live: LiveServer) -> None:

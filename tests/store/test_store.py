@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -381,3 +382,32 @@ def test_table_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
         assert rows(store, 'SELECT message FROM "my.app.test"') == [("lower",)]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "COPY (SELECT 1) TO '/tmp/linqd-must-not-exist.csv'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "SET autoload_known_extensions = true",
+    ],
+)
+def test_the_engine_reaches_no_file_network_or_extension(store: EventStore, sql: str) -> None:
+    """Defence in depth: no statement, whatever builds it, reads files, loads code or changes
+    those settings."""
+    with pytest.raises(duckdb.Error):
+        store.reader().execute(sql)
+    assert not Path("/tmp/linqd-must-not-exist.csv").exists()
+
+
+def test_the_listeners_failure_does_not_fail_the_append(store: EventStore) -> None:
+    def broken(result: object) -> None:
+        raise RuntimeError("follower bug")
+
+    store.subscribe(broken)
+    result = store.append("my.app.listened", {"message": ["kept"]}, client="c")
+    assert result.count == 1
+    assert store.read_after("my.app.listened", 0).num_rows == 1

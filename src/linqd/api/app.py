@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from .alerts import AlertDefinitionsAPI
 from .delco import DelcoAPI
 from .errors import alerts_error_response, error_response, new_cid
 from .gate import Gate
+from .headers import SecurityHeaders
 from .ingest import IngestAPI
 from .jobs import JobsAPI
 from .openapi import openapi_document
@@ -110,4 +112,8 @@ def create_app(
         render = alerts_error_response if alerts_api else error_response
         return render(error, cid=new_cid(), now_ms=clock.now_ms())
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(SecurityHeaders)],
+    )

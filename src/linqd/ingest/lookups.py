@@ -339,13 +339,13 @@ class LookupAssembler:
         columns = upload.headers.columns
         fields = split_fields(fields_text, len(columns))
         if fields is None:
-            raise _Malformed(f"expected {len(columns)} fields: {fields_text[:200]!r}")
+            raise _Malformed(f"a data row without {len(columns)} readable fields")
         row = tuple(
             self._convert(value, column.type) for value, column in zip(fields, columns, strict=True)
         )
         key = row[upload.headers.key]
         if key is None:
-            raise _Malformed(f"no usable key: {fields_text[:200]!r}")
+            raise _Malformed("a data row without a usable key")
         if key not in upload.rows and len(upload.rows) >= self._max_rows:
             self._open.pop(upload_id)
             self._fail(upload_id, "dropped", f"more than {self._max_rows} rows")

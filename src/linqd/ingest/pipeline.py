@@ -134,7 +134,8 @@ class IngestPipeline:
                 raise LinqdError("The server is shutting down")
             for reason, line in parsed.rejected:
                 self._rejected_total += 1
-                log.warning("rejected event (%s): %.200s", reason, line)
+                # The event itself is kept aside, not logged: logs must not carry event text.
+                log.warning("rejected event of domain %s: %s", client, reason)
                 self._aside.append(_Aside(client, "", "", line, reason))
                 self._pending += 1
             for table, host, message, stamp in zip(

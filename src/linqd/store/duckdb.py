@@ -111,10 +111,19 @@ class EventStore:
         # Past the memory limit, sorts and hash tables spill next to the database file, so a
         # huge ordered result costs disk, not the server's memory.
         spill = Path(path).parent / "spill" if str(path) != ":memory:" else None
-        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            # Defence in depth: LINQ compiles to no file or network access and loads no
+            # extension, and the engine could not do either if it did. Locked, so no statement
+            # can turn these back on.
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
         if spill is not None:
             config["temp_directory"] = str(spill)
         self._db = duckdb.connect(str(path), config=config)
+        self._db.execute("SET lock_configuration = true")
         self._meta = meta
         self._clock = clock
         self._write_lock = threading.Lock()
