@@ -123,7 +123,11 @@ class EventStore:
         if spill is not None:
             config["temp_directory"] = str(spill)
         self._db = duckdb.connect(str(path), config=config)
-        self._db.execute("SET lock_configuration = true")
+        # A second store over the same file in one process shares DuckDB's instance, already
+        # locked by the first.
+        locked = self._db.execute("SELECT current_setting('lock_configuration')").fetchone()
+        if not (locked and locked[0]):
+            self._db.execute("SET lock_configuration = true")
         self._meta = meta
         self._clock = clock
         self._write_lock = threading.Lock()
