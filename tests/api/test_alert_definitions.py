@@ -73,6 +73,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     data_dir = tmp_path / "data"
     data, client = open_app(data_dir, clock)
     data.store.ensure_table(TableSchema("my.lookuplist.hosts", (Column("srcHost", t.STR),)))
+    data.store.append("my.lookuplist.hosts", {"srcHost": ["h1"]}, client=DOMAIN)
     domains = DomainStore(data.meta, clock)
     token = domains.create_domain(DOMAIN).stand_alone_token
     domains.create_token(DOMAIN, kind=TokenKind.ALERTS, name="john.smith@devo.com")

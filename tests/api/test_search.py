@@ -395,3 +395,37 @@ async def test_table_endpoint(env: Env) -> None:
     missing = await env.client.get("/search/table/no.such", headers=env.hmac_headers(b""))
     assert missing.status_code == 403
     assert missing.json()["msg"] == "Access not allowed for table 'no.such'"
+
+
+async def test_another_domains_table_is_answered_like_a_missing_one(env: Env) -> None:
+    env.data.store.append("my.app.theirs", {"message": ["secret"]}, client="other")
+    answers = []
+    for table in ("my.app.theirs", "my.app.nowhere"):
+        response = await env.client.get(f"/search/table/{table}", headers=env.hmac_headers(b""))
+        answers.append((response.status_code, response.json()["msg"].replace(table, "T")))
+    assert answers[0] == answers[1] == (403, "Access not allowed for table 'T'")
+    texts = []
+    for table in ("my.app.theirs", "my.app.nowhere"):
+        response = await env.query({**BOUNDED, "query": f"from {table} select message"})
+        texts.append((response.status_code, response.json()["object"][1].replace(table, "T")))
+    assert texts[0] == texts[1] == (400, "Unknown table `T` at line 1, column 6")
+    env.data.store.append("my.app.theirs", {"message": ["mine"]}, client="self")
+    response = await env.client.get("/search/table/my.app.theirs", headers=env.hmac_headers(b""))
+    assert response.status_code == 200
+
+
+async def test_scope_is_checked_before_any_name(env: Env) -> None:
+    """A table-scoped token must not learn another table's columns from error texts."""
+    token = env.domains.create_token("self", tables=["my.app.*"])
+    headers = {"Authorization": f"Bearer {token}"}
+    env.data.store.append("my.app.x", {"message": ["a"]}, client="self")
+    for query in (
+        "from demo.ecommerce.data select nosuchcolumn",
+        "from demo.ecommerce.data select method",
+        "from my.app.x where message in (from demo.ecommerce.data select nosuchcolumn)",
+    ):
+        response = await env.query({**BOUNDED, "query": query}, **headers)
+        assert response.status_code == 403, response.text
+        assert response.json()["msg"] == "Access not allowed for table 'demo.ecommerce.data'"
+    response = await env.client.get("/search/table/demo.ecommerce.data", headers=headers)
+    assert response.status_code == 403

@@ -31,6 +31,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
 from ..errors import LinqdError, ValidationError
+from ..linq.analyzer import SchemaLookup
 from ..store.duckdb import EventStore
 from .auth import Principal, authenticate_stand_alone
 from .body import json_body, read_body
@@ -182,6 +183,10 @@ class AlertDefinitionsAPI:
 
         return endpoint
 
+    def _schemas(self, principal: Principal) -> SchemaLookup:
+        """The tables the caller may name: its domain's, within its scope."""
+        return principal.scoped(self.store.schemas_for(principal.domain))
+
     async def _json(self, request: Request) -> object:
         return json_body(await read_body(request, self.settings.max_body_bytes))
 
@@ -253,7 +258,7 @@ class AlertDefinitionsAPI:
         def run() -> list[dict[str, Any]]:
             spec = read_definition(body)
             now = self.clock.now_ms()
-            check_query(spec, self.store.schema, now_ms=now, may_read=principal.may_read)
+            check_query(spec, self._schemas(principal), now_ms=now, may_read=principal.may_read)
             draft = AlertDefinition(
                 "backtest", principal.domain, "0", "0", now, now, principal.name, spec
             )
@@ -273,7 +278,7 @@ class AlertDefinitionsAPI:
     def _create_one(self, body: object, principal: Principal) -> AlertDefinition:
         spec = read_definition(body)
         check_query(
-            spec, self.store.schema, now_ms=self.clock.now_ms(), may_read=principal.may_read
+            spec, self._schemas(principal), now_ms=self.clock.now_ms(), may_read=principal.may_read
         )
         return self.repo.create(principal.domain, spec, principal.name)
 
@@ -288,7 +293,7 @@ class AlertDefinitionsAPI:
         stored = self.repo.get(principal.domain, raw_id)
         spec = read_update(body, stored.spec, principal.domain)
         check_query(
-            spec, self.store.schema, now_ms=self.clock.now_ms(), may_read=principal.may_read
+            spec, self._schemas(principal), now_ms=self.clock.now_ms(), may_read=principal.may_read
         )
         return self.repo.update(principal.domain, raw_id, spec)
 

@@ -57,7 +57,9 @@ from typing import Any, Literal
 import jwt as pyjwt
 
 from ..domains import ALL_TABLES, DomainStore, TokenKind, glob_matches, validate_table_globs
-from ..errors import AuthError, ValidationError
+from ..errors import AuthError, ForbiddenError, ValidationError
+from ..linq.analyzer import SchemaLookup
+from ..store.catalog import TableSchema
 
 Scheme = Literal["hmac", "bearer", "jwt", "standalone", "ingest"]
 
@@ -113,6 +115,18 @@ class Principal:
 
     def may_read(self, table: str) -> bool:
         return any(glob_matches(pattern, table) for pattern in self.tables)
+
+    def scoped(self, schemas: SchemaLookup) -> SchemaLookup:
+        """``schemas`` as this principal may use them: a table outside its scope is refused
+        (403) the moment a query names it, before any of its columns is looked at, so that
+        errors cannot reveal them."""
+
+        def lookup(name: str) -> TableSchema | None:
+            if not self.may_read(name):
+                raise ForbiddenError(f"Access not allowed for table '{name}'")
+            return schemas(name)
+
+        return lookup
 
 
 # -- helpers shared with clients and tests --------------------------------------------------------

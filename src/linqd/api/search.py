@@ -122,7 +122,8 @@ class SearchAPI:
     ) -> tuple[CompiledQuery, Bounds, bool]:
         time_range = resolve_range(req.from_value, req.to_value, now_ms=now, tz=req.options.tz)
         bounds = Bounds(time_range.from_ms, time_range.to_ms, principal.domain)
-        compiled = compile_linq(req.query, self.store.schema, now_ms=now, bounds=bounds)
+        schemas = principal.scoped(self.store.schemas_for(principal.domain))
+        compiled = compile_linq(req.query, schemas, now_ms=now, bounds=bounds)
         for table in sorted(tables_read(compiled.plan)):
             if not principal.may_read(table):
                 raise ForbiddenError(f"Access not allowed for table '{table}'")
@@ -246,9 +247,10 @@ class SearchAPI:
         name = request.path_params["table"]
         try:
             principal, _ = await self.gate.query(request)
-            schema = self.store.schema(name)
-            if schema is None or not principal.may_read(name):
-                # Devo answers a missing table like a forbidden one, so names do not leak.
+            # Devo answers a missing table like a forbidden one, so names do not leak; another
+            # domain's table is a missing one, and the scope is checked before the name.
+            schema = principal.scoped(self.store.schemas_for(principal.domain))(name)
+            if schema is None:
                 raise ForbiddenError(f"Access not allowed for table '{name}'")
         except LinqdError as error:
             return error_response(error, cid=cid, now_ms=now)

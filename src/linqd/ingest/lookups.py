@@ -419,6 +419,7 @@ class LookupAssembler:
                     f"INSERT INTO {table} BY NAME SELECT * FROM _linqd_lookup_rows",
                     [],
                 )
+        self._store.note_holder(schema.name, client)
 
     def _batch(self, schema: TableSchema, rows: Sequence[Row], client: str) -> pa.Table:
         count = len(rows)

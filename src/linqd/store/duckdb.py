@@ -133,6 +133,10 @@ class EventStore:
         self._write_lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._schemas: dict[str, TableSchema] = {}
+        # Per table, the domains that have rows in it: filled the first time a table is asked
+        # about, then kept up to date by appends.
+        self._holders: dict[str, set[str]] = {}
+        self._holders_lock = threading.Lock()
         self._load_schemas()
         for schema in catalog.BUILTIN_TABLES:
             self._ensure_table(schema)
@@ -188,6 +192,8 @@ class EventStore:
         self._exec(f"DROP TABLE IF EXISTS {quote(schema.name)}")
         self._exec(f"CREATE TABLE {_table_ddl(schema)}")
         self._schemas[schema.name] = schema
+        with self._holders_lock:
+            self._holders[schema.name] = set()
 
     def _max_seq(self) -> int:
         best = 0
@@ -204,6 +210,39 @@ class EventStore:
 
     def schema(self, name: str) -> TableSchema | None:
         return self._schemas.get(name)
+
+    def schemas_for(self, client: str) -> Callable[[str], TableSchema | None]:
+        """The tables as ``client`` sees them: the built-in ones, and every other table only
+        once ``client`` has stored rows in it. Another domain's tables are unknown, exactly
+        like tables that do not exist, so their names and columns do not leak."""
+
+        def lookup(name: str) -> TableSchema | None:
+            schema = self._schemas.get(name)
+            if schema is None or schema.builtin or self.holds(name, client):
+                return schema
+            return None
+
+        return lookup
+
+    def holds(self, table: str, client: str) -> bool:
+        """Whether ``client`` has stored rows in ``table``."""
+        with self._holders_lock:
+            holders = self._holders.get(table)
+        if holders is None:
+            if table not in self._schemas:
+                return False
+            rows = self.reader().execute(f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(table)}")
+            found = {str(row[0]) for row in rows.fetchall()}
+            with self._holders_lock:
+                holders = self._holders.setdefault(table, found)
+        return client in holders
+
+    def note_holder(self, table: str, client: str) -> None:
+        """``client`` now has rows in ``table`` (for writers outside ``append``)."""
+        with self._holders_lock:
+            holders = self._holders.get(table)
+            if holders is not None:
+                holders.add(client)
 
     def tables(self) -> list[TableSchema]:
         return sorted(self._schemas.values(), key=lambda s: s.name)
@@ -281,6 +320,8 @@ class EventStore:
             finally:
                 self._db.unregister("_linqd_batch")
             self._seq = first + count - 1
+        if count:
+            self.note_holder(table, client)
         result = AppendResult(table, count, first, first + count - 1)
         for listener in list(self._listeners):
             try:
