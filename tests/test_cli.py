@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -364,3 +365,33 @@ def test_alerts_backtest(tmp_path: Path) -> None:
         main, ["alerts", "backtest", str(bad), "--data-dir", str(data_dir), "--from", "1d"]
     )
     assert result.exit_code != 0 and "not JSON" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["domain", "create", "acme"],
+        ["domain", "list"],
+        ["token", "create", "--domain", "self"],
+        ["saved", "list"],
+        ["tables"],
+    ],
+)
+def test_commands_that_create_the_data_directory_make_it_private(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """The API secret lives in meta.sqlite: 0700 and 0600 from the first command, not from
+    the first `serve`."""
+    data_dir = tmp_path / "fresh"
+    if args[0] == "token":
+        assert invoke("domain", "create", "self", "--data-dir", str(data_dir)).exit_code == 0
+    previous = os.umask(0o022)
+    try:
+        invoke(*args, "--data-dir", str(data_dir))
+    finally:
+        os.umask(previous)
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    for name in ("meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm"):
+        if (data_dir / name).exists():
+            assert (data_dir / name).stat().st_mode & 0o777 == 0o600, name
+    assert (data_dir / "meta.sqlite").exists()

@@ -15,7 +15,14 @@ import click
 from .client import remote_query
 from .clock import SystemClock
 from .config import Settings
-from .datadir import DEFAULT_DATA_DIR, META_FILE, DataDir, has_events, open_data_dir
+from .datadir import (
+    DEFAULT_DATA_DIR,
+    META_FILE,
+    DataDir,
+    ensure_private_dir,
+    has_events,
+    open_data_dir,
+)
 from .domains import DomainStore, TokenKind
 from .errors import LinqdError, LinqError
 from .linq.ir import ResultColumn
@@ -94,7 +101,7 @@ def _open(data_dir: Path) -> DataDir:
 
 def _domains(data_dir: Path) -> DomainStore:
     """The metadata database alone: SQLite is safe to share with a running server."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     return DomainStore(MetaStore(data_dir / META_FILE), SystemClock())
 
 

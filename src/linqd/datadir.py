@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .clock import Clock
+from .domains import secure_permissions
 from .meta import MetaStore
 from .store.duckdb import DEFAULT_MEMORY_LIMIT, EventStore
 
@@ -26,8 +27,14 @@ class DataDir:
         self.meta.close()
 
 
+def ensure_private_dir(path: Path) -> None:
+    """Create the data directory if needed, readable by this user only (it holds secrets)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_permissions(path)
+
+
 def open_data_dir(path: Path, clock: Clock, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DataDir:
-    path.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path)
     meta = MetaStore(path / META_FILE)
     store = EventStore(path / EVENTS_FILE, meta, clock, memory_limit=memory_limit)
     return DataDir(path, meta, store)

@@ -7,6 +7,7 @@ and alert definitions as later capabilities arrive. Each capability adds its tab
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -226,6 +227,10 @@ class MetaStore:
     """One SQLite connection shared by the process, serialised by a lock (writes are rare)."""
 
     def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:" and not Path(path).exists():
+            # It holds API secrets: private from its first byte (SQLite gives its -wal and -shm
+            # files the database file's mode).
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")

@@ -24,7 +24,7 @@ from .alerts.service import AlertServices
 from .api.app import create_app
 from .clock import SystemClock
 from .config import Settings
-from .datadir import META_FILE, open_data_dir
+from .datadir import META_FILE, ensure_private_dir, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
 from .ingest.collector import CollectorConfig, SyslogCollector
 from .ingest.pipeline import IngestPipeline
@@ -84,6 +84,7 @@ def ensure_credentials(data_dir: Path) -> dict[str, str]:
     existing = read_credentials(data_dir)
     if existing is not None:
         return existing
+    ensure_private_dir(data_dir)
     meta = MetaStore(data_dir / META_FILE)
     try:
         fresh = DomainStore(meta, SystemClock()).ensure_domain("self")
