@@ -8,6 +8,7 @@ import io
 import ipaddress
 import socket
 import ssl
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,8 +22,12 @@ import pyzipper
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from linqd.clock import Clock, SimulatedClock
+from linqd.clock import Clock, SimulatedClock, SystemClock
+from linqd.datadir import open_data_dir
 from linqd.errors import SinkError, ValidationError
+from linqd.jobs.model import Job, JobStatus
+from linqd.jobs.repo import JobRepository
+from linqd.jobs.runner import JobRunner
 from linqd.linq.ir import ResultColumn
 from linqd.sinks import SinkContext, create_sink
 from linqd.sinks.base import RowFormat, SinkBatch
@@ -460,3 +465,72 @@ def test_a_job_mails_its_results(server: tuple[Collector, SmtpSettings], run_job
     text = gzip.decompress(content).decode()
     assert text.split("\r\n")[0] == "message"
     assert text.count("row ") == 300
+
+
+@pytest.mark.parametrize("smtp_up", [True, False])
+def test_a_job_ending_after_an_idle_spell_mails_or_stops(
+    tmp_path: Path, server: tuple[Collector, SmtpSettings], smtp_up: bool
+) -> None:
+    """The review's "COMPLETED with emailsSended: 0": a bounded job whose last window was
+    taken before its `to` had passed completed on the next idle pass without mailing the rows
+    it held. Now it mails them then, and a mail that cannot go stops the job with the error."""
+    handler, live = server
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        smtp = live if smtp_up else SmtpSettings(port=closed.getsockname()[1])
+        data = open_data_dir(tmp_path, SystemClock())
+        to_ms = SystemClock().now_ms() + 60_000  # the rows below are stamped now, before `to`
+        data.store.append("my.app.jobs", {"message": ["a", "b"]}, client="self")
+        clock = SimulatedClock(to_ms)  # the first window is taken before `to` + lateness
+        context = SinkContext(clock=clock, smtp=smtp)
+        repo = JobRepository(data.meta)
+        runner = JobRunner(
+            data.store,
+            repo,
+            clock,
+            lambda job: create_sink(job.type, job.params, job_id=job.id, context=context),
+            idle_wait_s=0.01,
+        )
+        job = Job(
+            id=JOB,
+            domain="self",
+            type="email",
+            friendly_name="idle",
+            query="from my.app.jobs select message",
+            from_ms=0,
+            to_ms=to_ms,
+            params={"email.to": "ops@example.com"},
+            status=JobStatus.CREATED,
+            cid="test",
+            created_ms=to_ms,
+        )
+        repo.create(job)
+        try:
+            runner.run(job)
+            # The window is taken (and its rows held by the sink) before the clock moves on.
+            deadline = time.monotonic() + 30
+            while (found := repo.find(JOB)) is None or found.checkpoint.window_hi is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            clock.advance(runner.lateness_ms + 1)
+            assert runner.wait(JOB, 30)
+            finished = repo.find(JOB)
+        finally:
+            runner.close()
+            data.close()
+    assert finished is not None
+    if smtp_up:
+        assert finished.status is JobStatus.COMPLETED
+        assert finished.extra == {"emailsSended": 1}
+        (message,) = handler.messages
+        (part,) = list(message.iter_attachments())
+        assert (
+            "a\r\nb\r\n"
+            in zipfile.ZipFile(io.BytesIO(part.get_content()))
+            .read(zipfile.ZipFile(io.BytesIO(part.get_content())).namelist()[0])
+            .decode()
+        )
+    else:
+        assert finished.status is JobStatus.STOPPED
+        assert finished.extra == {"emailsSended": 0}
+        assert any("Email not sent" in error for error in finished.error)

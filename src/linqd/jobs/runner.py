@@ -184,6 +184,8 @@ class _Worker:
         key_column = sink.spec.key_column
         if key_column is not None and key_column not in {c.name for c in compiled.columns}:
             raise SinkError(f"The key column `{key_column}` is not a column of the query")
+        csv_header = header if mode is modes.Mode.CSV else None
+        last = SinkBatch(job.id, 0, compiled.columns, [], csv_header, None, last=True)
         while not self._stop.is_set():
             cp = job.checkpoint
             if cp.window_hi is None:
@@ -191,9 +193,9 @@ class _Worker:
                 now = runner.clock.now_ms()
                 if hi <= cp.window_lo:
                     if job.to_ms is not None and now >= job.to_ms + runner.lateness_ms:
-                        job = job.with_status(JobStatus.COMPLETED)
-                        self._save(job)
-                        return job
+                        # Nothing new since the last window, which was taken before `to`
+                        # had passed: the job ends here.
+                        return self._complete(job, sink, last)
                     sink.flush_if_due()
                     if sink.pending() == 0 and job != self.job:
                         self._save(job)
@@ -216,7 +218,6 @@ class _Worker:
                     return job
                 lines = batch.column("line").to_pylist()
                 keys = batch.column("key").to_pylist() if key_column else None
-                csv_header = header if mode is modes.Mode.CSV else None
                 sink.send(SinkBatch(job.id, cp.index, compiled.columns, lines, csv_header, keys))
                 count = batch.num_rows
                 if keyset:
@@ -239,20 +240,24 @@ class _Worker:
             # The window is done.
             assert cp.window_hi is not None
             done = job.to_ms is not None and cp.captured_ms >= job.to_ms + runner.lateness_ms
-            if done:
-                # A batching sink (email) delivers what it still holds with the last batch.
-                last = SinkBatch(job.id, cp.index, compiled.columns, [], None, None, last=True)
-                sink.send(replace(last, header=header if mode is modes.Mode.CSV else None))
-                cp = replace(cp, index=cp.index + 1)
-            assert cp.window_hi is not None
             cp = Checkpoint(window_lo=cp.window_hi, index=cp.index)
             job = replace(job, checkpoint=cp)
             if done:
-                job = job.with_status(JobStatus.COMPLETED)
-                self._save(job)
-                return job
+                return self._complete(job, sink, last)
             if sink.pending() == 0:
                 self._save(job)
+        return job
+
+    def _complete(self, job: Job, sink: Sink, last: SinkBatch) -> Job:
+        """End a bounded job: a batching sink (email) delivers what it still holds with the
+        last batch; a failure there stops the job (``SinkError``), it never completes it."""
+        cp = job.checkpoint
+        sink.send(replace(last, index=cp.index))
+        if sink.pending():
+            raise SinkError(f"{sink.pending()} rows were not delivered")
+        job = replace(job, checkpoint=replace(cp, index=cp.index + 1))
+        job = job.with_status(JobStatus.COMPLETED)
+        self._save(job)
         return job
 
     def _stream(
