@@ -220,7 +220,7 @@ async def test_method_crud_never_shows_the_password(env: Env) -> None:
         "config": {
             "url": env.hook.url,
             "contentType": "application/json",
-            "headers": {"X-Team": "blue"},
+            "headers": {"X-Team": "******"},  # header values often carry keys: masked
             "username": "bob",
             "timeoutMs": 2_000,
         },
@@ -243,6 +243,26 @@ async def test_method_crud_never_shows_the_password(env: Env) -> None:
     assert await env.ok("DELETE", one) == {"id": created["id"], "deleted": True}
     await env.error(404, "GET", one)
     assert all(SECRET not in text for text in env.answers)
+
+
+async def test_header_values_and_url_query_values_are_masked(env: Env) -> None:
+    url = f"{env.hook.url}?token=s3cret&team=blue&flag"
+    created = await env.http_method(url=url, headers={"X-Api-Key": "k3y"})
+    shown = f"{env.hook.url}?token=******&team=******&flag"
+    assert created["config"]["url"] == shown
+    assert created["config"]["headers"] == {"X-Api-Key": "******"}
+    one = f"{METHODS}/{created['id']}"
+    assert (await env.ok("GET", one))["config"] == created["config"]
+    # What a client read and sends back unchanged keeps the stored secrets.
+    await env.ok("PUT", one, {"name": "again", "config": created["config"]})
+    stored = MethodRepository(env.meta, env.clock).get(DOMAIN, created["id"]).config
+    assert getattr(stored, "url", None) == url
+    assert getattr(stored, "headers", None) == (("X-Api-Key", "k3y"),)
+    assert (await env.ok("GET", one))["status"] == created["status"]  # target unchanged
+    await env.ok("PUT", one, {"config": {"headers": {"X-Api-Key": "new"}}})
+    stored = MethodRepository(env.meta, env.clock).get(DOMAIN, created["id"]).config
+    assert getattr(stored, "headers", None) == (("X-Api-Key", "new"),)
+    assert all("s3cret" not in text and "k3y" not in text for text in env.answers)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """Delivery methods, sending policies and deliveries as stored and as the APIs show them
 (spec/alerts.md §8). A method's password is stored (Digest authentication needs it back) but
-never shown: ``to_json`` leaves it out."""
+never shown: ``to_json`` leaves it out. Custom header values and the values of the URL's query
+string often carry credentials too (``X-Api-Key``, ``?token=``): they are shown as ``******``,
+and an update that sends such a masked value back keeps the stored one."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .antiflood import AntiFlooding, FloodMode
 from .schedule import Schedule
@@ -23,6 +26,21 @@ DEVO_METHOD_TYPES = (
     "slack",
     "servicenow",
 )
+
+
+MASK = "******"
+
+
+def masked_url(url: str) -> str:
+    """The URL with every query value (and any fragment) masked, names kept."""
+    parts = urlsplit(url)
+    if not parts.query and not parts.fragment:
+        return url
+    pairs = [item.partition("=") for item in parts.query.split("&")] if parts.query else []
+    query = "&".join(f"{name}={MASK}" if sep else name for name, sep, _ in pairs)
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, query, MASK if parts.fragment else "")
+    )
 
 
 class MethodType(StrEnum):
@@ -45,15 +63,30 @@ class HttpJsonConfig:
     timeout_ms: int = 10_000
 
     def to_json(self, *, with_secret: bool = False) -> dict[str, Any]:
+        """As shown by the API (secrets masked or left out), or ``with_secret`` as stored."""
         out: dict[str, Any] = {
-            "url": self.url,
+            "url": self.url if with_secret else masked_url(self.url),
             "contentType": self.content_type.value,
-            "headers": dict(self.headers),
+            "headers": {name: value if with_secret else MASK for name, value in self.headers},
             "username": self.username,
             "timeoutMs": self.timeout_ms,
         }
         if with_secret and self.password is not None:
             out["password"] = self.password
+        return out
+
+    def unmask(self, given: dict[str, Any]) -> dict[str, Any]:
+        """An update's config where it sends back what ``to_json`` showed: the stored values."""
+        out = dict(given)
+        if out.get("url") == masked_url(self.url):
+            out["url"] = self.url
+        headers = out.get("headers")
+        if isinstance(headers, dict):
+            stored = dict(self.headers)
+            out["headers"] = {
+                name: stored[name] if value == MASK and name in stored else value
+                for name, value in headers.items()
+            }
         return out
 
 

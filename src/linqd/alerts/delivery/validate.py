@@ -139,7 +139,10 @@ def read_method_update(body: object, stored: MethodInput) -> MethodInput:
     merged.update({key: data[key] for key in ("name",) if key in data})
     config = dict(stored.config.to_json(with_secret=True))
     if "config" in data:
-        config.update(json_object(data["config"], "config"))
+        given = json_object(data["config"], "config")
+        if isinstance(stored.config, HttpJsonConfig):
+            given = stored.config.unmask(dict(given))
+        config.update(given)
     merged["config"] = config
     return read_method(merged)
 
