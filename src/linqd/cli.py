@@ -509,7 +509,8 @@ def alerts_backtest(
         spec = read_definition(body)
         data = _open(data_dir)
         try:
-            check_query(spec, data.store.schema, now_ms=now, may_read=lambda table: True)
+            schemas = data.store.schemas_for(domain_name)
+            check_query(spec, schemas, now_ms=now, may_read=lambda table: True)
             draft = AlertDefinition("backtest", domain_name, "0", "0", now, now, "", spec)
             fired = [firing_json(f) for f in backtest(draft, data.store, from_ms, to_ms)]
         finally:

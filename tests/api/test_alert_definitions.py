@@ -21,6 +21,7 @@ from linqd.config import Settings
 from linqd.datadir import DataDir, open_data_dir
 from linqd.domains import DomainStore, TokenKind
 from linqd.linq import types as t
+from linqd.lookup_tables import lookup_storage
 from linqd.store.catalog import Column, TableSchema
 
 pytestmark = pytest.mark.anyio
@@ -72,8 +73,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     clock = SimulatedClock(NOW)
     data_dir = tmp_path / "data"
     data, client = open_app(data_dir, clock)
-    data.store.ensure_table(TableSchema("my.lookuplist.hosts", (Column("srcHost", t.STR),)))
-    data.store.append("my.lookuplist.hosts", {"srcHost": ["h1"]}, client=DOMAIN)
+    hosts = lookup_storage("my.lookuplist.hosts", DOMAIN)
+    data.store.ensure_table(TableSchema(hosts, (Column("srcHost", t.STR),)))
     domains = DomainStore(data.meta, clock)
     token = domains.create_domain(DOMAIN).stand_alone_token
     domains.create_token(DOMAIN, kind=TokenKind.ALERTS, name="john.smith@devo.com")

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from linqd.clock import SimulatedClock
 from linqd.ingest.lookups import LookupAssembler, parse_headers, split_fields
 from linqd.linq import types as t
+from linqd.lookup_tables import lookup_storage
 from linqd.meta import MetaStore
-from linqd.store.catalog import Column
+from linqd.store.catalog import Column, TableSchema
 from linqd.store.duckdb import EventStore
 
 NOW = 1_700_000_000_000
@@ -50,9 +51,20 @@ def rows(store: EventStore, sql: str, params: list[Any] | None = None) -> list[t
     return store.reader().execute(sql, params or []).fetchall()
 
 
+def stored(table: str = LK, client: str = "self") -> str:
+    """The table that holds ``client``'s lookup (each domain's is its own)."""
+    return lookup_storage(table, client)
+
+
+def schema(store: EventStore, table: str = LK, client: str = "self") -> TableSchema | None:
+    return store.schemas_for(client)(table)
+
+
 def colors(store: EventStore, client: str = "self") -> list[tuple[Any, ...]]:
     return rows(
-        store, f'SELECT KEY, COLOR, HEX FROM "{LK}" WHERE client = ? ORDER BY KEY', [client]
+        store,
+        f'SELECT KEY, COLOR, HEX FROM "{stored(LK, client)}" WHERE client = ? ORDER BY KEY',
+        [client],
     )
 
 
@@ -94,11 +106,11 @@ def test_captured_traffic_end_to_end(store: EventStore, lookups: LookupAssembler
         assert lookups.accepts(table)
         lookups.feed(table, message, client="self")
     assert colors(store) == [("1", "Red", "d62d20"), ("2", "Green", "008744")]
-    got = rows(store, f'SELECT eventdate, client, _seq FROM "{LK}" ORDER BY _seq')
+    got = rows(store, f'SELECT eventdate, client, _seq FROM "{stored()}" ORDER BY _seq')
     assert [(r[1], r[2]) for r in got] == [("self", 1), ("self", 2)]
     assert {int(r[0].timestamp() * 1000) for r in got} == {NOW}
-    assert store.schema(LK) is not None
-    assert store.schema(LK).columns == (  # type: ignore[union-attr]
+    assert schema(store) is not None
+    assert schema(store).columns == (  # type: ignore[union-attr]
         Column("KEY", t.STR),
         Column("COLOR", t.STR),
         Column("HEX", t.STR),
@@ -122,7 +134,8 @@ def test_captured_delete_line_with_an_unescaped_quote(
         lookup_id="1795432215.6300807",
         deletes=('11,"HEX12","x"y"',),
     )
-    got = rows(store, 'SELECT KEY, COLOR, HEX FROM "my.lookuplist.TEST_LOOKUP" ORDER BY KEY')
+    table = stored("my.lookuplist.TEST_LOOKUP")
+    got = rows(store, f'SELECT KEY, COLOR, HEX FROM "{table}" ORDER BY KEY')
     assert got == [("10", "HEX10", "a"), ("12", "HEX13", 'x"y')]
 
 
@@ -171,7 +184,7 @@ def test_sent_by_the_real_devo_sdk(
 
 def test_visible_only_after_end(store: EventStore, lookups: LookupAssembler) -> None:
     upload(lookups, ['1,"Red","d62d20"'], end=False)
-    assert store.schema(LK) is None
+    assert schema(store) is None
     assert lookups.open_uploads() == 1
     lookups.feed(
         "my.lookup.control.MY_LK.FULL", f"1795432246.521291_MY_LK|END|{HEADERS}", client="self"
@@ -210,7 +223,7 @@ def test_inc_upserts_by_key(store: EventStore, lookups: LookupAssembler) -> None
         ("2", "Verde", "008744"),
         ("3", "Azul", "0057e7"),
     ]
-    assert rows(store, f'SELECT count(*) FROM "{LK}"') == [(3,)]
+    assert rows(store, f'SELECT count(*) FROM "{stored()}"') == [(3,)]
 
 
 def test_delete_removes_keys_and_last_event_wins(
@@ -263,7 +276,7 @@ def test_orphan_data_is_counted_and_ignored(store: EventStore, lookups: LookupAs
     # Another client's upload id does not adopt the data either.
     upload(lookups, [], lookup_id="2.0", client="other", end=False)
     lookups.feed("my.lookup.data.MY_LK", '2.0_MY_LK|1,"Red","d62d20"', client="self")
-    assert store.schema(LK) is None
+    assert schema(store) is None
     assert lookups.counters()["orphans"] == 3
 
 
@@ -283,7 +296,8 @@ def test_headers_with_types_and_bad_values(store: EventStore, lookups: LookupAss
         name="TYPED",
         headers=headers,
     )
-    got = rows(store, 'SELECT id, n, f, b, ip, s FROM "my.lookuplist.TYPED" ORDER BY id')
+    table = stored("my.lookuplist.TYPED")
+    got = rows(store, f'SELECT id, n, f, b, ip, s FROM "{table}" ORDER BY id')
     assert got == [
         (1, -5, 2.5, True, 0x0A000001, "7"),
         (2, None, 3.0, False, 2130706433, ""),
@@ -295,7 +309,7 @@ def test_headers_with_types_and_bad_values(store: EventStore, lookups: LookupAss
     types_ = rows(
         store,
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = 'my.lookuplist.TYPED' ORDER BY ordinal_position",
+        f"WHERE table_name = '{stored('my.lookuplist.TYPED')}' ORDER BY ordinal_position",
     )
     assert [d for _, d in types_][3:] == [
         "INTEGER",
@@ -313,23 +327,31 @@ def test_full_with_new_columns_redefines_the_table(
     upload(lookups, ['1,"Red","d62d20"'])
     wider = HEADERS[:-1] + ',{"RGB":{"type":"int"}}]'
     upload(lookups, ['1,"Red","d62d20",14036256'], headers=wider, lookup_id="2.0")
-    assert rows(store, f'SELECT KEY, RGB FROM "{LK}"') == [("1", 14036256)]
-    assert store.schema(LK).column_names == ("KEY", "COLOR", "HEX", "RGB")  # type: ignore[union-attr]
+    assert rows(store, f'SELECT KEY, RGB FROM "{stored()}"') == [("1", 14036256)]
+    assert schema(store).column_names == ("KEY", "COLOR", "HEX", "RGB")  # type: ignore[union-attr]
     # INC with yet other columns is rejected and changes nothing.
     upload(lookups, ['2,"Green",008744'], headers=HEADERS, action="INC", lookup_id="3.0")
-    assert rows(store, f'SELECT KEY, RGB FROM "{LK}"') == [("1", 14036256)]
+    assert rows(store, f'SELECT KEY, RGB FROM "{stored()}"') == [("1", 14036256)]
     assert lookups.counters()["rejected"] == 1
 
 
-def test_redefinition_is_refused_when_another_client_has_rows(
+def test_another_domains_lookup_never_blocks_an_upload(
     store: EventStore, lookups: LookupAssembler
 ) -> None:
+    """Each domain's lookup is its own table: another domain's rows and columns of the same
+    name neither block an upload nor change."""
     upload(lookups, ['1,"Rot","d62d20"'], client="other")
     wider = HEADERS[:-1] + ',{"RGB":{"type":"int"}}]'
     upload(lookups, ['1,"Red","d62d20",1'], headers=wider, lookup_id="2.0")
+    assert lookups.counters()["rejected"] == 0
     assert colors(store, "other") == [("1", "Rot", "d62d20")]
-    assert store.schema(LK).column_names == ("KEY", "COLOR", "HEX")  # type: ignore[union-attr]
-    assert lookups.counters()["rejected"] == 1
+    assert schema(store, client="other").column_names == ("KEY", "COLOR", "HEX")  # type: ignore[union-attr]
+    assert schema(store).column_names == ("KEY", "COLOR", "HEX", "RGB")  # type: ignore[union-attr]
+    assert rows(store, f'SELECT KEY, RGB FROM "{stored()}"') == [("1", 1)]
+    # An INC of yet other columns by the other domain concerns its own lookup only.
+    upload(lookups, ['2,"Grün","008744"'], client="other", action="INC", lookup_id="3.0")
+    assert [key for key, _, _ in colors(store, "other")] == ["1", "2"]
+    assert rows(store, f'SELECT count(*) FROM "{stored()}"') == [(1,)]
 
 
 def test_inc_after_reopening_the_store(tmp_path: Path, clock: SimulatedClock) -> None:
@@ -343,7 +365,7 @@ def test_inc_after_reopening_the_store(tmp_path: Path, clock: SimulatedClock) ->
         assert lookups.counters()["rejected"] == 0
         assert [r[0] for r in colors(store)] == ["1", "2"]
         # Sequence numbers keep increasing across the reopen.
-        assert rows(store, f'SELECT _seq FROM "{LK}" ORDER BY _seq') == [(1,), (2,)]
+        assert rows(store, f'SELECT _seq FROM "{stored()}" ORDER BY _seq') == [(1,), (2,)]
     finally:
         store.close()
 
@@ -354,7 +376,7 @@ def test_inc_after_reopening_the_store(tmp_path: Path, clock: SimulatedClock) ->
 def test_too_many_rows_drops_the_upload(store: EventStore, clock: SimulatedClock) -> None:
     lookups = LookupAssembler(store, clock, max_rows=2)
     upload(lookups, ['1,"a","b"', '1,"a2","b"', '2,"c","d"', '3,"e","f"', '4,"g","h"'])
-    assert store.schema(LK) is None
+    assert schema(store) is None
     counters = lookups.counters()
     assert counters["dropped"] == 1
     assert counters["orphans"] == 0  # the rest of a dropped upload is not counted again
@@ -480,3 +502,23 @@ def test_split_fields_reads_what_devo_sdk_writes_without_escaping(values: list[s
     values = [v.strip() for v in values]
     line = Lookup.process_fields(values, key_index=0)
     assert split_fields(line, len(values)) == values
+
+
+def test_a_shared_lookup_of_an_earlier_version_is_split_per_domain(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    store = open_store(tmp_path, clock)
+    shared = TableSchema("my.lookuplist.OLD", (Column("KEY", t.STR), Column("V", t.STR)))
+    store.ensure_table(shared)  # as earlier versions kept lookups: one table, every domain
+    store.append(shared.name, {"KEY": ["a"], "V": ["self's"]}, client="self")
+    store.append(shared.name, {"KEY": ["a"], "V": ["other's"]}, client="other")
+    store.close()
+    store = open_store(tmp_path, clock)
+    try:
+        assert store.schema("my.lookuplist.OLD") is None
+        for client in ("self", "other"):
+            assert schema(store, "my.lookuplist.OLD", client) == shared
+            got = rows(store, f'SELECT client, V FROM "{stored("my.lookuplist.OLD", client)}"')
+            assert got == [(client, f"{client}'s")]
+    finally:
+        store.close()

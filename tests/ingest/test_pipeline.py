@@ -17,6 +17,7 @@ from linqd.clock import SimulatedClock
 from linqd.datadir import DataDir, open_data_dir
 from linqd.ingest.pipeline import IngestPipeline
 from linqd.ingest.syslog import ParsedBatch, parse_messages
+from linqd.lookup_tables import lookup_storage
 from linqd.store.duckdb import EventStore
 
 NOW = 1_700_000_000_000
@@ -209,9 +210,11 @@ def test_lookup_events_build_the_lookup_table(data: DataDir, pipeline: IngestPip
         rejected=[],
     )
     commit(pipeline, pipeline.submit(parsed, client="self"))
-    assert rows(
-        data.store, 'SELECT KEY, COLOR, client FROM "my.lookuplist.COLORS" ORDER BY KEY'
-    ) == [("green", "#0f0", "self"), ("red", "#f00", "self")]
+    colors = lookup_storage("my.lookuplist.COLORS", "self")
+    assert rows(data.store, f'SELECT KEY, COLOR, client FROM "{colors}" ORDER BY KEY') == [
+        ("green", "#0f0", "self"),
+        ("red", "#f00", "self"),
+    ]
     # The control and data events are not stored as tables of their own.
     names = {schema.name for schema in data.store.tables()}
     assert not any(name.startswith("my.lookup.") for name in names)
@@ -225,7 +228,9 @@ def test_lookup_events_split_over_several_batches(data: DataDir, pipeline: Inges
     pipeline.submit(batch("my.lookup.data.SIZES", [f'{prefix}|"s","small"']), client="self")
     ticket = pipeline.submit(batch(control, [f"{prefix}|END|{HEADERS}"]), client="self")
     commit(pipeline, ticket)
-    assert rows(data.store, 'SELECT KEY, COLOR FROM "my.lookuplist.SIZES"') == [("s", "small")]
+    assert rows(
+        data.store, f'SELECT KEY, COLOR FROM "{lookup_storage("my.lookuplist.SIZES", "self")}"'
+    ) == [("s", "small")]
 
 
 # -- back-pressure -------------------------------------------------------------------------------

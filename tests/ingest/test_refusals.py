@@ -18,6 +18,7 @@ from linqd.datadir import DataDir, open_data_dir
 from linqd.errors import StoreError
 from linqd.ingest.pipeline import WRITTEN_BY_LINQD, IngestPipeline
 from linqd.ingest.syslog import ParsedBatch, parse_messages
+from linqd.lookup_tables import lookup_storage
 from linqd.store.catalog import REJECTED_TABLE, written_by_linqd
 from linqd.store.duckdb import EventStore
 
@@ -119,9 +120,10 @@ def test_a_forged_lookup_row_does_not_block_a_lookup_upload(
     for table, message in events:
         ticket = pipeline.submit(batch(table, [message]), client="self")
     assert pipeline.wait_committed(ticket, LIMIT)
-    assert rows(data.store, 'SELECT client, KEY, COLOR FROM "my.lookuplist.COLORS"') == [
-        ("self", "red", "#f00")
-    ]
+    assert rows(
+        data.store,
+        f'SELECT client, KEY, COLOR FROM "{lookup_storage("my.lookuplist.COLORS", "self")}"',
+    ) == [("self", "red", "#f00")]
 
 
 def test_parse_rejections_are_kept_whole(data: DataDir, pipeline: IngestPipeline) -> None:

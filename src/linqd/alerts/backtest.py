@@ -24,7 +24,7 @@ def backtest(
     """Firings of ``[from_ms, to_ms)``, in the order live evaluation would raise them."""
     if to_ms <= from_ms:
         raise ValidationError("to: must be after from", field="to")
-    program = compile_program(definition, store.schema, now_ms=to_ms)
+    program = compile_program(definition, store.schemas_for(definition.domain), now_ms=to_ms)
     if program.steps is StepKind.PERIODS:
         steps = (to_ms - program.first_end(from_ms)) // program.period_ms + 1
         if steps > MAX_STEPS:

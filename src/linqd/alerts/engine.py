@@ -336,7 +336,8 @@ class AlertEngine:
 
     def _entry(self, definition: AlertDefinition, saved: Progress | None, now: int) -> _Entry:
         try:
-            program = compile_program(definition, self.store.schema, now_ms=now)
+            schemas = self.store.schemas_for(definition.domain)
+            program = compile_program(definition, schemas, now_ms=now)
         except LinqdError as error:
             log.error("alert %s (%s): %s", definition.id, definition.name, error)
             return _Entry(definition, None, Progress(definition.updated_ms, error=str(error)))

@@ -30,6 +30,7 @@ from ..errors import ForbiddenError, ValidationError
 from ..linq import compile_linq
 from ..linq.analyzer import SchemaLookup
 from ..linq.ir import Plan, is_aggregate, stages, subplans, tables_read
+from ..lookup_tables import is_lookup
 from ..query.dates import parse_timezone
 from .model import (
     KIND_FIELDS,
@@ -46,7 +47,6 @@ MINUTE = 60_000
 DAY = 86_400_000
 MAX_PERIOD = 100 * DAY  # 8640000000: Devo's "100 days"
 MAX_RATIO = 120
-LOOKUP_PREFIX = "my.lookuplist."
 _LOCALE = re.compile(r"[a-z]{2}_[A-Z]{2}")
 _MAX_LENGTH = {
     "name": 256,
@@ -391,7 +391,7 @@ def _check_subqueries(trigger: Trigger, plan: Plan, period_ms: int | None) -> No
             raise invalid(field, "a subquery must not have a fixed time range")
         if any(s.grouping is not None and s.grouping.period_ms for s in stages(sub)):
             raise invalid(field, "a subquery must not group by time")
-        if any(t.startswith(LOOKUP_PREFIX) for t in tables_read(sub)):
+        if any(is_lookup(t) for t in tables_read(sub)):
             raise invalid(field, "my.lookuplist tables cannot be used in subqueries")
     for name in _REQUIRED_WITH_SUBQUERY:
         if trigger.value(name) is None:

@@ -15,11 +15,10 @@ first, as devo-sdk sends it); ``int`` is ``int8`` and ``float`` is ``float8``.
 - FULL: afterwards the client's rows of the lookup are exactly the uploaded ones. INC: rows are
   upserted by key. ``.DELETE`` data events remove their keys (in a FULL upload they just leave the
   key out). Within one upload the last event for a key wins.
-- Rows of other clients (domains) in the same table are never touched. A FULL upload whose columns
-  differ from the existing table drops and recreates the table inside the transaction, which is
-  only allowed while no other client has rows in it (otherwise the upload is rejected: one
-  domain's upload must not rewrite another's lookup). An INC upload with different columns is
-  rejected.
+- Each domain's lookup is a table of its own (``lookup_tables``): another domain's lookup of the
+  same name is never touched and never blocks an upload. A FULL upload whose columns differ from
+  the existing table drops and recreates it inside the transaction; an INC upload with
+  different columns is rejected.
 - END must repeat START's headers and action; otherwise the upload is rejected.
 - Data (or END) events of an upload that was never started are orphans: counted and ignored.
   Devo does not document this; applying rows that arrived without their headers would mean
@@ -58,6 +57,7 @@ from ..columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ..errors import StoreError
 from ..linq import types as t
 from ..linq.types import LType
+from ..lookup_tables import LOOKUP_PREFIX, lookup_storage
 from ..store.catalog import Column, TableSchema
 from ..store.duckdb import EventStore, arrow_type, quote
 from .decode import coercer
@@ -66,7 +66,6 @@ log = logging.getLogger("linqd.ingest.lookups")
 
 CONTROL_PREFIX = "my.lookup.control."
 DATA_PREFIX = "my.lookup.data."
-TABLE_PREFIX = "my.lookuplist."
 FULL = "FULL"
 INC = "INC"
 DELETE = "DELETE"
@@ -382,11 +381,11 @@ class LookupAssembler:
 
     def _apply(self, upload_id: UploadId, upload: _Upload) -> None:
         client, name, _ = upload_id
-        schema = TableSchema(TABLE_PREFIX + name, upload.headers.columns)
+        schema = TableSchema(lookup_storage(LOOKUP_PREFIX + name, client), upload.headers.columns)
         existing = self._store.schema(schema.name)
         redefine = existing is not None and existing.columns != schema.columns
         if redefine and upload.action == INC:
-            raise _Rejected(f"INC upload with columns different from `{schema.name}`")
+            raise _Rejected(f"INC upload with columns different from `{LOOKUP_PREFIX}{name}`")
         if existing is None:
             # Outside the transaction: ensure_table takes the writer lock the transaction holds.
             # A table created here and then rejected is merely empty.
@@ -395,7 +394,7 @@ class LookupAssembler:
         key = quote(upload.headers.key_column.name)
         with self._store.write_transaction() as conn:
             if redefine:
-                _redefine(self._store, conn, schema, client)
+                self._store.redefine_table(schema)
             if upload.action == FULL:
                 conn.execute(f"DELETE FROM {table} WHERE {CLIENT_COLUMN} = ?", [client])
             elif upload.rows:
@@ -450,17 +449,3 @@ def _with_view(
         conn.execute(sql, params)
     finally:
         conn.unregister(view)
-
-
-def _redefine(
-    store: EventStore, conn: duckdb.DuckDBPyConnection, schema: TableSchema, client: str
-) -> None:
-    """Replace the table's definition inside the caller's transaction (a FULL upload with new
-    columns), unless another client's rows would go with it."""
-    table = quote(schema.name)
-    others = conn.execute(
-        f"SELECT count(*) FROM {table} WHERE {CLIENT_COLUMN} <> ?", [client]
-    ).fetchone()
-    if others is not None and others[0]:
-        raise _Rejected(f"`{schema.name}` has other domains' rows; its columns cannot change")
-    store.redefine_table(schema)

@@ -172,7 +172,8 @@ class _Worker:
 
     def _loop(self, job: Job, sink: Sink) -> Job:
         runner = self.runner
-        compiled = compile_linq(job.query, runner.store.schema, now_ms=job.created_ms)
+        schemas = runner.store.schemas_for(job.domain)
+        compiled = compile_linq(job.query, schemas, now_ms=job.created_ms)
         plan = compiled.plan
         keyset = _keyset(plan)
         if keyset:

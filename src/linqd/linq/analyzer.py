@@ -25,6 +25,7 @@ from ..errors import (
     UnknownFunctionError,
     UnknownTableError,
 )
+from ..lookup_tables import LOOKUP_PREFIX
 from . import ast
 from . import types as t
 from .format import format_expr
@@ -64,7 +65,6 @@ OPERATOR_FUNCTIONS = {
     ">>>": "urshift",
 }  # fmt: skip
 UNARY_FUNCTIONS = {"-": "neg", "not": "not", "~": "bnot"}
-LOOKUP_PREFIX = "my.lookuplist."
 COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
 

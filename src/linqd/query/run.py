@@ -54,7 +54,7 @@ def compile_for(
     store: EventStore, text: str, *, time_range: TimeRange, client: str, now_ms: int
 ) -> CompiledQuery:
     bounds = Bounds(time_range.from_ms, time_range.to_ms, client)
-    return compile_linq(text, store.schema, now_ms=now_ms, bounds=bounds)
+    return compile_linq(text, store.schemas_for(client), now_ms=now_ms, bounds=bounds)
 
 
 def run_query(

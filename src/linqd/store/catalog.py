@@ -15,6 +15,7 @@ from ..columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ..errors import ValidationError
 from ..linq import types as t
 from ..linq.types import LType
+from ..lookup_tables import LOOKUP_PREFIX
 
 __all__ = ["CLIENT_COLUMN", "EVENTDATE", "SEQ_COLUMN", "Column", "TableSchema"]
 
@@ -62,10 +63,9 @@ def _schema(name: str, spec: str) -> TableSchema:
 # here with the reason, in their sender's domain, instead of being dropped.
 REJECTED_TABLE = "linqd.ingest.rejected"
 UNPARSED_SUFFIX = ".unparsed"
-LOOKUP_TABLE_PREFIX = "my.lookuplist."
 # Tables only linqd writes: Devo's own audit and alert tables, lookups (written by the lookup
 # protocols), the side tables of unparsed and rejected events.
-_WRITTEN_BY_LINQD = ("siem.logtrust.", LOOKUP_TABLE_PREFIX, "linqd.")
+_WRITTEN_BY_LINQD = ("siem.logtrust.", LOOKUP_PREFIX, "linqd.")
 
 BUILTIN_TABLES: tuple[TableSchema, ...] = (
     _schema(

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import pyarrow as pa
 from ..clock import Clock
 from ..errors import StoreError, TableRefused
 from ..linq.types import Kind, LType, parse_type
+from ..lookup_tables import is_lookup, is_lookup_storage, lookup_storage
 from ..meta import MetaStore
 from . import catalog
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
@@ -138,6 +139,7 @@ class EventStore:
         self._holders: dict[str, set[str]] = {}
         self._holders_lock = threading.Lock()
         self._load_schemas()
+        self._split_shared_lookups()
         for schema in catalog.BUILTIN_TABLES:
             self._ensure_table(schema)
         self._seq = self._max_seq()
@@ -176,6 +178,27 @@ class EventStore:
         if any(existing.lower() == lowered for existing in list(self._schemas)):
             return f"Table `{name}` differs from an existing table only in case"
         return None
+
+    def _split_shared_lookups(self) -> None:
+        """Data directories of earlier versions keep all domains' rows of a lookup in one
+        ``my.lookuplist.<name>`` table: give each domain its own (see ``lookup_tables``)."""
+        for name, schema in list(self._schemas.items()):
+            if not is_lookup(name) or is_lookup_storage(name):
+                continue
+            clients = self._exec(f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(name)}")
+            self._exec("BEGIN TRANSACTION")
+            for (client,) in clients:
+                own = replace(schema, name=lookup_storage(name, str(client)))
+                self._exec(f"CREATE TABLE {_table_ddl(own)}")
+                self._exec(
+                    f"INSERT INTO {quote(own.name)} SELECT * FROM {quote(name)} "
+                    f"WHERE {CLIENT_COLUMN} = ?",
+                    [client],
+                )
+                self._schemas[own.name] = own
+            self._exec(f"DROP TABLE {quote(name)}")
+            self._exec("COMMIT")
+            del self._schemas[name]
 
     def _ensure_table(self, schema: TableSchema) -> None:
         if schema.name in self._schemas:
@@ -217,6 +240,9 @@ class EventStore:
         like tables that do not exist, so their names and columns do not leak."""
 
         def lookup(name: str) -> TableSchema | None:
+            if is_lookup(name):
+                stored = self._schemas.get(lookup_storage(name, client))
+                return None if stored is None else replace(stored, name=name)
             schema = self._schemas.get(name)
             if schema is None or schema.builtin or self.holds(name, client):
                 return schema
@@ -231,8 +257,11 @@ class EventStore:
         if holders is None:
             if table not in self._schemas:
                 return False
-            rows = self.reader().execute(f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(table)}")
-            found = {str(row[0]) for row in rows.fetchall()}
+            sql = f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(table)}"
+            try:
+                found = {str(row[0]) for row in self.reader().execute(sql).fetchall()}
+            except duckdb.Error:
+                return False  # dropped meanwhile: nobody's table
             with self._holders_lock:
                 holders = self._holders.setdefault(table, found)
         return client in holders

@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ...errors import LinqTypeError
+from ...lookup_tables import is_lookup, lookup_storage
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
 from ..ir import (
     Plan,
@@ -28,7 +29,6 @@ from ..ir import (
 from ..types import Kind
 
 SUBQUERY_ROW_CAP = 32_000
-LOOKUP_PREFIX = "my.lookuplist."
 
 
 @dataclass(frozen=True)
@@ -84,17 +84,22 @@ class Compiler(ABC):
     def stage_sql(self, stage: Stage, bounds: Bounds) -> exp.Select:
         saved = self._time, self._source
         alias = self._alias()
-        if isinstance(stage.source, str) and stage.source.startswith(LOOKUP_PREFIX):
+        table = stage.source if isinstance(stage.source, str) else None
+        if table is not None and is_lookup(table):
             # Lookups are reference data, not a time series: no time range applies to them.
+            # Each domain's is a table of its own.
             bounds = Bounds(client=bounds.client)
-        if isinstance(stage.source, str):
+            if bounds.client is not None:
+                table = lookup_storage(table, bounds.client)
+        if table is not None:
             source: exp.Expression = exp.Table(
-                this=exp.to_identifier(stage.source, quoted=True),
+                this=exp.to_identifier(table, quoted=True),
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
             )
             filters = self.bounds_sql(bounds)
             self._time = exp.column(EVENTDATE, quoted=True)
         else:
+            assert isinstance(stage.source, Stage)
             inner = self.stage_sql(stage.source, bounds)
             source = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
             filters = []
