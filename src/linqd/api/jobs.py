@@ -21,6 +21,7 @@ from ..jobs.model import Job, JobStatus, job_object
 from ..jobs.repo import JobRepository
 from ..jobs.runner import JobRunner
 from ..sinks import validate_destination
+from ..sinks.base import DEFAULT_RULES, DestinationRules
 from .auth import authenticate_query_request
 from .errors import error_response, new_cid
 
@@ -45,12 +46,18 @@ class TaskError(LinqdError):
 
 class JobsAPI:
     def __init__(
-        self, repo: JobRepository, runner: JobRunner, domains: DomainStore, clock: Clock
+        self,
+        repo: JobRepository,
+        runner: JobRunner,
+        domains: DomainStore,
+        clock: Clock,
+        rules: DestinationRules = DEFAULT_RULES,
     ) -> None:
         self.repo = repo
         self.runner = runner
         self.domains = domains
         self.clock = clock
+        self.rules = rules  # what destinations may reach (the runner's sinks use the same)
 
     # -- creation, from POST /search/query -------------------------------------------------------
 
@@ -68,7 +75,7 @@ class JobsAPI:
         params = destination.get("params") or {}
         if not isinstance(kind, str) or not isinstance(params, dict):
             raise ValidationError("destination needs a type and params object", "destination")
-        validate_destination(kind, params)
+        validate_destination(kind, params, self.rules)
         name = params.get("friendlyName") or default_friendly_name(kind)
         if not isinstance(name, str) or len(name) > 200:
             raise ValidationError("friendlyName must be a string", field="friendlyName")

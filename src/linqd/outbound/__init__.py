@@ -5,6 +5,6 @@ enforces it for httpx at connect time. Kafka's enforcement lives with the Kafka 
 librdkafka connects on its own.
 """
 
-from .policy import OutboundPolicy, Rule, Target, Verdict
+from .policy import DEFAULT_POLICY, OutboundPolicy, Rule, Target, Verdict
 
-__all__ = ["OutboundPolicy", "Rule", "Target", "Verdict"]
+__all__ = ["DEFAULT_POLICY", "OutboundPolicy", "Rule", "Target", "Verdict"]

@@ -204,6 +204,9 @@ class OutboundPolicy:
         return tuple(targets.values())
 
 
+DEFAULT_POLICY = OutboundPolicy()  # the defaults alone
+
+
 def refusal(address: Address, host: str) -> str:
     """The text of a refusal: the address, and the name it came from when there was one."""
     mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
