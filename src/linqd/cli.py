@@ -314,9 +314,6 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
         smtp_user=None,
         smtp_starttls=False,
         smtp_from="linqd@localhost",
-        outbound_allow=(),
-        outbound_deny=(),
-        destination_files_dir=None,
     )
 
 

@@ -35,8 +35,8 @@ params that would weaken them are refused, as are confluent-kafka's callback set
 owns them) and ``transactional.id``. ``send`` produces every row of a batch, then waits until
 librdkafka has a final outcome for each one; it returns only when all were acknowledged and
 raises ``SinkError`` otherwise; with librdkafka's default ``message.timeout.ms`` (300 s) an
-unreachable broker fails a batch after five minutes (the topic's metadata, fetched once before
-the first batch, is waited for as long). Within one sink a batch sent twice is delivered twice.
+unreachable broker fails a batch after five minutes (the topic's metadata, fetched before each
+batch, is waited for as long). Within one sink a batch sent twice is delivered twice.
 
 Across runs the job's rows arrive exactly once. The runner advances its checkpoint only after a
 batch was acknowledged and retries a batch with its index and its rows, so after a restart
