@@ -127,7 +127,8 @@ def definitions() -> list[dict[str, Any]]:
 
 def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str, int]:
     args = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(folder), "--port", "0"]
-    args += ["--syslog-port", "0"]
+    # The webhook listens on 127.0.0.1, which the outbound policy denies by default.
+    args += ["--syslog-port", "0", "--outbound-allow", "127.0.0.1"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
     line = process.stdout.readline().decode()

@@ -395,3 +395,38 @@ def test_commands_that_create_the_data_directory_make_it_private(
         if (data_dir / name).exists():
             assert (data_dir / name).stat().st_mode & 0o777 == 0o600, name
     assert (data_dir / "meta.sqlite").exists()
+
+
+# -- serve's outbound rules ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["10.1.2.3/16", "not a host", "10.0.0.0/33"])
+def test_serve_refuses_a_malformed_outbound_rule(tmp_path: Path, rule: str) -> None:
+    for option in ("--outbound-allow", "--outbound-deny"):
+        result = invoke("serve", "--data-dir", str(tmp_path / "data"), option, rule)
+        assert result.exit_code == 2, result.output
+        assert option in result.output
+    assert not (tmp_path / "data").exists()  # refused before anything was opened
+
+
+def test_the_servers_rules_come_from_its_settings(tmp_path: Path) -> None:
+    import ipaddress
+
+    from linqd.config import Settings
+    from linqd.sinks import destination_rules
+
+    (tmp_path / "files").mkdir()
+    rules = destination_rules(
+        Settings(
+            data_dir=tmp_path,
+            outbound_allow=("127.0.0.1",),
+            outbound_deny=("10.0.0.0/8",),
+            destination_files_dir=tmp_path / "files" / ".." / "files",
+        )
+    )
+    assert rules.files_dir == (tmp_path / "files").resolve()
+    assert rules.outbound.allows(ipaddress.ip_address("127.0.0.1"))
+    assert not rules.outbound.allows(ipaddress.ip_address("10.1.2.3"))
+    assert not destination_rules(Settings(data_dir=tmp_path)).outbound.allows(
+        ipaddress.ip_address("127.0.0.1")
+    )

@@ -56,6 +56,17 @@ Credentials of the domain `self` are in {data_dir}/credentials.json.
 """
 
 
+def _outbound_rules(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """Refuse a malformed --outbound-allow/--outbound-deny at start-up, not at first use."""
+    from .outbound import OutboundPolicy
+
+    try:
+        OutboundPolicy.parse(allow=value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def data_dir_option(func: F) -> F:
     decorated: F = click.option(
         "--data-dir",
@@ -402,6 +413,29 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     show_default=True,
     help="Seconds an alert period stays open after its end for late events.",
 )
+@click.option(
+    "--outbound-allow",
+    multiple=True,
+    metavar="CIDR|HOST",
+    callback=_outbound_rules,
+    help="Let webhooks and job destinations reach this network, address or host name "
+    "(repeatable; beats the default denial of loopback, link-local and metadata addresses).",
+)
+@click.option(
+    "--outbound-deny",
+    multiple=True,
+    metavar="CIDR|HOST",
+    callback=_outbound_rules,
+    help="Keep webhooks and job destinations away from this network, address or host name "
+    "(repeatable; the most specific rule wins, deny on a tie).",
+)
+@click.option(
+    "--destination-files-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder whose files Kafka destinations may name (ssl.ca.location...); without it "
+    "they take inline PEM only.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -423,6 +457,9 @@ def serve(
     smtp_from: str,
     alert_lateness: float,
     jwt_max_ttl: int,
+    outbound_allow: tuple[str, ...],
+    outbound_deny: tuple[str, ...],
+    destination_files_dir: Path | None,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -451,6 +488,9 @@ def serve(
         smtp_from=smtp_from,
         alert_lateness_ms=int(alert_lateness * 1000),
         jwt_max_ttl_s=jwt_max_ttl,
+        outbound_allow=outbound_allow,
+        outbound_deny=outbound_deny,
+        destination_files_dir=destination_files_dir,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

@@ -41,6 +41,12 @@ class Settings:
     memory_limit: str = "2GB"
     # An alert period is closed this long after its end (events may be committed late).
     alert_lateness_ms: int = 2_000
+    # Connections that requests ask for (webhooks, job destinations): the operator's rules
+    # (CIDR, address or host name) over outbound/policy.py's defaults.
+    outbound_allow: tuple[str, ...] = ()
+    outbound_deny: tuple[str, ...] = ()
+    # The folder whose files Kafka destinations may name (ssl.ca.location...); None: none.
+    destination_files_dir: Path | None = None
 
     @property
     def scheme(self) -> str:

@@ -167,3 +167,10 @@ class TableRefused(StoreError):
 
 class SinkError(LinqdError):
     code = "sink"
+
+
+class OutboundRefused(SinkError):
+    """A connection that a request asked for goes to an address the operator's outbound
+    policy denies (``outbound/policy.py``)."""
+
+    code = "outbound.refused"

@@ -33,8 +33,8 @@ from .jobs.repo import JobRepository
 from .jobs.runner import JobRunner, SinkFactory
 from .logs import redact_access_log
 from .meta import MetaStore
-from .sinks import SinkContext, create_sink
-from .sinks.base import Sink
+from .sinks import SinkContext, create_sink, destination_rules
+from .sinks.base import DestinationRules, Sink
 from .sinks.email import SmtpSettings
 
 SERVER_FILE = "server.json"
@@ -140,10 +140,14 @@ def serve(settings: Settings) -> None:
     info = ServerInfo(url, os.getpid(), ports)
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
     smtp = _smtp(settings)
-    runner = JobRunner(data.store, JobRepository(data.meta), clock, _sink_factory(smtp, clock))
+    rules = destination_rules(settings)
+    sinks = _sink_factory(smtp, clock, rules)
+    runner = JobRunner(data.store, JobRepository(data.meta), clock, sinks)
     runner.resume_all()
     alerts = AlertServices.over(data.meta, clock)
-    dispatcher = Dispatcher(data.meta, clock, alerts.triggered, smtp, base_url=url)
+    dispatcher = Dispatcher(
+        data.meta, clock, alerts.triggered, smtp, base_url=url, outbound=rules.outbound
+    )
     dispatcher.start()
     alerts.engine = AlertEngine(
         data.store,
@@ -219,8 +223,8 @@ def _smtp(settings: Settings) -> SmtpSettings:
     )
 
 
-def _sink_factory(smtp: SmtpSettings, clock: SystemClock) -> SinkFactory:
-    context = SinkContext(clock=clock, smtp=smtp)
+def _sink_factory(smtp: SmtpSettings, clock: SystemClock, rules: DestinationRules) -> SinkFactory:
+    context = SinkContext(clock=clock, smtp=smtp, rules=rules)
 
     def factory(job: Job) -> Sink:
         return create_sink(job.type, job.params, job_id=job.id, context=context)

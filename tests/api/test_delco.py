@@ -36,6 +36,7 @@ from linqd.api.delco import DelcoAPI
 from linqd.clock import SimulatedClock
 from linqd.domains import DomainStore
 from linqd.meta import MetaStore
+from linqd.outbound import OutboundPolicy
 from linqd.sinks.email import SmtpSettings
 
 pytestmark = pytest.mark.anyio
@@ -167,7 +168,10 @@ async def env(tmp_path: Path, hook: Hook) -> AsyncIterator[Env]:
     controller = AnyPortController(mailbox, hostname="127.0.0.1", port=0)
     controller.start()
     smtp = SmtpSettings(port=controller.port, sender="linqd@example.com")
-    app = Starlette(routes=DelcoAPI(domains, clock, smtp).routes())
+    # The hook listens on 127.0.0.1, which the outbound policy denies by default: allowed here
+    # as an operator would with `serve --outbound-allow 127.0.0.1`.
+    local = OutboundPolicy.parse(allow=["127.0.0.1"])
+    app = Starlette(routes=DelcoAPI(domains, clock, smtp, outbound=local).routes())
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://linqd") as client:
@@ -402,6 +406,49 @@ async def test_a_failing_receiver_gets_no_validation(env: Env) -> None:
     env.hook.fail = True
     answer = await env.error(400, "POST", f"{METHODS}/{method['id']}/send-validation-code")
     assert "HTTP 500" in answer["msg"]
+
+
+async def test_the_default_policy_keeps_webhooks_off_the_local_host(
+    tmp_path: Path, hook: Hook
+) -> None:
+    clock = SimulatedClock(NOW)
+    meta = MetaStore(tmp_path / "strict.sqlite")
+    domains = DomainStore(meta, clock)
+    token = domains.create_domain(DOMAIN).stand_alone_token
+    app = Starlette(routes=DelcoAPI(domains, clock, None).routes())  # the defaults alone
+    headers = {"standAloneToken": token}
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://linqd", headers=headers
+        ) as client:
+            for url in (
+                hook.url,
+                "http://[::1]:8080/hook",
+                "http://0.0.0.0:8080/",
+                "http://169.254.169.254/latest/meta-data/",
+                "http://[fd00:ec2::254]/latest/meta-data/",
+            ):
+                body = {"name": "n", "type": "httpjson", "config": {"url": url}}
+                answer = await client.post(METHODS, json=body)
+                assert answer.status_code == 400, url
+                assert answer.json()["context"] == {"field": "config.url"}
+                assert answer.json()["msg"].endswith("is not allowed for outbound connections")
+            # A name passes validation; it is judged on what it resolves to when sent to.
+            by_name = hook.url.replace("127.0.0.1", "localhost")
+            body = {"name": "n", "type": "httpjson", "config": {"url": by_name}}
+            created = (await client.post(METHODS, json=body)).json()
+            sent = await client.post(f"{METHODS}/{created['id']}/send-validation-code")
+            assert sent.status_code == 400
+            assert "Address 127.0.0.1 (of host localhost) is not allowed" in sent.json()["msg"]
+            # Moving a stored method to a denied address is refused like creating one.
+            moved = await client.put(
+                f"{METHODS}/{created['id']}", json={"config": {"url": hook.url}}
+            )
+            assert moved.status_code == 400
+    finally:
+        meta.close()
+    assert hook.bodies == []
 
 
 async def test_email_validation_code(env: Env) -> None:

@@ -262,6 +262,51 @@ async def test_unknown_destination_type_and_secrets(env: Env) -> None:
     assert "Unknown destination type" in bad.text
 
 
+@pytest.mark.parametrize(
+    ("destination", "text"),
+    [
+        (
+            {"type": "kafka", "params": {"bootstrap.servers": "127.0.0.1:8080", "topic": "t"}},
+            "bootstrap.servers: Address 127.0.0.1 is not allowed for outbound connections",
+        ),
+        (
+            {
+                "type": "kafka",
+                "params": {"bootstrap.servers": "k:9092", "topic": "t", "ssl.providers": "x"},
+            },
+            "Kafka setting `ssl.providers` is not allowed in a request: it loads code or runs "
+            "a command on the linqd server",
+        ),
+        (
+            {
+                "type": "s3",
+                "params": {
+                    "aws.bucket": "b-1",
+                    "aws.region": "r",
+                    "aws.accesskey": "a",
+                    "aws.secretkey": "s",
+                    "aws.endpoint": "http://169.254.169.254/",
+                },
+            },
+            "206 : aws.endpoint: Address 169.254.169.254 is not allowed for outbound connections",
+        ),
+        (
+            {"type": "hdfs", "params": {"fs.defaultFS": "hdfs://[::1]:8020", "file": "/a"}},
+            "fs.defaultFS: Address ::1 is not allowed for outbound connections",
+        ),
+    ],
+)
+async def test_destinations_are_held_to_the_servers_rules(
+    env: Env, destination: dict[str, Any], text: str
+) -> None:
+    env.append("x")
+    refused = await env.launch(destination)
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["error"] == "Bad parameters" and body["object"] == [text]
+    assert env.runner.repo.list_jobs("self") == []
+
+
 async def test_job_endpoints_need_credentials(env: Env) -> None:
     response = await env.client.get("/search/jobs")
     assert response.status_code == 401

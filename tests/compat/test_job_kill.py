@@ -25,6 +25,9 @@ from linqd.datadir import open_data_dir
 
 from .conftest import start_server, stop_server
 
+# Tansu listens on 127.0.0.1, which the outbound policy denies by default.
+LOCAL_BROKER = ["--outbound-allow", "127.0.0.1"]
+
 ROWS = 300_000
 TABLE = "my.app.kill"
 PARTITIONS = 3
@@ -185,7 +188,7 @@ def test_kafka_job_killed_mid_batch_delivers_every_row_once(tmp_path: Path) -> N
             watcher = consumer(broker.bootstrap_servers, topic)
             try:
                 assert read(watcher) == []  # joined its group and at the end of the topic
-                process, url, _ = start_server(data_dir, None)
+                process, url, _ = start_server(data_dir, None, LOCAL_BROKER)
                 api = Api(url, data_dir)
                 job_id = api.launch(body)
                 read(watcher, until_count=KILL_AT)
@@ -194,7 +197,7 @@ def test_kafka_job_killed_mid_batch_delivers_every_row_once(tmp_path: Path) -> N
             finally:
                 watcher.close()
             api.close()
-            process, url, _ = start_server(data_dir, None)
+            process, url, _ = start_server(data_dir, None, LOCAL_BROKER)
             api = Api(url, data_dir)
             finished = wait_until_completed(api, job_id)
             api.close()

@@ -41,9 +41,13 @@ from linqd.datadir import open_data_dir
 from linqd.jobs.model import Job, JobStatus
 from linqd.jobs.repo import JobRepository
 from linqd.jobs.runner import JobRunner
+from linqd.outbound import OutboundPolicy
 from linqd.sinks import SinkContext, create_sink
-from linqd.sinks.base import Sink
+from linqd.sinks.base import DestinationRules, Sink
 
+# The servers below listen on 127.0.0.1, which the outbound policy denies by default: these
+# tests allow that one address, as an operator would with `serve --outbound-allow 127.0.0.1`.
+LOCAL_RULES = DestinationRules(outbound=OutboundPolicy.parse(allow=["127.0.0.1"]))
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
 # weed's filer waits 15 s for its own gRPC streams on SIGTERM and then keeps the master running;
@@ -154,8 +158,9 @@ def _tansu_binary(scratch: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running_kafka(scratch: Path) -> Iterator[KafkaBroker]:
-    """A Tansu broker on a free 127.0.0.1 port, stopped on exit (also used by benchmarks)."""
+def running_kafka(scratch: Path, advertised_host: str = "127.0.0.1") -> Iterator[KafkaBroker]:
+    """A Tansu broker on a free 127.0.0.1 port, stopped on exit (also used by benchmarks).
+    Its metadata names it ``advertised_host`` (a broker can advertise any address)."""
     (port,) = free_ports(1)
     url = f"tcp://127.0.0.1:{port}"
     log_path = scratch / "tansu.log"
@@ -165,7 +170,7 @@ def running_kafka(scratch: Path) -> Iterator[KafkaBroker]:
         "--listener-url",
         url,
         "--advertised-listener-url",
-        url,
+        f"tcp://{advertised_host}:{port}",
         "--storage-engine",
         "memory://tansu/",
     ]
@@ -315,6 +320,7 @@ def run_bounded_job(
     smtp: Any = None,
     job_id: str | None = None,
     status: JobStatus = JobStatus.CREATED,
+    rules: DestinationRules = LOCAL_RULES,
 ) -> tuple[Job, float]:
     """Run a bounded job over what ``folder``'s store holds, in-process (repository, runner and
     the server's sink factory); the finished job and the seconds it took. Also benchmarks/jobs.
@@ -323,7 +329,7 @@ def run_bounded_job(
     earlier run of the server had started (and that starts again from its first row)."""
     data = open_data_dir(folder, SystemClock())
     now = SystemClock().now_ms()
-    context = SinkContext(clock=SystemClock(), smtp=smtp)
+    context = SinkContext(clock=SystemClock(), smtp=smtp, rules=rules)
 
     def factory(job: Job) -> Sink:
         return create_sink(job.type, job.params, job_id=job.id, context=context)
@@ -376,9 +382,16 @@ def store_rows(folder: Path, rows: int) -> None:
 def run_job(tmp_path: Path) -> Callable[..., Job]:
     """Run a bounded job over ``rows`` fresh events to a real destination; the finished job."""
 
-    def run(kind: str, params: dict[str, object], *, rows: int = 500, smtp: Any = None) -> Job:
+    def run(
+        kind: str,
+        params: dict[str, object],
+        *,
+        rows: int = 500,
+        smtp: Any = None,
+        rules: DestinationRules = LOCAL_RULES,
+    ) -> Job:
         folder = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
         store_rows(folder, rows)
-        return run_bounded_job(folder, kind, params, query=JOBS_QUERY, smtp=smtp)[0]
+        return run_bounded_job(folder, kind, params, query=JOBS_QUERY, smtp=smtp, rules=rules)[0]
 
     return run

@@ -167,6 +167,12 @@ def test_defaults_and_accepted_spellings() -> None:
         ({"email.subject": 5}, 219, "email.subject"),
         ({"file.password": ""}, 220, "file.password"),
         ({"file.password": 1234}, 220, "file.password"),
+        ({"file.password": "p" * 1025}, 220, "file.password"),
+        ({"email.subject": "one\u2028two"}, 219, "email.subject"),
+        ({"email.subject": "tab\x0bbed"}, 219, "email.subject"),
+        ({"email.to": ",".join(f"u{i}@example.com" for i in range(101))}, 214, "email.to"),
+        ({"smtp.host": "attacker.example.com"}, 221, "smtp.host"),
+        ({"email.from": "ceo@example.com"}, 221, "email.from"),
     ],
 )
 def test_validation_codes(params: dict[str, object], code: int, field_name: str) -> None:

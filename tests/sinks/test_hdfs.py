@@ -16,8 +16,10 @@ import pytest
 from linqd.clock import SimulatedClock
 from linqd.errors import SinkError, ValidationError
 from linqd.sinks import SinkContext, create_sink
-from linqd.sinks.base import RowFormat, SinkBatch
+from linqd.sinks.base import DestinationRules, RowFormat, SinkBatch
 from linqd.sinks.hdfs import HdfsParams, HdfsSink, validate
+
+from .conftest import LOCAL_RULES
 
 JOB = "3360ccfa-4a32-413b-8b31-88ba758a20a4"
 PREFIX = "/webhdfs/v1"
@@ -51,6 +53,7 @@ class FakeWebHdfs:
     deny: bool = False  # the namenode answers 403 AccessControlException
     datanode_fails: bool = False  # the datanode answers 500 IOException
     noredirect: bool = False  # the namenode answers 200 {"Location": ...} (?noredirect=true)
+    datanode_host: str = "127.0.0.1"  # the host the namenode sends writers to
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -119,7 +122,7 @@ class FakeWebHdfs:
             return self.error(403, "FileAlreadyExistsException", f"{path} already exists")
         # Like a real namenode: the datanode URL repeats the query and adds a token.
         location = (
-            f"http://127.0.0.1:{self.datanode.server_address[1]}{request.path}?"
+            f"http://{self.datanode_host}:{self.datanode.server_address[1]}{request.path}?"
             "op=CREATE&namenoderpcaddress=127.0.0.1:8020"
             f"&overwrite={request.query.get('overwrite', 'false')}"
             f"&replication={request.query.get('replication', '3')}"
@@ -152,7 +155,9 @@ def hdfs() -> Iterator[FakeWebHdfs]:
 
 
 def make_sink(fake: FakeWebHdfs, **params: object) -> HdfsSink:
-    checked = validate({"fs.defaultFS": fake.url, "file": "/data/linqd/export", **params})
+    checked = validate(
+        {"fs.defaultFS": fake.url, "file": "/data/linqd/export", **params}, LOCAL_RULES
+    )
     return HdfsSink(checked, node="node-1")
 
 
@@ -180,7 +185,7 @@ def rows(n: int, start: int = 0) -> list[str]:
         ("swebhdfs://nn", {}, "https://nn:9871"),
         ("http://nn:14000", {}, "http://nn:14000"),
         ("https://nn", {}, "https://nn:443"),
-        ("hdfs://[::1]:8020", {}, "http://[::1]:9870"),
+        ("hdfs://[fd00::1]:8020", {}, "http://[fd00::1]:9870"),
     ],
 )
 def test_default_fs_maps_to_webhdfs(
@@ -193,7 +198,12 @@ def test_default_fs_maps_to_webhdfs(
 
 def test_defaults_and_devo_spelling() -> None:
     params = validate(
-        {"fs.defaultFS": "hdfs://server:8020", "dfs.replication": "3", "file": "/a/b", "x": 1}
+        {
+            "fs.defaultFS": "hdfs://server:8020",
+            "dfs.replication": "3",
+            "file": "/a/b",
+            "full path": "/a/b",
+        }
     )
     assert params == HdfsParams("hdfs://server:8020", "http://server:9870", "/a/b", 3, None)
     assert validate({"fs.defaultFS": "hdfs://s", "file": "/a"}).replication == 1
@@ -266,7 +276,8 @@ def test_retried_batch_overwrites_its_file(hdfs: FakeWebHdfs) -> None:
 def test_hdfs_scheme_uses_the_webhdfs_port(hdfs: FakeWebHdfs) -> None:
     port = hdfs.namenode.server_address[1]
     params = validate(
-        {"fs.defaultFS": "hdfs://127.0.0.1:8020", "file": "/x/y", "webhdfs.port": port}
+        {"fs.defaultFS": "hdfs://127.0.0.1:8020", "file": "/x/y", "webhdfs.port": port},
+        LOCAL_RULES,
     )
     sink = HdfsSink(params, node="n")
     sink.send(batch(7, rows(1)))
@@ -287,13 +298,14 @@ def test_location_in_the_body(hdfs: FakeWebHdfs) -> None:
 
 
 def test_paths_are_url_quoted(hdfs: FakeWebHdfs) -> None:
-    sink = HdfsSink(validate({"fs.defaultFS": hdfs.url, "file": "/r é/a%b"}), node="h")
+    checked = validate({"fs.defaultFS": hdfs.url, "file": "/r é/a%b"}, LOCAL_RULES)
+    sink = HdfsSink(checked, node="h")
     sink.send(batch(0, rows(1)))
     assert list(hdfs.files) == ["/r é/a%b_h_00000000.data"]
 
 
 def test_node_defaults_to_the_host_name(hdfs: FakeWebHdfs) -> None:
-    context = SinkContext(clock=SimulatedClock())
+    context = SinkContext(clock=SimulatedClock(), rules=LOCAL_RULES)
     params = {"fs.defaultFS": hdfs.url, "file": "/d/f"}
     sink = create_sink("hdfs", params, job_id=JOB, context=context)
     assert isinstance(sink, HdfsSink)
@@ -326,7 +338,62 @@ def test_namenode_down_is_a_sink_error() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         url = f"http://127.0.0.1:{closed.getsockname()[1]}"
-        sink = HdfsSink(validate({"fs.defaultFS": url, "file": "/a"}), node="n")
+        sink = HdfsSink(validate({"fs.defaultFS": url, "file": "/a"}, LOCAL_RULES), node="n")
         with pytest.raises(SinkError, match="ConnectError"):
             sink.send(batch(0, rows(1)))
         sink.close()
+
+
+# -- outbound connections ----------------------------------------------------------------------
+
+
+def test_unknown_params_are_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        validate({"fs.defaultFS": "hdfs://nn", "file": "/a", "dfs.client.socket-timeout": 1})
+    assert info.value.field == "dfs.client.socket-timeout"
+
+
+@pytest.mark.parametrize(
+    "default_fs",
+    [
+        "hdfs://127.0.0.1:8020",
+        "http://[::1]:9870",
+        "webhdfs://0.0.0.0",
+        "http://169.254.169.254",
+        "http://[::ffff:127.0.0.1]:9870",
+    ],
+)
+def test_a_denied_namenode_address_is_refused_at_validation(default_fs: str) -> None:
+    with pytest.raises(ValidationError, match="is not allowed for outbound connections") as info:
+        validate({"fs.defaultFS": default_fs, "file": "/a"})
+    assert info.value.field == "fs.defaultFS"
+
+
+def test_a_namenode_name_resolving_to_loopback_fails_the_write(hdfs: FakeWebHdfs) -> None:
+    port = hdfs.namenode.server_address[1]
+    checked = validate({"fs.defaultFS": f"http://localhost:{port}", "file": "/a"})
+    sink = HdfsSink(checked, node="n")
+    with pytest.raises(SinkError, match=r"127\.0\.0\.1 \(of host localhost\) is not allowed"):
+        sink.send(batch(0, rows(1)))
+    sink.close()
+    assert hdfs.requests == []
+
+
+def test_a_redirect_to_a_denied_datanode_fails_the_write(hdfs: FakeWebHdfs) -> None:
+    hdfs.datanode_host = "127.0.0.2"  # loopback too, and not the one address the test allows
+    sink = make_sink(hdfs)
+    with pytest.raises(SinkError, match=r"Address 127\.0\.0\.2 is not allowed") as info:
+        sink.send(batch(0, rows(1)))
+    sink.close()
+    assert "SECRET-TOKEN" not in str(info.value)
+    assert [r.role for r in hdfs.requests] == ["namenode"]
+    assert hdfs.files == {}
+
+
+def test_a_job_to_a_denied_namenode_stops_with_the_refusal(hdfs: FakeWebHdfs, run_job: Any) -> None:
+    port = hdfs.namenode.server_address[1]
+    params = {"fs.defaultFS": f"http://localhost:{port}", "file": "/jobs/out"}
+    job = run_job("hdfs", params, rows=10, rules=DestinationRules())
+    assert job.status.value == "STOPPED"
+    assert "is not allowed for outbound connections" in job.error[0]
+    assert hdfs.requests == []

@@ -9,6 +9,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,19 @@ from confluent_kafka.admin import NewTopic
 from linqd.clock import SimulatedClock
 from linqd.errors import SinkError, ValidationError
 from linqd.jobs.model import JobStatus
+from linqd.outbound import OutboundPolicy
 from linqd.sinks import SinkContext, create_sink
-from linqd.sinks.base import RowFormat, SinkBatch
+from linqd.sinks.base import DestinationRules, RowFormat, SinkBatch
 from linqd.sinks.kafka import KafkaParams, KafkaSink, validate
 
-from .conftest import JOBS_QUERY, run_bounded_job, store_rows
+from .conftest import (
+    JOBS_QUERY,
+    LOCAL_RULES,
+    KafkaBroker,
+    run_bounded_job,
+    running_kafka,
+    store_rows,
+)
 
 JOB = "7c1f5c2e-5b0a-4c49-9d7e-2f8a40d4c6a1"
 OTHER_JOB = "0b6a1d7e-93c4-4f0e-8a51-6c2d9e7f1b30"
@@ -95,7 +104,8 @@ def position(message: Any) -> tuple[str, int, int]:
 
 
 def params(broker: Any, topic: str, **extra: object) -> KafkaParams:
-    return validate({"bootstrap.servers": broker.bootstrap_servers, "topic": topic, **extra})
+    given = {"bootstrap.servers": broker.bootstrap_servers, "topic": topic, **extra}
+    return validate(given, LOCAL_RULES)
 
 
 def test_batches_without_keys_arrive_in_order(kafka_broker: Any) -> None:
@@ -177,7 +187,8 @@ def test_a_broker_that_is_down_fails_the_batch() -> None:
             "sasl.mechanism": "PLAIN",
             "sasl.username": "alice",
             "sasl.password": "hunter2-do-not-show",
-        }
+        },
+        LOCAL_RULES,
     )
     sink = KafkaSink(checked, job_id=JOB)
     started = time.monotonic()
@@ -209,7 +220,9 @@ def test_the_sink_recovers_after_a_failed_batch(kafka_broker: Any) -> None:
 
 
 def test_close_from_another_thread_ends_a_waiting_send() -> None:
-    checked = validate({"bootstrap.servers": f"127.0.0.1:{closed_port()}", "topic": "t"})
+    checked = validate(
+        {"bootstrap.servers": f"127.0.0.1:{closed_port()}", "topic": "t"}, LOCAL_RULES
+    )
     sink = KafkaSink(checked, job_id=JOB)  # waits up to message.timeout.ms (300 s) for acks
     closer = threading.Timer(0.5, sink.close)
     closer.start()
@@ -222,7 +235,7 @@ def test_close_from_another_thread_ends_a_waiting_send() -> None:
 
 def test_created_through_the_registry(kafka_broker: Any) -> None:
     topic = make_topic(kafka_broker)
-    context = SinkContext(clock=SimulatedClock(0))
+    context = SinkContext(clock=SimulatedClock(0), rules=LOCAL_RULES)
     destination = {"bootstrap.servers": kafka_broker.bootstrap_servers, "topic": topic}
     sink = create_sink("kafka", destination, job_id=JOB, context=context)
     assert isinstance(sink, KafkaSink)
@@ -302,11 +315,11 @@ def test_validation_errors(key: str, value: object) -> None:
 
 
 def test_settings_that_fail_only_together_are_reported_as_params() -> None:
-    given = {"security.protocol": "SSL", "ssl.ca.location": "/nonexistent/ca.pem"}
+    given = {"security.protocol": "SSL", "ssl.ca.pem": "not a certificate"}
     with pytest.raises(ValidationError) as error:
         validate({"bootstrap.servers": "h:1", "topic": "t", **given})
     assert error.value.field == "params"
-    assert "ssl.ca.location" in str(error.value)
+    assert "ssl.ca.pem" in str(error.value)
 
 
 def test_validation_never_echoes_a_secret() -> None:
@@ -483,7 +496,8 @@ def test_resume_fails_when_the_brokers_cannot_be_read() -> None:
             "security.protocol": "SASL_PLAINTEXT",
             "sasl.mechanism": "PLAIN",
             "sasl.username": "alice",
-        }
+        },
+        LOCAL_RULES,
     )
     config = checked.consumer_config("g")
     assert config["sasl.password"] == "hunter2-do-not-show"  # the consumer authenticates too
@@ -533,3 +547,62 @@ def test_a_job_that_ran_before_resumes_its_sink(
     assert sorted(json.loads(m.value())["message"] for m in got) == sorted(
         f"row {i}" for i in range(2_000)
     )
+
+
+# -- outbound connections ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def misleading_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A broker on 127.0.0.1 whose metadata says it is at 127.0.0.2 (any address can be
+    advertised: 127.0.0.1:8080 would be the server's own port)."""
+    with running_kafka(tmp_path_factory.mktemp("tansu-127.0.0.2"), "127.0.0.2") as broker:
+        yield broker
+
+
+def test_a_broker_advertising_a_denied_address_gets_no_rows(
+    misleading_broker: KafkaBroker,
+) -> None:
+    checked = params(misleading_broker, "advertised", **{"message.timeout.ms": 3000})
+    sink = KafkaSink(checked, job_id=JOB)
+    started = time.monotonic()
+    with pytest.raises(SinkError) as failure:
+        sink.send(batch(0, rows(0, 10)))
+    assert time.monotonic() - started < 3  # refused from the metadata, not timed out
+    port = misleading_broker.bootstrap_servers.rsplit(":", 1)[1]
+    assert str(failure.value) == (
+        "Kafka delivery of batch 0 (10 rows) to topic `advertised` failed: "
+        f"broker 127.0.0.2:{port} in the cluster's metadata: "
+        "Address 127.0.0.2 is not allowed for outbound connections"
+    )
+    with pytest.raises(SinkError, match=r"127\.0\.0\.2 is not allowed"):
+        sink.resume()  # the resume consumer checks the brokers before it reads
+    sink.close()
+
+
+def test_a_job_to_a_broker_name_resolving_to_loopback_stops_with_the_refusal(
+    kafka_broker: Any, run_job: Any
+) -> None:
+    port = kafka_broker.bootstrap_servers.rsplit(":", 1)[1]
+    destination = {"bootstrap.servers": f"localhost:{port}", "topic": "never-written"}
+    job = run_job("kafka", destination, rows=10, rules=DestinationRules())
+    assert job.status is JobStatus.STOPPED
+    assert job.error == (
+        f"Kafka bootstrap server localhost:{port}: "
+        "Address 127.0.0.1 (of host localhost) is not allowed for outbound connections",
+    )
+
+
+def test_a_broker_name_the_operator_allows_is_reached_by_its_checked_address(
+    kafka_broker: Any,
+) -> None:
+    topic = make_topic(kafka_broker)
+    port = kafka_broker.bootstrap_servers.rsplit(":", 1)[1]
+    rules = DestinationRules(outbound=OutboundPolicy.parse(allow=["localhost", "127.0.0.1"]))
+    checked = validate({"bootstrap.servers": f"localhost:{port}", "topic": topic}, rules)
+    sink = KafkaSink(checked, job_id=JOB)
+    try:
+        sink.send(batch(0, rows(0, 5)))
+    finally:
+        sink.close()
+    assert [m.value().decode() for m in consume(kafka_broker, topic, 5)] == rows(0, 5)

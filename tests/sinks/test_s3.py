@@ -16,8 +16,10 @@ from linqd.errors import SinkError, ValidationError
 from linqd.linq.ir import ResultColumn
 from linqd.linq.types import Kind, LType
 from linqd.sinks import SinkContext, create_sink
-from linqd.sinks.base import RowFormat, SinkBatch
+from linqd.sinks.base import DestinationRules, RowFormat, SinkBatch
 from linqd.sinks.s3 import DEFAULT_BATCH_ROWS, S3Params, S3Sink, render, validate
+
+from .conftest import LOCAL_RULES
 
 HEADER = "eventdate,host,n"
 
@@ -57,7 +59,7 @@ def unzip(data: bytes, password: str | None = None) -> dict[str, bytes]:
 
 def test_zip_objects_are_named_like_devo(s3_server: Any) -> None:
     job = job_id()
-    sink = S3Sink(validate(s3_server.params()), job_id=job)
+    sink = S3Sink(validate(s3_server.params(), LOCAL_RULES), job_id=job)
     assert sink.spec.row_format is RowFormat.CSV
     assert sink.spec.batch_rows == DEFAULT_BATCH_ROWS
     try:
@@ -77,7 +79,9 @@ def test_zip_objects_are_named_like_devo(s3_server: Any) -> None:
 
 def test_zip_with_password_is_aes_encrypted(s3_server: Any) -> None:
     job = job_id()
-    sink = S3Sink(validate(s3_server.params(**{"file.password": "p4ss wörd"})), job_id=job)
+    sink = S3Sink(
+        validate(s3_server.params(**{"file.password": "p4ss wörd"}), LOCAL_RULES), job_id=job
+    )
     sink.send(batch(job, 0, rows(0, 50)))
     sink.close()
     data = fetch(s3_server, f"apiv2_{job}_0.csv.zip")
@@ -95,7 +99,7 @@ def test_zip_with_password_is_aes_encrypted(s3_server: Any) -> None:
 
 def test_gzip_objects(s3_server: Any) -> None:
     job = job_id()
-    sink = S3Sink(validate(s3_server.params(format="gzip")), job_id=job)
+    sink = S3Sink(validate(s3_server.params(format="gzip"), LOCAL_RULES), job_id=job)
     sink.send(batch(job, 5, rows(0, 2000)))
     sink.close()
     key = f"apiv2_{job}_5.csv.gz"
@@ -105,7 +109,7 @@ def test_gzip_objects(s3_server: Any) -> None:
 
 def test_plain_objects_and_unicode(s3_server: Any) -> None:
     job = job_id()
-    sink = S3Sink(validate(s3_server.params(format="plain")), job_id=job)
+    sink = S3Sink(validate(s3_server.params(format="plain"), LOCAL_RULES), job_id=job)
     lines = ['2026-01-01,"héllo, wörld ✓",1', "2026-01-02,日本,2"]
     sink.send(batch(job, 0, lines))
     sink.close()
@@ -114,7 +118,7 @@ def test_plain_objects_and_unicode(s3_server: Any) -> None:
 
 def test_resending_an_index_overwrites_its_object(s3_server: Any) -> None:
     job = job_id()
-    sink = S3Sink(validate(s3_server.params(format="gzip")), job_id=job)
+    sink = S3Sink(validate(s3_server.params(format="gzip"), LOCAL_RULES), job_id=job)
     sink.send(batch(job, 0, rows(0, 10)))
     sink.send(batch(job, 1, rows(10, 10)))
     sink.send(batch(job, 0, rows(100, 3)))  # a retried batch keeps its index
@@ -134,7 +138,7 @@ def test_resending_an_index_overwrites_its_object(s3_server: Any) -> None:
 def test_file_name_replaces_the_prefix(s3_server: Any) -> None:
     job = job_id()
     prefix = f"exports/{job[:8]}/daily"
-    sink = S3Sink(validate(s3_server.params(**{"s3.fileName": prefix})), job_id=job)
+    sink = S3Sink(validate(s3_server.params(**{"s3.fileName": prefix}), LOCAL_RULES), job_id=job)
     sink.send(batch(job, 3, rows(0, 5)))
     sink.close()
     assert keys(s3_server, prefix) == [f"{prefix}_3.csv.zip"]
@@ -168,7 +172,7 @@ def test_header_falls_back_to_the_columns_and_the_clock_dates_the_zip() -> None:
 
 def test_bad_credentials_fail_without_showing_them(s3_server: Any) -> None:
     job = job_id()
-    params = validate(s3_server.params(**{"aws.secretkey": "not-the-secret-key-42"}))
+    params = validate(s3_server.params(**{"aws.secretkey": "not-the-secret-key-42"}), LOCAL_RULES)
     sink = S3Sink(params, job_id=job)
     with pytest.raises(SinkError) as failure:
         sink.send(batch(job, 0, rows(0, 5)))
@@ -190,7 +194,8 @@ def test_an_unreachable_endpoint_is_a_sink_error() -> None:
             "aws.accesskey": "AK",
             "aws.secretkey": "SK-secret",
             "aws.endpoint": "http://127.0.0.1:9",  # discard port: nothing listens
-        }
+        },
+        LOCAL_RULES,
     )
     sink = S3Sink(params, job_id="j")
     expected = re.escape("S3 upload of s3://abc/apiv2_j_0.csv.zip failed")
@@ -200,7 +205,7 @@ def test_an_unreachable_endpoint_is_a_sink_error() -> None:
 
 
 def test_created_through_the_registry(s3_server: Any) -> None:
-    context = SinkContext(clock=SimulatedClock(0))
+    context = SinkContext(clock=SimulatedClock(0), rules=LOCAL_RULES)
     sink = create_sink("s3", s3_server.params(format="plain"), job_id="jid", context=context)
     assert isinstance(sink, S3Sink)
     assert sink.key_for(7) == "apiv2_jid_7.csv"
@@ -239,6 +244,14 @@ BASE_WITH_SECRET = {**BASE, "aws.secretkey": "SK"}
         ({**BASE_WITH_SECRET, "format": "plain", "file.password": "x"}, 211, "file.password"),
         ({**BASE_WITH_SECRET, "file.password": ""}, 212, "file.password"),
         ({**BASE_WITH_SECRET, "file.password": 1234}, 212, "file.password"),
+        ({**BASE_WITH_SECRET, "file.password": "p" * 1025}, 212, "file.password"),
+        ({**BASE_WITH_SECRET, "aws.accesskey": "AK\r\nX-Injected: 1"}, 203, "aws.accesskey"),
+        ({**BASE_WITH_SECRET, "aws.secretkey": "s" * 1025}, 203, "aws.secretkey"),
+        ({**BASE_WITH_SECRET, "aws.sessiontoken": "t"}, 204, "aws.sessiontoken"),
+        ({**BASE_WITH_SECRET, "aws.endpoint": "http://127.0.0.1:8333"}, 206, "aws.endpoint"),
+        ({**BASE_WITH_SECRET, "aws.endpoint": "http://[::1]:8333"}, 206, "aws.endpoint"),
+        ({**BASE_WITH_SECRET, "aws.endpoint": "http://169.254.169.254"}, 206, "aws.endpoint"),
+        ({**BASE_WITH_SECRET, "aws.endpoint": "http://0.0.0.0:8333"}, 206, "aws.endpoint"),
     ],
 )
 def test_validation_codes(given: dict[str, object], code: int, field: str) -> None:
@@ -296,3 +309,47 @@ def test_a_job_writes_gzip_csv_objects(s3_server: Any, run_job: Any) -> None:
         assert header == "message"
         lines += rows
     assert lines == [f"row {i}" for i in range(1_000)]
+
+
+# -- outbound connections ----------------------------------------------------------------------
+
+
+def test_a_denied_endpoint_address_reads_as_not_allowed() -> None:
+    with pytest.raises(ValidationError) as error:
+        validate({**BASE_WITH_SECRET, "aws.endpoint": "http://127.0.0.1:8333"})
+    assert str(error.value) == (
+        "aws.endpoint: Address 127.0.0.1 is not allowed for outbound connections"
+    )
+
+
+def test_an_endpoint_name_resolving_to_loopback_fails_the_upload(s3_server: Any) -> None:
+    port = s3_server.endpoint.rsplit(":", 1)[1]
+    params = validate(s3_server.params(**{"aws.endpoint": f"http://localhost:{port}"}))
+    sink = S3Sink(params, job_id="j")
+    with pytest.raises(SinkError) as failure:
+        sink.send(batch("j", 0, rows(0, 1)))
+    sink.close()
+    assert str(failure.value) == (
+        "S3 upload of s3://linqd-tests/apiv2_j_0.csv.zip failed: "
+        "Address 127.0.0.1 (of host localhost) is not allowed for outbound connections"
+    )
+    assert keys(s3_server, "apiv2_j_") == []
+
+
+def test_the_allowed_endpoint_gets_every_request_through_the_guard(s3_server: Any) -> None:
+    """Keys that need quoting still sign correctly through the guarded client."""
+    job = job_id()
+    prefix = f"odd/{job}/a b+c~é"
+    params = validate(s3_server.params(**{"s3.fileName": prefix}), LOCAL_RULES)
+    sink = S3Sink(params, job_id=job)
+    sink.send(batch(job, 0, rows(0, 3)))
+    sink.close()
+    assert keys(s3_server, f"odd/{job}/") == [f"{prefix}_0.csv.zip"]
+
+
+def test_a_job_to_a_denied_endpoint_stops_with_the_refusal(s3_server: Any, run_job: Any) -> None:
+    port = s3_server.endpoint.rsplit(":", 1)[1]
+    params = s3_server.params(**{"aws.endpoint": f"http://localhost:{port}"})
+    job = run_job("s3", params, rows=10, rules=DestinationRules())
+    assert job.status.value == "STOPPED"
+    assert "(of host localhost) is not allowed for outbound connections" in job.error[0]

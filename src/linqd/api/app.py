@@ -20,6 +20,7 @@ from ..domains import DomainStore
 from ..errors import LinqdError, MethodNotAllowed, NotFound
 from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
+from ..sinks import destination_rules
 from ..sinks.email import SmtpSettings
 from ..store.duckdb import EventStore
 from .alerts import AlertDefinitionsAPI
@@ -55,7 +56,8 @@ def create_app(
         jwt_max_ttl_s=settings.jwt_max_ttl_s,
         max_body_bytes=settings.max_body_bytes,
     )
-    jobs = JobsAPI(runner.repo, runner, domains, clock, gate) if runner is not None else None
+    rules = destination_rules(settings)
+    jobs = JobsAPI(runner.repo, runner, domains, clock, gate, rules) if runner is not None else None
     search = SearchAPI(settings, store, domains, clock, gate, jobs)
     routes = [
         Route("/health", health, methods=["GET"]),
@@ -95,7 +97,7 @@ def create_app(
     )
     routes += definitions_api.routes()
     routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock))
-    routes += DelcoAPI(domains, clock, smtp).routes()
+    routes += DelcoAPI(domains, clock, smtp, outbound=rules.outbound).routes()
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths and methods answer in the API's error shape, not Starlette's text."""

@@ -43,6 +43,7 @@ from ..alerts.delivery.validate import method_type, read_method, read_method_upd
 from ..clock import Clock
 from ..domains import DomainStore
 from ..errors import LinqdError, ValidationError
+from ..outbound import DEFAULT_POLICY, OutboundPolicy
 from ..sinks.email import SmtpSettings
 from .auth import authenticate_stand_alone
 from .body import json_body, read_body
@@ -62,10 +63,18 @@ Action = Callable[[str, Query, Mapping[str, str], object], Any]
 
 
 class DelcoAPI:
-    def __init__(self, domains: DomainStore, clock: Clock, smtp: SmtpSettings | None) -> None:
+    def __init__(
+        self,
+        domains: DomainStore,
+        clock: Clock,
+        smtp: SmtpSettings | None,
+        *,
+        outbound: OutboundPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.domains = domains
         self.clock = clock
         self.smtp = smtp
+        self.outbound = outbound  # what webhook URLs may reach
         self.methods = MethodRepository(domains.meta, clock)
         self.policies = PolicyRepository(domains.meta, clock)
         self.outbox = DeliveryOutbox(domains.meta)
@@ -131,7 +140,7 @@ class DelcoAPI:
     def _create_method(
         self, domain: str, query: Query, path: Mapping[str, str], body: object
     ) -> Any:
-        return self.methods.create(domain, read_method(body)).to_json()
+        return self.methods.create(domain, read_method(body, self.outbound)).to_json()
 
     def _get_method(self, domain: str, query: Query, path: Mapping[str, str], body: object) -> Any:
         return self.methods.get(domain, parse_method_id(path["id"])).to_json()
@@ -141,7 +150,7 @@ class DelcoAPI:
     ) -> Any:
         method_id = parse_method_id(path["id"])
         stored = self.methods.get(domain, method_id)
-        spec = read_method_update(body, stored.spec)
+        spec = read_method_update(body, stored.spec, self.outbound)
         return self.methods.update(domain, method_id, spec).to_json()
 
     def _delete_method(
@@ -153,7 +162,7 @@ class DelcoAPI:
 
     def _send_code(self, domain: str, query: Query, path: Mapping[str, str], body: object) -> Any:
         method, code = self.methods.start_validation(domain, parse_method_id(path["id"]))
-        transport = Transport(self.smtp)
+        transport = Transport(self.smtp, self.outbound)
         try:
             config = method.config
             if isinstance(config, EmailConfig):

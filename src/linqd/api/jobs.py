@@ -21,6 +21,7 @@ from ..jobs.model import Job, JobStatus, job_object
 from ..jobs.repo import JobRepository
 from ..jobs.runner import JobRunner
 from ..sinks import validate_destination
+from ..sinks.base import DEFAULT_RULES, DestinationRules
 from .errors import error_response, new_cid
 from .gate import Gate
 
@@ -51,12 +52,14 @@ class JobsAPI:
         domains: DomainStore,
         clock: Clock,
         gate: Gate,
+        rules: DestinationRules = DEFAULT_RULES,
     ) -> None:
         self.repo = repo
         self.runner = runner
         self.domains = domains
         self.clock = clock
         self.gate = gate
+        self.rules = rules  # what destinations may reach (the runner's sinks use the same)
 
     # -- creation, from POST /search/query -------------------------------------------------------
 
@@ -74,7 +77,7 @@ class JobsAPI:
         params = destination.get("params") or {}
         if not isinstance(kind, str) or not isinstance(params, dict):
             raise ValidationError("destination needs a type and params object", "destination")
-        validate_destination(kind, params)
+        validate_destination(kind, params, self.rules)
         name = params.get("friendlyName") or default_friendly_name(kind)
         if not isinstance(name, str) or len(name) > 200:
             raise ValidationError("friendlyName must be a string", field="friendlyName")

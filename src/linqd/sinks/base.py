@@ -13,13 +13,29 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from ..linq.ir import ResultColumn
+from ..outbound import DEFAULT_POLICY, OutboundPolicy
 
 
 class RowFormat(Enum):
     JSON = "json"  # one JSON object per row: Devo's json/simple row
     CSV = "csv"  # CSV lines, with a header line for each file
+
+
+@dataclass(frozen=True)
+class DestinationRules:
+    """What the operator lets a request's destination reach: the outbound policy for the hosts
+    it names, and the one folder whose files it may name (``serve --destination-files-dir``;
+    None: no files at all). Checked params carry the policy they were checked against, so a
+    sink connects under the same rules."""
+
+    outbound: OutboundPolicy = DEFAULT_POLICY
+    files_dir: Path | None = None  # resolved (symlinks followed) when set
+
+
+DEFAULT_RULES = DestinationRules()
 
 
 @dataclass(frozen=True)

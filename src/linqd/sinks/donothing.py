@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import RowFormat, Sink, SinkBatch, SinkSpec
+from .base import DEFAULT_RULES, DestinationRules, RowFormat, Sink, SinkBatch, SinkSpec
 
 if TYPE_CHECKING:
     from . import SinkContext
@@ -22,8 +22,9 @@ class DoNothingParams:
     friendly_name: str | None = None
 
 
-def validate(params: Mapping[str, Any]) -> DoNothingParams:
-    """Accept anything: Devo documents no rule for this type."""
+def validate(params: Mapping[str, Any], rules: DestinationRules = DEFAULT_RULES) -> DoNothingParams:
+    """Accept anything: Devo documents no rule for this type, and nothing here is used to
+    reach anything (the request body's size bounds the params)."""
     name = params.get("friendlyName")
     return DoNothingParams(friendly_name=name if isinstance(name, str) else None)
 

@@ -11,14 +11,16 @@ texts, so the mapping below is linqd's, one code per rule:
 
 ====  =========================================================================
 213   ``email.to`` missing or empty
-214   an ``email.to`` entry is not an e-mail address
+214   an ``email.to`` entry is not an e-mail address, or more than 100 are given
 215   ``retention.size`` not an integer KB in 1024–1048576 (1 MB–1 GB; default 5120)
 216   ``retention.time`` not an integer of seconds in 300–86400 (default 900)
 217   ``format`` is not ``zip`` or ``gzip`` (default ``zip``)
 218   ``file.password`` given with ``format`` ``gzip`` (gzip cannot be encrypted)
-219   ``email.subject`` not a string, longer than 998 characters, or has line breaks
-220   ``file.password`` not a non-empty string
-221–226  unused
+219   ``email.subject`` not a string, longer than 998 characters, or has control characters
+      or line breaks
+220   ``file.password`` not a non-empty string of at most 1024 characters
+221   a param the ``email`` type does not take (``friendlyName`` is the job's name)
+222–226  unused
 ====  =========================================================================
 
 Durability. ``send`` returning means the batch is either mailed or held in memory. Held rows
@@ -56,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..clock import Clock
 from ..errors import SinkError, ValidationError
-from .base import RowFormat, Sink, SinkBatch, SinkSpec, int_param
+from .base import DEFAULT_RULES, DestinationRules, RowFormat, Sink, SinkBatch, SinkSpec, int_param
 
 if TYPE_CHECKING:
     from . import SinkContext
@@ -72,6 +74,21 @@ TIME_S_RANGE = (300, 86_400)
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
+MAX_RECIPIENTS = 100
+MAX_PASSWORD = 1_024
+_KEYS = frozenset(
+    {
+        "email.to",
+        "email.subject",
+        "retention.size",
+        "retention.time",
+        "format",
+        "file.password",
+        "friendlyName",
+    }
+)
+# Header injection and look-alike line breaks: C0/C1 controls and Unicode line separators.
+_SUBJECT_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 Compression = Literal["zip", "gzip"]
 
@@ -150,17 +167,24 @@ def _recipients(raw: object) -> tuple[str, ...]:
     addresses = tuple(e.strip() for e in entries if e.strip())
     if not addresses:
         raise _invalid(213, "email.to", "email.to is required: comma-separated addresses")
+    if len(addresses) > MAX_RECIPIENTS:
+        raise _invalid(214, "email.to", f"email.to takes at most {MAX_RECIPIENTS} addresses")
     for address in addresses:
         if len(address) > 254 or not EMAIL_ADDRESS.fullmatch(address):
             raise _invalid(214, "email.to", f"Invalid address in email.to: {address[:100]!r}")
     return addresses
 
 
-def validate(params: Mapping[str, Any]) -> EmailParams:
-    """Check an email destination; other keys (``friendlyName``) are ignored."""
+def validate(params: Mapping[str, Any], rules: DestinationRules = DEFAULT_RULES) -> EmailParams:
+    """Check an email destination; ``friendlyName`` is not used. Mail goes to the operator's
+    SMTP server, so ``rules`` (what a request may reach) have nothing to judge here."""
+    unknown = sorted(key for key in params if key not in _KEYS)
+    if unknown:
+        name = unknown[0][:200]
+        raise _invalid(221, name, f"Email destinations do not take `{name}`")
     to = _recipients(params.get("email.to"))
     subject = params.get("email.subject", DEFAULT_SUBJECT)
-    if not isinstance(subject, str) or len(subject) > 998 or re.search(r"[\r\n]", subject):
+    if not isinstance(subject, str) or len(subject) > 998 or _SUBJECT_BREAKS.search(subject):
         raise _invalid(219, "email.subject", "email.subject must be one line, ≤ 998 characters")
     size = _integer(params, "retention.size", 5120, SIZE_KB_RANGE, 215, "KB")
     seconds = _integer(params, "retention.time", 900, TIME_S_RANGE, 216, "seconds")
@@ -169,8 +193,9 @@ def validate(params: Mapping[str, Any]) -> EmailParams:
         raise _invalid(217, "format", "File compress format must be zip or gzip")
     password = params.get("file.password")
     if password is not None:
-        if not isinstance(password, str) or not password:
-            raise _invalid(220, "file.password", "file.password must be a non-empty string")
+        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
+            message = f"file.password must be a non-empty string of at most {MAX_PASSWORD}"
+            raise _invalid(220, "file.password", message)
         if fmt == "gzip":
             raise _invalid(218, "file.password", "Email with format gzip cannot have password")
     return EmailParams(

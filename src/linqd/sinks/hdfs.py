@@ -14,6 +14,13 @@ Params (Devo's, plus two of linqd's):
 - ``dfs.replication``: replicas per file, an integer 1–32767 (HDFS's limit), default 1.
 - ``hdfs.user``: sent as ``user.name`` (HDFS "simple" authentication); Kerberos is not
   supported.
+- ``friendlyName`` and Devo's ``full path`` (a string) are accepted and not used. Any other
+  key is refused.
+
+The namenode and the datanode it redirects to are reached through linqd's guarded httpx client:
+every connection passes the server's outbound policy on the address it resolves to. A
+``fs.defaultFS`` whose host is an address the policy denies is refused at validation; a name,
+or a redirect to a denied datanode, fails the job when it is tried.
 
 Devo writes ``{file_name}_{node_name}.data``. linqd writes one file per batch,
 ``{file}_{node}_{index:08d}.data`` (node: this server's host name), so that a batch retried
@@ -30,14 +37,16 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from ..errors import SinkError, ValidationError
-from .base import RowFormat, Sink, SinkBatch, SinkSpec, int_param
+from ..errors import OutboundRefused, SinkError, ValidationError
+from ..outbound import DEFAULT_POLICY, OutboundPolicy
+from ..outbound.http import guarded_client
+from .base import DEFAULT_RULES, DestinationRules, RowFormat, Sink, SinkBatch, SinkSpec, int_param
 
 if TYPE_CHECKING:
     from . import SinkContext
@@ -53,6 +62,12 @@ _HTTP_SCHEMES = {
 }
 _USER = re.compile(r"[A-Za-z0-9._@$-]{1,256}")
 _REDIRECTS = (301, 302, 303, 307, 308)
+_KEYS = frozenset(
+    {"fs.defaultFS", "file", "dfs.replication", "hdfs.user", "webhdfs.port", "friendlyName"}
+)
+_IGNORED = "full path"  # documented by Devo, not needed by WebHDFS
+MAX_DEFAULT_FS = 2_048
+MAX_FILE = 4_096
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class HdfsParams:
     file: str
     replication: int = 1
     user: str | None = None
+    # The policy the params were checked against; the sink connects under it.
+    outbound: OutboundPolicy = field(default=DEFAULT_POLICY, repr=False, compare=False)
 
 
 def _integer(params: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
@@ -71,9 +88,11 @@ def _integer(params: Mapping[str, Any], key: str, default: int, low: int, high: 
     return value
 
 
-def _namenode(default_fs: object, webhdfs_port: int) -> tuple[str, str]:
+def _namenode(default_fs: object, webhdfs_port: int, outbound: OutboundPolicy) -> tuple[str, str]:
     if not isinstance(default_fs, str) or not default_fs.strip():
         raise ValidationError("fs.defaultFS is required, e.g. hdfs://host:8020", "fs.defaultFS")
+    if len(default_fs) > MAX_DEFAULT_FS:
+        raise ValidationError("fs.defaultFS is too long", field="fs.defaultFS")
     given = default_fs.strip().rstrip("/")
     try:
         parts = urlsplit(given)
@@ -94,6 +113,10 @@ def _namenode(default_fs: object, webhdfs_port: int) -> tuple[str, str]:
             " followed by host:port and nothing else",
             field="fs.defaultFS",
         )
+    try:
+        outbound.check_host(parts.hostname)
+    except OutboundRefused as refused:
+        raise ValidationError(f"fs.defaultFS: {refused.message}", field="fs.defaultFS") from None
     if parts.scheme == "hdfs":
         port = webhdfs_port
     elif port is None:
@@ -104,7 +127,12 @@ def _namenode(default_fs: object, webhdfs_port: int) -> tuple[str, str]:
 
 
 def _path(raw: object) -> str:
-    if not isinstance(raw, str) or not raw.startswith("/") or raw.endswith("/"):
+    if (
+        not isinstance(raw, str)
+        or len(raw) > MAX_FILE
+        or not raw.startswith("/")
+        or raw.endswith("/")
+    ):
         raise ValidationError(
             "file must be an absolute HDFS path to a file, e.g. /data/linqd/export", field="file"
         )
@@ -115,10 +143,17 @@ def _path(raw: object) -> str:
     return raw
 
 
-def validate(params: Mapping[str, Any]) -> HdfsParams:
-    """Check an hdfs destination; other keys (``friendlyName``, ``full path``) are ignored."""
+def validate(params: Mapping[str, Any], rules: DestinationRules = DEFAULT_RULES) -> HdfsParams:
+    """Check an hdfs destination; ``friendlyName`` and ``full path`` are not used."""
+    for key in params:
+        if key not in _KEYS and key != _IGNORED:
+            name = key[:200]
+            raise ValidationError(f"HDFS destinations do not take `{name}`", field=name)
+    ignored = params.get(_IGNORED)
+    if ignored is not None and (not isinstance(ignored, str) or len(ignored) > MAX_FILE):
+        raise ValidationError(f"{_IGNORED} must be a path", field=_IGNORED)
     port = _integer(params, "webhdfs.port", DEFAULT_WEBHDFS_PORT, 1, 65535)
-    default_fs, namenode_url = _namenode(params.get("fs.defaultFS"), port)
+    default_fs, namenode_url = _namenode(params.get("fs.defaultFS"), port, rules.outbound)
     user = params.get("hdfs.user")
     if user is not None and (not isinstance(user, str) or not _USER.fullmatch(user)):
         raise ValidationError("hdfs.user must be an HDFS user name", field="hdfs.user")
@@ -128,6 +163,7 @@ def validate(params: Mapping[str, Any]) -> HdfsParams:
         file=_path(params.get("file")),
         replication=_integer(params, "dfs.replication", 1, 1, 32767),
         user=user,
+        outbound=rules.outbound,
     )
 
 
@@ -164,7 +200,8 @@ class HdfsSink(Sink):
         self.node = re.sub(r"[^A-Za-z0-9._-]", "_", raw_node) or "linqd"
         self._owns_client = client is None
         # Redirects are followed by hand: the namenode's 307 must become a PUT with the body.
-        self._client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        # Each connection, the datanode's too, is judged by the outbound policy.
+        self._client = client or guarded_client(params.outbound, timeout=timeout_s)
         self._paths: dict[str, None] = {}  # ordered set: a retried batch is listed once
 
     def path_for(self, index: int) -> str:
@@ -184,6 +221,8 @@ class HdfsSink(Sink):
             raise SinkError(message) from exc
         except httpx.InvalidURL as exc:
             raise SinkError(f"HDFS namenode sent an unusable datanode URL for {path}") from exc
+        except OutboundRefused as refused:
+            raise SinkError(f"HDFS write of {path} failed: {refused.message}") from None
         self._paths[f"{self.params.default_fs}{path}"] = None
 
     def _create(self, path: str) -> str:

@@ -1,16 +1,7 @@
 """The ``kafka`` destination: one message per result row, produced with confluent-kafka.
 
-Devo documents no params for this type; linqd's are:
-
-- ``bootstrap.servers`` (required): librdkafka's broker list, ``host:port[,host:port...]``.
-- ``topic`` (required): a Kafka topic name (``[A-Za-z0-9._-]``, at most 249 characters).
-- ``key`` (optional): a result column whose value keys each message; the runner checks that the
-  query has it. Without it messages carry no key.
-- ``friendlyName`` is the job's name and is not passed on.
-- Any other key is librdkafka producer configuration, for example ``security.protocol``,
-  ``sasl.mechanism``, ``sasl.username``, ``sasl.password``, ``ssl.ca.location``,
-  ``message.timeout.ms``, ``compression.type``. Values must be strings, numbers or booleans.
-  Partitioner settings have no effect: linqd chooses every message's partition itself.
+Devo documents no params for this type; linqd's (``bootstrap.servers``, ``topic``, ``key`` and
+an allow-list of librdkafka settings) are checked by ``kafka_config.py``.
 
 Each message's value is the row as one JSON object (Devo's json/simple row). Each message
 carries two headers: ``linqd-job`` (the job id) and ``linqd-pos`` (``<batch index>:<row>``, the
@@ -19,19 +10,33 @@ row's position in the job's sink batch, both counted from 0). The partition is
 key), else ``batch index % partitions``: a row sent again lands where it went the first time,
 and keyless batches still spread over the partitions.
 
-Refused outright: ``sasl.kerberos.kinit.cmd``, ``plugin.library.paths`` and
-``ssl.engine.location`` (they run commands or load libraries on the linqd server) and the GSSAPI
-SASL mechanism (librdkafka runs ``kinit`` through the shell with request values in it). File
-settings such as ``ssl.ca.location`` are allowed and name files on the linqd server; the
-``*.pem`` settings carry the same material inline.
+Outbound connections. librdkafka resolves and connects on its own threads, beyond Python's
+reach, so the server's outbound policy is held as close to that as librdkafka allows:
+
+- Whenever a producer or the resume consumer is opened, every bootstrap host is resolved and
+  every address judged. Without TLS name verification (PLAINTEXT, SASL_PLAINTEXT, or TLS with
+  verification off) librdkafka is given the checked address literals, so it never resolves the
+  names itself; with verification the names stay (the certificate is checked against them), and
+  a name rebound to another address cannot complete a handshake there.
+- Before every batch (and before the resume scan) the cluster's metadata is read and every
+  broker address it advertises is judged the same way; a broker that advertises a denied
+  address (``127.0.0.1:8080``) or a name that does not resolve fails the batch before a row
+  is produced.
+
+What remains: librdkafka resolves advertised broker names itself, so a name whose DNS answer
+changes between linqd's check and librdkafka's lookup (a rebinding within
+``broker.address.ttl``) can reach another address, TLS-verified names excepted; and librdkafka
+may open a connection to a broker it just learnt of (for its next metadata request) before
+linqd has judged it, although no row is produced to it. Connection errors there read as
+librdkafka reports them, no finer than before.
 
 Delivery guarantees. The producer always runs with ``enable.idempotence=true`` and ``acks=all``:
 params that would weaken them are refused, as are confluent-kafka's callback settings (the sink
 owns them) and ``transactional.id``. ``send`` produces every row of a batch, then waits until
 librdkafka has a final outcome for each one; it returns only when all were acknowledged and
 raises ``SinkError`` otherwise; with librdkafka's default ``message.timeout.ms`` (300 s) an
-unreachable broker fails a batch after five minutes (the topic's metadata, fetched once before
-the first batch, is waited for as long). Within one sink a batch sent twice is delivered twice.
+unreachable broker fails a batch after five minutes (the topic's metadata, fetched before each
+batch, is waited for as long). Within one sink a batch sent twice is delivered twice.
 
 Across runs the job's rows arrive exactly once. The runner advances its checkpoint only after a
 batch was acknowledged and retries a batch with its index and its rows, so after a restart
@@ -45,10 +50,6 @@ the idempotent producer. The read ends once every
 partition reported its end; it fails the job (``SinkError``) after two minutes. Its cost grows
 with the topic's size.
 
-Validation has no Devo codes (``devo_code`` is None). The configuration is checked offline by
-building a producer without ``bootstrap.servers``, which makes librdkafka judge property names
-and values without connecting anywhere.
-
 Secrets (``sasl.password`` and anything named like a password or secret) are never in a
 message: values of such keys are masked in every error text this module produces.
 """
@@ -56,61 +57,25 @@ message: values of such keys are masked in every error text this module produces
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
 import zlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin._metadata import ClusterMetadata
 
-from ..errors import SinkError, ValidationError
-from .base import SECRET_PARAMS, RowFormat, Sink, SinkBatch, SinkSpec
+from ..errors import OutboundRefused, SinkError
+from .base import RowFormat, Sink, SinkBatch, SinkSpec
+from .kafka_config import KafkaParams, kafka_text, mask, validate
 
 if TYPE_CHECKING:
     from . import SinkContext
 
 log = logging.getLogger("linqd.sinks.kafka")
 
-_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-# Settings of confluent-kafka's Python layer that take callables or objects (a JSON request cannot
-# supply one), or that would replace the sink's own delivery accounting.
-_REFUSED = frozenset(
-    {
-        "on_delivery",
-        "dr_cb",
-        "dr_msg_cb",
-        "error_cb",
-        "throttle_cb",
-        "stats_cb",
-        "oauth_cb",
-        "logger",
-        "delivery.report.only.error",
-        "transactional.id",
-    }
-)
-# librdkafka settings that run a shell command or load a shared library on this server: a request
-# must not be able to do that. GSSAPI is refused for the same reason: librdkafka runs ``kinit``
-# through the shell with the principal and keytab substituted into the command line.
-_UNSAFE = frozenset({"sasl.kerberos.kinit.cmd", "plugin.library.paths", "ssl.engine.location"})
-_MECHANISM_KEYS = ("sasl.mechanism", "sasl.mechanisms")
-_ACKS_KEYS = ("acks", "request.required.acks")
-_TIMEOUT_KEYS = ("message.timeout.ms", "delivery.timeout.ms")
-_TRUE = ("true", "1")
-# Tuned for ~150-byte JSON rows sent 50,000 at a time: a few ms of linger fills large record
-# batches; lz4 is cheap on the client and Tansu and real brokers both accept it. Each may be
-# overridden by a param.
-_DEFAULTS: Mapping[str, str] = {
-    "linger.ms": "5",
-    "batch.num.messages": "10000",
-    "compression.type": "lz4",
-    "queue.buffering.max.messages": "500000",
-    "queue.buffering.max.kbytes": "1048576",
-}
-_LIBRDKAFKA_MESSAGE_TIMEOUT_MS = 300_000
 _POLL_EVERY = 10_000  # rows produced between poll(0) calls that serve error reports
 _FLUSH_SLICE_S = 1.0  # flush in slices so a close() or a failure report ends the wait early
 _CLOSE_TIMEOUT_S = 10.0
@@ -122,156 +87,10 @@ _METADATA_SLICE_S = 1.0  # metadata waits in slices too, for the same reason
 _UNKNOWN_TOPIC_GRACE_S = 5.0
 _RESUME_TIMEOUT_S = 120.0
 _RESUME_POLL = 10_000  # messages per consume() call of the resume scan
-# The request's settings that also concern a consumer: how to reach and authenticate to the
-# brokers. Everything else is producer tuning.
-_CONSUMER_PREFIXES = ("security.", "sasl.", "ssl.")
 
 Header = tuple[str, str | bytes | None]
 
-
-@dataclass(frozen=True)
-class KafkaParams:
-    bootstrap_servers: str
-    topic: str
-    key: str | None = None
-    # librdkafka settings from the request, as strings; may hold SASL credentials.
-    config: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-
-    def producer_config(self) -> dict[str, Any]:
-        """The producer's configuration: defaults, then the request's, then the guarantees."""
-        config: dict[str, Any] = dict(_DEFAULTS)
-        config.update(self.config)
-        config.update(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                "enable.idempotence": "true",
-                "acks": "all",
-                # Only failures are reported: with flush() draining the queue, "no report" means
-                # acknowledged, and the per-row Python callback is the costliest part of a send.
-                "delivery.report.only.error": True,
-            }
-        )
-        config.pop("request.required.acks", None)  # an alias of acks, already pinned to all
-        return config
-
-    def consumer_config(self, group: str) -> dict[str, Any]:
-        """A consumer reading the topic from its start, as the producer reaches the brokers."""
-        config: dict[str, Any] = {
-            key: value for key, value in self.config if key.startswith(_CONSUMER_PREFIXES)
-        }
-        config.update(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                "group.id": group,
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                # Tansu's first group join takes ~23 s with the default session timeout.
-                "session.timeout.ms": 6000,
-            }
-        )
-        return config
-
-    def message_timeout_s(self) -> float:
-        for key in _TIMEOUT_KEYS:
-            value = dict(self.config).get(key)
-            if value is not None and value.isdigit():
-                return int(value) / 1000
-        return _LIBRDKAFKA_MESSAGE_TIMEOUT_MS / 1000
-
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(value for key, value in self.config if _is_secret(key) and value)
-
-
-def _is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return key in SECRET_PARAMS or "password" in lowered or "secret" in lowered
-
-
-def _mask(text: str, secrets: Sequence[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "******")
-    return text
-
-
-def _invalid(key: str, message: str) -> ValidationError:
-    return ValidationError(message, field=key, devo_code=None)
-
-
-def _required(params: Mapping[str, object], key: str) -> str:
-    value = params.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(key, f"Kafka destination needs `{key}` (a non-empty string)")
-    return value.strip()
-
-
-def _setting(key: str, value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return str(value)
-    raise _invalid(key, f"Kafka setting `{key}` must be a string, a number or a boolean")
-
-
-def validate(params: Mapping[str, object]) -> KafkaParams:
-    """Check a kafka destination without contacting the brokers."""
-    servers = _required(params, "bootstrap.servers")
-    topic = _required(params, "topic")
-    if not _TOPIC.fullmatch(topic) or topic in (".", ".."):
-        raise _invalid("topic", "Kafka topic names use A-Z a-z 0-9 . _ - (at most 249)")
-    key = params.get("key")
-    if key is not None and (not isinstance(key, str) or not key):
-        raise _invalid("key", "Kafka `key` must be the name of a result column")
-    config: list[tuple[str, str]] = []
-    for name, raw in params.items():
-        if name in ("bootstrap.servers", "topic", "key", "friendlyName"):
-            continue
-        if name in _REFUSED:
-            raise _invalid(name, f"Kafka setting `{name}` is managed by linqd and cannot be set")
-        if name in _UNSAFE:
-            raise _invalid(name, f"Kafka setting `{name}` is not allowed in a request")
-        value = _setting(name, raw)
-        if name in _MECHANISM_KEYS and value.strip().upper() == "GSSAPI":
-            raise _invalid(name, "Kafka SASL mechanism GSSAPI (Kerberos) is not supported")
-        if name == "enable.idempotence" and value.lower() not in _TRUE:
-            raise _invalid(name, "enable.idempotence must stay true: linqd needs it for delivery")
-        if name in _ACKS_KEYS and value.lower() not in ("all", "-1"):
-            raise _invalid(name, f"{name} must be all (or -1): linqd waits for every replica")
-        config.append((name, value))
-    checked = KafkaParams(servers, topic, key, tuple(config))
-    _check_offline(checked)
-    return checked
-
-
-def _check_offline(params: KafkaParams) -> None:
-    """Let librdkafka judge the settings: a producer without brokers connects to nothing."""
-    reason = _probe(params)
-    if reason is None:
-        return
-    # Name the culprit: the first setting that fails on its own (librdkafka's text may use an
-    # alias of the name given, or name no property at all).
-    culprit = next(
-        (key for key, value in params.config if _probe(replace(params, config=((key, value),)))),
-        "params",
-    )
-    message = f"Invalid Kafka producer setting: {_mask(reason, params.secrets())}"
-    raise _invalid(culprit, message)
-
-
-def _probe(params: KafkaParams) -> str | None:
-    config = params.producer_config()
-    del config["bootstrap.servers"]
-    config["log_level"] = 0  # silences the "no bootstrap.servers" warning of this probe
-    try:
-        Producer(config).close()
-    except KafkaException as exc:
-        return _kafka_text(exc)
-    return None
-
-
-def _kafka_text(exc: KafkaException) -> str:
-    error = exc.args[0] if exc.args else None
-    return str(error.str()) if isinstance(error, KafkaError) else str(exc)
+__all__ = ["JOB_HEADER", "POS_HEADER", "KafkaParams", "KafkaSink", "create", "validate"]
 
 
 class _NoTopic(Exception):
@@ -322,22 +141,64 @@ class KafkaSink(Sink):
         log.debug("kafka job %s: %s", self.job_id, self._masked(self._client_error))
 
     def _masked(self, text: str) -> str:
-        return _mask(text, self._secrets)
+        return mask(text, self._secrets)
+
+    def _bootstrap(self) -> str:
+        """``bootstrap.servers`` for a client opened now: every host resolved and judged by
+        the outbound policy; their checked addresses, or the names where TLS verifies them.
+        A name that does not resolve is left out (librdkafka would resolve it later,
+        unchecked)."""
+        params = self.params
+        pin = not params.verifies_broker_names()
+        entries: list[str] = []
+        unresolved: list[str] = []
+        for server in params.bootstrap:
+            try:
+                targets = params.outbound.resolve(server.host, server.port)
+            except OutboundRefused as refused:
+                where = server.entry()
+                raise SinkError(f"Kafka bootstrap server {where}: {refused.message}") from None
+            except OSError:
+                unresolved.append(server.entry())
+                continue
+            if pin:
+                entries.extend(server.entry(target.host) for target in targets)
+            else:
+                entries.append(server.entry())
+        if not entries:
+            names = ", ".join(unresolved)
+            raise SinkError(f"Kafka bootstrap servers do not resolve: {names}")
+        return ",".join(entries)
+
+    def _check_brokers(self, metadata: ClusterMetadata) -> None:
+        """Every broker the cluster advertises must be allowed, before a row goes to any."""
+        for broker in metadata.brokers.values():
+            host = str(broker.host or "")
+            where = f"{host}:{broker.port}"
+            try:
+                self.params.outbound.resolve(host, broker.port)
+            except OutboundRefused as refused:
+                reason = f"broker {where} in the cluster's metadata: {refused.message}"
+                raise _NoTopic(reason) from None
+            except OSError:
+                reason = f"broker {where} in the cluster's metadata does not resolve"
+                raise _NoTopic(reason) from None
 
     def _open(self) -> Producer:
-        config = self.params.producer_config()
+        config = self.params.producer_config(self._bootstrap())
         config.update({"on_delivery": self._on_delivery, "error_cb": self._on_error})
         config["logger"] = log
         try:
             producer = Producer(config)
         except KafkaException as exc:
-            raise SinkError(self._masked(f"Kafka producer failed: {_kafka_text(exc)}")) from None
+            raise SinkError(self._masked(f"Kafka producer failed: {kafka_text(exc)}")) from None
         self._producer = producer
         return producer
 
     def _partition_count(self, client: Producer | Consumer, timeout_s: float) -> int:
-        """The topic's partition count from a metadata request; ``_NoTopic`` if there is none.
-        A consumer's request never creates the topic, a producer's may (broker setting)."""
+        """The topic's partition count from a metadata request; ``_NoTopic`` if there is none,
+        or if the cluster advertises a broker the outbound policy denies. A consumer's request
+        never creates the topic, a producer's may (broker setting)."""
         topic = self.params.topic
         started = time.monotonic()
         last = "no answer"
@@ -348,10 +209,12 @@ class KafkaSink(Sink):
             if waited >= timeout_s:
                 raise _NoTopic(f"topic metadata timed out after {waited:.1f} s: {last}")
             try:
-                found = client.list_topics(topic, timeout=_METADATA_SLICE_S).topics.get(topic)
+                metadata = client.list_topics(topic, timeout=_METADATA_SLICE_S)
             except KafkaException as exc:
-                last = _kafka_text(exc)
+                last = kafka_text(exc)
                 continue
+            self._check_brokers(metadata)
+            found = metadata.topics.get(topic)
             if found is None:
                 last = "the answer does not list the topic"
                 continue
@@ -375,18 +238,16 @@ class KafkaSink(Sink):
                 raise SinkError("Kafka sink is closed")
             started = time.monotonic()
             group = f"linqd-resume-{self.job_id}-{uuid.uuid4().hex}"
-            config = self.params.consumer_config(group)
+            config = self.params.consumer_config(group, self._bootstrap())
             config["logger"] = log
             try:
                 consumer = Consumer(config)
             except KafkaException as exc:
-                raise SinkError(
-                    self._masked(f"Kafka consumer failed: {_kafka_text(exc)}")
-                ) from None
+                raise SinkError(self._masked(f"Kafka consumer failed: {kafka_text(exc)}")) from None
             try:
                 scanned = self._scan(consumer, started + _RESUME_TIMEOUT_S)
             except KafkaException as exc:
-                raise SinkError(self._resume_error(_kafka_text(exc))) from None
+                raise SinkError(self._resume_error(kafka_text(exc))) from None
             finally:
                 consumer.close()
             last = self._delivered
@@ -463,14 +324,14 @@ class KafkaSink(Sink):
             if self._closed:
                 raise SinkError("Kafka sink is closed")
             producer = self._producer or self._open()
-            if not self._partitions:
-                try:
-                    self._partitions = self._partition_count(
-                        producer, self.params.message_timeout_s()
-                    )
-                except _NoTopic as exc:
-                    self._discard()
-                    raise SinkError(self._masked(self._batch_failed(batch, str(exc)))) from None
+            try:
+                # Every batch: the brokers the cluster advertises are judged again. The first
+                # count stays, so a retried batch goes where it went.
+                count = self._partition_count(producer, self.params.message_timeout_s())
+            except _NoTopic as exc:
+                self._discard()
+                raise SinkError(self._masked(self._batch_failed(batch, str(exc)))) from None
+            self._partitions = self._partitions or count
             self._failures.clear()
             self._fatal = False
             try:
@@ -478,7 +339,7 @@ class KafkaSink(Sink):
                 timed_out = complete and not self._await(producer)
             except KafkaException as exc:
                 self._discard()
-                reason = f"Kafka produce to `{self.params.topic}` failed: {_kafka_text(exc)}"
+                reason = f"Kafka produce to `{self.params.topic}` failed: {kafka_text(exc)}"
                 raise SinkError(self._masked(reason)) from None
             if timed_out or not complete or self._failures or self._fatal or self._closed:
                 raise self._failed(batch, timed_out)

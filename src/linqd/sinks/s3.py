@@ -12,6 +12,12 @@ Params are Devo's plus ``aws.endpoint``:
   given the same name write the same keys and overwrite each other's files.
 - ``aws.endpoint``: the URL of an S3-compatible store (``http(s)://host[:port]``), reached with
   path-style addressing; without it the AWS endpoint of ``aws.region`` is used.
+- ``friendlyName`` is the job's name. Any other key is refused (204).
+
+Every connection, to ``aws.endpoint`` or to AWS, passes the server's outbound policy: botocore's
+requests go through linqd's guarded httpx client (``outbound/aws.py``). An endpoint whose host
+is an address the policy denies is refused at validation (206); a name is judged on what it
+resolves to, when connecting, and a refusal is the job's error.
 
 Objects are named ``<prefix>_<index>.csv.zip``, ``.csv.gz`` or ``.csv``, where the prefix is
 ``apiv2_<job id>`` (Devo's naming) or ``s3.fileName``, and the index is the batch index. A batch
@@ -25,15 +31,18 @@ Devo reserves codes 200–212 for this type and publishes three texts (205, 210,
 the mapping is linqd's, one code per rule:
 
 ====  =========================================================================
+203   ``aws.accesskey`` (≤ 256) or ``aws.secretkey`` (≤ 1024) is not printable ASCII
+204   a param the ``s3`` type does not take
 205   a bucket, region, access key or secret key is missing or not a string
 206   ``aws.endpoint`` is not an ``http(s)://host[:port][/path]`` URL without user info
+      (≤ 2048 characters), or its host is an address the outbound policy denies
 207   ``aws.bucket`` is not a bucket name (3–63 of ``a-z 0-9 . -``, also ``A-Z _``)
 208   ``s3.fileName`` is empty, too long, absolute, has ``.``/``..`` segments or controls
 209   ``aws.region`` is not a region name (1–64 of ``A-Z a-z 0-9 _ -``)
 210   ``format`` is not ``zip``, ``gzip`` or ``plain``
 211   ``file.password`` given with ``format`` ``gzip`` or ``plain``
-212   ``file.password`` is not a non-empty string
-200–204  unused
+212   ``file.password`` is not a non-empty string of at most 1024 characters
+200–202  unused
 ====  =========================================================================
 
 Secrets: the keys and the zip password are kept out of ``repr`` and masked in every error text.
@@ -52,13 +61,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import boto3
+import httpx
 import pyzipper
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..clock import Clock, SystemClock
-from ..errors import SinkError, ValidationError
-from .base import RowFormat, Sink, SinkBatch, SinkSpec
+from ..errors import OutboundRefused, SinkError, ValidationError
+from ..outbound import DEFAULT_POLICY, OutboundPolicy
+from ..outbound.aws import route_through
+from ..outbound.http import guarded_client
+from .base import DEFAULT_RULES, DestinationRules, RowFormat, Sink, SinkBatch, SinkSpec
 
 if TYPE_CHECKING:
     from . import SinkContext
@@ -79,8 +92,25 @@ _CONTENT_TYPES: Mapping[str, str] = {
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
 _REGION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KEY_TEXT = re.compile(r"[\x21-\x7e]+")  # printable ASCII: keys go into a request header
+_KEYS = frozenset(
+    {
+        "aws.bucket",
+        "aws.region",
+        "aws.accesskey",
+        "aws.secretkey",
+        "aws.endpoint",
+        "format",
+        "file.password",
+        "s3.fileName",
+        "friendlyName",
+    }
+)
+MAX_ENDPOINT = 2_048
+MAX_PASSWORD = 1_024
 _ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)
 _WRITE_ROWS = 10_000  # rows encoded and compressed at a time, to bound the text held at once
+_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,8 @@ class S3Params:
     file_password: str | None = field(default=None, repr=False)
     file_name: str | None = None
     endpoint: str | None = None
+    # The policy the params were checked against; the sink connects under it.
+    outbound: OutboundPolicy = field(default=DEFAULT_POLICY, repr=False, compare=False)
 
     def secrets(self) -> tuple[str, ...]:
         values = (self.access_key, self.secret_key, self.file_password)
@@ -110,11 +142,11 @@ def _bucket_info(params: Mapping[str, object], key: str) -> str:
     return value.strip()
 
 
-def _endpoint(raw: object) -> str | None:
+def _endpoint(raw: object, outbound: OutboundPolicy) -> str | None:
     if raw is None or raw == "":
         return None
     message = "aws.endpoint must be an http(s)://host[:port] URL"
-    if not isinstance(raw, str) or _CONTROL.search(raw):
+    if not isinstance(raw, str) or _CONTROL.search(raw) or len(raw) > MAX_ENDPOINT:
         raise _invalid(206, "aws.endpoint", message)
     try:
         url = urlsplit(raw.strip())
@@ -126,6 +158,10 @@ def _endpoint(raw: object) -> str | None:
     if url.username is not None or url.password is not None:
         # Credentials belong in aws.accesskey/aws.secretkey; the URL is shown and logged.
         raise _invalid(206, "aws.endpoint", "aws.endpoint must not contain user info")
+    try:
+        outbound.check_host(url.hostname)
+    except OutboundRefused as refused:
+        raise _invalid(206, "aws.endpoint", f"aws.endpoint: {refused.message}") from None
     return raw.strip().rstrip("/")
 
 
@@ -140,17 +176,27 @@ def _file_name(raw: object) -> str | None:
     return raw
 
 
-def validate(params: Mapping[str, object]) -> S3Params:
+def validate(params: Mapping[str, object], rules: DestinationRules = DEFAULT_RULES) -> S3Params:
     """Check an s3 destination without contacting the store; ``friendlyName`` is ignored."""
+    unknown = sorted(key for key in params if key not in _KEYS)
+    if unknown:
+        name = unknown[0][:200]
+        raise _invalid(204, name, f"S3 destinations do not take `{name}`")
     bucket = _bucket_info(params, "aws.bucket")
     region = _bucket_info(params, "aws.region")
     access_key = _bucket_info(params, "aws.accesskey")
     secret_key = _bucket_info(params, "aws.secretkey")
+    for key, value, limit in (
+        ("aws.accesskey", access_key, 256),
+        ("aws.secretkey", secret_key, 1024),
+    ):
+        if len(value) > limit or not _KEY_TEXT.fullmatch(value):
+            raise _invalid(203, key, f"{key} must be printable ASCII, at most {limit} characters")
     if not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise _invalid(207, "aws.bucket", "aws.bucket is not a valid S3 bucket name")
     if not _REGION.fullmatch(region):
         raise _invalid(209, "aws.region", "aws.region is not a valid region name")
-    endpoint = _endpoint(params.get("aws.endpoint"))
+    endpoint = _endpoint(params.get("aws.endpoint"), rules.outbound)
     fmt = params.get("format", "zip")
     if fmt not in ("zip", "gzip", "plain"):
         raise _invalid(210, "format", "File compress format must be zip or gzip")
@@ -159,8 +205,9 @@ def validate(params: Mapping[str, object]) -> S3Params:
         if fmt != "zip":
             message = f"S3 upload with format {fmt} cannot have password"
             raise _invalid(211, "file.password", message)
-        if not isinstance(password, str) or not password:
-            raise _invalid(212, "file.password", "file.password must be a non-empty string")
+        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
+            message = f"file.password must be a non-empty string of at most {MAX_PASSWORD}"
+            raise _invalid(212, "file.password", message)
     return S3Params(
         bucket=bucket,
         region=region,
@@ -170,6 +217,7 @@ def validate(params: Mapping[str, object]) -> S3Params:
         file_password=password,
         file_name=_file_name(params.get("s3.fileName")),
         endpoint=endpoint,
+        outbound=rules.outbound,
     )
 
 
@@ -230,8 +278,12 @@ class S3Sink(Sink):
         self.job_id = job_id
         self.clock: Clock = clock or SystemClock()
         self.spec = SinkSpec(row_format=RowFormat.CSV, batch_rows=batch_rows)
-        self._client = client if client is not None else _client(params)
-        self._owns_client = client is None
+        self._http: httpx.Client | None = None
+        if client is None:
+            self._http = guarded_client(params.outbound, timeout=_TIMEOUT)
+            client = _client(params, self._http)
+        self._client = client
+        self._owns_client = self._http is not None
         self._paths: dict[int, str] = {}
 
     def key_for(self, index: int) -> str:
@@ -263,6 +315,8 @@ class S3Sink(Sink):
         except BotoCoreError as exc:
             message = f"S3 upload of {path} failed: {type(exc).__name__}: {exc}"
             raise SinkError(self._masked(message)) from None
+        except OutboundRefused as refused:
+            raise SinkError(f"S3 upload of {path} failed: {refused.message}") from None
         self._paths[batch.index] = path
         log.debug(
             "job %s: wrote %s (%d rows, %d bytes)", self.job_id, path, len(batch.lines), len(body)
@@ -279,29 +333,32 @@ class S3Sink(Sink):
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def __repr__(self) -> str:
         return f"S3Sink(bucket={self.params.bucket!r}, job_id={self.job_id!r})"
 
 
-def _client(params: S3Params) -> Any:
-    """A client of its own: boto3's default session is shared and not thread-safe to build."""
+def _client(params: S3Params, http: httpx.Client) -> Any:
+    """A client of its own (boto3's default session is shared and not thread-safe to build)
+    whose requests go out through ``http``, the guarded client."""
     config = Config(
         region_name=params.region,
-        connect_timeout=10,
-        read_timeout=120,
         retries={"max_attempts": 3, "mode": "standard"},
         # S3-compatible stores serve buckets under the path, not as DNS names.
         s3={"addressing_style": "path" if params.endpoint else "auto"},
     )
     session = boto3.session.Session()
-    return session.client(
+    client = session.client(
         "s3",
         endpoint_url=params.endpoint,
         aws_access_key_id=params.access_key,
         aws_secret_access_key=params.secret_key,
         config=config,
     )
+    route_through(client.meta.events, http)
+    return client
 
 
 def create(params: S3Params, *, job_id: str, context: SinkContext) -> S3Sink:

@@ -43,9 +43,13 @@ from linqd.alerts.model import (
 from linqd.alerts.triggered import TriggeredAlertRepository
 from linqd.clock import SimulatedClock
 from linqd.meta import MetaStore
+from linqd.outbound import OutboundPolicy
 from linqd.sinks.email import SmtpSettings
 
 HANG_LIMIT_S = 30.0
+# The receivers listen on 127.0.0.1, which the outbound policy denies by default: dispatchers
+# here allow that one address, as an operator would with `serve --outbound-allow 127.0.0.1`.
+LOCAL = OutboundPolicy.parse(allow=["127.0.0.1"])
 NOW = 1_800_000_000_000  # Fri Jan 15 08:00:00 UTC 2027
 HOUR = 3_600_000
 DOMAIN = "acme"
@@ -220,6 +224,7 @@ class World:
     def dispatcher(self, *, start: bool = True, **options: Any) -> Dispatcher:
         options.setdefault("backoff_ms", (1_000, 5_000))
         options.setdefault("base_url", "http://linqd.test:8080")
+        options.setdefault("outbound", LOCAL)
         dispatcher = Dispatcher(self.meta, self.clock, self.triggered, self.smtp, **options)
         self.dispatchers.append(dispatcher)
         if start:

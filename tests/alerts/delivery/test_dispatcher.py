@@ -14,6 +14,7 @@ import pytest
 
 from linqd.alerts.delivery import ContentType, DeliveryStatus
 from linqd.alerts.model import AlertStatus, TriggeredAlert
+from linqd.outbound import OutboundPolicy
 
 from .conftest import DOMAIN, HOUR, NOW, Receiver, World, definition, settle
 
@@ -174,6 +175,25 @@ def test_unreachable_receiver_is_an_error_not_a_crash(world: World) -> None:
     (failed,) = world.deliveries()
     assert failed.status.value == "failed"
     assert failed.last_error is not None and "127.0.0.1:9" in failed.last_error
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
+def test_the_default_policy_keeps_webhooks_off_the_local_host(
+    world: World, receiver: Receiver, host: str
+) -> None:
+    """A method stored before the policy (or naming a host that resolves to loopback) fails
+    at delivery, permanently, with the refusal; the receiver never hears of it."""
+    port = receiver.server.server_address[1]
+    world.policy(world.http(f"http://{host}:{port}/hook"))
+    dispatcher = world.dispatcher(outbound=OutboundPolicy(), max_attempts=5)
+    dispatcher.submit(world.alert(definition()), definition())
+    settle(dispatcher)
+    (failed,) = world.deliveries()
+    assert (failed.status.value, failed.attempts) == ("failed", 1)
+    assert failed.last_error is not None
+    assert failed.last_error.endswith("is not allowed for outbound connections")
+    assert "Address 127.0.0.1" in failed.last_error or "::ffff:127.0.0.1" in failed.last_error
+    assert receiver.received() == []
 
 
 def test_a_hanging_receiver_does_not_delay_another_method(world: World, receiver: Receiver) -> None:

@@ -28,7 +28,7 @@ from linqd.ingest.collector import CollectorConfig, SyslogCollector
 from linqd.ingest.pipeline import IngestPipeline
 from linqd.sinks.email import SmtpSettings
 
-from .conftest import Collector, Receiver
+from .conftest import LOCAL, Collector, Receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +64,7 @@ async def server(tmp_path: Path, smtp: tuple[Collector, SmtpSettings]) -> AsyncI
         CollectorConfig(port=0, tls_port=None), pipeline, clock, lambda cn: None
     ).start()
     alerts = AlertServices.over(data.meta, clock)
-    dispatcher = Dispatcher(data.meta, clock, alerts.triggered, smtp[1])
+    dispatcher = Dispatcher(data.meta, clock, alerts.triggered, smtp[1], outbound=LOCAL)
     dispatcher.start()
     alerts.engine = AlertEngine(
         data.store,
@@ -75,7 +75,7 @@ async def server(tmp_path: Path, smtp: tuple[Collector, SmtpSettings]) -> AsyncI
         tick_s=0.05,
     ).start()
     app = create_app(
-        Settings(data_dir=data.path),
+        Settings(data_dir=data.path, outbound_allow=("127.0.0.1",)),
         data.store,
         domains,
         clock,

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from ...clock import Clock
 from ...errors import NotFound, ValidationError
 from ...meta import MetaStore
+from ...outbound import DEFAULT_POLICY, OutboundPolicy
 from ...sinks.email import SmtpSettings
 from ..model import AlertDefinition, AlertStatus, TriggeredAlert
 from ..triggered import TriggeredAlertRepository
@@ -60,6 +61,7 @@ class Dispatcher:
         backoff_ms: Sequence[int] = DEFAULT_BACKOFF_MS,
         base_url: str = "",
         poll_s: float = 1.0,
+        outbound: OutboundPolicy = DEFAULT_POLICY,
     ) -> None:
         if workers < 1 or max_attempts < 1 or not backoff_ms:
             raise ValueError("workers, max_attempts and backoff_ms must be positive")
@@ -72,6 +74,7 @@ class Dispatcher:
         self.backoff_ms = tuple(backoff_ms)
         self.base_url = base_url.rstrip("/")
         self.poll_s = poll_s  # the longest a worker sleeps without being woken
+        self.outbound = outbound  # what webhook URLs may reach
         self._outbox = DeliveryOutbox(meta)
         self._cond = threading.Condition()
         self._in_flight: dict[int, int] = {}  # delivery id -> method id
@@ -215,7 +218,7 @@ class Dispatcher:
             self._cond.notify_all()
 
     def _work(self) -> None:
-        transport = Transport(self.smtp)
+        transport = Transport(self.smtp, self.outbound)
         try:
             while True:
                 with self._cond:

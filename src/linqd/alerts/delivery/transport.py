@@ -3,6 +3,10 @@
 A ``Transport`` belongs to one thread (each worker has its own HTTP connection pool). Errors
 are ``DeliveryFailed`` with a message safe to store and show: it names the host and what went
 wrong, never a password or a header value.
+
+A method's URL is the user's, so every connection passes the server's outbound policy
+(``outbound/``) on the address it resolves to; a refusal is a permanent failure saying the
+address is not allowed. Mail goes to the operator's SMTP server, which the policy leaves alone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...errors import SinkError
+from ...errors import OutboundRefused, SinkError
+from ...outbound import OutboundPolicy
+from ...outbound.http import guarded_client
 from ...sinks.email import SmtpSettings, smtp_session
 from .model import EmailConfig, HttpJsonConfig
 from .payload import http_body
@@ -34,10 +40,10 @@ class DeliveryFailed(SinkError):
 
 
 class Transport:
-    def __init__(self, smtp: SmtpSettings | None) -> None:
+    def __init__(self, smtp: SmtpSettings | None, outbound: OutboundPolicy) -> None:
         self.smtp = smtp
         # No proxies or netrc from the environment: a method's URL means exactly that host.
-        self._client = httpx.Client(trust_env=False, follow_redirects=False)
+        self._client = guarded_client(outbound)
 
     def post(self, config: HttpJsonConfig, payload: Mapping[str, Any]) -> None:
         """POST the payload; any status but 2xx is a failure."""
@@ -65,6 +71,8 @@ class Transport:
             ) as response:
                 status = response.status_code
                 reason = response.reason_phrase
+        except OutboundRefused as exc:
+            raise DeliveryFailed(exc.message, permanent=True) from None
         except httpx.TimeoutException:
             raise DeliveryFailed(f"{host} did not answer within {config.timeout_ms} ms") from None
         except httpx.HTTPError as exc:

@@ -11,7 +11,9 @@ Decisions where Devo is silent:
   (``Content-Type``, ``Content-Length``, ``Accept``, ``Authorization``, ``Host``) are refused in
   any case, and so are duplicates that differ only in case.
 - URLs are ``http``/``https`` with a host and without ``user:password@`` (credentials go in
-  ``username``/``password``, which are never shown).
+  ``username``/``password``, which are never shown). A URL whose host is an address that the
+  server's outbound policy denies (or a name a host rule denies) is refused here; names are
+  judged on what they resolve to at every delivery.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...errors import ValidationError
+from ...errors import OutboundRefused, ValidationError
+from ...outbound import DEFAULT_POLICY, OutboundPolicy
 from ...query.dates import parse_timezone
 from ...sinks.email import EMAIL_ADDRESS
 from ..validate import invalid, json_object
@@ -122,15 +125,18 @@ def method_type(value: object, field: str = "type") -> MethodType:
         ) from None
 
 
-def read_method(body: object) -> MethodInput:
-    """A ``POST /delco/methods`` body."""
+def read_method(body: object, outbound: OutboundPolicy = DEFAULT_POLICY) -> MethodInput:
+    """A ``POST /delco/methods`` body; ``outbound`` judges a webhook's host."""
     data = json_object(body, "body")
     kind = method_type(data.get("type"))
     name = _required_text(data, "name", "name", limit=MAX_NAME)
-    return MethodInput(name=name, type=kind, config=read_config(kind, data.get("config")))
+    config = read_config(kind, data.get("config"), outbound)
+    return MethodInput(name=name, type=kind, config=config)
 
 
-def read_method_update(body: object, stored: MethodInput) -> MethodInput:
+def read_method_update(
+    body: object, stored: MethodInput, outbound: OutboundPolicy = DEFAULT_POLICY
+) -> MethodInput:
     """A ``PUT /delco/methods/{id}`` body over the stored method (see the module docstring)."""
     data = json_object(body, "body")
     if "type" in data and data["type"] != stored.type.value:
@@ -144,14 +150,16 @@ def read_method_update(body: object, stored: MethodInput) -> MethodInput:
             given = stored.config.unmask(dict(given))
         config.update(given)
     merged["config"] = config
-    return read_method(merged)
+    return read_method(merged, outbound)
 
 
-def read_config(kind: MethodType, value: object) -> MethodConfig:
+def read_config(
+    kind: MethodType, value: object, outbound: OutboundPolicy = DEFAULT_POLICY
+) -> MethodConfig:
     data = json_object(value, "config")
     if kind is MethodType.EMAIL:
         return _email_config(data)
-    return _http_config(data)
+    return _http_config(data, outbound)
 
 
 def _email_config(data: Mapping[str, Any]) -> EmailConfig:
@@ -170,7 +178,7 @@ def _email_config(data: Mapping[str, Any]) -> EmailConfig:
     )
 
 
-def _http_config(data: Mapping[str, Any]) -> HttpJsonConfig:
+def _http_config(data: Mapping[str, Any], outbound: OutboundPolicy) -> HttpJsonConfig:
     url = _required_text(data, "url", "config.url", limit=MAX_URL)
     if not _URL_TEXT.fullmatch(url):
         raise invalid("config.url", "must be printable ASCII without spaces (percent-encode)")
@@ -184,6 +192,10 @@ def _http_config(data: Mapping[str, Any]) -> HttpJsonConfig:
         raise invalid("config.url", "must be an http:// or https:// URL with a host")
     if parts.username is not None or parts.password is not None:
         raise invalid("config.url", "must not hold credentials: use username and password")
+    try:
+        outbound.check_host(parts.hostname)
+    except OutboundRefused as refused:
+        raise invalid("config.url", refused.message) from None
     raw_type = _text(data, "contentType", "config.contentType", limit=64)
     try:
         content_type = ContentType((raw_type or ContentType.JSON.value).lower())
