@@ -140,8 +140,68 @@ class ForbiddenError(AuthError):
     code = "auth.forbidden"
 
 
+UNAUTHORIZED = "Unauthorized"
+INVALID_SIGNATURE = "Invalid signature validation"
+INVALID_TOKEN = "Token invalid or expired"
+
+
+class MissingCredentials(AuthError):
+    """No credential linqd understands was sent (Devo's 401)."""
+
+    code = "auth.missing"
+    devo_code = 401
+
+    def __init__(self, message: str = UNAUTHORIZED) -> None:
+        super().__init__(message)
+
+
+class InvalidSignature(AuthError):
+    """Anything wrong on the HMAC path (Devo's code 12)."""
+
+    code = "auth.signature"
+    devo_code = 12
+
+    def __init__(self, message: str = INVALID_SIGNATURE) -> None:
+        super().__init__(message)
+
+
+class InvalidToken(AuthError):
+    """Anything wrong with a token or a JWT (Devo's code 5)."""
+
+    code = "auth.token"
+    devo_code = 5
+
+    def __init__(self, message: str = INVALID_TOKEN) -> None:
+        super().__init__(message)
+
+
 class NotFound(LinqdError):
     code = "not_found"
+
+
+class TaskError(LinqdError):
+    """A job call that Devo answers with one of its task codes (100 not found, 101, 108)."""
+
+    code = "job.task"
+
+    def __init__(self, message: str, task_code: int, http_status: int) -> None:
+        super().__init__(message)
+        self.task_code = task_code
+        self.http_status = http_status
+
+
+class AlertsNotUpdated(ValidationError):
+    """``updateStatusList`` named ids that are not alerts of the domain."""
+
+    code = "alerts.not_updated"
+
+    def __init__(self, updated: list[int], not_updated: list[int]) -> None:
+        total = len(updated) + len(not_updated)
+        super().__init__(
+            f"{len(not_updated)} of {total} alert ids were not updated: unknown in this domain"
+        )
+        self.updated = list(updated)
+        self.not_updated = list(not_updated)
 
 
 class Conflict(LinqdError):

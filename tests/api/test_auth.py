@@ -13,9 +13,6 @@ from typing import Any
 import pytest
 
 from linqd.api.auth import (
-    InvalidSignature,
-    InvalidToken,
-    MissingCredentials,
     Principal,
     authenticate_ingest,
     authenticate_query_request,
@@ -26,7 +23,13 @@ from linqd.api.auth import (
 from linqd.api.errors import error_body
 from linqd.clock import SimulatedClock
 from linqd.domains import Credentials, DomainStore, TokenKind
-from linqd.errors import AuthError, ForbiddenError
+from linqd.errors import (
+    AuthError,
+    ForbiddenError,
+    InvalidSignature,
+    InvalidToken,
+    MissingCredentials,
+)
 from linqd.meta import MetaStore
 
 NOW = 1_700_000_000_000

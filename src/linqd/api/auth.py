@@ -57,15 +57,18 @@ from typing import Any, Literal
 import jwt as pyjwt
 
 from ..domains import ALL_TABLES, DomainStore, TokenKind, glob_matches, validate_table_globs
-from ..errors import AuthError, ForbiddenError, ValidationError
+from ..errors import (
+    INVALID_SIGNATURE,
+    ForbiddenError,
+    InvalidSignature,
+    InvalidToken,
+    MissingCredentials,
+    ValidationError,
+)
 from ..linq.analyzer import SchemaLookup
 from ..store.catalog import TableSchema
 
 Scheme = Literal["hmac", "bearer", "jwt", "standalone", "ingest"]
-
-UNAUTHORIZED = "Unauthorized"
-INVALID_SIGNATURE = "Invalid signature validation"
-INVALID_TOKEN = "Token invalid or expired"
 
 _HEX_SIGNATURE = re.compile(r"[0-9A-Fa-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,16}")
@@ -77,30 +80,6 @@ DEFAULT_JWT_MAX_TTL_S = 86_400
 JWT_LEEWAY_S = 5
 # Signed requests remembered for the replay check; past this the oldest are forgotten first.
 _MAX_REMEMBERED = 200_000
-
-
-class MissingCredentials(AuthError):
-    code = "auth.missing"
-    devo_code = 401
-
-    def __init__(self, message: str = UNAUTHORIZED) -> None:
-        super().__init__(message)
-
-
-class InvalidSignature(AuthError):
-    code = "auth.signature"
-    devo_code = 12
-
-    def __init__(self, message: str = INVALID_SIGNATURE) -> None:
-        super().__init__(message)
-
-
-class InvalidToken(AuthError):
-    code = "auth.token"
-    devo_code = 5
-
-    def __init__(self, message: str = INVALID_TOKEN) -> None:
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import Conflict, LinqdError, NotFound, ValidationError
+from ..errors import Conflict, LinqdError, NotFound, TaskError, ValidationError
 from ..jobs.model import Job, JobStatus, job_object
 from ..jobs.repo import JobRepository
 from ..jobs.runner import JobRunner
@@ -33,15 +33,6 @@ _ALPHABET = string.ascii_letters + string.digits
 
 def default_friendly_name(kind: str) -> str:
     return f"{kind}_{''.join(secrets.choice(_ALPHABET) for _ in range(10))}"
-
-
-class TaskError(LinqdError):
-    """A job call that Devo answers with one of its task codes (100 not found, 101, 108)."""
-
-    def __init__(self, message: str, task_code: int, http_status: int) -> None:
-        super().__init__(message)
-        self.task_code = task_code
-        self.http_status = http_status
 
 
 class JobsAPI:

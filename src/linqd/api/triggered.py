@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -50,7 +50,7 @@ from ..alerts.triggered import (
 )
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import LinqdError, ValidationError
+from ..errors import AlertsNotUpdated, LinqdError, ValidationError
 from .auth import authenticate_stand_alone
 from .body import read_body
 from .errors import alerts_error_body, alerts_error_response, new_cid
@@ -68,20 +68,6 @@ _STATUS_VALUES = tuple(int(status) for status in AlertStatus)
 
 Query = Mapping[str, str]
 Action = Callable[[str, Query, bytes, int], Any]
-
-
-class AlertsNotUpdated(ValidationError):
-    """``updateStatusList`` named ids that are not alerts of the domain."""
-
-    code = "alerts.not_updated"
-
-    def __init__(self, updated: Sequence[int], not_updated: Sequence[int]) -> None:
-        total = len(updated) + len(not_updated)
-        super().__init__(
-            f"{len(not_updated)} of {total} alert ids were not updated: unknown in this domain"
-        )
-        self.updated = list(updated)
-        self.not_updated = list(not_updated)
 
 
 # -- parameters -----------------------------------------------------------------------------------
