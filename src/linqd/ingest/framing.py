@@ -1,5 +1,9 @@
 """Sans-IO framing of one syslog connection: bytes in, complete messages out.
 
+Written here rather than taken from a syslog library: devo-sdk mixes three framings on one
+connection (lines, RFC 6587 octet counting and raw gzip members written back to back), which no
+kept library reads, and the framer must resynchronise after corrupt input in bounded memory.
+
 One ``SyslogFramer`` per connection. ``feed`` takes whatever the socket returned and gives back
 the messages it completed; ``close`` is EOF. Three framings share one stream (ingestion.md §2.3
 to §2.5) and are told apart at every event boundary:

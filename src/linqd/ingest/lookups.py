@@ -1,5 +1,8 @@
-"""Lookups loaded over syslog, Devo's deprecated protocol (spec/ingestion.md §6), applied to the
-store as ``my.lookuplist.<name>`` tables.
+"""Lookups loaded over syslog, Devo's deprecated protocol, applied to the store as
+``my.lookuplist.<name>`` tables (see docs/devo-compatibility.md).
+
+The fields are read here rather than with the csv module: devo-sdk does not escape quotes by
+default, so ``"x"y"`` means ``x"y``, which no CSV dialect reads (the rules are below).
 
 The traffic devo-sdk's ``Lookup`` sends::
 

@@ -1,7 +1,10 @@
 """The delivery outbox in the metadata database: one row per (alert, method, kind) to send,
 the record of which alerts were submitted (so a re-submission changes nothing), and the
 anti-flooding state per (policy, definition). Functions taking a connection run inside the
-caller's transaction; the others open their own."""
+caller's transaction; the others open their own.
+
+Retries are persisted here rather than left to an HTTP retry library: a delivery must survive a
+restart, and its attempts, back-off and last error are part of what the API shows."""
 
 from __future__ import annotations
 
