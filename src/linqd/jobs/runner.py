@@ -149,22 +149,16 @@ class _Worker:
             sink = runner.sinks(job)
             if not fresh:
                 sink.resume()
-            job = self._loop(job, sink)
+            self._loop(job, sink)
         except (LinqdError, duckdb.Error) as error:
             failure = engine_error(error) if isinstance(error, duckdb.Error) else error
             log.error("job %s stopped: %s", job.id, failure)
-            job = self._latest(job).with_status(JobStatus.STOPPED, error=(str(failure),))
-            self._save(job)
+            # The last saved state: the loop's own copy may be ahead of what the sink holds.
+            self._save(self.job.with_status(JobStatus.STOPPED, error=(str(failure),)))
         finally:
             if sink is not None:
-                latest = self._latest(job)
-                job = replace(latest, extra=_merge_extra(latest.extra, sink.extra()))
-                self._save(job)
+                self._save(replace(self.job, extra=_merge_extra(self.job.extra, sink.extra())))
                 sink.close()
-
-    def _latest(self, job: Job) -> Job:
-        """The last saved state (the loop's local copy is lost when it raises)."""
-        return self.job
 
     def _save(self, job: Job) -> None:
         self.job = job
