@@ -155,6 +155,13 @@ def test_form_method(world: World) -> None:
     assert items(text.encode()) == alert_payload(alert)
 
 
+def test_a_custom_header_in_another_case_does_not_double_linqds_own(world: World) -> None:
+    # Validation refuses the reserved names (Content-Type, Accept...) but not User-Agent.
+    outbox = Outbox()
+    request, _ = deliver(world, outbox, headers=(("user-agent", "curl/8"),))
+    assert request.headers.get_list("user-agent") == ["linqd-delivery/1"]
+
+
 def test_digest_credentials_answer_the_challenge(world: World) -> None:
     def challenge(request: httpx.Request) -> httpx.Response:
         if "authorization" in request.headers:

@@ -58,12 +58,11 @@ class Transport:
     def post(self, config: HttpJsonConfig, payload: Mapping[str, Any]) -> None:
         """POST the payload; any status but 2xx is a failure."""
         host = urlsplit(config.url).netloc
-        headers = {
-            **dict(config.headers),
-            "Content-Type": config.content_type.value,
-            "Accept": "*/*",
-            "User-Agent": USER_AGENT,
-        }
+        # Case-blind, so that linqd's own headers replace a custom one whatever its case.
+        headers = httpx.Headers(config.headers)
+        headers["Content-Type"] = config.content_type.value
+        headers["Accept"] = "*/*"
+        headers["User-Agent"] = USER_AGENT
         auth = (
             httpx.DigestAuth(config.username, config.password or "")
             if config.username is not None
