@@ -83,8 +83,10 @@ def start_server() -> tuple[subprocess.Popen[bytes], str, str]:
     data = demo_data()  # make sure it exists, then let the server own it
     data_dir = data.path
     data.close()
+    # Port 0 for every listener: another linqd on this machine may hold the default ports.
+    argv = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir), "--port", "0"],
+        [*argv, "--port", "0", "--syslog-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )

@@ -6,8 +6,10 @@ the anchor measured in the same run: a plain confluent-kafka producer loop (or b
 the same CSV objects) sending the already-rendered rows from Python. Targets: >= 200,000
 events/s to Kafka and a ratio >= 0.6.
 
-The brokers are started on 127.0.0.1 from the dev dependencies (the test suite's launchers) and
-stopped at the end.
+The brokers are started on 127.0.0.1 on free ports from the dev dependencies (the test suite's
+launchers) and stopped at the end. Every Kafka client the benchmark opens (the topic admin, the
+anchor producer) is closed before its broker stops: a client left open keeps reconnecting to
+the stopped broker, one "Connection refused" line after another, through the S3 half.
 
     make bench    # or: .venv/bin/python benchmarks/jobs.py
 """
@@ -93,6 +95,7 @@ def measure(folder: Path) -> None:
         admin = broker.admin()
         for topic in ("bench-job", "bench-anchor"):
             admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+        del admin  # an AdminClient has no close(): dropping the last reference destroys it
         target = {"bootstrap.servers": broker.bootstrap_servers, "topic": "bench-job"}
         job_s = run_job(folder / "data", "kafka", target)
         lines = rendered_rows(folder / "data", "kafka")
@@ -106,16 +109,19 @@ def measure(folder: Path) -> None:
                 "queue.buffering.max.messages": 500_000,
             }
         )
-        started = time.perf_counter()
-        for line in lines:
-            while True:
-                try:
-                    producer.produce("bench-anchor", line)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-        producer.flush(120)
-        anchor_s = time.perf_counter() - started
+        try:
+            started = time.perf_counter()
+            for line in lines:
+                while True:
+                    try:
+                        producer.produce("bench-anchor", line)
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+            producer.flush(120)
+            anchor_s = time.perf_counter() - started
+        finally:
+            producer.close()
         print(
             f"Kafka: {EVENTS:,} events by a job in {job_s:.2f} s = {EVENTS / job_s:,.0f} events/s"
             f" (target >= 200,000); plain producer {anchor_s:.2f} s = "

@@ -4,7 +4,6 @@ tags, tokens and domains, the 32 MB limit, and the Prometheus metrics."""
 from __future__ import annotations
 
 import gzip
-import re
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from linqd.api.app import create_app
 from linqd.clock import SimulatedClock
@@ -355,10 +355,14 @@ async def test_ingest_token_limited_to_tables(env: Env) -> None:
 # -- /metrics --------------------------------------------------------------------------------------
 
 
-def metric(text: str, name: str, table: str | None = None) -> int | None:
-    label = "" if table is None else f'{{table="{re.escape(table)}"}}'
-    found = re.search(rf"^{name}{label} (\d+)$", text, re.MULTILINE)
-    return None if found is None else int(found.group(1))
+def metric(text: str, name: str, table: str | None = None) -> float | None:
+    """A sample's value, read with Prometheus' own parser (so the text must parse)."""
+    labels = {} if table is None else {"table": table}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
 
 
 async def test_metrics_need_credentials(env: Env) -> None:
@@ -396,7 +400,7 @@ async def test_metrics_count_events_per_table(env: Env) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     received = "linqd_ingest_events_received_total"
-    assert f'{received}{{table="my.app.metrics"}} 4' in text.splitlines()
+    assert f'{received}{{table="my.app.metrics"}} 4.0' in text.splitlines()
     assert metric(text, received, "demo.ecommerce.data") == 2
     assert metric(text, "linqd_ingest_events_stored_total", "my.app.metrics") == 4
     assert metric(text, "linqd_ingest_events_stored_total", "demo.ecommerce.data") == 1
@@ -435,3 +439,22 @@ async def test_no_ingest_routes_without_a_pipeline(data: DataDir) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://linqd") as client:
         url = f"/stream/self/token!{creds.ingest_token}/h/my.app.none"
         assert (await client.post(url, content=b"x")).status_code == 404
+
+
+async def test_metrics_count_events_kept_aside_per_table(env: Env) -> None:
+    # HTTP refuses such a table up front; syslog has no way to, so its events are kept aside.
+    forged = ParsedBatch(["siem.logtrust.forged"] * 2, ["h"] * 2, ["x", "y"], [None] * 2, [])
+    env.pipeline.submit(forged, client="self")
+    await env.client.post(env.url("stream", "my.app.fine"), content=b"a\n")
+    env.committed()
+    response = await env.client.get(
+        "/metrics", headers={"Authorization": f"Bearer {env.creds.token}"}
+    )
+    text = response.text
+    rejected = "linqd_ingest_events_rejected_total"
+    assert metric(text, rejected, "siem.logtrust.forged") == 2
+    assert metric(text, rejected, "my.app.fine") == 0
+    assert metric(text, "linqd_ingest_events_stored_total", "siem.logtrust.forged") == 0
+    assert metric(text, "linqd_ingest_events_lost_total") == 0
+    assert f"# TYPE {rejected} counter" in text.splitlines()
+    assert "# TYPE linqd_ingest_events_lost_total counter" in text.splitlines()

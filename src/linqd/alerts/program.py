@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -25,18 +25,16 @@ import duckdb
 from sqlglot import exp
 
 from ..columns import CLIENT_COLUMN, SEQ_COLUMN
+from ..hidden_outputs import HIDDEN_SEQ, HIDDEN_TS, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
-from ..linq import types as t
 from ..linq.analyzer import SchemaLookup
-from ..linq.ir import Output, Plan, TColumn, stages, subplans
+from ..linq.ir import Plan, stages, subplans
 from ..query import modes
 from .kinds import Shape, Step
 from .kinds.base import EVENTDATE, SEQ
 from .model import AlertDefinition, TriggerKind
 
 MINUTE = 60_000
-HIDDEN_TS = "__linqd_ts"
-HIDDEN_SEQ = "__linqd_seq"
 _OPTIONS = modes.EncodeOptions(ip_as_string=True)
 
 
@@ -213,16 +211,6 @@ def _epoch(name: str) -> exp.Expression:
     return exp.Anonymous(this="epoch_ms", expressions=[exp.column(name, quoted=True)])
 
 
-def _with_hidden(plan: Plan) -> Plan:
-    """The plan with the event's time and sequence number as extra (hidden) outputs."""
-    hidden = (
-        Output(HIDDEN_TS, TColumn(EVENTDATE, t.TIMESTAMP)),
-        Output(HIDDEN_SEQ, TColumn("_seq", t.INT8)),
-    )
-    # The result columns stay as they were: the alert's fields are the query's own columns.
-    return replace(plan, stage=replace(plan.stage, outputs=plan.stage.outputs + hidden))
-
-
 def _grouping_keys(plan: Plan) -> tuple[int | None, tuple[str, ...]]:
     """(period of the first temporal grouping or None, names of its keys)."""
     for stage in stages(plan):
@@ -249,7 +237,7 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
         keys = trigger.keys or ()
         return Program(
             definition,
-            _with_hidden(plan),
+            with_hidden(plan),
             StepKind.PERIODS,
             trigger.period or MINUTE,
             Shape(keys=keys),
@@ -260,7 +248,7 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
     if kind is TriggerKind.ROLLING:
         shape = Shape(keys=group_keys)
         hidden = not grouped
-        program_plan = _with_hidden(plan) if hidden else plan
+        program_plan = with_hidden(plan) if hidden else plan
         return Program(
             definition,
             program_plan,
@@ -285,11 +273,11 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
     # each without a temporal grouping
     if not grouped and not has_sub:
         return Program(
-            definition, _with_hidden(plan), StepKind.EVENTS, 0, Shape(), RowForm.ROWS, False, True
+            definition, with_hidden(plan), StepKind.EVENTS, 0, Shape(), RowForm.ROWS, False, True
         )
     return Program(
         definition,
-        plan if grouped else _with_hidden(plan),
+        plan if grouped else with_hidden(plan),
         StepKind.PERIODS,
         plan.client_period_ms or MINUTE,
         Shape(keys=group_keys),

@@ -38,7 +38,7 @@ from ..alerts.delivery.methods import MethodRepository, parse_method_id
 from ..alerts.delivery.model import DEVO_METHOD_TYPES, DeliveryStatus, EmailConfig, MethodType
 from ..alerts.delivery.outbox import DeliveryOutbox
 from ..alerts.delivery.policies import PolicyRepository
-from ..alerts.delivery.transport import DeliveryFailed, Transport
+from ..alerts.delivery.transport import DeliveryFailed, TransportFactory, guarded_transports
 from ..alerts.delivery.validate import method_type, read_method, read_method_update, read_policy
 from ..clock import Clock
 from ..domains import DomainStore
@@ -70,11 +70,14 @@ class DelcoAPI:
         smtp: SmtpSettings | None,
         *,
         outbound: OutboundPolicy = DEFAULT_POLICY,
+        transports: TransportFactory | None = None,
     ) -> None:
         self.domains = domains
         self.clock = clock
         self.smtp = smtp
         self.outbound = outbound  # what webhook URLs may reach
+        # Validation codes go out as deliveries do: through the outbound policy by default.
+        self._transports = transports or guarded_transports(smtp, outbound)
         self.methods = MethodRepository(domains.meta, clock)
         self.policies = PolicyRepository(domains.meta, clock)
         self.outbox = DeliveryOutbox(domains.meta)
@@ -162,7 +165,7 @@ class DelcoAPI:
 
     def _send_code(self, domain: str, query: Query, path: Mapping[str, str], body: object) -> Any:
         method, code = self.methods.start_validation(domain, parse_method_id(path["id"]))
-        transport = Transport(self.smtp, self.outbound)
+        transport = self._transports()
         try:
             config = method.config
             if isinstance(config, EmailConfig):

@@ -24,7 +24,6 @@ from .syslog import parse_messages
 
 log = logging.getLogger("linqd.ingest")
 
-READ_BYTES = 256 * 1024
 # Largest single message; bigger ones are counted, logged and skipped.
 MAX_MESSAGE_BYTES = 1 << 20
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from ..sinks.base import redact
-
 
 class JobStatus(Enum):
     CREATED = "CREATED"
@@ -100,7 +98,3 @@ def job_object(job: Job) -> dict[str, Any]:
         "cid": job.cid,
         "domain": job.domain,
     }
-
-
-def shown_params(job: Job) -> dict[str, Any]:
-    return redact(job.params)

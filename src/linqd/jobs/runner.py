@@ -25,9 +25,10 @@ from sqlglot import exp
 
 from ..clock import Clock
 from ..errors import LinqdError, SinkError
+from ..hidden_outputs import HIDDEN_SEQ, HIDDEN_TS, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq import types as t
-from ..linq.ir import Output, Plan, TColumn
+from ..linq.ir import Plan, TColumn
 from ..query import modes
 from ..query.run import engine_error
 from ..sinks.base import RowFormat, Sink, SinkBatch
@@ -38,8 +39,6 @@ from .repo import JobRepository
 log = logging.getLogger("linqd.jobs")
 
 SinkFactory = Callable[[Job], Sink]
-HIDDEN_TS = "__linqd_ts"
-HIDDEN_SEQ = "__linqd_seq"
 
 
 class JobRunner:
@@ -149,22 +148,16 @@ class _Worker:
             sink = runner.sinks(job)
             if not fresh:
                 sink.resume()
-            job = self._loop(job, sink)
+            self._loop(job, sink)
         except (LinqdError, duckdb.Error) as error:
             failure = engine_error(error) if isinstance(error, duckdb.Error) else error
             log.error("job %s stopped: %s", job.id, failure)
-            job = self._latest(job).with_status(JobStatus.STOPPED, error=(str(failure),))
-            self._save(job)
+            # The last saved state: the loop's own copy may be ahead of what the sink holds.
+            self._save(self.job.with_status(JobStatus.STOPPED, error=(str(failure),)))
         finally:
             if sink is not None:
-                latest = self._latest(job)
-                job = replace(latest, extra=_merge_extra(latest.extra, sink.extra()))
-                self._save(job)
+                self._save(replace(self.job, extra=_merge_extra(self.job.extra, sink.extra())))
                 sink.close()
-
-    def _latest(self, job: Job) -> Job:
-        """The last saved state (the loop's local copy is lost when it raises)."""
-        return self.job
 
     def _save(self, job: Job) -> None:
         self.job = job
@@ -177,7 +170,7 @@ class _Worker:
         plan = compiled.plan
         keyset = _keyset(plan)
         if keyset:
-            plan = _with_hidden(plan)
+            plan = with_hidden(plan)
         options = modes.EncodeOptions()
         mode = modes.Mode.JSON_SIMPLE if sink.spec.row_format is RowFormat.JSON else modes.Mode.CSV
         line = modes.line_expression(mode, compiled.columns, options)
@@ -321,12 +314,3 @@ def _keyset(plan: Plan) -> bool:
         and [k.expr for k in stage.order[:2]]
         == [TColumn("eventdate", t.TIMESTAMP), TColumn("_seq", t.INT8)]
     )
-
-
-def _with_hidden(plan: Plan) -> Plan:
-    hidden = (
-        Output(HIDDEN_TS, TColumn("eventdate", t.TIMESTAMP)),
-        Output(HIDDEN_SEQ, TColumn("_seq", t.INT8)),
-    )
-    stage = replace(plan.stage, outputs=plan.stage.outputs + hidden)
-    return replace(plan, stage=stage)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -56,13 +56,6 @@ class SinkSpec:
     row_format: RowFormat
     key_column: str | None = None  # a result column whose value keys each row (Kafka)
     batch_rows: int = 50_000
-
-
-@dataclass
-class SinkState:
-    """Destination-specific progress the job reports in `extra` (paths written, mails sent)."""
-
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Sink(ABC):
@@ -125,11 +118,3 @@ SECRET_PARAMS = frozenset(
         "smtp.password",
     }
 )
-
-
-def redact(params: Mapping[str, object]) -> dict[str, object]:
-    """Params as they may be shown or logged: secrets replaced."""
-    return {
-        key: ("******" if key in SECRET_PARAMS or "password" in key.lower() else value)
-        for key, value in params.items()
-    }

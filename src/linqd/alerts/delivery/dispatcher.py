@@ -41,7 +41,7 @@ from .outbox import DeliveryOutbox
 from .payload import devo_payload, email_message, reminder_text
 from .policies import PolicyRepository
 from .schedule import within
-from .transport import DeliveryFailed, Transport
+from .transport import DeliveryFailed, Transport, TransportFactory, guarded_transports
 
 log = logging.getLogger("linqd.alerts.delivery")
 
@@ -62,7 +62,10 @@ class Dispatcher:
         base_url: str = "",
         poll_s: float = 1.0,
         outbound: OutboundPolicy = DEFAULT_POLICY,
+        transports: TransportFactory | None = None,
     ) -> None:
+        """``transports`` makes each worker's transport; by default one whose connections
+        pass ``outbound`` (tests hand in clients over ``httpx.MockTransport``)."""
         if workers < 1 or max_attempts < 1 or not backoff_ms:
             raise ValueError("workers, max_attempts and backoff_ms must be positive")
         self.meta = meta
@@ -74,7 +77,8 @@ class Dispatcher:
         self.backoff_ms = tuple(backoff_ms)
         self.base_url = base_url.rstrip("/")
         self.poll_s = poll_s  # the longest a worker sleeps without being woken
-        self.outbound = outbound  # what webhook URLs may reach
+        # Each worker's transport; webhook URLs reach only what ``outbound`` allows.
+        self._transports = transports or guarded_transports(smtp, outbound)
         self._outbox = DeliveryOutbox(meta)
         self._cond = threading.Condition()
         self._in_flight: dict[int, int] = {}  # delivery id -> method id
@@ -218,7 +222,7 @@ class Dispatcher:
             self._cond.notify_all()
 
     def _work(self) -> None:
-        transport = Transport(self.smtp, self.outbound)
+        transport = self._transports()
         try:
             while True:
                 with self._cond:

@@ -19,7 +19,6 @@ from typing import Any
 from ...query.dates import parse_timezone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True)

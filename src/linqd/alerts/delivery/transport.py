@@ -7,12 +7,16 @@ wrong, never a password or a header value.
 A method's URL is the user's, so every connection passes the server's outbound policy
 (``outbound/``) on the address it resolves to; a refusal is a permanent failure saying the
 address is not allowed. Mail goes to the operator's SMTP server, which the policy leaves alone.
+
+The HTTP client is handed in: the server's transports are ``Transport.guarded`` (a client over
+the policy-checked backend, built once per transport by ``guarded_transports``), and tests hand
+in a client over ``httpx.MockTransport`` to see each request exactly as it would leave.
 """
 
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,20 +44,25 @@ class DeliveryFailed(SinkError):
 
 
 class Transport:
-    def __init__(self, smtp: SmtpSettings | None, outbound: OutboundPolicy) -> None:
+    def __init__(self, smtp: SmtpSettings | None, client: httpx.Client) -> None:
+        """``client`` sends the webhooks; the transport closes it with itself."""
         self.smtp = smtp
-        # No proxies or netrc from the environment: a method's URL means exactly that host.
-        self._client = guarded_client(outbound)
+        self._client = client
+
+    @classmethod
+    def guarded(cls, smtp: SmtpSettings | None, outbound: OutboundPolicy) -> Transport:
+        """The server's transport: every connection judged by ``outbound``, and no proxies or
+        netrc from the environment (a method's URL means exactly that host)."""
+        return cls(smtp, guarded_client(outbound))
 
     def post(self, config: HttpJsonConfig, payload: Mapping[str, Any]) -> None:
         """POST the payload; any status but 2xx is a failure."""
         host = urlsplit(config.url).netloc
-        headers = {
-            **dict(config.headers),
-            "Content-Type": config.content_type.value,
-            "Accept": "*/*",
-            "User-Agent": USER_AGENT,
-        }
+        # Case-blind, so that linqd's own headers replace a custom one whatever its case.
+        headers = httpx.Headers(config.headers)
+        headers["Content-Type"] = config.content_type.value
+        headers["Accept"] = "*/*"
+        headers["User-Agent"] = USER_AGENT
         auth = (
             httpx.DigestAuth(config.username, config.password or "")
             if config.username is not None
@@ -110,3 +119,12 @@ class Transport:
 
     def close(self) -> None:
         self._client.close()
+
+
+# A new transport for one thread (a dispatcher worker) or one request (a validation code).
+TransportFactory = Callable[[], Transport]
+
+
+def guarded_transports(smtp: SmtpSettings | None, outbound: OutboundPolicy) -> TransportFactory:
+    """The server's factory: each transport's client passes ``outbound`` on every connection."""
+    return lambda: Transport.guarded(smtp, outbound)

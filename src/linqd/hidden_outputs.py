@@ -1,0 +1,30 @@
+"""Each result row's place in the store, carried beside the query's own columns.
+
+Query jobs page plain row queries by (event time, append sequence) and alert rules identify an
+event alert by its sequence number; both need those two values for every result row without
+adding them to the row the user sees. ``with_hidden`` adds them to a plan as extra outputs under
+names no LINQ column can take (``__linqd_ts``, ``__linqd_seq``); the result columns stay the
+query's own. The names are a convention between the plan and the code that reads its rows
+(``epoch_ms("__linqd_ts") AS ts``), which is why they live here, beside both readers, and not in
+the compiler: the compiler only carries the outputs through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .columns import EVENTDATE, SEQ_COLUMN
+from .linq import types as t
+from .linq.ir import Output, Plan, TColumn
+
+HIDDEN_TS = "__linqd_ts"
+HIDDEN_SEQ = "__linqd_seq"
+
+
+def with_hidden(plan: Plan) -> Plan:
+    """The plan with the event's time and append sequence as extra (hidden) outputs."""
+    hidden = (
+        Output(HIDDEN_TS, TColumn(EVENTDATE, t.TIMESTAMP)),
+        Output(HIDDEN_SEQ, TColumn(SEQ_COLUMN, t.INT8)),
+    )
+    return replace(plan, stage=replace(plan.stage, outputs=plan.stage.outputs + hidden))
