@@ -229,6 +229,16 @@ class SinkError(LinqdError):
     code = "sink"
 
 
+class DeliveryFailed(SinkError):
+    """One attempt to deliver an alert failed; ``permanent``: retrying cannot help."""
+
+    code = "delivery.failed"
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
 class OutboundRefused(SinkError):
     """A connection that a request asked for goes to an address the operator's outbound
     policy denies (``outbound/policy.py``)."""

@@ -38,11 +38,11 @@ from ..alerts.delivery.methods import MethodRepository, parse_method_id
 from ..alerts.delivery.model import DEVO_METHOD_TYPES, DeliveryStatus, EmailConfig, MethodType
 from ..alerts.delivery.outbox import DeliveryOutbox
 from ..alerts.delivery.policies import PolicyRepository
-from ..alerts.delivery.transport import DeliveryFailed, TransportFactory, guarded_transports
+from ..alerts.delivery.transport import TransportFactory, guarded_transports
 from ..alerts.delivery.validate import method_type, read_method, read_method_update, read_policy
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import LinqdError, ValidationError
+from ..errors import DeliveryFailed, LinqdError, ValidationError
 from ..outbound import DEFAULT_POLICY, OutboundPolicy
 from ..sinks.email import SmtpSettings
 from .auth import authenticate_stand_alone

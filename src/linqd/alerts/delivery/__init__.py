@@ -3,6 +3,7 @@ schedules, and the dispatcher that sends triggered alerts through them."""
 
 from __future__ import annotations
 
+from ...errors import DeliveryFailed
 from .antiflood import AntiFlooding, Decision, FloodMode, FloodState, Reminder, decide, due_reminder
 from .dispatcher import Dispatcher
 from .methods import MethodRepository
@@ -22,7 +23,7 @@ from .model import (
 from .outbox import DeliveryOutbox
 from .policies import PolicyRepository
 from .schedule import Schedule, within
-from .transport import DeliveryFailed, Transport
+from .transport import Transport
 
 __all__ = [
     "AntiFlooding",

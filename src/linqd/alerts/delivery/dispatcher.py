@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 
 from ...clock import Clock
-from ...errors import NotFound, ValidationError
+from ...errors import DeliveryFailed, NotFound, ValidationError
 from ...meta import MetaStore
 from ...outbound import DEFAULT_POLICY, OutboundPolicy
 from ...sinks.email import SmtpSettings
@@ -41,7 +41,7 @@ from .outbox import DeliveryOutbox
 from .payload import devo_payload, email_message, reminder_text
 from .policies import PolicyRepository
 from .schedule import within
-from .transport import DeliveryFailed, Transport, TransportFactory, guarded_transports
+from .transport import Transport, TransportFactory, guarded_transports
 
 log = logging.getLogger("linqd.alerts.delivery")
 

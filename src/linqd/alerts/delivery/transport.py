@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...errors import OutboundRefused, SinkError
+from ...errors import DeliveryFailed, OutboundRefused, SinkError
 from ...outbound import OutboundPolicy
 from ...outbound.http import guarded_client
 from ...sinks.email import SmtpSettings, smtp_session
@@ -31,16 +31,6 @@ from .model import EmailConfig, HttpJsonConfig
 from .payload import http_body
 
 USER_AGENT = "linqd-delivery/1"
-
-
-class DeliveryFailed(SinkError):
-    """One attempt failed; ``permanent``: retrying cannot help."""
-
-    code = "delivery.failed"
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 class Transport:
