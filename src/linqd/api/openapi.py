@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..alerts.bodies import MAX_PERIOD, MAX_POLICIES
 from ..alerts.model import AlertStatus, TriggerKind
 from ..alerts.triggered import ORDER_BY_NAMES
-from ..alerts.validate import MAX_PERIOD, MAX_POLICIES
 from .alerts import MAX_BATCH, MAX_PAGE_SIZE
 from .delco import openapi_paths as delco_paths
 from .delco import openapi_schemas as delco_schemas

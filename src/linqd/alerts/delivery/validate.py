@@ -30,7 +30,7 @@ from ...errors import OutboundRefused, ValidationError
 from ...outbound import DEFAULT_POLICY, OutboundPolicy
 from ...query.dates import parse_timezone
 from ...sinks.email import EMAIL_ADDRESS
-from ..validate import invalid, json_object
+from ..validate import invalid
 from .antiflood import AntiFlooding, FloodMode
 from .model import (
     DEVO_METHOD_TYPES,
@@ -58,6 +58,12 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _URL_TEXT = re.compile(r"[\x21-\x7e]+")  # printable ASCII: percent-encode anything else
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+
+
+def json_object(value: object, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid(field, "must be a JSON object")
+    return value
 
 
 def _text(
