@@ -94,6 +94,18 @@ def rule(message: str, at: str | None = None) -> PydanticCustomError:
 M = TypeVar("M", bound=BaseModel)
 
 
+def invalid(field: str, message: str) -> ValidationError:
+    """The error of ``field`` (a JSON path), as every body error reads: ``<field>: <message>``."""
+    return ValidationError(f"{field}: {message}", field=field)
+
+
+def json_object(value: object, field: str) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object (what a reader needs before it can merge or dispatch)."""
+    if not isinstance(value, dict):
+        raise invalid(field, "must be a JSON object")
+    return value
+
+
 def read(
     model: type[M], body: object, *, root: str = "body", context: Mapping[str, Any] | None = None
 ) -> M:
@@ -243,8 +255,7 @@ def told(model: type[BaseModel], error: ErrorDetails, root: str = "body") -> Val
         message = str(context["message"])
     else:
         message = _message(error, site, context)
-    field = ".".join(site.path)
-    return ValidationError(f"{field}: {message}", field=field)
+    return invalid(".".join(site.path), message)
 
 
 def _worded(site: _Site, kind: str) -> str | None:

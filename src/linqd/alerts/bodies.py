@@ -76,8 +76,8 @@ Count = Annotated[Integer, Field(ge=0)]
 PositiveCount = Annotated[Integer, Field(ge=1)]
 ColumnNames = Annotated[
     list[Annotated[Text, Field(min_length=1)]],
-    BeforeValidator(_one_as_list),
     Field(max_length=MAX_COLUMNS),
+    BeforeValidator(_one_as_list),
     Worded(
         type="must be a list of column names",
         item="must be a list of column names",
@@ -101,15 +101,15 @@ LOCALE = "must match ([a-z]){2}_([A-Z]){2}, for example en_US"
 Locale = Annotated[Text, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$"), Worded(type=LOCALE, pattern=LOCALE)]
 POLICY_IDS = f"must be a list of at most {MAX_POLICIES} ids"
 PolicyIds = Annotated[
-    list[Annotated[Text, BeforeValidator(_id_text), Field(pattern=r"^[0-9]{1,18}$")]],
+    list[Annotated[Text, Field(pattern=r"^[0-9]{1,18}$"), BeforeValidator(_id_text)]],
     Field(max_length=MAX_POLICIES),
     Worded(type=POLICY_IDS, too_long=POLICY_IDS, item="must hold sending policy ids (digits)"),
 ]
 ID_REQUIRED = "is required (the alert definition's id)"
 DefinitionId = Annotated[
     Text,
-    BeforeValidator(_id_text),
     Field(min_length=1),
+    BeforeValidator(_id_text),
     Worded(missing=ID_REQUIRED, too_short=ID_REQUIRED, type=ID_REQUIRED),
 ]
 

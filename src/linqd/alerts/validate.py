@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..bodies import read
-from ..errors import ForbiddenError, ValidationError
+from ..bodies import invalid, read
+from ..errors import ForbiddenError
 from ..linq import compile_linq
 from ..linq.analyzer import SchemaLookup
 from ..linq.ir import Plan, is_aggregate, stages, subplans, tables_read
@@ -42,10 +42,6 @@ from .model import DefinitionInput, Trigger, TriggerKind, normalized, qualified_
 _CONTEXT = "alertCorrelationContext"
 _TRIGGER = f"{_CONTEXT}.correlationTrigger"
 _REQUIRED_WITH_SUBQUERY = ("externalOffset", "internalPeriod", "internalOffset")
-
-
-def invalid(field: str, message: str) -> ValidationError:
-    return ValidationError(f"{field}: {message}", field=field)
 
 
 # -- bodies ----------------------------------------------------------------------------------------
