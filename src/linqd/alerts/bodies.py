@@ -17,6 +17,7 @@ Decisions where Devo is silent (see also ``alerts/validate.py``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
@@ -203,6 +204,16 @@ AnyTrigger = (
     | GradientTrigger
 )
 CorrelationTrigger = Annotated[AnyTrigger, Field(discriminator="kind")]
+# The models by kind, in the order the API lists the kinds.
+TRIGGER_MODELS: Mapping[str, type[Body]] = {
+    "each": EachTrigger,
+    "several": SeveralTrigger,
+    "low": LowTrigger,
+    "inactivity": InactivityTrigger,
+    "rolling": RollingTrigger,
+    "deviation": DeviationTrigger,
+    "gradient": GradientTrigger,
+}
 
 
 # -- the definition ---------------------------------------------------------------------------
