@@ -204,7 +204,7 @@ def _model_field(model: type[BaseModel], name: str) -> FieldInfo | None:
     return None
 
 
-def _locate(model: type[BaseModel], loc: Iterable[int | str], root: str) -> _Site:
+def _locate(model: type[BaseModel], loc: Iterable[int | str]) -> _Site:
     site = _Site(path=[])
     node: Any = model
     for part in loc:
@@ -235,10 +235,6 @@ def _locate(model: type[BaseModel], loc: Iterable[int | str], root: str) -> _Sit
     site.node, metadata = _unwrap(node)
     # Inside an item, the item's own constraints; on a field, the field's.
     site.metadata = metadata if site.in_item else site.field_metadata + metadata
-    if root != "body":
-        site.path.insert(0, root)
-    elif not site.path:
-        site.path.append(root)
     return site
 
 
@@ -247,7 +243,7 @@ def _locate(model: type[BaseModel], loc: Iterable[int | str], root: str) -> _Sit
 
 def told(model: type[BaseModel], error: ErrorDetails, root: str = "body") -> ValidationError:
     """One pydantic error as linqd's ``ValidationError``."""
-    site = _locate(model, error["loc"], root)
+    site = _locate(model, error["loc"])
     context = dict(error.get("ctx") or {})
     if error["type"] == RULE:
         if context.get("at"):
@@ -255,7 +251,10 @@ def told(model: type[BaseModel], error: ErrorDetails, root: str = "body") -> Val
         message = str(context["message"])
     else:
         message = _message(error, site, context)
-    return invalid(".".join(site.path), message)
+    # The root is named when it is a part of a larger body (``config``), or when it is all
+    # there is to blame.
+    path = [root, *site.path] if root != "body" or not site.path else site.path
+    return invalid(".".join(path), message)
 
 
 def _worded(site: _Site, kind: str) -> str | None:
