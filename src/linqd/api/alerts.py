@@ -62,7 +62,7 @@ def _flag(value: str | None, name: str, default: bool | None = None) -> bool:
 def _number(value: str | None, name: str, high: int) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or int(value) > high:
+    if not (value.isascii() and value.isdigit()) or int(value) > high:
         raise ValidationError(f"{name}: must be an integer from 0 to {high}", field=name)
     return int(value)
 
@@ -199,7 +199,7 @@ class AlertDefinitionsAPI:
         if size == 0:
             raise ValidationError("size: must be at least 1", field="size")
         id_filter = params.get("idFilter")
-        if id_filter is not None and not id_filter.isdigit():
+        if id_filter is not None and not (id_filter.isascii() and id_filter.isdigit()):
             raise ValidationError("idFilter: must be an alert definition id", field="idFilter")
         name_filter = params.get("nameFilter")
         if name_filter is not None and len(name_filter) > 256:
