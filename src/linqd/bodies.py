@@ -173,9 +173,9 @@ def _is_model(annotation: Any) -> bool:
 
 def _discriminator(info: FieldInfo | None, metadata: tuple[Any, ...]) -> str:
     """The name of the member a union's tag is read from (a callable's name: ``def mode``)."""
-    if info is not None and isinstance(info.discriminator, str):
-        return info.discriminator
-    for item in (*metadata, info.discriminator if info is not None else None):
+    declared = [info.discriminator] if info is not None else []
+    declared += [item for item in metadata if isinstance(item, str | pydantic.Discriminator)]
+    for item in declared:
         found = item.discriminator if isinstance(item, pydantic.Discriminator) else item
         if isinstance(found, str):
             return found
