@@ -806,6 +806,19 @@ async def test_status_parameters(env: Env, query: str) -> None:
     assert answer.json()["context"]["field"] in ("alertIds", "enable")
 
 
+async def test_digits_are_ascii_digits(env: Env) -> None:
+    """str.isdigit() holds for "¹" and "٣"; as ids and numbers they are refused, not a 500."""
+    created = await env.create(example("myAlertEach"))
+    for digit in ("\u00b9", "\u0663"):
+        update = {**example("myAlertEach"), "id": digit}
+        assert (await env.put(update)).status_code == 404
+        items = (await env.put([update], f"{BASE}/batch")).json()
+        assert [item["status"] for item in items] == [404]
+        assert field_of(await env.get(page=digit)) == "page"
+        assert field_of(await env.get(idFilter=digit)) == "idFilter"
+    assert (await env.get(idFilter=created["id"])).json() == [created]
+
+
 async def test_delete_needs_ids(env: Env) -> None:
     answer = await env.client.delete(BASE, headers=env.headers())
     assert answer.status_code == 400

@@ -34,7 +34,9 @@ def _row(row: tuple[int, str, str, int, int]) -> AlertDefinition:
 
 
 def _parse_id(alert_id: str) -> int | None:
-    return int(alert_id) if alert_id.isdigit() and len(alert_id) <= 18 else None
+    # isascii: str.isdigit() is true of "¹" and "٣", which int() refuses or reads as digits.
+    digits = alert_id.isascii() and alert_id.isdigit()
+    return int(alert_id) if digits and len(alert_id) <= 18 else None
 
 
 class AlertRepository:

@@ -26,7 +26,7 @@ from ..alerts.backtest import backtest, firing_json
 from ..alerts.engine import AlertEngine
 from ..alerts.model import AlertDefinition
 from ..alerts.repo import AlertRepository, Page
-from ..alerts.validate import check_query, read_definition, read_update
+from ..alerts.validate import check_query, read_definition, read_update, update_id
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
@@ -62,7 +62,7 @@ def _flag(value: str | None, name: str, default: bool | None = None) -> bool:
 def _number(value: str | None, name: str, high: int) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or int(value) > high:
+    if not (value.isascii() and value.isdigit()) or int(value) > high:
         raise ValidationError(f"{name}: must be an integer from 0 to {high}", field=name)
     return int(value)
 
@@ -199,7 +199,7 @@ class AlertDefinitionsAPI:
         if size == 0:
             raise ValidationError("size: must be at least 1", field="size")
         id_filter = params.get("idFilter")
-        if id_filter is not None and not id_filter.isdigit():
+        if id_filter is not None and not (id_filter.isascii() and id_filter.isdigit()):
             raise ValidationError("idFilter: must be an alert definition id", field="idFilter")
         name_filter = params.get("nameFilter")
         if name_filter is not None and len(name_filter) > 256:
@@ -283,13 +283,7 @@ class AlertDefinitionsAPI:
         return self.repo.create(principal.domain, spec, principal.name)
 
     def _update_one(self, body: object, principal: Principal) -> AlertDefinition:
-        if not isinstance(body, dict):
-            raise ValidationError("body: must be a JSON object", field="body")
-        raw_id = body.get("id")
-        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-            raw_id = str(raw_id)
-        if not isinstance(raw_id, str) or not raw_id:
-            raise ValidationError("id: is required (the alert definition's id)", field="id")
+        raw_id = update_id(body)
         stored = self.repo.get(principal.domain, raw_id)
         spec = read_update(body, stored.spec, principal.domain)
         check_query(

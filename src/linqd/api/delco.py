@@ -34,6 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..alerts.delivery.antiflood import FloodMode
+from ..alerts.delivery.bodies import DeliveryMethodRequest, SendingPolicyRequest
 from ..alerts.delivery.methods import MethodRepository, parse_method_id
 from ..alerts.delivery.model import DEVO_METHOD_TYPES, DeliveryStatus, EmailConfig, MethodType
 from ..alerts.delivery.outbox import DeliveryOutbox
@@ -48,6 +50,7 @@ from ..sinks.email import SmtpSettings
 from .auth import authenticate_stand_alone
 from .body import json_body, read_body
 from .errors import alerts_error_response, new_cid
+from .openapi_schema import components, optional_fields
 from .triggered import int_param
 
 METHODS = "/delco/methods"
@@ -279,41 +282,51 @@ def _body(name: str, required: bool = True) -> dict[str, Any]:
 
 
 def openapi_schemas() -> dict[str, Any]:
-    text = {"type": "string", "maxLength": 256}
+    """The answers' shapes, and the request bodies generated from their models."""
+    requests = components(
+        {
+            "DeliveryMethodRequest": DeliveryMethodRequest,
+            "SendingPolicyRequest": SendingPolicyRequest,
+        }
+    )
+    text = {"type": "string"}
     flood = {
         "type": "object",
         "properties": {
-            "mode": {"type": "string", "enum": ["none", "default", "custom"]},
-            "maxAlerts": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-            "periodMs": {"type": "integer", "minimum": 1_000, "maximum": 2_592_000_000},
-            "reminderAfterMs": {"type": "integer", "minimum": 1_000, "maximum": 2_592_000_000},
-        },
-    }
-    clock = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
-    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    schedule = {
-        "type": "object",
-        "nullable": True,
-        "required": ["days", "from", "to"],
-        "properties": {
-            "days": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": days}},
-            "from": clock,
-            "to": clock,
-            "timezone": {"type": "string", "maxLength": 64},
+            "mode": {"type": "string", "enum": [mode.value for mode in FloodMode]},
+            "maxAlerts": {"type": "integer"},
+            "periodMs": {"type": "integer"},
+            "reminderAfterMs": {"type": "integer"},
         },
     }
     policy = {
         "name": text,
         "isDefault": {"type": "boolean"},
-        "methods": {"type": "array", "maxItems": 100, "items": {"type": "integer", "minimum": 1}},
+        "methods": {"type": "array", "items": {"type": "integer", "format": "int64"}},
         "antiFlooding": flood,
-        "schedule": schedule,
+        "schedule": {"allOf": [{"$ref": _REF + "Schedule"}], "nullable": True},
     }
     method_type = {"type": "string", "enum": list(DEVO_METHOD_TYPES)}
     config = {
         "type": "object",
-        "description": "httpjson: url, contentType, headers, username, password (never shown), "
-        "timeoutMs. email: email, timezone, locale, attachEvents, maxEvents.",
+        "description": "httpjson: url, contentType, headers (values shown masked), username, "
+        "timeoutMs (the password is never shown). email: email, timezone, locale, attachEvents, "
+        "maxEvents.",
+    }
+    # A PUT changes what it names: the same fields, none required, a config's fields merged
+    # over the stored ones.
+    method_update = {
+        "type": "object",
+        "properties": {
+            "name": requests["HttpJsonMethod"]["properties"]["name"],
+            "type": {"type": "string", "enum": [kind.value for kind in MethodType]},
+            "config": {
+                "anyOf": [
+                    optional_fields(requests["HttpJsonConfig"]),
+                    optional_fields(requests["EmailConfig"]),
+                ]
+            },
+        },
     }
     nullable_int = {"type": "integer", "format": "int64", "nullable": True}
     return {
@@ -327,15 +340,13 @@ def openapi_schemas() -> dict[str, Any]:
                 "config": config,
             },
         },
-        "DeliveryMethodRequest": {
-            "type": "object",
-            "properties": {"name": text, "type": method_type, "config": config},
-        },
+        **requests,
+        "DeliveryMethodUpdate": method_update,
+        "SendingPolicyUpdate": optional_fields(requests["SendingPolicyRequest"]),
         "SendingPolicy": {
             "type": "object",
             "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"}, **policy},
         },
-        "SendingPolicyRequest": {"type": "object", "properties": policy},
         "Delivery": {
             "type": "object",
             "properties": {
@@ -393,7 +404,7 @@ def openapi_paths() -> dict[str, Any]:
                 400,
                 401,
                 404,
-                requestBody=_body("DeliveryMethodRequest"),
+                requestBody=_body("DeliveryMethodUpdate"),
                 **one,
             ),
             "delete": op("deleteDeliveryMethod", deleted, 401, 404, 409, **one),
@@ -433,7 +444,7 @@ def openapi_paths() -> dict[str, Any]:
                 400,
                 401,
                 404,
-                requestBody=_body("SendingPolicyRequest"),
+                requestBody=_body("SendingPolicyUpdate"),
                 **one,
             ),
             "delete": op("deleteSendingPolicy", deleted, 401, 404, 409, **one),

@@ -1,7 +1,9 @@
 """The OpenAPI 3.0 document of linqd's Alerts API (``GET /alerts/v1/openapi.json``).
 
-Written by hand from the same rules the code enforces (alerts/validate.py, api/alerts.py,
-api/triggered.py) so that clients can generate code from it; the test suite fuzzes every
+The request bodies' schemas are generated from the pydantic models that validate them
+(``alerts/bodies.py``, ``alerts/delivery/bodies.py``, through ``openapi_schema.py``), so a limit is
+written once; the operations, query parameters (from the handlers' constants) and the answers'
+shapes are assembled here. Clients can generate code from it; the test suite fuzzes every
 operation from this document (schemathesis) and checks that none answers a 5xx.
 """
 
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..alerts.model import AlertStatus, TriggerKind
+from ..alerts.bodies import TRIGGER_MODELS, AlertDefinitionRequest, AlertDefinitionUpdate
+from ..alerts.model import AlertStatus
 from ..alerts.triggered import ORDER_BY_NAMES
-from ..alerts.validate import MAX_PERIOD, MAX_POLICIES
 from .alerts import MAX_BATCH, MAX_PAGE_SIZE
 from .delco import openapi_paths as delco_paths
 from .delco import openapi_schemas as delco_schemas
+from .openapi_schema import components, typed
 
 V1 = "/alerts/v1"
 _REF = "#/components/schemas/"
@@ -58,65 +61,28 @@ _DEFINITION_BODY = {
 }
 
 
-def _period(low: int, high: int = MAX_PERIOD) -> dict[str, Any]:
-    return {"type": "integer", "format": "int64", "minimum": low, "maximum": high}
+def _shown_trigger(schemas: dict[str, Any]) -> dict[str, Any]:
+    """``correlationTrigger`` as definitions show it: the kind, every parameter of the kind and
+    the subquery windows, null where unset (the request variants' parameters, all nullable)."""
+    properties: dict[str, Any] = {"kind": {"type": "string", "enum": list(TRIGGER_MODELS)}}
+    for model in TRIGGER_MODELS.values():
+        for name, schema in schemas[model.__name__]["properties"].items():
+            if name != "kind":
+                # Types only: a parameter's range depends on the kind (period) and is the
+                # request's business.
+                properties[name] = {**typed(schema), "nullable": True}
+    return {"type": "object", "properties": properties}
 
 
 def _schemas() -> dict[str, Any]:
     nullable_int = {"type": "integer", "format": "int64", "nullable": True}
-    trigger_properties: dict[str, Any] = {
-        "kind": {"type": "string", "enum": [k.value for k in TriggerKind]},
-        "period": {**_period(1_000), "description": "ms; range depends on the kind"},
-        "threshold": {"type": "integer", "minimum": 0},
-        "keys": {"type": "array", "items": {"type": "string"}, "maxItems": 64},
-        "backPeriod": _period(1_000),
-        "absolute": {"type": "boolean"},
-        "aggregationColumn": {
-            "type": "array",
-            "items": {"type": "string"},
-            "minItems": 1,
-            "maxItems": 1,
-        },
-        "externalPeriod": _period(0),
-        "externalOffset": _period(0),
-        "internalPeriod": _period(60_000),
-        "internalOffset": _period(0),
-    }
-    context_request = {
-        "type": "object",
-        "required": ["querySourceCode", "priority", "correlationTrigger"],
-        "properties": {
-            "querySourceCode": {"type": "string", "minLength": 1, "maxLength": 65_536},
-            "priority": {"type": "integer", "minimum": 0, "maximum": 10},
-            "correlationTrigger": _ref("CorrelationTrigger"),
-            "withSelectAll": {"type": "boolean"},
-            "timezone": {"type": "string", "maxLength": 64, "default": "GMT"},
-            "locale": {"type": "string", "pattern": "^[a-z]{2}_[A-Z]{2}$", "default": "en_US"},
-        },
-    }
-    definition_properties: dict[str, Any] = {
-        "name": {"type": "string", "minLength": 1, "maxLength": 256},
-        "message": {"type": "string", "maxLength": 4_096},
-        "description": {"type": "string", "maxLength": 16_384},
-        "subcategory": {"type": "string", "minLength": 1, "maxLength": 256},
-        "isActive": {"type": "boolean", "default": True},
-        "alertCorrelationContext": _ref("AlertCorrelationContextRequest"),
-        "actionPolicyId": {
-            "type": "array",
-            "items": {"type": "string", "pattern": "^[0-9]{1,18}$"},
-            "maxItems": MAX_POLICIES,
-        },
-    }
-    definition_request = {
-        "type": "object",
-        "required": ["name", "subcategory", "alertCorrelationContext"],
-        "properties": definition_properties,
-    }
-    update_request = {
-        "type": "object",
-        "required": ["id", "name", "subcategory"],
-        "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"}, **definition_properties},
-    }
+    # The request bodies: generated from the models that validate them (alerts/bodies.py).
+    requests = components(
+        {
+            "AlertDefinitionRequest": AlertDefinitionRequest,
+            "AlertDefinitionUpdate": AlertDefinitionUpdate,
+        }
+    )
     definition = {
         "type": "object",
         "properties": {
@@ -139,13 +105,7 @@ def _schemas() -> dict[str, Any]:
                     "ownerEmail": {"type": "string"},
                     "querySourceCode": {"type": "string"},
                     "priority": {"type": "integer"},
-                    "correlationTrigger": {
-                        "type": "object",
-                        "properties": {
-                            name: {**schema, "nullable": True}
-                            for name, schema in trigger_properties.items()
-                        },
-                    },
+                    "correlationTrigger": _shown_trigger(requests),
                     "timezone": {"type": "string"},
                     "locale": {"type": "string"},
                     "withSelectAll": {"type": "boolean"},
@@ -170,22 +130,7 @@ def _schemas() -> dict[str, Any]:
         "alertOwner": {"type": "string"},
     }
     return {
-        "CorrelationTrigger": {
-            "type": "object",
-            "required": ["kind"],
-            "properties": trigger_properties,
-            "description": (
-                "each: no parameters (subquery windows when the query has a subquery); "
-                "several: period 1000..8640000000, threshold >= 1, keys optional; "
-                "low: period 1000..8640000000, threshold >= 0; inactivity: period "
-                "300000..2592000000, keys required; rolling: period 60000..8640000000, "
-                "backPeriod (backPeriod/period <= 120 when period < 1 day); deviation and "
-                "gradient: threshold >= 0, absolute, aggregationColumn (one column)."
-            ),
-        },
-        "AlertCorrelationContextRequest": context_request,
-        "AlertDefinitionRequest": definition_request,
-        "AlertDefinitionUpdate": update_request,
+        **requests,
         "AlertDefinition": definition,
         "BatchItem": {
             "type": "object",
