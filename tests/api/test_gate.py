@@ -193,3 +193,18 @@ async def test_a_signed_request_is_not_accepted_again_later(
             "message": "Invalid signature validation: request already used",
         }
     assert (await env.client.get(table, headers=env.signed())).status_code == 200
+
+
+@pytest.mark.parametrize("declared", ["¹", "١٢", "12a", "-1", " "])
+def test_a_content_length_that_is_no_number_is_a_400(declared: str) -> None:
+    from starlette.requests import Request
+
+    from linqd.api.body import check_declared_length
+    from linqd.errors import PayloadTooLarge, ValidationError
+
+    request = Request(
+        {"type": "http", "headers": [(b"content-length", declared.encode("latin-1", "replace"))]}
+    )
+    with pytest.raises(ValidationError) as caught:
+        check_declared_length(request, 1024)
+    assert not isinstance(caught.value, PayloadTooLarge)

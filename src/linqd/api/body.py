@@ -22,7 +22,7 @@ def check_declared_length(request: Request, limit: int, message: str | None = No
     declared = request.headers.get("content-length")
     if declared is None:
         return
-    if not declared.strip().isdigit():
+    if not (declared.strip().isascii() and declared.strip().isdigit()):
         raise ValidationError("Content-Length is not a number", field="body")
     if int(declared) > limit:
         raise _too_large(limit, message)
