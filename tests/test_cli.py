@@ -18,6 +18,7 @@ from linqd.cli import main
 from linqd.clock import SystemClock
 from linqd.datadir import open_data_dir
 from linqd.domains import DomainStore
+from linqd.linq.functions import docs
 
 EVENTS = 3_000
 ECOM_ROWS = 2_400  # demo's share of the 3,000 events for demo.ecommerce.data
@@ -239,7 +240,6 @@ def test_retention_needs_a_non_negative_number(data_dir: Path) -> None:
 
 
 def test_docs_functions() -> None:
-    docs = pytest.importorskip("linqd.linq.functions.docs")
     result = invoke("docs", "functions")
     assert result.exit_code == 0, result.output
     assert result.output == docs.render_markdown()

@@ -14,7 +14,6 @@ import pytest
 from linqd.clock import SimulatedClock
 from linqd.errors import LinqError
 from linqd.linq import Bounds, compile_linq
-from linqd.linq import types as t
 from linqd.linq.functions import unique_functions
 from linqd.linq.functions.json import jq_to_jsonpath
 from linqd.linq.functions.time import strftime_format
@@ -26,22 +25,6 @@ EVENT_MS = NOW_MS + 123
 MESSAGE = '{"user": {"name": "Ana", "roles": ["admin", "dev"]}, "ok": true, "n": 42}'
 URL = "https://ana@www.example.com:8443/api/v1/items?q=a+b&x=%2F#top"
 CLIENT_IP = 3_232_235_786  # 192.168.1.10
-
-
-def _known_type(name: str) -> bool:
-    try:
-        t.parse_type(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _needs(type_name: str, expression: str, expected: object) -> Any:
-    """A case whose functions take or return `re`/`jq`, which the analyzer can only resolve once
-    ``types.parse_type`` knows those names."""
-    missing = not _known_type(type_name)
-    reason = f"types.parse_type does not know `{type_name}` yet"
-    return pytest.param(expression, expected, marks=pytest.mark.skipif(missing, reason=reason))
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +67,6 @@ def at(text: str) -> datetime:
     """A naive UTC datetime, as DuckDB returns timestamps."""
     return datetime.fromisoformat(text)
 
-
-RE, JQ = "re", "jq"
 
 CASES = [
     # -- conversion ------------------------------------------------------------------------------
@@ -145,14 +126,14 @@ CASES = [
     ('split("a,b,c", ",", 0)', "a"),
     ('split("a,b,c", ",", 2)', "c"),
     ('split("a,b,c", ",", 3)', None),
-    _needs(RE, 'splitre("a1b22c", re("[0-9]+"))', ["a", "b", "c"]),
-    _needs(RE, 'splitre("a1b22c", re("[0-9]+"), 1)', "b"),
-    _needs(RE, 'peek(hostname, re("//[^@]+@([^:/]+)"))', "//ana@www.example.com"),
-    _needs(RE, 'peek(hostname, re("//[^@]+@([^:/]+)"), 0)', "//ana@www.example.com"),
-    _needs(RE, 'peek(hostname, re("//[^@]+@([^:/]+)"), 1)', "www.example.com"),
-    _needs(RE, 'peek(hostname, "v([0-9]+)", 1)', "1"),
-    _needs(RE, 'peek(hostname, re("nothere"))', None),
-    _needs(RE, 'str(re("a.b"))', "a.b"),
+    pytest.param('splitre("a1b22c", re("[0-9]+"))', ["a", "b", "c"]),
+    pytest.param('splitre("a1b22c", re("[0-9]+"), 1)', "b"),
+    pytest.param('peek(hostname, re("//[^@]+@([^:/]+)"))', "//ana@www.example.com"),
+    pytest.param('peek(hostname, re("//[^@]+@([^:/]+)"), 0)', "//ana@www.example.com"),
+    pytest.param('peek(hostname, re("//[^@]+@([^:/]+)"), 1)', "www.example.com"),
+    pytest.param('peek(hostname, "v([0-9]+)", 1)', "1"),
+    pytest.param('peek(hostname, re("nothere"))', None),
+    pytest.param('str(re("a.b"))', "a.b"),
     ('replace("a-b-c", "-", "+")', "a+b-c"),
     ('replace("a.b", ".", "")', "ab"),
     ('replace("abc", "x", "+")', "abc"),
@@ -291,23 +272,22 @@ CASES = [
     ('jsonparse("{junk")', None),
     ("jsonparse(hostname)", None),
     ('jsonparse(message)["n"]', "42"),
-    _needs(JQ, 'jqeval(jqcompile(".user.name"), message)', '"Ana"'),
-    _needs(JQ, 'str(jqeval(jqcompile(".user.name"), jsonparse(message)))', "Ana"),
-    _needs(JQ, 'jqeval(jqcompile(".user.roles[1]"), message)', '"dev"'),
-    _needs(JQ, 'jqeval(jqcompile(".user.roles.[-1]"), message)', '"dev"'),
-    _needs(JQ, 'jqeval(jqcompile(".[\\"user\\"].name"), message)', '"Ana"'),
-    _needs(
-        JQ,
+    pytest.param('jqeval(jqcompile(".user.name"), message)', '"Ana"'),
+    pytest.param('str(jqeval(jqcompile(".user.name"), jsonparse(message)))', "Ana"),
+    pytest.param('jqeval(jqcompile(".user.roles[1]"), message)', '"dev"'),
+    pytest.param('jqeval(jqcompile(".user.roles.[-1]"), message)', '"dev"'),
+    pytest.param('jqeval(jqcompile(".[\\"user\\"].name"), message)', '"Ana"'),
+    pytest.param(
         'jqeval(jqcompile("."), message)',
         '{"user":{"name":"Ana","roles":["admin","dev"]},"ok":true,"n":42}',
     ),
-    _needs(JQ, 'jqeval(jqcompile(".missing"), message)', None),
-    _needs(JQ, 'jqeval(jqcompile(".user"), hostname)', None),
-    _needs(JQ, 'int(jqeval(jqcompile(".n"), message))', 42),
-    _needs(JQ, 'bool(jqeval(jqcompile(".ok"), message))', True),
-    _needs(JQ, 'label(jqeval(jqcompile(".user.roles"), message))', "array"),
-    _needs(JQ, 'label(jqeval(jqcompile(".n"), message))', "number"),
-    _needs(JQ, 'stringify(jqeval(jqcompile(".user.name"), message))', '"Ana"'),
+    pytest.param('jqeval(jqcompile(".missing"), message)', None),
+    pytest.param('jqeval(jqcompile(".user"), hostname)', None),
+    pytest.param('int(jqeval(jqcompile(".n"), message))', 42),
+    pytest.param('bool(jqeval(jqcompile(".ok"), message))', True),
+    pytest.param('label(jqeval(jqcompile(".user.roles"), message))', "array"),
+    pytest.param('label(jqeval(jqcompile(".n"), message))', "number"),
+    pytest.param('stringify(jqeval(jqcompile(".user.name"), message))', '"Ana"'),
     ("label(message)", "object"),
     ('label(jsonparse("\\"x\\""))', "string"),
     ('label(jsonparse("true"))', "boolean"),
@@ -419,7 +399,6 @@ def test_compile_errors(store: EventStore, expression: str, message: str) -> Non
         evaluate(store, expression)
 
 
-@pytest.mark.skipif(not _known_type(JQ), reason="types.parse_type does not know `jq` yet")
 @pytest.mark.parametrize("path", ["user", ".[]", ".a | .b", ".a[x]"])
 def test_jqcompile_rejects_what_is_not_a_path(store: EventStore, path: str) -> None:
     with pytest.raises(LinqError, match="Cannot compile jq"):
