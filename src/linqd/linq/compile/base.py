@@ -1,6 +1,11 @@
 """Typed plan → sqlglot expressions. One ``<node>_sql`` method per IR node and ``stage_sql`` per
 pipeline stage; an engine subclass overrides what differs (time buckets, the subquery cap) and
-names the translation key of the function catalogue it uses."""
+names the translation key of the function catalogue it uses.
+
+Translators may use an argument's SQL more than once (``%%`` uses its divisor three times), so
+nesting them makes SQL that grows exponentially with the LINQ text. Every compiled expression is
+measured as it is built, from the measures of its arguments (linear work), and refused past the
+budget's SQL size and depth (``limits.py``) before the next level can multiply it again."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
-from ...errors import LinqTypeError
+from ...errors import LinqTypeError, Span
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
 from ..ir import (
     Plan,
@@ -25,6 +30,7 @@ from ..ir import (
     TLiteral,
     TLookup,
 )
+from ..limits import Meter, refuse
 from ..types import Kind
 
 SUBQUERY_ROW_CAP = 32_000
@@ -54,12 +60,18 @@ class Bounds:
 class Compiler(ABC):
     engine = "base"
 
-    def __init__(self, now_ms: int, bounds: Bounds | None = None) -> None:
+    def __init__(
+        self, now_ms: int, bounds: Bounds | None = None, meter: Meter | None = None
+    ) -> None:
         self.now_ms = now_ms
         self.bounds = bounds or Bounds()
+        self.meter = meter or Meter()
         self._time: exp.Expression | None = None
         self._source: str | None = None
         self._aliases = 0
+        # id(expression) → (expression, nodes as printed, depth); holding the expression keeps
+        # its id from being reused while the compilation runs.
+        self._measured: dict[int, tuple[exp.Expression, int, int]] = {}
 
     # -- Context protocol for translators --------------------------------------------------------
 
@@ -168,9 +180,40 @@ class Compiler(ABC):
     # -- expressions -----------------------------------------------------------------------------
 
     def expr_sql(self, expr: TExpr) -> exp.Expression:
+        span = expr.span if isinstance(expr, TCall) else None
+        self.meter.tick(span)
         method = getattr(self, f"{type(expr).__name__[1:].lower()}_sql")
         result: exp.Expression = method(expr)
+        self._measure(result, span)
         return result
+
+    def _measure(self, root: exp.Expression, span: Span | None) -> None:
+        """Count what ``root`` adds over the expressions already measured (its arguments,
+        however many times it uses them) and refuse it past the budget."""
+        if id(root) in self._measured:
+            return
+        nodes = depth = 0
+        stack: list[tuple[exp.Expression, int]] = [(root, 1)]
+        while stack:
+            node, level = stack.pop()
+            known = self._measured.get(id(node)) if node is not root else None
+            if known is not None:
+                nodes += known[1]
+                depth = max(depth, level - 1 + known[2])
+                continue
+            nodes += 1
+            depth = max(depth, level)
+            stack.extend((child, level + 1) for child in node.iter_expressions())
+        budget = self.meter.budget
+        if nodes > budget.max_sql_nodes:
+            raise refuse(f"The query compiles to more than {budget.max_sql_nodes} SQL nodes", span)
+        if depth > budget.max_sql_depth:
+            raise refuse(
+                f"Expression too deep: it compiles to more than {budget.max_sql_depth} levels "
+                "of SQL",
+                span,
+            )
+        self._measured[id(root)] = (root, nodes, depth)
 
     def column_sql(self, expr: TColumn) -> exp.Expression:
         return exp.column(expr.name, quoted=True)
