@@ -388,6 +388,41 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     show_default=True,
     help="Seconds an alert period stays open after its end for late events.",
 )
+@click.option(
+    "--max-queries-per-domain",
+    type=click.IntRange(min=1),
+    default=Settings.max_queries_per_domain,
+    show_default=True,
+    help="Queries one domain may run at once (more: HTTP 429).",
+)
+@click.option(
+    "--max-continuous-queries-per-domain",
+    type=click.IntRange(min=0),
+    default=Settings.max_continuous_queries_per_domain,
+    show_default=True,
+    help="Of those, continuous queries (no end date).",
+)
+@click.option(
+    "--max-document-rows",
+    type=click.IntRange(min=1),
+    default=Settings.max_document_rows,
+    show_default=True,
+    help="Rows a msgpack or xls answer may hold.",
+)
+@click.option(
+    "--max-document-bytes",
+    type=click.IntRange(min=1),
+    default=Settings.max_document_bytes,
+    show_default=True,
+    help="Bytes of rows a msgpack or xls answer may collect.",
+)
+@click.option(
+    "--output-buffer-bytes",
+    type=click.IntRange(min=65_536),
+    default=Settings.output_buffer_bytes,
+    show_default=True,
+    help="Bytes one streamed answer may hold queued for a slow client.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -408,6 +443,11 @@ def serve(
     smtp_starttls: bool,
     smtp_from: str,
     alert_lateness: float,
+    max_queries_per_domain: int,
+    max_continuous_queries_per_domain: int,
+    max_document_rows: int,
+    max_document_bytes: int,
+    output_buffer_bytes: int,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -435,6 +475,11 @@ def serve(
         smtp_starttls=smtp_starttls,
         smtp_from=smtp_from,
         alert_lateness_ms=int(alert_lateness * 1000),
+        max_queries_per_domain=max_queries_per_domain,
+        max_continuous_queries_per_domain=max_continuous_queries_per_domain,
+        max_document_rows=max_document_rows,
+        max_document_bytes=max_document_bytes,
+        output_buffer_bytes=output_buffer_bytes,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

@@ -21,6 +21,7 @@ from ..errors import (
     MethodNotAllowed,
     NotFound,
     QueryLimitError,
+    TooManyQueries,
     ValidationError,
 )
 
@@ -84,6 +85,8 @@ def _plain_status(error: LinqdError) -> int:
         return 405
     if isinstance(error, Conflict):
         return 409
+    if isinstance(error, TooManyQueries):
+        return 429  # Devo documents none; see query/admission.py
     return 500
 
 
