@@ -84,7 +84,12 @@ class Compiler(ABC):
     # -- plans and stages ------------------------------------------------------------------------
 
     def compile(self, plan: Plan) -> exp.Select:
-        return self.plan_sql(plan, self.bounds)
+        # The builders below work in place (copy=False): sqlglot's default copies the whole
+        # SELECT at every call, which for a 20,000-term filter is millions of short-lived nodes
+        # (and garbage-collector pauses that stop every thread). One copy at the end makes the
+        # result a tree of its own: translators share argument nodes, and module constants
+        # (EPOCH) must never become part of a caller's tree.
+        return self.plan_sql(plan, self.bounds).copy()
 
     def plan_sql(self, plan: Plan, bounds: Bounds) -> exp.Select:
         return self.stage_sql(plan.stage, bounds)
@@ -113,7 +118,7 @@ class Compiler(ABC):
             self._time = None
         self._source = alias
         try:
-            select = exp.Select().from_(source)
+            select = exp.Select().from_(source, copy=False)
             conditions = filters + [self.expr_sql(w) for w in stage.where]
             grouping = stage.grouping
             group_by: list[exp.Expression] = []
@@ -127,13 +132,14 @@ class Compiler(ABC):
             ]
             if grouping is not None and not outputs:
                 outputs = [exp.alias_(exp.Count(this=exp.Star()), "count")]
-            select = select.select(*outputs)
+            select = select.select(*outputs, copy=False)
             if conditions:
-                select = select.where(_and_all(conditions))
+                select = select.where(_and_all(conditions), copy=False)
             if group_by:
-                select = select.group_by(*group_by)
+                select = select.group_by(*group_by, copy=False)
             if stage.having:
-                select = select.having(_and_all([self.expr_sql(h) for h in stage.having]))
+                having = _and_all([self.expr_sql(h) for h in stage.having])
+                select = select.having(having, copy=False)
             order = []
             for key in stage.order:
                 if isinstance(key.expr, int):
@@ -142,11 +148,11 @@ class Compiler(ABC):
                     target = self.expr_sql(key.expr)
                 order.append(exp.Ordered(this=target, desc=key.descending, nulls_first=False))
             if order:
-                select = select.order_by(*order)
+                select = select.order_by(*order, copy=False)
             if stage.limit is not None:
-                select = select.limit(stage.limit)
+                select = select.limit(stage.limit, copy=False)
             if stage.offset is not None:
-                select = select.offset(stage.offset)
+                select = select.offset(stage.offset, copy=False)
             return select
         finally:
             self._time, self._source = saved
@@ -287,9 +293,12 @@ class Compiler(ABC):
         value = exp.column(names[-1], table=alias, quoted=True)
         select = (
             exp.Select()
-            .select(exp.Anonymous(this="first", expressions=[value]))
-            .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
-            .where(_and_all(conditions))
+            .select(exp.Anonymous(this="first", expressions=[value]), copy=False)
+            .from_(
+                exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                copy=False,
+            )
+            .where(_and_all(conditions), copy=False)
         )
         return exp.Subquery(this=select)
 
