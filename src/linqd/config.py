@@ -44,7 +44,7 @@ class Settings:
     max_queries_per_domain: int = 32
     max_continuous_queries_per_domain: int = 16
     # msgpack and xls answers are built whole: refused past this many rows or Arrow bytes.
-    max_document_rows: int = 500_000
+    max_document_rows: int = 200_000
     max_document_bytes: int = 268_435_456
     # What one streamed answer may hold queued for a slow client.
     output_buffer_bytes: int = 4_194_304
