@@ -15,6 +15,7 @@ import pytest
 from sqlglot import exp
 
 from linqd.clock import SimulatedClock
+from linqd.errors import LinqdError
 from linqd.linq import Bounds, compile_linq
 from linqd.linq.ir import ResultColumn
 from linqd.linq.types import INT8, STR
@@ -166,3 +167,20 @@ def test_msgpack_in_pieces_is_the_document_packed_whole() -> None:
     document = {"msg": "", "timestamp": 42, "cid": "c", "object": objects, "status": 0}
     assert b"".join(parts) == msgpack.packb(document, use_bin_type=True)
     assert len(parts) == len(groups) + 2
+
+
+def test_an_encoder_failure_ends_the_stream_with_an_error(store: EventStore) -> None:
+    bounds = Bounds(client="s")
+    compiled = compile_linq(f"from {TABLE} select message", store.schema, now_ms=NOW, bounds=bounds)
+
+    def broken(batch: pa.RecordBatch) -> bytes:
+        raise ValueError("cannot encode")
+
+    stream = BatchStream(store, compiled, bounds=bounds, now_ms=NOW, encode=broken)
+    stream.start()
+    try:
+        with pytest.raises(LinqdError, match="Query failed: ValueError"):
+            stream.next(WAIT)
+        assert stream.join(WAIT)
+    finally:
+        stream.cancel()

@@ -15,6 +15,7 @@ no thread but its own query thread.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from ..store.duckdb import AppendResult, EventStore
 from .handoff import Handoff
 from .run import BATCH_ROWS, engine_error, with_paging
 
+log = logging.getLogger("linqd.query")
 Projection = Callable[[exp.Select], exp.Select]
 Encoder = Callable[[pa.RecordBatch], bytes]
 # What one queued piece of a wide batch holds at most (about: rows are not cut).
@@ -183,6 +185,12 @@ class BatchStream:
         except RecursionError:  # the compile budget should make this unreachable
             if not self._cancelled.is_set():
                 self._put(_Failed(LinqLimitError(TOO_DEEP)))
+        except Exception as error:
+            # Pieces are encoded here now: whatever fails, the consumer must hear of it rather
+            # than wait for a piece that never comes.
+            log.exception("query thread failed")
+            if not self._cancelled.is_set():
+                self._put(_Failed(LinqdError(f"Query failed: {type(error).__name__}")))
 
     def _run_continuous(self) -> None:
         # The LINQ text's own limit/offset bound the whole live result, not each window of it.
