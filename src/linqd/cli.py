@@ -436,6 +436,41 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     help="Folder whose files Kafka destinations may name (ssl.ca.location...); without it "
     "they take inline PEM only.",
 )
+@click.option(
+    "--max-queries-per-domain",
+    type=click.IntRange(min=1),
+    default=Settings.max_queries_per_domain,
+    show_default=True,
+    help="Queries one domain may run at once (more: HTTP 429).",
+)
+@click.option(
+    "--max-continuous-queries-per-domain",
+    type=click.IntRange(min=0),
+    default=Settings.max_continuous_queries_per_domain,
+    show_default=True,
+    help="Of those, continuous queries (no end date).",
+)
+@click.option(
+    "--max-document-rows",
+    type=click.IntRange(min=1),
+    default=Settings.max_document_rows,
+    show_default=True,
+    help="Rows a msgpack or xls answer may hold.",
+)
+@click.option(
+    "--max-document-bytes",
+    type=click.IntRange(min=1),
+    default=Settings.max_document_bytes,
+    show_default=True,
+    help="Bytes of rows a msgpack or xls answer may collect.",
+)
+@click.option(
+    "--output-buffer-bytes",
+    type=click.IntRange(min=65_536),
+    default=Settings.output_buffer_bytes,
+    show_default=True,
+    help="Bytes one streamed answer may hold queued for a slow client.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -460,6 +495,11 @@ def serve(
     outbound_allow: tuple[str, ...],
     outbound_deny: tuple[str, ...],
     destination_files_dir: Path | None,
+    max_queries_per_domain: int,
+    max_continuous_queries_per_domain: int,
+    max_document_rows: int,
+    max_document_bytes: int,
+    output_buffer_bytes: int,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -491,6 +531,11 @@ def serve(
         outbound_allow=outbound_allow,
         outbound_deny=outbound_deny,
         destination_files_dir=destination_files_dir,
+        max_queries_per_domain=max_queries_per_domain,
+        max_continuous_queries_per_domain=max_continuous_queries_per_domain,
+        max_document_rows=max_document_rows,
+        max_document_bytes=max_document_bytes,
+        output_buffer_bytes=output_buffer_bytes,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

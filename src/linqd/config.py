@@ -47,6 +47,15 @@ class Settings:
     outbound_deny: tuple[str, ...] = ()
     # The folder whose files Kafka destinations may name (ssl.ca.location...); None: none.
     destination_files_dir: Path | None = None
+    # Fair share (query/admission.py): queries one domain may run at once, continuous or not,
+    # and how many of them may be continuous; past either, HTTP 429.
+    max_queries_per_domain: int = 32
+    max_continuous_queries_per_domain: int = 16
+    # msgpack and xls answers are built whole: refused past this many rows or Arrow bytes.
+    max_document_rows: int = 200_000
+    max_document_bytes: int = 268_435_456
+    # What one streamed answer may hold queued for a slow client.
+    output_buffer_bytes: int = 4_194_304
 
     @property
     def scheme(self) -> str:

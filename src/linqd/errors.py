@@ -106,10 +106,27 @@ class LinqTypeError(LinqError):
     devo_code = 1101004
 
 
+class LinqLimitError(LinqError):
+    """A LINQ text over its compilation budget: too long, too many tokens, nested too deeply,
+    expanding to too much SQL, or too slow to compile (``linq/limits.py``).
+
+    Devo documents no code for this; it answers with its syntax error's code, which clients
+    already treat as "fix the query text"."""
+
+    code = "linq.limit"
+    devo_code = 1101000
+
+
 class QueryLimitError(LinqdError):
     """A query exceeded one of its limits (the 32,000-row subquery cap, the time limit)."""
 
     code = "query.limit"
+
+
+class TooManyQueries(LinqdError):
+    """A domain already runs as many queries (or continuous queries) as it may at once."""
+
+    code = "query.too_many"
 
 
 class ValidationError(LinqdError):

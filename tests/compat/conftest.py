@@ -172,8 +172,8 @@ def start_server(
     data_dir: Path, pki: Pki | None, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen[bytes], str, dict[str, int]]:
     args = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir), "--port", "0"]
-    args += list(extra)
     args += ["--keepalive-interval", "0.2", "--syslog-port", "0"]
+    args += list(extra)  # last, so that a test can override the defaults above
     if pki is not None:
         args += ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]
         args += ["--syslog-tls-port", "0", "--tls-client-ca", str(pki.ca_cert)]

@@ -22,6 +22,7 @@ from ..errors import (
     NotFound,
     PayloadTooLarge,
     QueryLimitError,
+    TooManyQueries,
     ValidationError,
 )
 
@@ -93,6 +94,8 @@ def _plain_status(error: LinqdError) -> int:
         return 405
     if isinstance(error, Conflict):
         return 409
+    if isinstance(error, TooManyQueries):
+        return 429  # Devo documents none; see query/admission.py
     return 500
 
 

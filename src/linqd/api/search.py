@@ -2,27 +2,47 @@
 
 Errors found before the first byte (credentials, body, dates, LINQ) answer with an HTTP error in
 Devo's shape; errors while rows stream travel in-band, in the form devo-sdk detects for the mode.
+
+Fair share between clients (one token must not starve the others):
+
+- A query is admitted against its domain's limits (``query/admission.py``, HTTP 429 past them)
+  before its LINQ is compiled, and holds its slot until its answer ends however it ends.
+- The request body and its LINQ are parsed and compiled in a worker thread, behind a limiter of
+  their own (``COMPILE_THREADS``), within the compile budget (``linq/limits.py``): a 20,000-term
+  query never blocks the event loop, and a flood of them never takes every worker.
+- A streamed answer waits for its next piece on the event loop (``BatchStream``'s ``on_ready``),
+  never in a worker thread: idle continuous queries hold their own query thread and nothing of
+  the shared pool. Pieces are encoded to bytes in the query's thread, and what a connection
+  may hold queued is bounded in bytes (``Settings.output_buffer_bytes``).
+- msgpack and xls are whole documents: rows are collected up to ``max_document_rows`` and
+  ``max_document_bytes`` (then a clear 400, before anything is sent), and encoded in a worker
+  thread behind ``DOCUMENT_THREADS``; msgpack is sent as it is packed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import pyarrow as pa
 from sqlglot import exp
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
-from ..errors import Conflict, ForbiddenError, LinqdError, ValidationError
+from ..errors import Conflict, ForbiddenError, LinqdError, QueryLimitError, ValidationError
 from ..linq import Bounds, CompiledQuery, compile_linq
 from ..linq.ir import tables_read
 from ..query import modes
+from ..query.admission import Admission, DomainLimits, Ticket
 from ..query.dates import parse_timezone, resolve_range
 from ..query.encode import rows_of
 from ..query.live import BatchStream
@@ -34,6 +54,12 @@ from .gate import Gate
 from .jobs import JobsAPI, duplicate_body
 
 BODY_FIELDS_INT = ("limit", "offset", "skip")
+# Worker threads for parsing and compiling LINQ at once, and for encoding msgpack/xls: pure
+# Python work, so more threads than cores only add GIL contention.
+COMPILE_THREADS = 4
+DOCUMENT_THREADS = 2
+# Rows per Arrow batch a streamed answer reads: what a blocked query holds besides its queue.
+STREAM_BATCH_ROWS = 16_384
 
 
 @dataclass(frozen=True)
@@ -48,6 +74,23 @@ class QueryRequest:
     limit: int | None
     offset: int | None
     destination: Mapping[str, Any] | None
+
+
+class _Answer(StreamingResponse):
+    """A streamed answer that runs ``finish`` however the response ends (sent, failed, client
+    gone, or never started): the query's slot and thread must not outlive it."""
+
+    def __init__(
+        self, content: AsyncIterator[bytes], *, media_type: str, finish: Callable[[], None]
+    ) -> None:
+        super().__init__(content, media_type=media_type)
+        self._finish = finish
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._finish()
 
 
 class SearchAPI:
@@ -66,6 +109,13 @@ class SearchAPI:
         self.clock = clock
         self.gate = gate
         self.jobs = jobs
+        self.admission = Admission(
+            DomainLimits(
+                settings.max_queries_per_domain, settings.max_continuous_queries_per_domain
+            )
+        )
+        self._compiles = anyio.CapacityLimiter(COMPILE_THREADS)
+        self._documents = anyio.CapacityLimiter(DOCUMENT_THREADS)
 
     # -- shared steps ----------------------------------------------------------------------------
 
@@ -137,10 +187,15 @@ class SearchAPI:
     async def query(self, request: Request) -> Response:
         cid = new_cid()
         now = self.clock.now_ms()
+        ticket: Ticket | None = None
         try:
             principal, body = await self.gate.query(request)
-            req = self._parse(body, principal)
-            compiled, bounds, continuous = self._compile(req, principal, now)
+            ticket = self.admission.enter(principal.domain)
+            req, compiled, bounds, continuous = await anyio.to_thread.run_sync(
+                self._prepare, body, principal, now, limiter=self._compiles
+            )
+            if continuous:
+                ticket.continuous()
             if req.destination is not None:
                 if self.jobs is None:
                     raise ValidationError("Query jobs are not enabled", field="destination")
@@ -152,13 +207,43 @@ class SearchAPI:
                     to_ms=bounds.to_ms,
                     cid=cid,
                 )
+                ticket.release()
                 return JSONResponse(launched)
+            if req.mode.whole:
+                return await self._whole(req, compiled, bounds, ticket, cid=cid, now=now)
+            return self._streamed(req, compiled, bounds, continuous, ticket, cid=cid, now=now)
         except Conflict as error:
+            if ticket is not None:
+                ticket.release()
             return JSONResponse(duplicate_body(error, cid, now), status_code=409)
         except LinqdError as error:
+            if ticket is not None:
+                ticket.release()
             return error_response(error, cid=cid, now_ms=now)
-        if req.mode in (modes.Mode.MSGPACK, modes.Mode.XLS):
-            return await self._whole(req, compiled, bounds, cid=cid, now=now)
+        except BaseException:
+            if ticket is not None:
+                ticket.release()
+            raise
+
+    def _prepare(
+        self, body: bytes, principal: Principal, now: int
+    ) -> tuple[QueryRequest, CompiledQuery, Bounds, bool]:
+        """The body's JSON and its LINQ, parsed and compiled (in a worker thread)."""
+        req = self._parse(body, principal)
+        compiled, bounds, continuous = self._compile(req, principal, now)
+        return req, compiled, bounds, continuous
+
+    def _streamed(
+        self,
+        req: QueryRequest,
+        compiled: CompiledQuery,
+        bounds: Bounds,
+        continuous: bool,
+        ticket: Ticket,
+        *,
+        cid: str,
+        now: int,
+    ) -> Response:
         framing = modes.Framing(req.mode, compiled.columns, req.options, cid=cid, timestamp_ms=now)
         line = modes.line_expression(req.mode, compiled.columns, req.options, framed=True)
 
@@ -176,38 +261,49 @@ class SearchAPI:
             offset=req.offset,
             continuous=continuous,
             timeout_s=self.settings.query_timeout_s,
+            max_queued_bytes=self.settings.output_buffer_bytes,
+            encode=modes.framed_bytes,
+            batch_rows=STREAM_BATCH_ROWS,
         )
-        return StreamingResponse(self._emit(stream, framing), media_type=req.mode.content_type)
+
+        def finish() -> None:
+            stream.cancel()
+            ticket.release()
+
+        return _Answer(self._emit(stream, framing), media_type=req.mode.content_type, finish=finish)
 
     async def _emit(self, stream: BatchStream, framing: modes.Framing) -> AsyncIterator[bytes]:
         interval = self.settings.keepalive_interval_s
-        stream.start()
-        written = False
+        ready = _start(stream)
         try:
             yield framing.head()
             while True:
                 try:
-                    batch = await anyio.to_thread.run_sync(
-                        stream.next, interval, abandon_on_cancel=True
-                    )
+                    piece = await _next_piece(stream, ready, interval)
                 except queue.Empty:
                     yield framing.keep_alive()
                     continue
                 except LinqdError as error:
                     code, message = in_band(error)
-                    yield framing.error(code, message, written)
+                    yield framing.error(code, message)
                     return
-                if batch is None:
+                if piece is None:
                     break
-                # Each line carries its own separator (framed): the Arrow text goes out whole.
-                yield framing.rows(batch.column(0), not written)
-                written = True
+                assert isinstance(piece, bytes)  # encoded by modes.framed_bytes
+                yield framing.framed(piece)
             yield framing.tail()
         finally:
             stream.cancel()
 
     async def _whole(
-        self, req: QueryRequest, compiled: CompiledQuery, bounds: Bounds, *, cid: str, now: int
+        self,
+        req: QueryRequest,
+        compiled: CompiledQuery,
+        bounds: Bounds,
+        ticket: Ticket,
+        *,
+        cid: str,
+        now: int,
     ) -> Response:
         """msgpack and xls: whole documents, never continuous (devo-sdk sends a `to`)."""
         stream = BatchStream(
@@ -218,28 +314,57 @@ class SearchAPI:
             limit=req.limit,
             offset=req.offset,
             timeout_s=self.settings.query_timeout_s,
+            max_queued_bytes=self.settings.output_buffer_bytes,
         )
-
-        def collect() -> list[tuple[Any, ...]]:
-            stream.start()
-            batches = []
-            while (batch := stream.next()) is not None:
-                batches.append(batch)
-            return list(rows_of(batches))
-
         try:
-            rows = await anyio.to_thread.run_sync(collect)
-        except LinqdError as error:
-            return error_response(error, cid=cid, now_ms=now)
+            batches = await self._collect(stream, req.mode)
         finally:
             stream.cancel()
-        if req.mode is modes.Mode.MSGPACK:
-            content = modes.encode_msgpack(
-                compiled.columns, rows, req.options, cid=cid, timestamp_ms=now
-            )
-        else:
-            content = modes.encode_xls(compiled.columns, rows, req.options)
-        return Response(content, media_type=req.mode.content_type)
+        count = sum(b.num_rows for b in batches)
+        if req.mode is modes.Mode.XLS:
+            try:
+                content = await anyio.to_thread.run_sync(
+                    lambda: modes.encode_xls(compiled.columns, rows_of(batches), req.options),
+                    limiter=self._documents,
+                )
+            finally:
+                ticket.release()
+            return Response(content, media_type=req.mode.content_type)
+        groups = (rows_of([batches.pop(0)]) for _ in range(len(batches)))
+        parts = modes.msgpack_parts(
+            compiled.columns, groups, count, req.options, cid=cid, timestamp_ms=now
+        )
+        return _Answer(self._packed(parts), media_type=req.mode.content_type, finish=ticket.release)
+
+    async def _collect(self, stream: BatchStream, mode: modes.Mode) -> list[pa.RecordBatch]:
+        """Every batch of a whole-document answer, refused past the document limits before
+        they are all in memory."""
+        max_rows = self.settings.max_document_rows
+        max_bytes = self.settings.max_document_bytes
+        ready = _start(stream)
+        batches: list[pa.RecordBatch] = []
+        rows = size = 0
+        while True:
+            piece = await _next_piece(stream, ready, None)  # no interval: no keep-alives
+            if piece is None:
+                return batches
+            assert isinstance(piece, pa.RecordBatch)
+            rows += piece.num_rows
+            size += piece.nbytes
+            if rows > max_rows or size > max_bytes:
+                what = f"{max_rows} rows" if rows > max_rows else f"{max_bytes} bytes"
+                raise QueryLimitError(
+                    f"The {mode.value} answer would hold more than {what}; add a limit or a "
+                    "shorter range, or use a streamed mode (json/simple/compact, csv)"
+                )
+            batches.append(piece)
+
+    async def _packed(self, parts: Iterator[bytes]) -> AsyncIterator[bytes]:
+        while True:
+            part = await anyio.to_thread.run_sync(next, parts, None, limiter=self._documents)
+            if part is None:
+                return
+            yield part
 
     async def table(self, request: Request) -> Response:
         cid = new_cid()
@@ -258,3 +383,40 @@ class SearchAPI:
         return JSONResponse(
             {"cid": cid, "msg": "", "object": columns, "status": 0, "timestamp": now}
         )
+
+
+def _start(stream: BatchStream) -> asyncio.Event:
+    """Start ``stream``; the event is set (on this loop) whenever the stream queues a piece."""
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+
+    def wake() -> None:
+        # A closed loop has nobody waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(ready.set)
+
+    stream.start(on_ready=wake)
+    return ready
+
+
+async def _next_piece(
+    stream: BatchStream, ready: asyncio.Event, interval: float | None
+) -> pa.RecordBatch | bytes | None:
+    """The stream's next piece (None at its end), waited for on the event loop; raises
+    ``queue.Empty`` after ``interval`` seconds without one, and the query's error."""
+    while True:
+        try:
+            return stream.next_nowait()
+        except queue.Empty:
+            pass
+        # Cleared before looking again: a piece queued after this look sets the event anew
+        # (its set() runs on this loop, so after this line).
+        ready.clear()
+        try:
+            return stream.next_nowait()
+        except queue.Empty:
+            pass
+        with anyio.move_on_after(interval if interval is not None else float("inf")) as waited:
+            await ready.wait()
+        if waited.cancelled_caught:
+            raise queue.Empty

@@ -1,4 +1,7 @@
-"""LINQ: lexer → parser (AST with spans) → analyzer (typed plan) → compiler (sqlglot → SQL)."""
+"""LINQ: lexer → parser (AST with spans) → analyzer (typed plan) → compiler (sqlglot → SQL).
+
+Every compilation runs within a ``Budget`` (``limits.py``): size, depth and time. A
+``RecursionError`` the budget did not foresee still ends as a ``LinqError``, never a crash."""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ..errors import LinqError
+from ..errors import LinqError, LinqLimitError
 from .analyzer import SchemaLookup, analyze
 from .compile import Bounds, DuckDBCompiler
 from .ir import Plan, ResultColumn
+from .limits import DEFAULT_BUDGET, Budget, Meter
 from .parser import parse
+
+TOO_DEEP = "Query nested too deeply to compile"
 
 
 @dataclass(frozen=True)
@@ -20,28 +26,56 @@ class CompiledQuery:
 
     @property
     def sql(self) -> str:
-        return self.expression.sql(dialect="duckdb")
+        return render(self.expression)
 
     @property
     def columns(self) -> tuple[ResultColumn, ...]:
         return self.plan.columns
 
 
+def render(expression: exp.Expression) -> str:
+    """The DuckDB SQL text of a compiled expression."""
+    try:
+        return expression.sql(dialect="duckdb")
+    except RecursionError:
+        raise LinqLimitError(TOO_DEEP) from None
+
+
 def compile_plan(plan: Plan, *, now_ms: int, bounds: Bounds) -> exp.Select:
     """An analyzed plan compiled again with other bounds (each window of a live query)."""
-    return DuckDBCompiler(now_ms, bounds).compile(plan)
+    try:
+        return DuckDBCompiler(now_ms, bounds).compile(plan)
+    except RecursionError:
+        raise LinqLimitError(TOO_DEEP) from None
 
 
 def compile_linq(
-    text: str, schemas: SchemaLookup, *, now_ms: int, bounds: Bounds | None = None
+    text: str,
+    schemas: SchemaLookup,
+    *,
+    now_ms: int,
+    bounds: Bounds | None = None,
+    budget: Budget = DEFAULT_BUDGET,
 ) -> CompiledQuery:
     """LINQ text → DuckDB SQL. Raises ``LinqError`` (with its source attached) and nothing else."""
+    meter = Meter(budget)
     try:
-        plan = analyze(parse(text), schemas, text)
-        expression = DuckDBCompiler(now_ms, bounds or Bounds()).compile(plan)
+        plan = analyze(parse(text, meter), schemas, text, meter)
+        expression = DuckDBCompiler(now_ms, bounds or Bounds(), meter).compile(plan)
     except LinqError as error:
         raise error.with_source(text) from None
+    except RecursionError:
+        raise LinqLimitError(TOO_DEEP, None, text) from None
     return CompiledQuery(plan, expression)
 
 
-__all__ = ["Bounds", "CompiledQuery", "LinqError", "compile_linq", "compile_plan", "parse"]
+__all__ = [
+    "Bounds",
+    "Budget",
+    "CompiledQuery",
+    "LinqError",
+    "compile_linq",
+    "compile_plan",
+    "parse",
+    "render",
+]

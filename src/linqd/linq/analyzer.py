@@ -50,6 +50,7 @@ from .ir import (
     mentions_column,
     uses_bucket,
 )
+from .limits import Meter
 from .types import Kind, LType
 
 if TYPE_CHECKING:
@@ -149,10 +150,12 @@ class Analyzer:
         schemas: SchemaLookup,
         source: str,
         functions: Mapping[str, FunctionDef] = CATALOGUE,
+        meter: Meter | None = None,
     ) -> None:
         self.schemas = schemas
         self.source = source
         self.functions = functions
+        self.meter = meter or Meter()
 
     def error(self, cls: type[LinqError], message: str, span: Span | None) -> LinqError:
         if span is not None and span.line:
@@ -332,6 +335,7 @@ class Analyzer:
     # -- expressions -----------------------------------------------------------------------------
 
     def expr(self, node: ast.Expr, phase: _Phase, aggregate_args: bool = False) -> TExpr:
+        self.meter.tick(node.span)
         match node:
             case ast.Literal():
                 return self._literal(node)
@@ -434,7 +438,7 @@ class Analyzer:
         return (self.expr(node, phase),)
 
     def _subquery(self, query: ast.Query) -> Plan:
-        return Analyzer(self.schemas, self.source, self.functions).analyze(query)
+        return Analyzer(self.schemas, self.source, self.functions, self.meter).analyze(query)
 
     def _membership(self, left: ast.Expr, right: ast.Expr, span: Span, phase: _Phase) -> TExpr:
         if isinstance(right, ast.Subquery):
@@ -599,5 +603,7 @@ def _default_name(node: ast.Expr | ast.Star) -> str:
     return format_expr(node)
 
 
-def analyze(query: ast.Query, schemas: SchemaLookup, source: str = "") -> Plan:
-    return Analyzer(schemas, source).analyze(query)
+def analyze(
+    query: ast.Query, schemas: SchemaLookup, source: str = "", meter: Meter | None = None
+) -> Plan:
+    return Analyzer(schemas, source, meter=meter).analyze(query)

@@ -57,8 +57,8 @@ def format_expr(node: ast.Expr) -> str:
             return f"(not {format_expr(operand)})"
         case ast.Unary(op=op, operand=operand):
             return f"({op}{format_expr(operand)})"
-        case ast.Binary(op=op, left=left, right=right):
-            return f"({format_expr(left)} {op} {format_expr(right)})"
+        case ast.Binary():
+            return _format_chain(node)
         case ast.Chain(ops=ops, operands=operands):
             text = format_expr(operands[0])
             for op, operand in zip(ops, operands[1:], strict=True):
@@ -74,6 +74,19 @@ def format_expr(node: ast.Expr) -> str:
         case ast.Subquery(query=query):
             return f"({format_query(query)})"
     raise TypeError(f"not an expression: {node!r}")
+
+
+def _format_chain(node: ast.Binary) -> str:
+    """A left-nested run of binary operators, iteratively: a run of ``or`` may be thousands
+    long (the parser builds it as a loop), far deeper than Python's stack."""
+    rights: list[tuple[str, ast.Expr]] = []
+    current: ast.Expr = node
+    while isinstance(current, ast.Binary):
+        rights.append((current.op, current.right))
+        current = current.left
+    parts = ["(" * len(rights), format_expr(current)]
+    parts += [f" {op} {format_expr(right)})" for op, right in reversed(rights)]
+    return "".join(parts)
 
 
 def _period(ms: int | None) -> str:

@@ -6,6 +6,7 @@ import math
 import re
 
 from ..errors import LinqSyntaxError, Span
+from .limits import Meter, refuse
 from .tokens import KEYWORDS, OPERATORS, T, Token
 
 DURATION_UNITS_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
@@ -21,7 +22,6 @@ _IDENT = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0",
             "b": "\b", "f": "\f"}  # fmt: skip
 
-MAX_QUERY_LENGTH = 1_000_000
 MAX_NUMBER_LENGTH = 64
 
 
@@ -30,9 +30,11 @@ def duration_ms(text: str) -> int:
 
 
 class Lexer:
-    def __init__(self, source: str) -> None:
-        if len(source) > MAX_QUERY_LENGTH:
-            raise LinqSyntaxError(f"Query longer than {MAX_QUERY_LENGTH} characters")
+    def __init__(self, source: str, meter: Meter | None = None) -> None:
+        self.meter = meter or Meter()
+        if len(source) > self.meter.budget.max_chars:
+            limit = self.meter.budget.max_chars
+            raise refuse(f"Query longer than {limit} characters", None, source)
         self.source = source
         self.pos = 0
         self.line = 1
@@ -66,7 +68,12 @@ class Lexer:
             if self.pos >= len(src):
                 out.append(Token(T.EOF, "", self._span(self.pos, self.pos)))
                 return out
-            out.append(self._next())
+            token = self._next()
+            out.append(token)
+            self.meter.tick(token.span)
+            if len(out) > self.meter.budget.max_tokens:
+                limit = self.meter.budget.max_tokens
+                raise refuse(f"Query longer than {limit} tokens", token.span, src)
 
     def _next(self) -> Token:
         src, start = self.source, self.pos
@@ -147,5 +154,5 @@ class Lexer:
         raise self.error("Unterminated string", start)
 
 
-def tokenize(source: str) -> list[Token]:
-    return Lexer(source).tokens()
+def tokenize(source: str, meter: Meter | None = None) -> list[Token]:
+    return Lexer(source, meter).tokens()

@@ -1,18 +1,25 @@
 """Tokens → ``ast.Query``. A hand-written recursive-descent parser, one ``_parse_<clause>`` per
-clause and one method per precedence level (lowest first: or, and, not, comparison, ``?:``,
-``|``, ``^``, ``&``, shifts, ``+ -``, ``* / \\ % %%``, unary, postfix ``[ ]``)."""
+clause and one method per logical level (or, and, not, comparison); the binary operators
+(``?:``, ``|``, ``^``, ``&``, shifts, ``+ -``, ``* / \\ % %%``, lowest first) are read by one
+precedence-climbing loop, then unary operators and postfix ``[ ]``.
+
+Recursion is bounded by the budget's ``max_nesting`` (see ``limits.py``), counted where the
+parser recurses: a bracket, a call, a unary operator, ``not``, each step up the precedence
+ladder on the right of an operator, and a subquery (weighted). Chains of one level are loops
+and cost nothing here; how deep they make the tree is checked once the text is parsed.
+"""
 
 from __future__ import annotations
 
-from ..errors import LinqSyntaxError, Span
+from ..errors import LinqLimitError, LinqSyntaxError, Span
 from . import ast
 from .lexer import tokenize
+from .limits import SUBQUERY_WEIGHT, Meter, check_depth, refuse
 from .tokens import CLAUSE_KEYWORDS, T, Token
 
 COMPARISON_OPS = ("=", "==", "!=", "/=", "<", "<=", ">", ">=")
 CHAINABLE = ("<", "<=", ">", ">=")
 MEMBERSHIP_OPS = ("->", "->>", "<-", "~")
-MAX_DEPTH = 200
 
 _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("?:",),
@@ -23,12 +30,14 @@ _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("+", "-"),
     ("*", "/", "\\", "%", "%%"),
 )
+_LEVEL_OF = {op: level for level, ops in enumerate(_BINARY_LEVELS) for op in ops}
 
 
 class Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, meter: Meter | None = None) -> None:
         self.source = source
-        self.tokens = tokenize(source)
+        self.meter = meter or Meter()
+        self.tokens = tokenize(source, self.meter)
         self.i = 0
         self.depth = 0
 
@@ -45,6 +54,7 @@ class Parser:
         token = self.tokens[self.i]
         if token.type is not T.EOF:
             self.i += 1
+        self.meter.tick(token.span)
         return token
 
     def _error(self, expected: list[str], token: Token | None = None) -> LinqSyntaxError:
@@ -73,10 +83,23 @@ class Parser:
 
     # -- query -----------------------------------------------------------------------------------
 
+    def _enter(self, token: Token, levels: int = 1) -> None:
+        """One more level of recursion, refused past the budget where ``token`` stands."""
+        self.depth += levels
+        if self.depth > self.meter.budget.max_nesting:
+            limit = self.meter.budget.max_nesting
+            raise refuse(
+                f"Expression nested too deeply: more than {limit} levels of parentheses, "
+                "brackets, calls, operators or subqueries",
+                token.span,
+                self.source,
+            )
+
     def parse(self) -> ast.Query:
         query = self._parse_query()
         if self.tok.type is not T.EOF:
             raise self._error(["<EOF>", *(f"'{k}'" for k in CLAUSE_KEYWORDS)])
+        check_depth(query, self.meter.budget)
         return query
 
     def _parse_query(self) -> ast.Query:
@@ -242,9 +265,7 @@ class Parser:
     # -- expressions -----------------------------------------------------------------------------
 
     def _parse_expr(self) -> ast.Expr:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise LinqSyntaxError("Expression nested too deeply", self.tok.span, self.source)
+        self._enter(self.tok)
         try:
             return self._parse_or()
         finally:
@@ -268,9 +289,11 @@ class Parser:
 
     def _parse_not(self) -> ast.Expr:
         if self.tok.is_keyword("not"):
-            start = self._advance().span
+            token = self._advance()
+            self._enter(token)
             operand = self._parse_not()
-            return ast.Unary("not", operand, self._span_from(start))
+            self.depth -= 1
+            return ast.Unary("not", operand, self._span_from(token.span))
         return self._parse_comparison()
 
     def _parse_comparison(self) -> ast.Expr:
@@ -302,24 +325,25 @@ class Parser:
             raise LinqSyntaxError("Only <, <=, >, >= can be chained", operands[0].span, self.source)
         return ast.Chain(tuple(ops), tuple(operands), _join(operands[0], operands[-1]))
 
-    def _parse_binary(self, level: int) -> ast.Expr:
-        if level == len(_BINARY_LEVELS):
-            return self._parse_unary()
-        left = self._parse_binary(level + 1)
-        ops = _BINARY_LEVELS[level]
-        while self.tok.is_op(*ops):
-            op = self._advance().text
+    def _parse_binary(self, lowest: int) -> ast.Expr:
+        """Binary operators of precedence ``lowest`` and up; left-associative."""
+        left = self._parse_unary()
+        while True:
+            token = self.tok
+            level = _LEVEL_OF.get(token.text, -1) if token.type is T.OP else -1
+            if level < lowest:
+                return left
+            self._advance()
+            self._enter(token)
             right = self._parse_binary(level + 1)
-            left = ast.Binary(op, left, right, _join(left, right))
-        return left
+            self.depth -= 1
+            left = ast.Binary(token.text, left, right, _join(left, right))
 
     def _parse_unary(self) -> ast.Expr:
         token = self.tok
         if token.is_op("-", "~", "!"):
             self._advance()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise LinqSyntaxError("Expression nested too deeply", token.span, self.source)
+            self._enter(token)
             operand = self._parse_unary()
             self.depth -= 1
             op = "not" if token.text == "!" else token.text
@@ -400,7 +424,9 @@ class Parser:
     def _parse_parenthesised(self) -> ast.Expr:
         start = self._advance().span
         if self.tok.is_keyword("from"):
+            self._enter(self.tok, SUBQUERY_WEIGHT)
             query = self._parse_query()
+            self.depth -= SUBQUERY_WEIGHT
             self._expect_op(")")
             return ast.Subquery(query, self._span_from(start))
         first = self._parse_expr()
@@ -443,9 +469,10 @@ def _join(left: ast.Expr, right: ast.Expr) -> Span:
     return Span(a.start, max(a.end, b.end), a.line, a.column)
 
 
-def parse(source: str) -> ast.Query:
-    """Parse LINQ text; raises ``LinqSyntaxError`` (a ``LinqError``) and nothing else."""
+def parse(source: str, meter: Meter | None = None) -> ast.Query:
+    """Parse LINQ text; raises a ``LinqError`` and nothing else."""
     try:
-        return Parser(source).parse()
-    except RecursionError as error:
-        raise LinqSyntaxError("Query nested too deeply") from error
+        return Parser(source, meter).parse()
+    except RecursionError:
+        # The budget keeps the parser far from Python's limit; this is the last resort.
+        raise LinqLimitError("Query nested too deeply", None, source) from None

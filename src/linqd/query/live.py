@@ -1,28 +1,40 @@
-"""A query running in a worker thread, handing out Arrow batches through a small bounded queue.
+"""A query running in a worker thread, handing out its results through a small bounded queue.
 
 The bounded queue is the back-pressure: a slow client slows the query instead of letting rows
-pile up in memory, so a 10 M-row result streams in flat memory. A continuous query (no ``to``)
-first reads what is stored, then waits for appends and reads each new window of the store's
-append sequence, until its limit is reached or it is cancelled.
+pile up in memory, so a 10 M-row result streams in flat memory. It is bounded in bytes as well
+as items (``handoff.py``): batches wider than ``piece_bytes`` are sliced, and with ``encode``
+each piece becomes the bytes to send right here, off the event loop, so what a connection
+queues is exactly what it will write and the Arrow batch behind it is freed at once. A
+continuous query (no ``to``) first reads what is stored, then waits for appends and reads each
+new window of the store's append sequence, until its limit is reached or it is cancelled.
+
+The consumer either blocks (``next``) or, from an event loop, takes items with ``next_nowait``
+after the ``on_ready`` callback given to ``start`` says one is there: an idle stream then holds
+no thread but its own query thread.
 """
 
 from __future__ import annotations
 
-import queue
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from ..errors import LinqdError, QueryLimitError
-from ..linq import Bounds, CompiledQuery, compile_plan
+from ..errors import LinqdError, LinqLimitError, QueryLimitError
+from ..linq import TOO_DEEP, Bounds, CompiledQuery, compile_plan, render
 from ..store.duckdb import AppendResult, EventStore
+from .handoff import Handoff
 from .run import BATCH_ROWS, engine_error, with_paging
 
+log = logging.getLogger("linqd.query")
 Projection = Callable[[exp.Select], exp.Select]
+Encoder = Callable[[pa.RecordBatch], bytes]
+# What one queued piece of a wide batch holds at most (about: rows are not cut).
+PIECE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,10 @@ class BatchStream:
         continuous: bool = False,
         timeout_s: float | None = None,
         max_queued: int = 4,
+        max_queued_bytes: int | None = None,
+        piece_bytes: int = PIECE_BYTES,
+        encode: Encoder | None = None,
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         self._store = store
         self._compiled = compiled
@@ -59,7 +75,12 @@ class BatchStream:
         self._offset = offset or 0
         self._continuous = continuous
         self._timeout_s = timeout_s
-        self._queue: queue.Queue[pa.RecordBatch | _End | _Failed] = queue.Queue(max_queued)
+        self._piece_bytes = piece_bytes
+        self._encode = encode
+        self._batch_rows = batch_rows
+        self._queue: Handoff[pa.RecordBatch | bytes | _End | _Failed] = Handoff(
+            max_queued, max_queued_bytes
+        )
         self._cancelled = threading.Event()
         self._appended = threading.Condition()
         self._conn: duckdb.DuckDBPyConnection | None = None
@@ -68,21 +89,35 @@ class BatchStream:
 
     # -- consumer side ---------------------------------------------------------------------------
 
-    def start(self) -> BatchStream:
+    def start(self, on_ready: Callable[[], None] | None = None) -> BatchStream:
+        """Start the query; ``on_ready`` is called (from the query's thread) after each item."""
+        self._queue.on_put = on_ready
         if self._continuous:
             self._store.subscribe(self._on_append)
         self._thread.start()
         return self
 
-    def next(self, timeout: float | None = None) -> pa.RecordBatch | None:
-        """The next batch; None at the end. Raises ``queue.Empty`` after ``timeout`` seconds
-        without a batch (the caller sends a keep-alive), and the query's error if it failed."""
-        item = self._queue.get(timeout=timeout)
+    def next(self, timeout: float | None = None) -> pa.RecordBatch | bytes | None:
+        """The next batch (bytes with ``encode``); None at the end. Raises ``queue.Empty`` after
+        ``timeout`` seconds without one (the caller sends a keep-alive), and the query's error
+        if it failed."""
+        return self._unwrap(self._queue.get(timeout))
+
+    def next_nowait(self) -> pa.RecordBatch | bytes | None:
+        """As ``next``, without waiting: raises ``queue.Empty`` when nothing is queued."""
+        return self._unwrap(self._queue.get_nowait())
+
+    @staticmethod
+    def _unwrap(item: pa.RecordBatch | bytes | _End | _Failed) -> pa.RecordBatch | bytes | None:
         if isinstance(item, _End):
             return None
         if isinstance(item, _Failed):
             raise item.error
         return item
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queue.queued_bytes
 
     def cancel(self) -> None:
         """Stop the query (client gone, or done); safe to call more than once."""
@@ -96,11 +131,7 @@ class BatchStream:
             threading.Thread(target=self._interrupt_until_done, daemon=True).start()
         with self._appended:
             self._appended.notify_all()
-        while True:  # unblock a producer waiting for queue space
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._queue.close()  # drops what is queued and unblocks a producer waiting for room
 
     def _interrupt_until_done(self) -> None:
         for _ in range(600):
@@ -122,14 +153,20 @@ class BatchStream:
         with self._appended:
             self._appended.notify_all()
 
-    def _put(self, item: pa.RecordBatch | _End | _Failed) -> bool:
-        while not self._cancelled.is_set():
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _put(self, item: pa.RecordBatch | bytes | _End | _Failed, size: int = 0) -> bool:
+        return not self._cancelled.is_set() and self._queue.put(item, size)
+
+    def _put_batch(self, batch: pa.RecordBatch) -> bool:
+        """Queue a batch in pieces of about ``piece_bytes``, encoded when there is an encoder."""
+        for piece in _pieces(batch, self._piece_bytes):
+            if self._encode is None:
+                queued = self._put(piece, piece.nbytes)
+            else:
+                data = self._encode(piece)
+                queued = self._put(data, len(data))
+            if not queued:
+                return False
+        return True
 
     def _run(self) -> None:
         try:
@@ -145,6 +182,15 @@ class BatchStream:
         except duckdb.Error as error:
             if not self._cancelled.is_set():
                 self._put(_Failed(engine_error(error)))
+        except RecursionError:  # the compile budget should make this unreachable
+            if not self._cancelled.is_set():
+                self._put(_Failed(LinqLimitError(TOO_DEEP)))
+        except Exception as error:
+            # Pieces are encoded here now: whatever fails, the consumer must hear of it rather
+            # than wait for a piece that never comes.
+            log.exception("query thread failed")
+            if not self._cancelled.is_set():
+                self._put(_Failed(LinqdError(f"Query failed: {type(error).__name__}")))
 
     def _run_continuous(self) -> None:
         # The LINQ text's own limit/offset bound the whole live result, not each window of it.
@@ -196,7 +242,7 @@ class BatchStream:
             timer.daemon = True
             timer.start()
         try:
-            reader = conn.sql(select.sql(dialect="duckdb")).to_arrow_reader(BATCH_ROWS)
+            reader = conn.sql(render(select)).to_arrow_reader(self._batch_rows)
             for batch in reader:
                 if skip:
                     dropped = min(skip, batch.num_rows)
@@ -207,20 +253,34 @@ class BatchStream:
                     remaining -= batch.num_rows
                 if batch.num_rows:
                     self.rows_sent += batch.num_rows
-                    if not self._put(batch):
+                    if not self._put_batch(batch):
                         return skip, remaining
                 if remaining == 0:
                     break
-        except duckdb.Error:
+        except (duckdb.Error, OSError) as error:
+            # Arrow's batch reader reports the engine's errors (an interrupt too) as OSError.
             if timed_out.is_set():
                 raise QueryLimitError(
                     f"Query cancelled: it ran longer than {self._timeout_s:g} s"
                 ) from None
             if self._cancelled.is_set():
                 return skip, remaining
-            raise
+            if isinstance(error, duckdb.Error):
+                raise
+            raise LinqdError(f"Query failed: {str(error).splitlines()[0]}") from None
         finally:
             if timer is not None:
                 timer.cancel()
             self._conn = None
         return skip, remaining
+
+
+def _pieces(batch: pa.RecordBatch, piece_bytes: int) -> Iterator[pa.RecordBatch]:
+    """``batch`` cut into slices of about ``piece_bytes`` each (by its average row width)."""
+    size = batch.nbytes
+    if size <= piece_bytes or batch.num_rows <= 1:
+        yield batch
+        return
+    rows = max(1, batch.num_rows * piece_bytes // size)
+    for start in range(0, batch.num_rows, rows):
+        yield batch.slice(start, rows)

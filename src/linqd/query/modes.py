@@ -27,7 +27,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -444,22 +444,26 @@ class Framing:
     def _arrow_rows(self, array: pa.Array) -> bytes:
         if len(array) == 0:
             return b""
-        if array.null_count:
-            raise ValueError("the line column must not contain nulls")
-        if not pa.types.is_string(array.type):  # large_string, string_view: one batch fits
-            array = array.cast(pa.string())
+        array = _string_lines(array)
         if not _framed(array[0].as_py(), self.mode):
             # Vectorised in Arrow: "," + line for the json arrays, line + CRLF otherwise.
             if self.mode in _ARRAY_MODES:
                 array = pc.binary_join_element_wise("", array, ",")
             else:
                 array = pc.binary_join_element_wise(array, "", CRLF)
-        offsets = memoryview(array.buffers()[1]).cast("B").cast("i")
-        start = offsets[array.offset]
-        end = offsets[array.offset + len(array)]
+        skip = 1 if self.mode in _ARRAY_MODES and not self._wrote_rows else 0
+        # the very first element of the array takes no comma
+        return _text_buffer(array, skip)
+
+    def framed(self, data: bytes) -> bytes:
+        """Bytes of framed lines made by ``framed_bytes`` (in another thread): the same bytes
+        ``rows`` gives for those lines."""
+        if self._closed or not data:
+            return b""
         if self.mode in _ARRAY_MODES and not self._wrote_rows:
-            start += 1  # the very first element of the array takes no comma
-        data: bytes = array.buffers()[2][start:end].to_pybytes()
+            data = data[1:]
+        self._wrote_rows = True
+        self._open_line = False
         return data
 
     def tail(self) -> bytes:
@@ -512,6 +516,31 @@ class Framing:
         if data and not data.endswith(b"\n"):
             self._open_line = True
         return data
+
+
+def framed_bytes(batch: pa.RecordBatch) -> bytes:
+    """The text of a batch whose one column holds framed lines (``line_expression(...,
+    framed=True)``), its Arrow text buffer copied in one piece; ``Framing.framed`` sends it.
+    Needs no ``Framing``, so the query's own thread can run it."""
+    if batch.num_rows == 0:
+        return b""
+    return _text_buffer(_string_lines(batch.column(0)), 0)
+
+
+def _string_lines(array: pa.Array) -> pa.Array:
+    if array.null_count:
+        raise ValueError("the line column must not contain nulls")
+    if not pa.types.is_string(array.type):  # large_string, string_view: one batch fits
+        array = array.cast(pa.string())
+    return array
+
+
+def _text_buffer(array: pa.Array, skip: int) -> bytes:
+    offsets = memoryview(array.buffers()[1]).cast("B").cast("i")
+    start = offsets[array.offset] + skip
+    end = offsets[array.offset + len(array)]
+    data: bytes = array.buffers()[2][start:end].to_pybytes()
+    return data
 
 
 # --- whole documents: msgpack and xls -------------------------------------------------------------
@@ -569,20 +598,46 @@ def encode_msgpack(
     timestamp_ms: int,
 ) -> bytes:
     """The json document (§5.8) as MessagePack: the envelope with ``object`` a list of row maps."""
+    listed = list(rows)
+    parts = msgpack_parts(
+        columns, [listed], len(listed), options, cid=cid, timestamp_ms=timestamp_ms
+    )
+    return b"".join(parts)
+
+
+def msgpack_parts(
+    columns: Sequence[ResultColumn],
+    row_groups: Iterable[Iterable[tuple[Any, ...]]],
+    count: int,
+    options: EncodeOptions,
+    *,
+    cid: str,
+    timestamp_ms: int,
+) -> Iterator[bytes]:
+    """``encode_msgpack``'s bytes in pieces, one per group of rows: a map is its header then its
+    pairs, so the document is packed as it is sent and never held whole (``count`` rows in all,
+    for the array header)."""
     # Imported here: only the two rare whole-document modes need msgpack/xlsxwriter.
     import msgpack
 
+    packer = msgpack.Packer(use_bin_type=True, autoreset=True)
     names = [c.name for c in columns]
     types = [c.type for c in columns]
-    objects = [
-        {n: json_value(v, t, options) for n, t, v in zip(names, types, row, strict=True)}
-        for row in rows
-    ]
     # "status" goes last so the body ends in 0x00: devo-sdk's default processor strip()s the
     # bytes, which would eat a final 0x09-0x0d or 0x20 (a last cell of 9..13 or 32).
-    document = {"msg": "", "timestamp": timestamp_ms, "cid": cid, "object": objects, "status": 0}
-    packed: bytes = msgpack.packb(document, use_bin_type=True)
-    return packed
+    head = [packer.pack_map_header(5)]
+    for key, value in (("msg", ""), ("timestamp", timestamp_ms), ("cid", cid)):
+        head += [packer.pack(key), packer.pack(value)]
+    head += [packer.pack("object"), packer.pack_array_header(count)]
+    yield b"".join(head)
+    for group in row_groups:
+        yield b"".join(
+            packer.pack(
+                {n: json_value(v, t, options) for n, t, v in zip(names, types, row, strict=True)}
+            )
+            for row in group
+        )
+    yield packer.pack("status") + packer.pack(0)
 
 
 def encode_xls(

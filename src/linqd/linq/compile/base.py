@@ -1,6 +1,11 @@
 """Typed plan → sqlglot expressions. One ``<node>_sql`` method per IR node and ``stage_sql`` per
 pipeline stage; an engine subclass overrides what differs (time buckets, the subquery cap) and
-names the translation key of the function catalogue it uses."""
+names the translation key of the function catalogue it uses.
+
+Translators may use an argument's SQL more than once (``%%`` uses its divisor three times), so
+nesting them makes SQL that grows exponentially with the LINQ text. Every compiled expression is
+measured as it is built, from the measures of its arguments (linear work), and refused past the
+budget's SQL size and depth (``limits.py``) before the next level can multiply it again."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
-from ...errors import LinqTypeError
+from ...errors import LinqTypeError, Span
 from ...lookup_tables import is_lookup, lookup_storage
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
 from ..ir import (
@@ -26,6 +31,7 @@ from ..ir import (
     TLiteral,
     TLookup,
 )
+from ..limits import Meter, refuse
 from ..types import Kind
 
 SUBQUERY_ROW_CAP = 32_000
@@ -54,12 +60,18 @@ class Bounds:
 class Compiler(ABC):
     engine = "base"
 
-    def __init__(self, now_ms: int, bounds: Bounds | None = None) -> None:
+    def __init__(
+        self, now_ms: int, bounds: Bounds | None = None, meter: Meter | None = None
+    ) -> None:
         self.now_ms = now_ms
         self.bounds = bounds or Bounds()
+        self.meter = meter or Meter()
         self._time: exp.Expression | None = None
         self._source: str | None = None
         self._aliases = 0
+        # id(expression) → (expression, nodes as printed, depth); holding the expression keeps
+        # its id from being reused while the compilation runs.
+        self._measured: dict[int, tuple[exp.Expression, int, int]] = {}
 
     # -- Context protocol for translators --------------------------------------------------------
 
@@ -72,7 +84,12 @@ class Compiler(ABC):
     # -- plans and stages ------------------------------------------------------------------------
 
     def compile(self, plan: Plan) -> exp.Select:
-        return self.plan_sql(plan, self.bounds)
+        # The builders below work in place (copy=False): sqlglot's default copies the whole
+        # SELECT at every call, which for a 20,000-term filter is millions of short-lived nodes
+        # (and garbage-collector pauses that stop every thread). One copy at the end makes the
+        # result a tree of its own: translators share argument nodes, and module constants
+        # (EPOCH) must never become part of a caller's tree.
+        return self.plan_sql(plan, self.bounds).copy()
 
     def plan_sql(self, plan: Plan, bounds: Bounds) -> exp.Select:
         return self.stage_sql(plan.stage, bounds)
@@ -106,7 +123,7 @@ class Compiler(ABC):
             self._time = None
         self._source = alias
         try:
-            select = exp.Select().from_(source)
+            select = exp.Select().from_(source, copy=False)
             conditions = filters + [self.expr_sql(w) for w in stage.where]
             grouping = stage.grouping
             group_by: list[exp.Expression] = []
@@ -120,13 +137,14 @@ class Compiler(ABC):
             ]
             if grouping is not None and not outputs:
                 outputs = [exp.alias_(exp.Count(this=exp.Star()), "count")]
-            select = select.select(*outputs)
+            select = select.select(*outputs, copy=False)
             if conditions:
-                select = select.where(_and_all(conditions))
+                select = select.where(_and_all(conditions), copy=False)
             if group_by:
-                select = select.group_by(*group_by)
+                select = select.group_by(*group_by, copy=False)
             if stage.having:
-                select = select.having(_and_all([self.expr_sql(h) for h in stage.having]))
+                having = _and_all([self.expr_sql(h) for h in stage.having])
+                select = select.having(having, copy=False)
             order = []
             for key in stage.order:
                 if isinstance(key.expr, int):
@@ -135,11 +153,11 @@ class Compiler(ABC):
                     target = self.expr_sql(key.expr)
                 order.append(exp.Ordered(this=target, desc=key.descending, nulls_first=False))
             if order:
-                select = select.order_by(*order)
+                select = select.order_by(*order, copy=False)
             if stage.limit is not None:
-                select = select.limit(stage.limit)
+                select = select.limit(stage.limit, copy=False)
             if stage.offset is not None:
-                select = select.offset(stage.offset)
+                select = select.offset(stage.offset, copy=False)
             return select
         finally:
             self._time, self._source = saved
@@ -173,9 +191,40 @@ class Compiler(ABC):
     # -- expressions -----------------------------------------------------------------------------
 
     def expr_sql(self, expr: TExpr) -> exp.Expression:
+        span = expr.span if isinstance(expr, TCall) else None
+        self.meter.tick(span)
         method = getattr(self, f"{type(expr).__name__[1:].lower()}_sql")
         result: exp.Expression = method(expr)
+        self._measure(result, span)
         return result
+
+    def _measure(self, root: exp.Expression, span: Span | None) -> None:
+        """Count what ``root`` adds over the expressions already measured (its arguments,
+        however many times it uses them) and refuse it past the budget."""
+        if id(root) in self._measured:
+            return
+        nodes = depth = 0
+        stack: list[tuple[exp.Expression, int]] = [(root, 1)]
+        while stack:
+            node, level = stack.pop()
+            known = self._measured.get(id(node)) if node is not root else None
+            if known is not None:
+                nodes += known[1]
+                depth = max(depth, level - 1 + known[2])
+                continue
+            nodes += 1
+            depth = max(depth, level)
+            stack.extend((child, level + 1) for child in node.iter_expressions())
+        budget = self.meter.budget
+        if nodes > budget.max_sql_nodes:
+            raise refuse(f"The query compiles to more than {budget.max_sql_nodes} SQL nodes", span)
+        if depth > budget.max_sql_depth:
+            raise refuse(
+                f"Expression too deep: it compiles to more than {budget.max_sql_depth} levels "
+                "of SQL",
+                span,
+            )
+        self._measured[id(root)] = (root, nodes, depth)
 
     def column_sql(self, expr: TColumn) -> exp.Expression:
         return exp.column(expr.name, quoted=True)
@@ -249,9 +298,12 @@ class Compiler(ABC):
         value = exp.column(names[-1], table=alias, quoted=True)
         select = (
             exp.Select()
-            .select(exp.Anonymous(this="first", expressions=[value]))
-            .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
-            .where(_and_all(conditions))
+            .select(exp.Anonymous(this="first", expressions=[value]), copy=False)
+            .from_(
+                exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                copy=False,
+            )
+            .where(_and_all(conditions), copy=False)
         )
         return exp.Subquery(this=select)
 

@@ -37,11 +37,13 @@ class DuckDBCompiler(Compiler):
                     exp.Window(this=exp.Count(this=exp.Star())),
                     exp.to_identifier("_n", quoted=True),
                 ),
+                copy=False,
             )
             .from_(
                 exp.Subquery(
                     this=inner, alias=exp.TableAlias(this=exp.to_identifier(self._alias()))
-                )
+                ),
+                copy=False,
             )
         )
         checked = []
@@ -59,6 +61,9 @@ class DuckDBCompiler(Compiler):
             checked.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
         return (
             exp.Select()
-            .select(*checked)
-            .from_(exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            .select(*checked, copy=False)
+            .from_(
+                exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                copy=False,
+            )
         )
