@@ -2,10 +2,10 @@
 
 Every credential belongs to exactly one domain:
 
-- one **API key + secret** pair per domain (HMAC signing, spec/auth.md §2). The secret is also the
-  HS256 key of the domain's JWTs (§4), so ``rotate_keys`` invalidates the old pair *and* every JWT
+- one **API key + secret** pair per domain (HMAC signing). The secret is also the
+  HS256 key of the domain's JWTs, so ``rotate_keys`` invalidates the old pair *and* every JWT
   signed with the old secret.
-- any number of **tokens**, each of one ``TokenKind`` and limited to table globs (§7): Query API
+- any number of **tokens**, each of one ``TokenKind`` and limited to table globs: Query API
   tokens (``Authorization: Bearer``), Alerts API ``standAloneToken``\\s and HTTP ingestion tokens.
 
 How secrets are kept:
@@ -56,7 +56,7 @@ _PRIVATE_FILES = ("meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm", "credenti
 
 
 class TokenKind(StrEnum):
-    """Devo's token types are not interchangeable (spec/auth.md §3), so each token has one."""
+    """Devo's token types are not interchangeable, so each token has one."""
 
     API = "api"  # Query API: "Authorization: Bearer <token>" or "Authorization: <token>"
     ALERTS = "alerts"  # Alerts API and delivery methods: standAloneToken

@@ -1,4 +1,4 @@
-"""The request bodies of the Alerts API's alert definitions (seed 004), declared once.
+"""The request bodies of the Alerts API's alert definitions (Devo's Alerts API page), declared once.
 
 These models are what ``alerts/validate.py`` reads bodies with and what the OpenAPI document
 describes them with: a limit changed here changes both. What they check is what the seed says

@@ -400,7 +400,7 @@ class AlertEngine:
                 "context": [a.context for a in group],
                 "category": [a.category for a in group],
                 "alertId": [str(a.id) for a in group],
-                "status": [0] * len(group),  # the live status is the Alerts API's (spec §6)
+                "status": [0] * len(group),  # the live status is the Alerts API's
                 "username": [a.username for a in group],
                 "digest": [a.digest for a in group],
                 "extraData": [extra_data_text(a.extra_data) for a in group],

@@ -1,5 +1,5 @@
 """What an evaluator finds, and the firing it becomes: its digest, its rendered message and
-description, and its ``extraData`` (DESIGN.md, spec/alerts.md §2 and §7.3)."""
+description, and its ``extraData`` (docs/design.md, "Alerts")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Alert definitions, their triggers, triggered alerts and their statuses, and the JSON objects
-the Alerts API shows for them (seed 004, spec/alerts.md §4.9 and §5)."""
+the Alerts API shows for them (Devo's Alerts API page; docs/devo-compatibility.md)."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ class AlertDefinition:
         return name_id(self.domain, self.spec.name)
 
     def to_json(self) -> dict[str, Any]:
-        """The AlertDefinition object of the API (seed 004)."""
+        """The AlertDefinition object of the API (Devo's Alerts API page)."""
         spec = self.spec
         return {
             "id": self.id,
@@ -232,7 +232,7 @@ def qualified_subcategory(domain: str, subcategory: str) -> str:
 
 
 class AlertStatus(IntEnum):
-    """Statuses of triggered alerts (spec/alerts.md §6)."""
+    """Statuses of triggered alerts (see docs/devo-compatibility.md)."""
 
     UNREAD = 0
     UPDATED = 1

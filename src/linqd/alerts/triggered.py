@@ -1,5 +1,5 @@
 """Triggered alerts in the metadata database, and the Alert objects the Alerts API shows for them
-(spec/alerts.md §5-§7).
+(see docs/devo-compatibility.md).
 
 One row per firing. ``(domain, digest)`` is unique, so a firing the alert engine produces twice
 (a retry, a restart) is stored once: ``insert`` answers ``None`` for the second one.
@@ -35,7 +35,7 @@ from ..errors import NotFound, ValidationError
 from ..meta import MetaStore
 from .model import CLOSED_STATUSES, AlertStatus, TriggeredAlert
 
-# Devo's ``orderby`` names (spec §5) and the column each sorts by; names of fields linqd does
+# Devo's ``orderby`` names and the column each sorts by; names of fields linqd does
 # not have (srcPort ... engine) sort by id. Only these fixed strings ever reach the SQL text.
 ORDER_BY_NAMES: tuple[str, ...] = (
     "id", "domain", "priority", "context", "category", "srcPort", "srcIp", "srcHost", "dstIp",
@@ -288,7 +288,7 @@ def _context_id(definition_id: str) -> int | str:
 
 
 def alert_json(alert: TriggeredAlert, *, extended: bool = False) -> dict[str, Any]:
-    """The Alert object of the Alerts API (spec §5); ``extended``: AlertExtended."""
+    """The Alert object of the Alerts API; ``extended``: AlertExtended."""
     extra = extra_data_text(alert.extra_data)
     label = alert.message or alert.alert_name
     out: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Reading and checking alert definitions sent to the Alerts API (seed 004).
+"""Reading and checking alert definitions sent to the Alerts API (Devo's Alerts API page).
 
 Two steps. ``read_definition`` / ``read_update`` turn a JSON body into a ``DefinitionInput``
 with the models of ``alerts/bodies.py`` (required fields, types, each trigger kind's parameters

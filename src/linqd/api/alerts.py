@@ -1,5 +1,6 @@
-"""Devo's Alerts API for alert definitions (seed 004): ``/alerts/v1/alertDefinitions`` and its
-``/batch`` and ``/status`` forms, authenticated by ``standAloneToken`` (or a Bearer token).
+"""Devo's Alerts API for alert definitions (Devo's Alerts API page):
+``/alerts/v1/alertDefinitions`` and its ``/batch`` and ``/status`` forms, authenticated by
+``standAloneToken`` (or a Bearer token).
 
 Decisions where the seed is silent:
 - GET without ``size`` returns every definition (``page`` alone is page 0 of one page); the
@@ -102,7 +103,7 @@ def _response_fields() -> dict[str, Any]:
 
 
 def batch_item(status: int, entity: Mapping[str, Any]) -> dict[str, Any]:
-    """One element of a batch answer: Devo's serialised JAX-RS response (seed 004)."""
+    """One element of a batch answer: Devo's serialised JAX-RS response (Devo's Alerts API page)."""
     entity_class = ENTITY_CLASS if status == 200 else ERROR_CLASS
     context = {
         **_response_fields(),

@@ -1,11 +1,12 @@
-"""Request authentication for Devo's APIs (spec/auth.md), as pure functions of plain values.
+"""Request authentication for Devo's APIs (see docs/devo-compatibility.md), as pure functions of
+plain values.
 
 Which credential decides, for the Query API:
 
-1. ``x-logtrust-apikey`` present: the HMAC scheme (§2), whatever else the request carries. This is
+1. ``x-logtrust-apikey`` present: the HMAC scheme, whatever else the request carries. This is
    devo-sdk's own order (key + secret before token before JWT), so a request carrying several
    credentials is judged by the one its client meant.
-2. Else ``Authorization``: ``Bearer <token>``, ``jwt <jwt>`` or a bare ``<token>`` (§3, §4).
+2. Else ``Authorization``: ``Bearer <token>``, ``jwt <jwt>`` or a bare ``<token>``.
 3. Else 401 with Devo's ``{"code": 401, "message": "Unauthorized"}``.
 
 Every bad credential answers HTTP **401** (``AuthError``), with Devo's numeric codes:

@@ -1,9 +1,9 @@
-"""Alert notification over HTTP: Devo's delivery methods API (``/delco/methods``, spec/alerts.md
-§8.5) and linqd's own sending policies (``/alerts/v1/sendingPolicies``) and delivery log
-(``/alerts/v1/deliveries``), which Devo does not document.
+"""Alert notification over HTTP: Devo's delivery methods API (``/delco/methods``,
+docs/devo-compatibility.md) and linqd's own sending policies (``/alerts/v1/sendingPolicies``) and
+delivery log (``/alerts/v1/deliveries``), which Devo does not document.
 
 Every request is authenticated with an ALERTS token (``standAloneToken`` or ``Authorization:
-Bearer``, spec/auth.md §5) and acts on the token's domain only: another domain's object is
+Bearer``) and acts on the token's domain only: another domain's object is
 "not found". Every error answers the Alerts API's error shape (``api/errors``). Bodies are at
 most 1 MiB of JSON; unknown fields are ignored.
 

@@ -1,7 +1,7 @@
 """The one place where linqd's errors become Devo's HTTP error bodies.
 
-Shapes follow spec/query-api.md §6 and spec/auth.md §6, and what devo-sdk can parse: ``error``
-is either an object (``{"code", "message"}``) or a string free of the words ``code`` and
+Shapes follow Devo's error bodies (docs/devo-compatibility.md), and what devo-sdk can parse:
+``error`` is either an object (``{"code", "message"}``) or a string free of the words ``code`` and
 ``message``; every element of ``object`` is a string; in-band messages carry no double quotes.
 """
 
@@ -108,8 +108,8 @@ def alerts_error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int,
     """(HTTP status, JSON body) for the Alerts API and the delivery methods API.
 
     Devo documents no error body for the alert endpoints; this is the shape of its delivery
-    methods API (spec/alerts.md §8.5), plus ``status`` and ``timestamp`` as in the query API.
-    ``context.field`` names the offending request field when there is one.
+    methods API (see docs/devo-compatibility.md), plus ``status`` and ``timestamp`` as in the query
+    API. ``context.field`` names the offending request field when there is one.
     """
     if isinstance(error, ForbiddenError):
         status = 403

@@ -1,6 +1,6 @@
-"""Devo's query job endpoints (seed 000): ``/search/job/{id}``, ``/search/jobs[/{type}[/{name}]]``,
-``/search/job/stop|start|remove/{id}``, signed like every Query API call; and the creation of a
-job from a query with a ``destination``."""
+"""Devo's query job endpoints (Devo's query jobs page): ``/search/job/{id}``,
+``/search/jobs[/{type}[/{name}]]``, ``/search/job/stop|start|remove/{id}``, signed like every Query
+API call; and the creation of a job from a query with a ``destination``."""
 
 from __future__ import annotations
 

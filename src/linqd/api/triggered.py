@@ -1,4 +1,4 @@
-"""The triggered-alerts endpoints of the Alerts API (spec/alerts.md §5, §6), under
+"""The triggered-alerts endpoints of the Alerts API (see docs/devo-compatibility.md), under
 ``/alerts/v1/alerts/``: ``list``, ``get``, ``updateStatus``, ``updateStatusList``, ``listStatus``.
 
 Every request is authenticated with an ALERTS token (``standAloneToken`` or ``Authorization:

@@ -5,8 +5,8 @@ connection (lines, RFC 6587 octet counting and raw gzip members written back to 
 kept library reads, and the framer must resynchronise after corrupt input in bounded memory.
 
 One ``SyslogFramer`` per connection. ``feed`` takes whatever the socket returned and gives back
-the messages it completed; ``close`` is EOF. Three framings share one stream (ingestion.md §2.3
-to §2.5) and are told apart at every event boundary:
+the messages it completed; ``close`` is EOF. Three framings share one stream and are told apart at
+every event boundary:
 
 * ``1f 8b`` — one gzip member (devo-sdk's zip mode). Exactly one member is inflated; the bytes
   after it continue the outer stream. The inflated text is split on LF only (no octet counting

@@ -4,8 +4,8 @@ Written here rather than taken from a syslog library: Devo's header is neither R
 5424 as libraries read them (the tag names a table, ``(usd)`` tags carry their time), and this
 parser is on the ingestion hot path (about a million lines a second on one core).
 
-The header is ``<PRI>TIMESTAMP HOSTNAME TAG: MESSAGE`` (ingestion.md §2.3). Choices the spec
-leaves open:
+The header is ``<PRI>TIMESTAMP HOSTNAME TAG: MESSAGE`` (Devo's syslog header). Choices Devo's
+documentation leaves open:
 
 * ``PRI`` may be any number and is ignored; a message without it is accepted as well (relays and
   hand-made ``nc`` tests send such lines; the rest of the header is unambiguous without it).

@@ -83,7 +83,7 @@ class Job:
 
 
 def job_object(job: Job) -> dict[str, Any]:
-    """The job as Devo's API shows it (spec/query-api.md §8.5); params and secrets never."""
+    """The job as Devo's API shows it (see docs/devo-compatibility.md); params and secrets never."""
     return {
         "status": job.status.value,
         "id": job.id,

@@ -1,4 +1,4 @@
-"""The date language of a query's ``from`` and ``to`` (spec/query-api.md §3, DESIGN "Time" 2 and 5).
+"""The date language of a query's ``from`` and ``to`` (docs/design.md, "Time").
 
 Shared by the HTTP API and the CLI. Everything here is pure: "now" is always passed in as
 ``now_ms``, so a query, a test and a backtest resolve the same text to the same range.
@@ -8,19 +8,19 @@ Accepted values, for ``from`` and ``to`` alike unless said:
 * Epoch **seconds** as an int, a float (fraction allowed) or a string of digits (``"-1.5"`` and
   ``"1795392000"`` too). ``bool`` is not a number here.
 * ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS`` and ``YYYY-MM-DD HH:MM:SS.fff``, read in ``timeZone``.
-  ISO strings with ``T``/``Z`` are rejected, as Devo does (spec §3.9).
-* Devo's dynamic dates (spec §3.2): ``now``, ``today``, ``endday``, ``endmonth``, ``N<unit>`` and
+  ISO strings with ``T``/``Z`` are rejected, as Devo does.
+* Devo's dynamic dates: ``now``, ``today``, ``endday``, ``endmonth``, ``N<unit>`` and
   ``Na<unit>``. As ``from`` they count back from now; as ``to`` they count forward from ``from``.
-* Expressions (spec §3.4, §3.5), parsed by a small recursive-descent evaluator (never ``eval``):
+* Expressions, parsed by a small recursive-descent evaluator (never ``eval``):
   ``now() - 1h``, ``today() - 2*day()``, ``(now() - 1d) @ 1d``, ``now() ^ 6d``, ``now() << 11M``.
   An expression that comes out as a duration (``"1h30m"``, ``"2*day()"``) is read like ``N<unit>``.
 
 Decisions where the spec is silent:
 
 * ``to`` is exclusive. A whole number of seconds in ``to`` covers that whole second
-  (``(to + 1) * 1000``, DESIGN Time 2); ints, integral floats and digit strings count as whole
-  seconds. Every other form is an exact instant. ``from > to`` is checked against the seconds as
-  sent, so ``from=to=S`` is the one-second range ``[S, S+1)`` and ``from=S+1, to=S`` is a 408.
+  (``(to + 1) * 1000``, docs/design.md "Time"); ints, integral floats and digit strings count as
+  whole seconds. Every other form is an exact instant. ``from > to`` is checked against the seconds
+  as sent, so ``from=to=S`` is the one-second range ``[S, S+1)`` and ``from=S+1, to=S`` is a 408.
 * ``endday``/``endmonth`` as ``to`` end at the next midnight (exclusive), which includes the
   whole of 23:59:59; as ``from`` they are 23:59:59.000 of today / of the month's last day.
   ``endmonth`` as ``to`` is the end of the month of ``from``.
@@ -232,7 +232,7 @@ def _parse_endpoint(
 
 
 def _not_valid(field: str) -> ValidationError:
-    # The message is Devo's, word for word (spec §3.9); the detail stays in __cause__.
+    # The message is Devo's, word for word; the detail stays in __cause__.
     return ValidationError(f"Date {field} not valid format", field=field, devo_code=406)
 
 
@@ -296,7 +296,7 @@ def _word(word: str, now_ms: int, base: int, tz: tzinfo, *, as_to: bool) -> int 
     if word == "today":
         return _midnight(_local(now_ms, tz).date(), tz)
     if word == "endday":
-        # As `to`: the exclusive end of the `from` day; as `from`: today 23:59:59 (spec §3.2).
+        # As `to`: the exclusive end of the `from` day; as `from`: today 23:59:59.
         day = _local(base if as_to else now_ms, tz).date()
         end = _midnight(day + timedelta(days=1), tz)
         return end if as_to else end - 1000
@@ -410,7 +410,7 @@ _FUNCTIONS: Mapping[str, Callable[[int, tzinfo], _Value]] = MappingProxyType(
         "hour": lambda now, tz: _Span(ms=3_600_000),
         "day": lambda now, tz: _Span(ms=_DAY_MS),
         "week": lambda now, tz: _Span(ms=7 * _DAY_MS),
-        # devo-sdk's month() is a fixed 30 days (spec §3.4); the `M` unit is the calendar month.
+        # devo-sdk's month() is a fixed 30 days; the `M` unit is the calendar month.
         "month": lambda now, tz: _Span(ms=30 * _DAY_MS),
     }
 )

@@ -1,11 +1,11 @@
-"""Response modes of ``POST /search/query`` (spec/query-api.md §5).
+"""Response modes of ``POST /search/query`` (see docs/devo-compatibility.md).
 
 Speed comes from DuckDB, not Python: ``line_expression`` builds ONE sqlglot projection turning a
 row into its line text, so the server runs ``SELECT <line> AS line FROM (<query>) AS q`` and
 only glues the Arrow ``line`` column with the bytes of a ``Framing`` (head, separators, tail,
 keep-alives, in-band errors). ``msgpack`` and ``xls`` are whole documents from Python rows.
 
-JSON values (§5.11): timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``),
+JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``),
 durations ms, ``json`` columns embedded as JSON (text that does not parse goes as a string),
 NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
 (``1e20`` → ``100000000000000000000.0``, ``1e-07`` → ``1e-7``) and writes ``\\u000F`` for
@@ -116,7 +116,7 @@ def parse_mode(value: object) -> Mode:
 
 @dataclass(frozen=True)
 class KeepAlive:
-    """What a csv/tsv response sends while a query is silent (§5.13)."""
+    """What a csv/tsv response sends while a query is silent."""
 
     kind: str  # "token" or "empty"
     token: str = "\n"
@@ -473,7 +473,7 @@ class Framing:
         return {Mode.JSON: b"]}", Mode.JSON_COMPACT: b"]}}"}.get(self.mode, b"")
 
     def error(self, code: int, message: str, rows_written: bool = False) -> bytes:
-        """The in-band error devo-sdk detects for this mode (spec §6.3); it ends the response.
+        """The in-band error devo-sdk detects for this mode; it ends the response.
 
         ``rows_written`` is accepted for the caller's convenience; the framing knows what it
         wrote. In the line modes the error starts a fresh line when a keep-alive left one open,
@@ -500,7 +500,7 @@ class Framing:
         return ((CRLF if self._open_line else "") + line + CRLF).encode()
 
     def keep_alive(self) -> bytes:
-        """Bytes to send while the query is silent (spec §5.13); b"" means send nothing."""
+        """Bytes to send while the query is silent; b"" means send nothing."""
         if self._closed:
             return b""
         keep = self.options.keep_alive
@@ -597,7 +597,7 @@ def encode_msgpack(
     cid: str,
     timestamp_ms: int,
 ) -> bytes:
-    """The json document (§5.8) as MessagePack: the envelope with ``object`` a list of row maps."""
+    """The json document as MessagePack: the envelope with ``object`` a list of row maps."""
     listed = list(rows)
     parts = msgpack_parts(
         columns, [listed], len(listed), options, cid=cid, timestamp_ms=timestamp_ms
@@ -643,7 +643,7 @@ def msgpack_parts(
 def encode_xls(
     columns: Sequence[ResultColumn], rows: Iterable[tuple[Any, ...]], options: EncodeOptions
 ) -> bytes:
-    """An XLSX workbook (§5.9): one sheet, a header row, then the rows (at most Excel's limit).
+    """An XLSX workbook: one sheet, a header row, then the rows (at most Excel's limit).
 
     Timestamps are Excel date-times on the ``timeZone`` wall clock shown as
     ``yyyy-mm-dd hh:mm:ss.000`` (text with ``dateFormat`` iso, which Excel cannot hold); ip4 is

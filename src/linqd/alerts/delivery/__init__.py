@@ -1,5 +1,5 @@
-"""Alert notification (spec/alerts.md §8): delivery methods, sending policies, anti-flooding,
-schedules, and the dispatcher that sends triggered alerts through them."""
+"""Alert notification (see docs/devo-compatibility.md): delivery methods, sending policies,
+anti-flooding, schedules, and the dispatcher that sends triggered alerts through them."""
 
 from __future__ import annotations
 

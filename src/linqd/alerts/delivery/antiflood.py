@@ -1,5 +1,5 @@
-"""Anti-flooding (spec/alerts.md §8.2): how many alerts of one definition a sending policy lets
-through per period, and the reminder that reports the ones it held back.
+"""Anti-flooding (see docs/devo-compatibility.md): how many alerts of one definition a sending
+policy lets through per period, and the reminder that reports the ones it held back.
 
 Pure: the state goes in and comes out, time is a parameter; the dispatcher persists the state.
 

@@ -1,4 +1,5 @@
-"""The dispatcher: turns triggered alerts into deliveries and sends them (spec/alerts.md §8).
+"""The dispatcher: turns triggered alerts into deliveries and sends them (see
+docs/devo-compatibility.md).
 
 ``submit`` decides, in one SQLite transaction and without network I/O, which sending policies
 and methods an alert goes to (schedule, then anti-flooding), writes one pending delivery per

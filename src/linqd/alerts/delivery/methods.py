@@ -1,5 +1,5 @@
 """Delivery methods in the metadata database, one domain at a time, with Devo's validation flow
-(spec/alerts.md §8.4-§8.5): a method is pending (``status`` false) until the code sent to its
+(see docs/devo-compatibility.md): a method is pending (``status`` false) until the code sent to its
 target comes back.
 
 Decisions where Devo is silent:

@@ -1,7 +1,7 @@
 """Delivery methods, sending policies and deliveries as stored and as the APIs show them
-(spec/alerts.md §8). A method's password is stored (Digest authentication needs it back) but
-never shown: ``to_json`` leaves it out. Custom header values and the values of the URL's query
-string often carry credentials too (``X-Api-Key``, ``?token=``): they are shown as ``******``,
+(see docs/devo-compatibility.md). A method's password is stored (Digest authentication needs it
+back) but never shown: ``to_json`` leaves it out. Custom header values and the values of the URL's
+query string often carry credentials too (``X-Api-Key``, ``?token=``): they are shown as ``******``,
 and an update that sends such a masked value back keeps the stored one."""
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class DeliveryMethod:
         return self.spec.config
 
     def to_json(self) -> dict[str, Any]:
-        """Devo's item (spec §8.5); ``status`` is true once validated. Never the password."""
+        """Devo's item; ``status`` is true once validated. Never the password."""
         return {
             "id": self.id,
             "name": self.spec.name,

@@ -1,4 +1,4 @@
-"""What a delivery sends: Devo's HTTP-JSON payload (spec/alerts.md §8.4) and the e-mail.
+"""What a delivery sends: Devo's HTTP-JSON payload (see docs/devo-compatibility.md) and the e-mail.
 
 The payload has the fields of Devo's example, every value a string except ``ack_status_date``
 (null): ``id``, ``domain``, ``priority`` (``"3.0"``), ``context``, ``srcIp``, ``dstIp``,

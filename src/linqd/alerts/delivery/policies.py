@@ -1,4 +1,4 @@
-"""Sending policies in the metadata database (spec/alerts.md §8.1), one domain at a time.
+"""Sending policies in the metadata database (see docs/devo-compatibility.md), one domain at a time.
 
 Devo documents no API for them; linqd keeps these rules:
 - Once a domain has a policy it has exactly one default (a partial unique index enforces it):

@@ -1,5 +1,5 @@
-"""Sending schedules (spec/alerts.md §8.1): the days of the week and the hours in which a policy
-delivers, in the schedule's own time zone. Pure: time is a parameter.
+"""Sending schedules (see docs/devo-compatibility.md): the days of the week and the hours in which
+a policy delivers, in the schedule's own time zone. Pure: time is a parameter.
 
 Where Devo is silent, linqd decides:
 
