@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from starlette.applications import Starlette
 
 from linqd.alerts.delivery import (
     Dispatcher,
@@ -32,6 +31,7 @@ from linqd.alerts.model import (
     TriggerKind,
 )
 from linqd.alerts.triggered import TriggeredAlertRepository
+from linqd.api.app import api_app
 from linqd.api.delco import DelcoAPI
 from linqd.clock import SimulatedClock
 from linqd.domains import DomainStore
@@ -171,7 +171,7 @@ async def env(tmp_path: Path, hook: Hook) -> AsyncIterator[Env]:
     # The hook listens on 127.0.0.1, which the outbound policy denies by default: allowed here
     # as an operator would with `serve --outbound-allow 127.0.0.1`.
     local = OutboundPolicy.parse(allow=["127.0.0.1"])
-    app = Starlette(routes=DelcoAPI(domains, clock, smtp, outbound=local).routes())
+    app = api_app(DelcoAPI(domains, clock, smtp, outbound=local).routes(), clock)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://linqd") as client:
@@ -415,7 +415,7 @@ async def test_the_default_policy_keeps_webhooks_off_the_local_host(
     meta = MetaStore(tmp_path / "strict.sqlite")
     domains = DomainStore(meta, clock)
     token = domains.create_domain(DOMAIN).stand_alone_token
-    app = Starlette(routes=DelcoAPI(domains, clock, None).routes())  # the defaults alone
+    app = api_app(DelcoAPI(domains, clock, None).routes(), clock)  # the defaults alone
     headers = {"standAloneToken": token}
     transport = httpx.ASGITransport(app=app)
     try:

@@ -34,9 +34,10 @@ from ..domains import DomainStore
 from ..errors import LinqdError, ValidationError
 from ..linq.analyzer import SchemaLookup
 from ..store.duckdb import EventStore
-from .auth import Principal, authenticate_stand_alone
+from .auth import Principal
 from .body import json_body, read_body
-from .errors import alerts_error_body, alerts_error_response, new_cid
+from .errors import alerts_error_body, request_cid
+from .gate import Gate
 
 BASE = "/alerts/v1/alertDefinitions"
 ENGINE_STATUS = "/alerts/v1/engineStatus"
@@ -150,6 +151,7 @@ class AlertDefinitionsAPI:
         clock: Clock,
         *,
         engine: AlertEngine | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.settings = settings
         self.repo = repo
@@ -157,6 +159,7 @@ class AlertDefinitionsAPI:
         self.domains = domains
         self.clock = clock
         self.engine = engine
+        self.gate = gate or Gate(domains, clock)
 
     def routes(self) -> list[Route]:
         return [
@@ -173,14 +176,8 @@ class AlertDefinitionsAPI:
 
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            cid = new_cid()
-            try:
-                principal = authenticate_stand_alone(
-                    dict(request.headers), store=self.domains, now_ms=self.clock.now_ms()
-                )
-                return await handler(request, principal, cid)
-            except LinqdError as error:
-                return alerts_error_response(error, cid=cid, now_ms=self.clock.now_ms())
+            principal = await self.gate.stand_alone(request)
+            return await handler(request, principal, request_cid(request))
 
         return endpoint
 

@@ -6,18 +6,18 @@ around temporary data and a simulated clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ..alerts.service import AlertServices
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
-from ..errors import LinqdError, MethodNotAllowed, NotFound
 from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
 from ..sinks import destination_rules
@@ -25,7 +25,7 @@ from ..sinks.email import SmtpSettings
 from ..store.duckdb import EventStore
 from .alerts import AlertDefinitionsAPI
 from .delco import DelcoAPI
-from .errors import alerts_error_response, error_response, new_cid
+from .errors import RequestIds, exception_handlers
 from .gate import Gate
 from .headers import SecurityHeaders
 from .ingest import IngestAPI
@@ -93,29 +93,19 @@ def create_app(
     routes.append(Route("/alerts/v1/openapi.json", openapi, methods=["GET"]))
     alerts = alerts or AlertServices.over(domains.meta, clock)
     definitions_api = AlertDefinitionsAPI(
-        settings, alerts.definitions, store, domains, clock, engine=alerts.engine
+        settings, alerts.definitions, store, domains, clock, engine=alerts.engine, gate=gate
     )
     routes += definitions_api.routes()
-    routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock))
-    routes += DelcoAPI(domains, clock, smtp, outbound=rules.outbound).routes()
+    routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock, gate))
+    routes += DelcoAPI(domains, clock, smtp, outbound=rules.outbound, gate=gate).routes()
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        """Unknown paths and methods answer in the API's error shape, not Starlette's text."""
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        error: LinqdError = (
-            MethodNotAllowed("Method not allowed")
-            if status == 405
-            else NotFound("Not found")
-            if status == 404
-            else LinqdError("Server error")
-        )
-        path = request.url.path
-        alerts_api = path.startswith(("/alerts/", "/delco/"))
-        render = alerts_error_response if alerts_api else error_response
-        return render(error, cid=new_cid(), now_ms=clock.now_ms())
+    return api_app(routes, clock)
 
+
+def api_app(routes: Sequence[BaseRoute], clock: Clock) -> Starlette:
+    """``routes`` behind linqd's one error boundary, request ids and response headers."""
     return Starlette(
-        routes=routes,
-        exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(SecurityHeaders)],
+        routes=list(routes),
+        exception_handlers=exception_handlers(clock),
+        middleware=[Middleware(RequestIds), Middleware(SecurityHeaders)],
     )

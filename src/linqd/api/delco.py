@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from email.message import EmailMessage
-from functools import partial
 from typing import Any
 
 import anyio
@@ -44,12 +43,11 @@ from ..alerts.delivery.transport import TransportFactory, guarded_transports
 from ..alerts.delivery.validate import method_type, read_method, read_method_update, read_policy
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import DeliveryFailed, LinqdError, ValidationError
+from ..errors import DeliveryFailed, ValidationError
 from ..outbound import DEFAULT_POLICY, OutboundPolicy
 from ..sinks.email import SmtpSettings
-from .auth import authenticate_stand_alone
 from .body import json_body, read_body
-from .errors import alerts_error_response, new_cid
+from .gate import Gate
 from .openapi_schema import components, optional_fields
 from .triggered import int_param
 
@@ -74,9 +72,11 @@ class DelcoAPI:
         *,
         outbound: OutboundPolicy = DEFAULT_POLICY,
         transports: TransportFactory | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.domains = domains
         self.clock = clock
+        self.gate = gate or Gate(domains, clock)
         self.smtp = smtp
         self.outbound = outbound  # what webhook URLs may reach
         # Validation codes go out as deliveries do: through the outbound policy by default.
@@ -112,20 +112,12 @@ class DelcoAPI:
         self, action: Action, with_body: bool
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            cid, now = new_cid(), self.clock.now_ms()
-            try:
-                # Token look-ups and the repositories wait on SQLite's lock: off the event loop.
-                principal = await anyio.to_thread.run_sync(
-                    partial(
-                        authenticate_stand_alone, request.headers, store=self.domains, now_ms=now
-                    )
-                )
-                body = json_body(await read_body(request, MAX_BODY_BYTES)) if with_body else None
-                query = dict(request.query_params)
-                path = {key: str(value) for key, value in request.path_params.items()}
-                answer = await anyio.to_thread.run_sync(action, principal.domain, query, path, body)
-            except LinqdError as error:
-                return alerts_error_response(error, cid=cid, now_ms=now)
+            principal = await self.gate.stand_alone(request)
+            body = json_body(await read_body(request, MAX_BODY_BYTES)) if with_body else None
+            query = dict(request.query_params)
+            path = {key: str(value) for key, value in request.path_params.items()}
+            # The repositories wait on SQLite's lock: off the event loop.
+            answer = await anyio.to_thread.run_sync(action, principal.domain, query, path, body)
             return JSONResponse(answer)
 
         return endpoint

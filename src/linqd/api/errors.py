@@ -1,5 +1,10 @@
 """The one place where linqd's errors become Devo's HTTP error bodies.
 
+Endpoints raise; nothing else builds an error body. ``exception_handlers`` gives Starlette one
+handler for every ``LinqdError`` raised under a request (and for unknown paths, methods and
+bugs), which picks Devo's shape by the endpoint's family (``Family``); ``RequestIds`` gives each
+request its ``cid`` first. Errors after a streamed answer has begun travel in-band (``in_band``).
+
 Shapes follow Devo's error bodies (docs/devo-compatibility.md), and what devo-sdk can parse:
 ``error`` is either an object (``{"code", "message"}``) or a string free of the words ``code`` and
 ``message``; every element of ``object`` is a string; in-band messages carry no double quotes.
@@ -7,12 +12,20 @@ Shapes follow Devo's error bodies (docs/devo-compatibility.md), and what devo-sd
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..clock import Clock
 from ..errors import (
+    AlertsNotUpdated,
     AuthError,
     Conflict,
     ForbiddenError,
@@ -22,9 +35,11 @@ from ..errors import (
     NotFound,
     PayloadTooLarge,
     QueryLimitError,
+    TaskError,
     TooManyQueries,
     ValidationError,
 )
+from .headers import security_headers
 
 LAUNCH_ERROR = "Error Launching Query"
 QUERY_ERROR_STATUS = 400
@@ -155,3 +170,97 @@ def in_band(error: BaseException) -> tuple[int, str]:
     if isinstance(error, LinqdError):
         return error.devo_code or 500, clean(error.message)
     return 500, clean(f"Error Processing Query: {type(error).__name__}")
+
+
+# -- the boundary ---------------------------------------------------------------------------------
+
+
+class Family(Enum):
+    """The endpoint families, each with Devo's error shape of its own."""
+
+    QUERY = "query"  # /search/query, /, /search/table
+    JOBS = "jobs"  # /search/job..., /search/jobs...
+    ALERTS = "alerts"  # /alerts/..., /delco/...
+    INGEST = "ingest"  # /event, /stream, /metrics
+
+
+def family_of(path: str) -> Family:
+    if path.startswith(("/alerts/", "/delco/")):
+        return Family.ALERTS
+    if path.startswith("/search/job"):
+        return Family.JOBS
+    if path.startswith(("/event/", "/stream/", "/metrics")):
+        return Family.INGEST
+    return Family.QUERY
+
+
+def render(error: LinqdError, family: Family, *, cid: str, now_ms: int) -> JSONResponse:
+    """The HTTP answer for ``error`` raised under an endpoint of ``family``."""
+    if family is Family.ALERTS:
+        status, body = alerts_error_body(error, cid=cid, now_ms=now_ms)
+        if isinstance(error, AlertsNotUpdated):
+            body["context"].update(updated=error.updated, notUpdated=error.not_updated)
+        return JSONResponse(body, status_code=status)
+    if isinstance(error, TaskError):
+        task = {"msg": error.message, "status": error.task_code, "cid": cid, "timestamp": now_ms}
+        return JSONResponse(task, status_code=error.http_status)
+    if family is Family.QUERY and isinstance(error, Conflict):
+        # A job whose friendlyName is taken: Devo's "Task Key Duplicate" (HTTP 409, code 500).
+        duplicate = {"msg": error.message, "code": 500, "status": 500, "cid": cid}
+        return JSONResponse({**duplicate, "timestamp": now_ms}, status_code=409)
+    return error_response(error, cid=cid, now_ms=now_ms)
+
+
+def request_cid(request: Request) -> str:
+    """The request's id, given by ``RequestIds``."""
+    cid: str = request.scope["state"]["cid"]
+    return cid
+
+
+class RequestIds:
+    """Gives every request its id (``cid``) before any endpoint runs, so that the answer, its
+    error and the logs of one request share it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["cid"] = new_cid()
+        await self.app(scope, receive, send)
+
+
+def exception_handlers(clock: Clock) -> dict[Any, Callable[[Request, Exception], Any]]:
+    """Starlette's handlers: every ``LinqdError`` under a request, unknown paths and methods,
+    and anything unexpected reach the client in the shape of the endpoint's family."""
+    log = logging.getLogger("linqd.api")
+
+    def answer(request: Request, error: LinqdError) -> Response:
+        family = family_of(request.url.path)
+        return render(error, family, cid=request_cid(request), now_ms=clock.now_ms())
+
+    async def linqd_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LinqdError)
+        return answer(request, exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        error: LinqdError = (
+            MethodNotAllowed("Method not allowed")
+            if status == 405
+            else NotFound("Not found")
+            if status == 404
+            else LinqdError("Server error")
+        )
+        return answer(request, error)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # A bug: the client learns nothing of it but the request id the log carries.
+        log.exception("request %s failed", request.scope.get("state", {}).get("cid"))
+        response = answer(request, LinqdError("Server error"))
+        # Starlette sends this answer from outside every middleware: add their headers here.
+        for name, value in security_headers(request.scope):
+            response.headers[name.decode()] = value.decode()
+        return response
+
+    return {LinqdError: linqd_error, HTTPException: http_error, Exception: unexpected}

@@ -19,6 +19,10 @@ _ALWAYS = (
 _HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
+def security_headers(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
+    return _ALWAYS + ((_HSTS,) if scope.get("scheme") == "https" else ())
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -27,7 +31,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _ALWAYS + ((_HSTS,) if scope.get("scheme") == "https" else ())
+        extra = security_headers(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

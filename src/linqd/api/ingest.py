@@ -20,14 +20,14 @@ from starlette.responses import JSONResponse, Response
 
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import ForbiddenError, LinqdError, PayloadTooLarge, ValidationError
+from ..errors import ForbiddenError, PayloadTooLarge, ValidationError
 from ..ingest.metrics import ingest_registry
 from ..ingest.pipeline import IngestPipeline
 from ..ingest.syslog import ParsedBatch
 from ..store.catalog import table_name_for_tag
 from .auth import authenticate_ingest
 from .body import read_body
-from .errors import error_response, new_cid
+from .errors import request_cid
 from .gate import Gate
 
 MAX_STREAM_BYTES = 32 * 1024 * 1024
@@ -86,52 +86,41 @@ class IngestAPI:
         return self.pipeline.submit(batch, client=domain, raw_bytes=size)
 
     async def event(self, request: Request) -> Response:
-        cid, now = new_cid(), self.clock.now_ms()
-        try:
-            domain, host, table = self._target(request)
-            query = request.url.query
-            body = b""
-            if request.method != "GET":
-                body = await read_body(request, MAX_STREAM_BYTES, "Event larger than 32 MB")
-            message = urllib.parse.unquote(query) if query else body.decode("utf-8", "replace")
-            if not message.strip():
-                raise ValidationError("Empty event: put it in the query string", field="message")
-            await anyio.to_thread.run_sync(self._submit, domain, host, table, [message])
-        except LinqdError as error:
-            return error_response(error, cid=cid, now_ms=now)
+        domain, host, table = self._target(request)
+        query = request.url.query
+        body = b""
+        if request.method != "GET":
+            body = await read_body(request, MAX_STREAM_BYTES, "Event larger than 32 MB")
+        message = urllib.parse.unquote(query) if query else body.decode("utf-8", "replace")
+        if not message.strip():
+            raise ValidationError("Empty event: put it in the query string", field="message")
+        await anyio.to_thread.run_sync(self._submit, domain, host, table, [message])
         return Response(status_code=204)
 
     async def stream(self, request: Request) -> Response:
-        cid, now = new_cid(), self.clock.now_ms()
-        try:
-            domain, host, table = self._target(request)
-            body = await read_body(request, MAX_STREAM_BYTES, TOO_LARGE_STREAM)
-            if request.headers.get("content-encoding", "").lower() == "gzip":
-                body = _gunzip(body)
-            text = body.decode("utf-8", "replace")
-            lines = text.split("\n")
-            if lines and lines[-1] == "":
-                lines.pop()
-            # Blank lines are not events, as on the syslog collector.
-            lines = [line.removesuffix("\r") for line in lines if line.strip()]
-            ticket = 0
-            for start in range(0, len(lines), SUBMIT_LINES):
-                chunk = lines[start : start + SUBMIT_LINES]
-                ticket = await anyio.to_thread.run_sync(self._submit, domain, host, table, chunk)
-            if ticket:
-                await anyio.to_thread.run_sync(self.pipeline.wait_committed, ticket)
-        except LinqdError as error:
-            return error_response(error, cid=cid, now_ms=now)
+        domain, host, table = self._target(request)
+        body = await read_body(request, MAX_STREAM_BYTES, TOO_LARGE_STREAM)
+        if request.headers.get("content-encoding", "").lower() == "gzip":
+            body = _gunzip(body)
+        text = body.decode("utf-8", "replace")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        # Blank lines are not events, as on the syslog collector.
+        lines = [line.removesuffix("\r") for line in lines if line.strip()]
+        ticket = 0
+        for start in range(0, len(lines), SUBMIT_LINES):
+            chunk = lines[start : start + SUBMIT_LINES]
+            ticket = await anyio.to_thread.run_sync(self._submit, domain, host, table, chunk)
+        if ticket:
+            await anyio.to_thread.run_sync(self.pipeline.wait_committed, ticket)
+        cid = request_cid(request)
         return JSONResponse({"status": 0, "msg": "", "cid": cid, "events": len(lines)})
 
     async def metrics(self, request: Request) -> Response:
-        cid, now = new_cid(), self.clock.now_ms()
-        try:
-            principal, _ = await self.gate.query(request)
-            if principal.domain != self.admin_domain:
-                raise ForbiddenError("Metrics are for the administrative domain")
-        except LinqdError as error:
-            return error_response(error, cid=cid, now_ms=now)
+        principal, _ = await self.gate.query(request)
+        if principal.domain != self.admin_domain:
+            raise ForbiddenError("Metrics are for the administrative domain")
         # The pipeline's lock is brief: reading the counters on the event loop is fine.
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 

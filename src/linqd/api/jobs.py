@@ -16,13 +16,13 @@ from starlette.responses import JSONResponse, Response
 
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import Conflict, LinqdError, NotFound, TaskError, ValidationError
+from ..errors import NotFound, TaskError, ValidationError
 from ..jobs.model import Job, JobStatus, job_object
 from ..jobs.repo import JobRepository
 from ..jobs.runner import JobRunner
 from ..sinks import validate_destination
 from ..sinks.base import DEFAULT_RULES, DestinationRules
-from .errors import error_response, new_cid
+from .errors import request_cid
 from .gate import Gate
 
 TASK_NOT_FOUND = 100
@@ -91,36 +91,26 @@ class JobsAPI:
 
     # -- endpoints -------------------------------------------------------------------------------
 
-    async def _call(self, request: Request) -> tuple[str, str, int]:
-        cid, now = new_cid(), self.clock.now_ms()
-        principal, _ = await self.gate.query(request)
-        return principal.domain, cid, now
-
     def _answer(self, payload: object, cid: str, now: int) -> Response:
         return JSONResponse({"status": 0, "cid": cid, "timestamp": now, "object": payload})
 
     async def _guarded(self, request: Request, action: str) -> Response:
-        cid, now = new_cid(), self.clock.now_ms()
-        try:
-            domain, cid, now = await self._call(request)
-            params = request.path_params
-            if action == "list":
-                jobs = self.repo.list_jobs(
-                    domain, type_=params.get("type"), friendly_name=params.get("name")
-                )
-                return self._answer([job_object(j) for j in jobs], cid, now)
-            job = self._get(domain, params["id"])
-            if action == "get":
-                return self._answer(job_object(job), cid, now)
-            # Stopping waits for the job's worker to finish its batch: off the event loop.
-            change = {"stop": self._stop, "start": self._start, "remove": self._remove}[action]
-            job = await anyio.to_thread.run_sync(change, job)
+        cid, now = request_cid(request), self.clock.now_ms()
+        principal, _ = await self.gate.query(request)
+        domain = principal.domain
+        params = request.path_params
+        if action == "list":
+            jobs = self.repo.list_jobs(
+                domain, type_=params.get("type"), friendly_name=params.get("name")
+            )
+            return self._answer([job_object(j) for j in jobs], cid, now)
+        job = self._get(domain, params["id"])
+        if action == "get":
             return self._answer(job_object(job), cid, now)
-        except TaskError as error:
-            body = {"msg": error.message, "status": error.task_code, "cid": cid, "timestamp": now}
-            return JSONResponse(body, status_code=error.http_status)
-        except LinqdError as error:
-            return error_response(error, cid=cid, now_ms=now)
+        # Stopping waits for the job's worker to finish its batch: off the event loop.
+        change = {"stop": self._stop, "start": self._start, "remove": self._remove}[action]
+        job = await anyio.to_thread.run_sync(change, job)
+        return self._answer(job_object(job), cid, now)
 
     def _get(self, domain: str, job_id: str) -> Job:
         try:
@@ -175,7 +165,3 @@ class JobsAPI:
 
     async def remove(self, request: Request) -> Response:
         return await self._guarded(request, "remove")
-
-
-def duplicate_body(error: Conflict, cid: str, now: int) -> dict[str, Any]:
-    return {"msg": error.message, "code": 500, "status": 500, "cid": cid, "timestamp": now}

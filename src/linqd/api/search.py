@@ -30,7 +30,6 @@ from typing import Any
 
 import anyio
 import pyarrow as pa
-from sqlglot import exp
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -38,20 +37,23 @@ from starlette.types import Receive, Scope, Send
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
-from ..errors import Conflict, ForbiddenError, LinqdError, QueryLimitError, ValidationError
+from ..errors import ForbiddenError, LinqdError, QueryLimitError, ValidationError
 from ..linq import Bounds, CompiledQuery, compile_linq
 from ..linq.ir import tables_read
 from ..query import modes
 from ..query.admission import Admission, DomainLimits, Ticket
 from ..query.dates import parse_timezone, resolve_range
+from ..query.documents import encode_xls, msgpack_parts
 from ..query.encode import rows_of
+from ..query.framing import Framing, framed_bytes
+from ..query.lines import line_expression, line_select
 from ..query.live import BatchStream
 from ..store.duckdb import EventStore
 from .auth import Principal
 from .body import json_body
-from .errors import error_response, in_band, new_cid
+from .errors import in_band, request_cid
 from .gate import Gate
-from .jobs import JobsAPI, duplicate_body
+from .jobs import JobsAPI
 
 BODY_FIELDS_INT = ("limit", "offset", "skip")
 # Worker threads for parsing and compiling LINQ at once, and for encoding msgpack/xls: pure
@@ -185,7 +187,7 @@ class SearchAPI:
     # -- endpoints -------------------------------------------------------------------------------
 
     async def query(self, request: Request) -> Response:
-        cid = new_cid()
+        cid = request_cid(request)
         now = self.clock.now_ms()
         ticket: Ticket | None = None
         try:
@@ -212,15 +214,8 @@ class SearchAPI:
             if req.mode.whole:
                 return await self._whole(req, compiled, bounds, ticket, cid=cid, now=now)
             return self._streamed(req, compiled, bounds, continuous, ticket, cid=cid, now=now)
-        except Conflict as error:
-            if ticket is not None:
-                ticket.release()
-            return JSONResponse(duplicate_body(error, cid, now), status_code=409)
-        except LinqdError as error:
-            if ticket is not None:
-                ticket.release()
-            return error_response(error, cid=cid, now_ms=now)
         except BaseException:
+            # The error itself reaches the client through api/errors.py; the slot is ours.
             if ticket is not None:
                 ticket.release()
             raise
@@ -244,25 +239,21 @@ class SearchAPI:
         cid: str,
         now: int,
     ) -> Response:
-        framing = modes.Framing(req.mode, compiled.columns, req.options, cid=cid, timestamp_ms=now)
-        line = modes.line_expression(req.mode, compiled.columns, req.options, framed=True)
-
-        def project(select: exp.Select) -> exp.Select:
-            inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))
-            return exp.Select().select(exp.alias_(line, "line")).from_(inner)
+        framing = Framing(req.mode, compiled.columns, req.options, cid=cid, timestamp_ms=now)
+        line = line_expression(req.mode, compiled.columns, req.options, framed=True)
 
         stream = BatchStream(
             self.store,
             compiled,
             bounds=bounds,
             now_ms=now,
-            project=project,
+            project=lambda select: line_select(select, line),
             limit=req.limit,
             offset=req.offset,
             continuous=continuous,
             timeout_s=self.settings.query_timeout_s,
             max_queued_bytes=self.settings.output_buffer_bytes,
-            encode=modes.framed_bytes,
+            encode=framed_bytes,
             batch_rows=STREAM_BATCH_ROWS,
         )
 
@@ -272,7 +263,7 @@ class SearchAPI:
 
         return _Answer(self._emit(stream, framing), media_type=req.mode.content_type, finish=finish)
 
-    async def _emit(self, stream: BatchStream, framing: modes.Framing) -> AsyncIterator[bytes]:
+    async def _emit(self, stream: BatchStream, framing: Framing) -> AsyncIterator[bytes]:
         interval = self.settings.keepalive_interval_s
         ready = _start(stream)
         try:
@@ -289,7 +280,7 @@ class SearchAPI:
                     return
                 if piece is None:
                     break
-                assert isinstance(piece, bytes)  # encoded by modes.framed_bytes
+                assert isinstance(piece, bytes)  # encoded by framed_bytes
                 yield framing.framed(piece)
             yield framing.tail()
         finally:
@@ -324,14 +315,14 @@ class SearchAPI:
         if req.mode is modes.Mode.XLS:
             try:
                 content = await anyio.to_thread.run_sync(
-                    lambda: modes.encode_xls(compiled.columns, rows_of(batches), req.options),
+                    lambda: encode_xls(compiled.columns, rows_of(batches), req.options),
                     limiter=self._documents,
                 )
             finally:
                 ticket.release()
             return Response(content, media_type=req.mode.content_type)
         groups = (rows_of([batches.pop(0)]) for _ in range(len(batches)))
-        parts = modes.msgpack_parts(
+        parts = msgpack_parts(
             compiled.columns, groups, count, req.options, cid=cid, timestamp_ms=now
         )
         return _Answer(self._packed(parts), media_type=req.mode.content_type, finish=ticket.release)
@@ -367,18 +358,15 @@ class SearchAPI:
             yield part
 
     async def table(self, request: Request) -> Response:
-        cid = new_cid()
+        cid = request_cid(request)
         now = self.clock.now_ms()
         name = request.path_params["table"]
-        try:
-            principal, _ = await self.gate.query(request)
-            # Devo answers a missing table like a forbidden one, so names do not leak; another
-            # domain's table is a missing one, and the scope is checked before the name.
-            schema = principal.scoped(self.store.schemas_for(principal.domain))(name)
-            if schema is None:
-                raise ForbiddenError(f"Access not allowed for table '{name}'")
-        except LinqdError as error:
-            return error_response(error, cid=cid, now_ms=now)
+        principal, _ = await self.gate.query(request)
+        # Devo answers a missing table like a forbidden one, so names do not leak; another
+        # domain's table is a missing one, and the scope is checked before the name.
+        schema = principal.scoped(self.store.schemas_for(principal.domain))(name)
+        if schema is None:
+            raise ForbiddenError(f"Access not allowed for table '{name}'")
         columns = [{"fieldName": c.name, "type": c.type.name} for c in schema.all_columns()]
         return JSONResponse(
             {"cid": cid, "msg": "", "object": columns, "status": 0, "timestamp": now}

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
 from typing import Any
 
 import anyio
@@ -40,20 +39,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..alerts.alert_json import alert_json, alerts_json
 from ..alerts.model import AlertStatus
-from ..alerts.triggered import (
-    MAX_ALERT_ID,
-    ORDER_BY_NAMES,
-    TriggeredAlertRepository,
-    alert_json,
-    alerts_json,
-)
+from ..alerts.triggered import MAX_ALERT_ID, ORDER_BY_NAMES, TriggeredAlertRepository
 from ..clock import Clock
 from ..domains import DomainStore
-from ..errors import AlertsNotUpdated, LinqdError, ValidationError
-from .auth import authenticate_stand_alone
+from ..errors import AlertsNotUpdated, ValidationError
 from .body import read_body
-from .errors import alerts_error_body, alerts_error_response, new_cid
+from .gate import Gate
 
 BASE = "/alerts/v1/alerts"
 MAX_LIMIT = 10_000
@@ -154,27 +147,25 @@ def _text_id(token: str) -> int:
 
 
 class TriggeredAlertsAPI:
-    def __init__(self, repo: TriggeredAlertRepository, domains: DomainStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        repo: TriggeredAlertRepository,
+        domains: DomainStore,
+        clock: Clock,
+        gate: Gate | None = None,
+    ) -> None:
         self.repo = repo
         self.domains = domains
         self.clock = clock
+        self.gate = gate or Gate(domains, clock)
 
     async def _run(self, request: Request, action: Action, *, with_body: bool = False) -> Response:
-        cid, now = new_cid(), self.clock.now_ms()
-        try:
-            # Token look-ups and alert queries wait on SQLite's lock: off the event loop.
-            principal = await anyio.to_thread.run_sync(
-                partial(authenticate_stand_alone, request.headers, store=self.domains, now_ms=now)
-            )
-            body = await read_body(request, MAX_BODY_BYTES) if with_body else b""
-            query = dict(request.query_params)
-            payload = await anyio.to_thread.run_sync(action, principal.domain, query, body, now)
-        except AlertsNotUpdated as error:
-            status, answer = alerts_error_body(error, cid=cid, now_ms=now)
-            answer["context"].update(updated=error.updated, notUpdated=error.not_updated)
-            return JSONResponse(answer, status_code=status)
-        except LinqdError as error:
-            return alerts_error_response(error, cid=cid, now_ms=now)
+        now = self.clock.now_ms()
+        principal = await self.gate.stand_alone(request)
+        body = await read_body(request, MAX_BODY_BYTES) if with_body else b""
+        query = dict(request.query_params)
+        # Alert queries wait on SQLite's lock: off the event loop.
+        payload = await anyio.to_thread.run_sync(action, principal.domain, query, body, now)
         return JSONResponse(payload)
 
     # -- actions (run in a worker thread) --------------------------------------------------------

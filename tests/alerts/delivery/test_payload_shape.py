@@ -18,7 +18,6 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from linqd.alerts.delivery import (
     AntiFlooding,
@@ -28,6 +27,7 @@ from linqd.alerts.delivery import (
     Transport,
 )
 from linqd.alerts.model import TriggeredAlert
+from linqd.api.app import api_app
 from linqd.api.delco import DelcoAPI
 from linqd.clock import SimulatedClock
 from linqd.domains import DomainStore
@@ -233,7 +233,7 @@ async def delco(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Outbox
     token = DomainStore(meta, clock).create_domain(DOMAIN).stand_alone_token
     outbox = Outbox()
     api = DelcoAPI(DomainStore(meta, clock), clock, None, transports=outbox.transport)
-    app = Starlette(routes=api.routes())
+    app = api_app(api.routes(), clock)
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
