@@ -27,7 +27,8 @@ from sqlglot import exp
 
 from _setup import NOW_MS, ROOT, demo_data, median_seconds
 from linqd.linq import Bounds, compile_linq
-from linqd.query import modes
+from linqd.query import lines, modes
+from linqd.query.framing import Framing
 from linqd.query.run import BATCH_ROWS, run_query, with_paging
 from linqd.store.duckdb import EventStore
 from query import RANGE, SHAPES
@@ -44,12 +45,12 @@ def encoded_locally(store: EventStore, linq: str) -> int:
     compiled = compile_linq(linq, store.schema, now_ms=NOW_MS, bounds=bounds)
     options = modes.EncodeOptions()
     mode = modes.Mode.JSON_SIMPLE_COMPACT
-    line = modes.line_expression(mode, compiled.columns, options, framed=True)
+    line = lines.line_expression(mode, compiled.columns, options, framed=True)
     inner = exp.Subquery(
         this=compiled.expression, alias=exp.TableAlias(this=exp.to_identifier("q"))
     )
     sql = exp.Select().select(exp.alias_(line, "line")).from_(inner).sql(dialect="duckdb")
-    framing = modes.Framing(mode, compiled.columns, options, cid="0", timestamp_ms=NOW_MS)
+    framing = Framing(mode, compiled.columns, options, cid="0", timestamp_ms=NOW_MS)
     size = len(framing.head())
     for batch in store.reader().sql(sql).to_arrow_reader(BATCH_ROWS):
         size += len(framing.rows(batch.column(0)))

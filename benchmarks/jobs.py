@@ -67,12 +67,12 @@ def rendered_rows(data_dir: Path, kind: str) -> list[str]:
     from sqlglot import exp
 
     from linqd.linq import Bounds, compile_linq
-    from linqd.query import modes
+    from linqd.query import lines, modes
 
     data = open_data_dir(data_dir, SystemClock())
     compiled = compile_linq(QUERY, data.store.schema, now_ms=0, bounds=Bounds(client="self"))
     mode = modes.Mode.JSON_SIMPLE if kind == "kafka" else modes.Mode.CSV
-    line = modes.line_expression(mode, compiled.columns, modes.EncodeOptions())
+    line = lines.line_expression(mode, compiled.columns, modes.EncodeOptions())
     inner = exp.Subquery(
         this=compiled.expression, alias=exp.TableAlias(this=exp.to_identifier("q"))
     )

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlglot import exp
+
 from .columns import EVENTDATE, SEQ_COLUMN
 from .linq import types as t
 from .linq.ir import Output, Plan, TColumn
@@ -28,3 +30,13 @@ def with_hidden(plan: Plan) -> Plan:
         Output(HIDDEN_SEQ, TColumn(SEQ_COLUMN, t.INT8)),
     )
     return replace(plan, stage=replace(plan.stage, outputs=plan.stage.outputs + hidden))
+
+
+def hidden_columns(table: str | None = None) -> tuple[exp.Expr, exp.Expr]:
+    """``epoch_ms(__linqd_ts) AS ts, __linqd_seq AS seq``: the hidden outputs as a reader of the
+    rows selects them (``table``: the alias of the query they come from, if any)."""
+    stamp = exp.column(HIDDEN_TS, table=table, quoted=True)
+    return (
+        exp.alias_(exp.Anonymous(this="epoch_ms", expressions=[stamp]), "ts"),
+        exp.alias_(exp.column(HIDDEN_SEQ, table=table, quoted=True), "seq"),
+    )

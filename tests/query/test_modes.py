@@ -19,6 +19,8 @@ import msgpack
 import openpyxl  # type: ignore[import-untyped]
 import pyarrow as pa
 import pytest
+import requests
+from devo.api import client as devo_client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,17 +28,10 @@ from linqd.errors import ValidationError
 from linqd.linq import types as t
 from linqd.linq.ir import ResultColumn
 from linqd.linq.types import Kind, LType
-from linqd.query.modes import (
-    EncodeOptions,
-    Framing,
-    KeepAlive,
-    Mode,
-    encode_msgpack,
-    encode_xls,
-    line_expression,
-    parse_keep_alive,
-    parse_mode,
-)
+from linqd.query.documents import encode_msgpack, encode_xls
+from linqd.query.framing import Framing
+from linqd.query.lines import line_expression
+from linqd.query.modes import EncodeOptions, KeepAlive, Mode, parse_keep_alive, parse_mode
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -396,7 +391,7 @@ def body_of(
     for batch in [table.slice(0, 0), *table.to_batches(max_chunksize=2)]:
         column = batch.column(0)
         lines: Any = column if arrow else column.to_pylist()
-        parts.append(framing.rows(lines, True))
+        parts.append(framing.rows(lines))
         if keep_alives:
             parts.append(framing.keep_alive())
     parts.append(framing.tail())
@@ -496,7 +491,7 @@ def test_empty_results() -> None:
 
     def whole(mode: Mode) -> bytes:
         framing = Framing(mode, cols, EncodeOptions(), cid="x", timestamp_ms=5)
-        return framing.head() + framing.rows([], True) + framing.tail()
+        return framing.head() + framing.rows([]) + framing.tail()
 
     assert json.loads(whole(Mode.JSON))["object"] == []
     assert json.loads(whole(Mode.JSON_COMPACT))["object"]["d"] == []
@@ -536,9 +531,9 @@ def test_in_band_errors_match_sdk(
     framing = Framing(mode, COLUMNS, EncodeOptions(), cid="c", timestamp_ms=0)
     parts = [framing.head()]
     if written:
-        parts.append(framing.rows(lines_of(con, mode, EncodeOptions())[:2], True))
+        parts.append(framing.rows(lines_of(con, mode, EncodeOptions())[:2]))
     message = 'Unknown table `x`, "quoted"\tand\r\nbroken \\ here'
-    parts.append(framing.error(2086000, message, written))
+    parts.append(framing.error(2086000, message))
     parts.append(framing.tail())  # nothing more after an error
     body = b"".join(parts).decode()
     match = re.search(SDK_ERRORS[mode], body)
@@ -559,9 +554,9 @@ def test_in_band_errors_match_sdk(
 
 def test_json_error_needs_the_space() -> None:
     framing = Framing(Mode.JSON, COLUMNS, EncodeOptions(), cid="c", timestamp_ms=0)
-    assert b'"error": [500,"boom"]' in framing.error(500, "boom", False)
+    assert b'"error": [500,"boom"]' in framing.error(500, "boom")
     framing = Framing(Mode.JSON_COMPACT, COLUMNS, EncodeOptions(), cid="c", timestamp_ms=0)
-    assert framing.error(7, "", True).endswith(b'"e": [7,"Error"]}}')
+    assert framing.error(7, "").endswith(b'"e": [7,"Error"]}}')
 
 
 @pytest.mark.parametrize("mode", [Mode.JSON_SIMPLE, Mode.JSON_SIMPLE_COMPACT, Mode.CSV])
@@ -570,7 +565,7 @@ def test_error_after_keep_alive_starts_a_line(mode: Mode) -> None:
     framing = Framing(mode, COLUMNS, options, cid="c", timestamp_ms=0)
     framing.head()
     pad = framing.keep_alive()
-    error = framing.error(500, "bad", False).decode()
+    error = framing.error(500, "bad").decode()
     assert error.startswith("\r\n") and error.endswith("\r\n")
     assert re.fullmatch(SDK_ERRORS[mode], error.strip()) and pad
 
@@ -715,18 +710,16 @@ def sdk_query(
     processor: str = "default",
     keep_alive: str | None = "\n",
 ) -> Any:
-    client_module = pytest.importorskip("devo.api.client")
-    requests = pytest.importorskip("requests")
     response = requests.models.Response()
     response.status_code = 200
     response.headers["Content-Type"] = mode.content_type
     response.encoding = requests.utils.get_encoding_from_headers(response.headers)
     response._content, response._content_consumed = body, True
-    monkeypatch.setattr(client_module.Client, "_Client__request", lambda self, payload: response)
-    config = client_module.ClientConfig(
+    monkeypatch.setattr(devo_client.Client, "_Client__request", lambda self, payload: response)
+    config = devo_client.ClientConfig(
         response=mode.value, processor=processor, keepAliveToken=keep_alive
     )
-    client = client_module.Client(
+    client = devo_client.Client(
         address="localhost:1/search/query", auth={"key": "k", "secret": "s"}, config=config
     )
     result = client.query(query="from demo select *", dates={"from": "1h"})
@@ -779,11 +772,10 @@ def test_sdk_reads_csv_with_keep_alives(monkeypatch: pytest.MonkeyPatch) -> None
 def test_sdk_raises_in_band_errors(
     con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, mode: Mode
 ) -> None:
-    client_module = pytest.importorskip("devo.api.client")
     framing = Framing(mode, COLUMNS, EncodeOptions(), cid="c", timestamp_ms=0)
     body = framing.head() + framing.rows(lines_of(con, mode, EncodeOptions())[:2])
-    body += framing.keep_alive() + framing.error(500, 'Query "failed", badly', True)
-    with pytest.raises(client_module.DevoClientDataResponseException) as caught:
+    body += framing.keep_alive() + framing.error(500, 'Query "failed", badly')
+    with pytest.raises(devo_client.DevoClientDataResponseException) as caught:
         sdk_query(monkeypatch, mode, body)
     assert caught.value.code == 500
     expected = "Query 'failed'; badly" if mode is Mode.CSV else "Query 'failed', badly"

@@ -20,7 +20,8 @@ from linqd.linq import Bounds, compile_linq
 from linqd.linq.ir import ResultColumn
 from linqd.linq.types import INT8, STR
 from linqd.meta import MetaStore
-from linqd.query import modes
+from linqd.query import documents, lines, modes
+from linqd.query.framing import Framing, framed_bytes
 from linqd.query.handoff import Handoff
 from linqd.query.live import BatchStream
 from linqd.store.duckdb import EventStore
@@ -123,13 +124,13 @@ def framed_answer(store: EventStore, mode: modes.Mode, encoded: bool) -> bytes:
     bounds = Bounds(client="s")
     compiled = compile_linq(f"from {TABLE} select message", store.schema, now_ms=NOW, bounds=bounds)
     options = modes.EncodeOptions()
-    line = modes.line_expression(mode, compiled.columns, options, framed=True)
+    line = lines.line_expression(mode, compiled.columns, options, framed=True)
 
     def project(select: exp.Select) -> exp.Select:
         inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))
         return exp.Select().select(exp.alias_(line, "line")).from_(inner)
 
-    framing = modes.Framing(mode, compiled.columns, options, cid="c", timestamp_ms=0)
+    framing = Framing(mode, compiled.columns, options, cid="c", timestamp_ms=0)
     stream = BatchStream(
         store,
         compiled,
@@ -137,7 +138,7 @@ def framed_answer(store: EventStore, mode: modes.Mode, encoded: bool) -> bytes:
         now_ms=NOW,
         project=project,
         piece_bytes=1 << 18,
-        encode=modes.framed_bytes if encoded else None,
+        encode=framed_bytes if encoded else None,
     ).start()
     parts = [framing.head()]
     while (piece := stream.next(WAIT)) is not None:
@@ -162,7 +163,9 @@ def test_msgpack_in_pieces_is_the_document_packed_whole() -> None:
     rows = [(i, "x" * (i % 40)) for i in range(1_000)]
     groups = [rows[:10], rows[10:500], [], rows[500:]]
     options = modes.EncodeOptions()
-    parts = list(modes.msgpack_parts(columns, groups, len(rows), options, cid="c", timestamp_ms=42))
+    parts = list(
+        documents.msgpack_parts(columns, groups, len(rows), options, cid="c", timestamp_ms=42)
+    )
     objects = [{"n": n, "s": s} for n, s in rows]
     document = {"msg": "", "timestamp": 42, "cid": "c", "object": objects, "status": 0}
     assert b"".join(parts) == msgpack.packb(document, use_bin_type=True)

@@ -25,11 +25,12 @@ from sqlglot import exp
 
 from ..clock import Clock
 from ..errors import LinqdError, SinkError
-from ..hidden_outputs import HIDDEN_SEQ, HIDDEN_TS, with_hidden
+from ..hidden_outputs import hidden_columns, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq import types as t
 from ..linq.ir import Plan, TColumn
 from ..query import modes
+from ..query.lines import line_expression, line_select
 from ..query.run import engine_error
 from ..sinks.base import RowFormat, Sink, SinkBatch
 from ..store.duckdb import AppendResult, EventStore
@@ -173,7 +174,7 @@ class _Worker:
             plan = with_hidden(plan)
         options = modes.EncodeOptions()
         mode = modes.Mode.JSON_SIMPLE if sink.spec.row_format is RowFormat.JSON else modes.Mode.CSV
-        line = modes.line_expression(mode, compiled.columns, options)
+        line = line_expression(mode, compiled.columns, options)
         header = ",".join(c.name for c in compiled.columns)
         key_column = sink.spec.key_column
         if key_column is not None and key_column not in {c.name for c in compiled.columns}:
@@ -262,17 +263,14 @@ class _Worker:
         keyset: bool,
         batch_rows: int,
     ) -> Iterator[pa.RecordBatch]:
-        inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))
-        items: list[exp.Expr] = [exp.alias_(line, "line")]
+        items: list[exp.Expr] = []
         if key is not None:
             items.append(
                 exp.alias_(exp.cast(exp.column(key, table="q", quoted=True), "VARCHAR"), "key")
             )
         if keyset:
-            stamp = exp.column(HIDDEN_TS, table="q", quoted=True)
-            items.append(exp.alias_(exp.Anonymous(this="epoch_ms", expressions=[stamp]), "ts"))
-            items.append(exp.alias_(exp.column(HIDDEN_SEQ, table="q", quoted=True), "seq"))
-        outer = exp.Select().select(*items).from_(inner)
+            items.extend(hidden_columns("q"))
+        outer = line_select(select, line, *items)
         reader = self.runner.store.reader().sql(outer.sql(dialect="duckdb"))
         pending: list[pa.RecordBatch] = []
         size = 0

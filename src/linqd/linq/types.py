@@ -138,3 +138,8 @@ def common_numeric(a: LType, b: LType) -> LType:
     if INT8 in (a, b):
         return INT8
     return INT4 if a == b == INT4 else INT8
+
+
+def ip4_dotted(value: int) -> str:
+    """An ``ip4`` value (an unsigned 32-bit integer) as dotted text, ``10.0.0.1``."""
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))

@@ -10,35 +10,17 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from ..linq.ir import ResultColumn
-from ..linq.types import Kind
+from ..linq.types import Kind, ip4_dotted
+from .documents import json_value
+from .modes import EncodeOptions
 
 EPOCH = dt.datetime(1970, 1, 1)
-
-
-def ip_text(value: int) -> str:
-    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
-
-
-def json_value(value: Any, column: ResultColumn, ip_as_string: bool = False) -> Any:
-    if value is None:
-        return None
-    kind = column.type.kind
-    if isinstance(value, dt.datetime):
-        return (value - EPOCH) // dt.timedelta(milliseconds=1)
-    if kind is Kind.IP4 and ip_as_string and isinstance(value, int):
-        return ip_text(value)
-    if isinstance(value, dt.timedelta):
-        return value // dt.timedelta(milliseconds=1)
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def text_value(value: Any, column: ResultColumn) -> str:
@@ -49,7 +31,7 @@ def text_value(value: Any, column: ResultColumn) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if column.type.kind is Kind.IP4 and isinstance(value, int):
-        return ip_text(value)
+        return ip4_dotted(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)
     return str(value)
@@ -97,6 +79,7 @@ def render_json_lines(
     columns: Sequence[ResultColumn], rows: Iterable[Sequence[Any]], ip_as_string: bool = False
 ) -> Iterator[str]:
     """One JSON object per row (Devo's json/simple row shape)."""
+    options = EncodeOptions(ip_as_string=ip_as_string)
     for row in rows:
-        item = {c.name: json_value(v, c, ip_as_string) for v, c in zip(row, columns, strict=True)}
+        item = {c.name: json_value(v, c.type, options) for v, c in zip(row, columns, strict=True)}
         yield json.dumps(item, default=str) + "\n"

@@ -32,7 +32,7 @@ from ..ir import (
     TLookup,
 )
 from ..limits import Meter, refuse
-from ..types import Kind
+from ..types import Kind, ip4_dotted
 
 SUBQUERY_ROW_CAP = 32_000
 
@@ -241,7 +241,7 @@ class Compiler(ABC):
         if kind is Kind.NET4:
             assert isinstance(expr.value, tuple)
             network, prefix = expr.value
-            return lit(f"{_ip_text(int(network))}/{prefix}")
+            return lit(f"{ip4_dotted(int(network))}/{prefix}")
         return lit(expr.value)
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
@@ -326,10 +326,6 @@ def _qualify(expression: exp.Expression, table: str) -> exp.Expression:
         return node
 
     return expression.transform(qualify)
-
-
-def _ip_text(value: int) -> str:
-    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 def _const(expr: TExpr) -> object:
