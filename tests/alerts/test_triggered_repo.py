@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from linqd.alerts.alert_json import alert_json
 from linqd.alerts.model import AlertStatus, TriggeredAlert
-from linqd.alerts.triggered import ORDER_BY_NAMES, TriggeredAlertRepository, alert_json
+from linqd.alerts.triggered import ORDER_BY_NAMES, TriggeredAlertRepository
 from linqd.clock import SimulatedClock
 from linqd.errors import NotFound, ValidationError
 from linqd.meta import MetaStore

@@ -25,12 +25,13 @@ from ..errors import LinqdError
 from ..query.run import engine_error
 from ..store.duckdb import AppendResult, EventStore
 from .firing import Firing
+from .followups import FollowUps
 from .kinds import EVALUATORS, Step
 from .model import AlertDefinition, AlertStatus, TriggeredAlert
 from .program import Program, StepKind, compile_program, shared_scan_sql
 from .repo import AlertRepository
 from .state import Progress, StateRepository
-from .triggered import Outbox, TriggeredAlertRepository, extra_data_text
+from .triggered import TriggeredAlertRepository, extra_data_text
 
 log = logging.getLogger("linqd.alerts")
 
@@ -39,7 +40,9 @@ ALERT_HOST = "linqd"
 MAX_STEPS_PER_PASS = 100  # periods closed per definition and pass; a backlog continues later
 
 
-class Dispatcher(Protocol):
+class DeliveryHandOff(Protocol):
+    """Where the engine hands its firings to delivery (the dispatcher of alerts/delivery)."""
+
     def submit(self, alert: TriggeredAlert, definition: AlertDefinition) -> AlertStatus: ...
 
 
@@ -65,7 +68,7 @@ class AlertEngine:
         triggered: TriggeredAlertRepository,
         clock: Clock,
         *,
-        dispatcher: Dispatcher | None = None,
+        dispatcher: DeliveryHandOff | None = None,
         lateness_ms: int = 2_000,
         tick_s: float = 0.2,
     ) -> None:
@@ -77,7 +80,7 @@ class AlertEngine:
         self.lateness_ms = lateness_ms
         self.tick_s = tick_s
         self.states = StateRepository(triggered.meta)
-        self.outbox = Outbox(triggered)
+        self.followups = FollowUps(triggered)
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._dirty = True
@@ -379,14 +382,14 @@ class AlertEngine:
         if not stored:
             return
         self._write_rows([alert for alert, _ in stored])
-        self.outbox.mark([alert.id for alert, _ in stored], "in_table")
+        self.followups.mark([alert.id for alert, _ in stored], "in_table")
         self._dispatch(stored)
 
     def _dispatch(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
         if self.dispatcher is not None:
             for alert, definition in stored:
                 self.dispatcher.submit(alert, definition)
-        self.outbox.mark([alert.id for alert, _ in stored], "dispatched")
+        self.followups.mark([alert.id for alert, _ in stored], "dispatched")
 
     def _write_rows(self, alerts: Sequence[TriggeredAlert]) -> None:
         by_domain: dict[str, list[TriggeredAlert]] = {}
@@ -412,7 +415,7 @@ class AlertEngine:
     def recover(self) -> None:
         """Finish what a crash left half done: rows missing from the alert table (checked by
         digest, since the append may have happened) and hand-overs to delivery."""
-        not_in_table, not_dispatched = self.outbox.unfinished()
+        not_in_table, not_dispatched = self.followups.unfinished()
         if not_in_table:
             digests = [a.digest for a in not_in_table]
             present = {
@@ -428,7 +431,7 @@ class AlertEngine:
             missing = [a for a in not_in_table if a.digest not in present]
             if missing:
                 self._write_rows(missing)
-            self.outbox.mark([a.id for a in not_in_table], "in_table")
+            self.followups.mark([a.id for a in not_in_table], "in_table")
         if not_dispatched:
             definitions = {d.id: d for d in self.definitions.every()}
             pending = [
@@ -438,7 +441,7 @@ class AlertEngine:
             ]
             self._dispatch(pending)
             orphans = [a.id for a in not_dispatched if a.definition_id not in definitions]
-            self.outbox.mark(orphans, "dispatched")
+            self.followups.mark(orphans, "dispatched")
 
     # -- what the API shows -----------------------------------------------------------------------
 

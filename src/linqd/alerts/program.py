@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -25,24 +25,34 @@ import duckdb
 from sqlglot import exp
 
 from ..columns import CLIENT_COLUMN, SEQ_COLUMN
-from ..hidden_outputs import HIDDEN_SEQ, HIDDEN_TS, with_hidden
+from ..hidden_outputs import HIDDEN_TS, hidden_columns, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq.analyzer import SchemaLookup
 from ..linq.ir import Plan, stages, subplans
-from ..query import modes
+from ..query.lines import line_expression, line_select
+from ..query.modes import EncodeOptions, Mode
 from .kinds import Shape, Step
 from .kinds.base import EVENTDATE, SEQ
 from .model import AlertDefinition, TriggerKind
 
 MINUTE = 60_000
-_OPTIONS = modes.EncodeOptions(ip_as_string=True)
+_OPTIONS = EncodeOptions(ip_as_string=True)
 
 
 @dataclass(frozen=True)
 class ScanParts:
+    """A rule's query as one filter over its table. ``source`` and ``projection`` are their SQL
+    text only as keys: rules whose keys agree can share one scan."""
+
     source: str  # FROM "<table>" AS <alias>
     projection: tuple[str, ...]  # the SELECT list, hidden outputs included
-    condition: str  # the rule's own filter (no time, domain or window bounds)
+    select: exp.Select = field(compare=False)  # the query, its WHERE the rule's own filter
+
+    @property
+    def condition(self) -> exp.Expression:
+        """The rule's own filter (no time, domain or window bounds)."""
+        where = self.select.args.get("where")
+        return where.this if where is not None else exp.true()
 
 
 class StepKind(Enum):
@@ -143,10 +153,8 @@ class Program:
             return None
         if any(select.find_all(exp.Window, exp.Subquery)):
             return None
-        where = select.args.get("where")
-        condition = where.this.sql(dialect="duckdb") if where is not None else "TRUE"
         projection = tuple(e.sql(dialect="duckdb") for e in select.expressions)
-        return ScanParts(source.sql(dialect="duckdb"), projection, condition)
+        return ScanParts(source.sql(dialect="duckdb"), projection, select)
 
     def decode(self, result: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         """Event rows, in (eventdate, sequence) order."""
@@ -161,30 +169,21 @@ class Program:
             and not inner.args.get("offset")
         ):
             inner.set("order", None)  # counted or re-sorted: the query's order is not needed
-        source = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("q")))
         columns = list(self.plan.columns)
         if self.form is RowForm.ROWS:
-            items: list[exp.Expr] = [
-                exp.alias_(modes.line_expression(modes.Mode.JSON_SIMPLE, columns, _OPTIONS), "line")
-            ]
-            if self.hidden:
-                items.append(exp.alias_(_epoch(HIDDEN_TS), "ts"))
-                items.append(exp.alias_(exp.column(HIDDEN_SEQ, quoted=True), "seq"))
-            return exp.Select().select(*items).from_(source)
+            line = line_expression(Mode.JSON_SIMPLE, columns, _OPTIONS)
+            return line_select(inner, line, *(hidden_columns() if self.hidden else ()))
         keys = [c for c in columns if c.name in self.shape.keys]
         keys.sort(key=lambda c: self.shape.keys.index(c.name))
         line = (
-            modes.line_expression(modes.Mode.JSON_SIMPLE, keys, _OPTIONS)
-            if keys
-            else exp.Literal.string("{}")
+            line_expression(Mode.JSON_SIMPLE, keys, _OPTIONS) if keys else exp.Literal.string("{}")
         )
         measure: exp.Expression = (
             exp.Count(this=exp.Star())
             if self.form is RowForm.COUNTS
             else exp.Max(this=_epoch(HIDDEN_TS))
         )
-        select = exp.Select().select(exp.alias_(line, "line"), exp.alias_(measure, "measure"))
-        select = select.from_(source)
+        select = line_select(inner, line, exp.alias_(measure, "measure"))
         if keys:
             select = select.group_by(*(exp.column(c.name, quoted=True) for c in keys))
         return select
@@ -296,21 +295,32 @@ def shared_scan_sql(programs: list[Program], domain: str) -> str:
     assert all(part is not None for part in parts)
     first = parts[0]
     assert first is not None
-    conditions = [part.condition for part in parts if part is not None]
-    flags = ", ".join(f"({c}) AS __linqd_m{i}" for i, c in enumerate(conditions))
-    bounds = (
-        f'"{CLIENT_COLUMN}" = {exp.Literal.string(domain).sql(dialect="duckdb")} '
-        f'AND "{SEQ_COLUMN}" > $1 AND "{SEQ_COLUMN}" <= $2'
+    conditions = [exp.Paren(this=part.condition.copy()) for part in parts if part is not None]
+    flags = [exp.alias_(c, f"__linqd_m{i}") for i, c in enumerate(conditions)]
+    seq = exp.column(SEQ_COLUMN, quoted=True)
+    bounds = exp.and_(
+        exp.EQ(this=exp.column(CLIENT_COLUMN, quoted=True), expression=exp.Literal.string(domain)),
+        exp.GT(this=seq, expression=exp.Placeholder(this="1")),
+        exp.LTE(this=seq.copy(), expression=exp.Placeholder(this="2")),
     )
-    any_match = " OR ".join(f"({c})" for c in conditions)
+    any_match = exp.Paren(this=exp.or_(*(c.copy() for c in conditions)))
     inner = (
-        f"SELECT {', '.join(first.projection)}, {flags} {first.source} "
-        f"WHERE {bounds} AND ({any_match})"
+        exp.Select()
+        .select(*(e.copy() for e in first.select.expressions), *flags)
+        .from_(first.select.args["from_"].this.copy())
+        .where(exp.and_(bounds, any_match))
     )
-    line = modes.line_expression(modes.Mode.JSON_SIMPLE, programs[0].plan.columns, _OPTIONS)
-    matches = ", ".join(f"CASE WHEN __linqd_m{i} THEN {i} END" for i in range(len(conditions)))
-    return (
-        f"SELECT {line.sql(dialect='duckdb')} AS line, "
-        f'epoch_ms("{HIDDEN_TS}") AS ts, "{HIDDEN_SEQ}" AS seq, '
-        f"list_filter([{matches}], lambda x: x IS NOT NULL) AS rules FROM ({inner}) AS q"
+    x = exp.to_identifier("x")
+    matched = exp.Array(
+        expressions=[
+            exp.Case().when(exp.column(f"__linqd_m{i}"), exp.Literal.number(i))
+            for i in range(len(conditions))
+        ]
     )
+    kept = exp.Lambda(
+        this=exp.Not(this=exp.Is(this=exp.column(x), expression=exp.Null())), expressions=[x]
+    )
+    rules = exp.Anonymous(this="list_filter", expressions=[matched, kept])
+    line = line_expression(Mode.JSON_SIMPLE, programs[0].plan.columns, _OPTIONS)
+    select = line_select(inner, line, *hidden_columns(), exp.alias_(rules, "rules"))
+    return select.sql(dialect="duckdb")

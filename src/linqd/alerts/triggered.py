@@ -1,5 +1,5 @@
-"""Triggered alerts in the metadata database, and the Alert objects the Alerts API shows for them
-(see docs/devo-compatibility.md).
+"""Triggered alerts in the metadata database (their Alert objects: ``alert_json.py``; the
+engine's follow-ups of each: ``followups.py``).
 
 One row per firing. ``(domain, digest)`` is unique, so a firing the alert engine produces twice
 (a retry, a restart) is stored once: ``insert`` answers ``None`` for the second one.
@@ -10,15 +10,6 @@ Choices where Devo documents nothing:
   columns linqd does not have (``srcPort``, ``srcIp`` ... ``engine``) are always null, so ordering
   by them is ordering by the tie-breaker, the id. ``create`` is the creation date.
 - ``statuses`` covers the alerts whose alert date is at or after ``from``, closed ones included.
-- In the Alert object, ``username`` and ``alertOwner`` are the definition's owner (the table docs:
-  "the user who created the alert"); ``contextLabel`` is the alert's name and ``alertLabel`` its
-  message (the name when the message is empty); ``uniquedigest`` equals ``digest`` (already
-  unique per domain). ``contexto`` and ``alertDefinition`` are objects, as in Devo's OpenAPI
-  description (clients read ``alertDefinition.alertCorrelationContext``), holding what a firing
-  knows of its definition. ``alertType``, ``alertMitreTactics``, ``alertMitreTechniques`` and
-  ``alertPriority`` come from the extraData fields of those names (Devo's SecOps alerts select
-  them as columns), else null. ``allExtraDataFields`` maps every extraData field to a string
-  (non-strings as JSON text, so a null is ``"null"`` as in Devo's HTTP-JSON payloads).
 """
 
 from __future__ import annotations
@@ -26,7 +17,7 @@ from __future__ import annotations
 import builtins  # the method ``list`` hides the builtin in the class body
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -59,16 +50,13 @@ _DEFAULT_ORDER_COLUMN = "alert_date"
 # SQLite integers are signed 64-bit; no stored id lies outside this range.
 MAX_ALERT_ID = 2**63 - 1
 
-_COLUMNS = (
+ALERT_COLUMNS = (
     "id, domain, definition_id, digest, alert_date, create_date, update_date, ack_status_date, "
     "status, priority, context, category, subcategory, username, alert_name, message, "
     "description, extra_data"
 )
 _CLOSED = tuple(sorted(int(status) for status in CLOSED_STATUSES))
 _NOT_CLOSED = f" AND status NOT IN ({', '.join('?' for _ in _CLOSED)})"
-
-# The SecOps columns that AlertExtended shows at its top level when a firing carries them.
-_SECOPS_FIELDS = ("alertType", "alertMitreTactics", "alertMitreTechniques", "alertPriority")
 
 
 def extra_data_text(extra: Mapping[str, Any]) -> str:
@@ -77,7 +65,7 @@ def extra_data_text(extra: Mapping[str, Any]) -> str:
     return json.dumps(dict(extra), default=str)
 
 
-def _row_to_alert(row: tuple[Any, ...]) -> TriggeredAlert:
+def row_to_alert(row: tuple[Any, ...]) -> TriggeredAlert:
     (
         id_,
         domain,
@@ -197,7 +185,7 @@ class TriggeredAlertRepository:
             raise ValidationError("offset must not be negative", field="offset")
         direction = "ASC" if ascending else "DESC"
         sql = (
-            f"SELECT {_COLUMNS} FROM triggered_alerts "
+            f"SELECT {ALERT_COLUMNS} FROM triggered_alerts "
             "WHERE domain = ? AND alert_date >= ? AND alert_date < ?"
             + ("" if show_all else _NOT_CLOSED)
             + f" ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?"
@@ -208,7 +196,7 @@ class TriggeredAlertRepository:
         params += [limit, offset]
         with self.meta.transaction() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [_row_to_alert(row) for row in rows]
+        return [row_to_alert(row) for row in rows]
 
     def update_status(self, domain: str, alert_id: int, status: AlertStatus) -> TriggeredAlert:
         """Set the status (and the update and acknowledgement dates); ``NotFound`` if unknown."""
@@ -265,122 +253,12 @@ class TriggeredAlertRepository:
         row = None
         if 0 < alert_id <= MAX_ALERT_ID:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM triggered_alerts WHERE domain = ? AND id = ?",
+                f"SELECT {ALERT_COLUMNS} FROM triggered_alerts WHERE domain = ? AND id = ?",
                 (domain, alert_id),
             ).fetchone()
         if row is None:
             raise NotFound(f"Alert {alert_id} not found")
-        return _row_to_alert(row)
+        return row_to_alert(row)
 
 
 # -- the API objects ------------------------------------------------------------------------------
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def _context_id(definition_id: str) -> int | str:
-    # Devo's context ids are numbers; linqd's definition ids are decimal strings.
-    return (
-        int(definition_id) if definition_id.isascii() and definition_id.isdigit() else definition_id
-    )
-
-
-def alert_json(alert: TriggeredAlert, *, extended: bool = False) -> dict[str, Any]:
-    """The Alert object of the Alerts API; ``extended``: AlertExtended."""
-    extra = extra_data_text(alert.extra_data)
-    label = alert.message or alert.alert_name
-    out: dict[str, Any] = {
-        "id": alert.id,
-        "domain": alert.domain,
-        "priority": float(alert.priority),
-        "context": alert.context,
-        "category": alert.category,
-        "srcPort": None,
-        "srcIp": None,
-        "srcHost": None,
-        "dstIp": None,
-        "dstPort": None,
-        "dstHost": None,
-        "protocol": None,
-        "username": alert.username,
-        "application": None,
-        "engine": None,
-        "extraData": extra,
-        "alertDate": alert.alert_date,
-        "status": int(alert.status),
-        "ack_status_date": alert.ack_status_date,
-        "createDate": alert.create_date,
-        "updateDate": alert.update_date,
-        "scaled": False,
-        "digest": alert.digest,
-        "uniquedigest": alert.digest,
-        "contexto": {
-            "id": _context_id(alert.definition_id),
-            "name": alert.alert_name,
-            "category": {"name": alert.category},
-            "subCategory": {"name": alert.subcategory},
-        },
-        "postAlertAction": None,
-        "contextLabel": alert.alert_name,
-        "contextSubscription": None,
-        "shouldSend": True,
-        "alertOwner": alert.username,
-        "fullExtraData": extra,
-        "alertLabel": label,
-    }
-    if not extended:
-        return out
-    fields = {str(name): _as_text(value) for name, value in alert.extra_data.items()}
-    for name in _SECOPS_FIELDS:
-        out[name] = fields.get(name)
-    out["alertDefinition"] = {
-        "id": alert.definition_id,
-        "name": alert.alert_name,
-        "message": alert.message,
-        "description": alert.description,
-        "subcategory": alert.subcategory,
-        "alertCorrelationContext": {
-            "id": alert.definition_id,
-            "nameId": alert.context,
-            "ownerEmail": alert.username,
-        },
-    }
-    out["allExtraDataFields"] = fields
-    out["tags"] = []
-    out["entities"] = []
-    out["commentsList"] = []
-    return out
-
-
-def alerts_json(alerts: Sequence[TriggeredAlert]) -> list[dict[str, Any]]:
-    """A list answer of ``/alerts/list``: AlertExtended objects."""
-    return [alert_json(alert, extended=True) for alert in alerts]
-
-
-class Outbox:
-    """The engine's two follow-ups of a stored firing: its row in ``siem.logtrust.alert.info``
-    and its hand-over to delivery. Each is flagged when done, so a restart finishes the rest."""
-
-    def __init__(self, repo: TriggeredAlertRepository) -> None:
-        self.repo = repo
-
-    def unfinished(self) -> tuple[list[TriggeredAlert], list[TriggeredAlert]]:
-        """(alerts not yet in the table, alerts not yet handed to delivery), oldest first."""
-        with self.repo.meta.transaction() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS}, in_table, dispatched FROM triggered_alerts "
-                "WHERE in_table = 0 OR dispatched = 0 ORDER BY id"
-            ).fetchall()
-        not_in_table = [_row_to_alert(r[:-2]) for r in rows if r[-2] == 0]
-        not_dispatched = [_row_to_alert(r[:-2]) for r in rows if r[-1] == 0]
-        return not_in_table, not_dispatched
-
-    def mark(self, ids: Sequence[int], flag: str) -> None:
-        if flag not in ("in_table", "dispatched"):
-            raise ValueError(flag)
-        with self.repo.meta.transaction() as conn:
-            conn.executemany(
-                f"UPDATE triggered_alerts SET {flag} = 1 WHERE id = ?", [(i,) for i in ids]
-            )
