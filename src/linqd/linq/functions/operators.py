@@ -152,6 +152,11 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         else:
             path = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
         return call("json_extract", target.sql, path)
+    if target.type.kind is Kind.TUPLE:
+        # A tuple's elements may differ in type: the engine picks one by a constant position.
+        if not index.is_const or not isinstance(index.const, int) or index.const < 0:
+            raise ctx.error("A tuple's index must be a constant integer from 0")
+        return call("struct_extract", target.sql, lit(index.const + 1))
     # LINQ indexes from 0, DuckDB lists from 1.
     return call("list_extract", target.sql, exp.Add(this=index.sql, expression=lit(1)))
 
