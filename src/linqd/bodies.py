@@ -42,6 +42,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from .errors import ValidationError
+from .query.dates import parse_timezone
 
 Integer = Annotated[int, Strict()]
 Flag = Annotated[bool, Strict()]
@@ -92,6 +93,15 @@ def rule(message: str, at: str | None = None) -> PydanticCustomError:
 
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def known_zone(value: str) -> str:
+    """A validator: ``value`` names a time zone linqd knows (as a query's ``timeZone``)."""
+    try:
+        parse_timezone(value)
+    except ValidationError:
+        raise rule(f"unknown time zone {value!r}") from None
+    return value
 
 
 def invalid(field: str, message: str) -> ValidationError:

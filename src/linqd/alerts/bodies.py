@@ -22,9 +22,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from ..bodies import Body, Flag, Integer, Text, Worded, rule
-from ..errors import ValidationError
-from ..query.dates import parse_timezone
+from ..bodies import Body, Flag, Integer, Text, Worded, known_zone, rule
 
 SECOND = 1_000
 MINUTE = 60_000
@@ -38,14 +36,6 @@ MAX_COLUMNS = 64
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise rule("must not be empty")
-    return value
-
-
-def _known_zone(value: str) -> str:
-    try:
-        parse_timezone(value)
-    except ValidationError:
-        raise rule(f"unknown time zone {value!r}") from None
     return value
 
 
@@ -97,7 +87,7 @@ AggregationColumn = Annotated[
         too_short="must name exactly one aggregation column of the query",
     ),
 ]
-TimeZone = Annotated[Text, Field(max_length=64), AfterValidator(_known_zone)]
+TimeZone = Annotated[Text, Field(max_length=64), AfterValidator(known_zone)]
 LOCALE = "must match ([a-z]){2}_([A-Z]){2}, for example en_US"
 Locale = Annotated[Text, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$"), Worded(type=LOCALE, pattern=LOCALE)]
 POLICY_IDS = f"must be a list of at most {MAX_POLICIES} ids"

@@ -36,10 +36,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticKnownError, PydanticUseDefault
 
-from ...bodies import Body, Flag, Integer, Text, Worded, rule
-from ...errors import OutboundRefused, ValidationError
+from ...bodies import Body, Flag, Integer, Text, Worded, known_zone, rule
+from ...errors import OutboundRefused
 from ...outbound import DEFAULT_POLICY, OutboundPolicy
-from ...query.dates import parse_timezone
 from ...sinks.email import EMAIL_ADDRESS
 from .model import ContentType
 from .schedule import DAYS
@@ -72,14 +71,6 @@ def _plain(value: str) -> str:
 def _filled(value: str) -> str:
     if not value.strip():
         raise rule(REQUIRED)
-    return value
-
-
-def _known_zone(value: str) -> str:
-    try:
-        parse_timezone(value)
-    except ValidationError:
-        raise rule(f"unknown time zone {value!r}") from None
     return value
 
 
@@ -196,7 +187,7 @@ TimeZone = Annotated[
     Text,
     Field(max_length=64),
     AfterValidator(_plain),
-    AfterValidator(_known_zone),
+    AfterValidator(known_zone),
     BeforeValidator(_empty_is_default),
 ]
 Locale = Annotated[
