@@ -32,3 +32,26 @@ def test_quick_start_is_two_commands() -> None:
     assert block is not None
     commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
     assert [c for c in commands if c] == ["make run", "make test"]
+
+
+DOCS = [README, *sorted((README.parent / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
+def test_links_stay_inside_the_repository(page: Path) -> None:
+    """The docs a reader needs live in the repository: every relative link names a file there."""
+    root = README.parent.resolve()
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text()):
+        if "://" in target:
+            continue
+        resolved = (page.parent / target).resolve()
+        assert resolved.is_relative_to(root), f"{page.name} links outside: {target}"
+        assert resolved.exists(), f"{page.name} links to a missing file: {target}"
+
+
+def test_code_cites_no_file_outside_the_repository() -> None:
+    source = README.parent / "src" / "linqd"
+    for path in source.rglob("*.py"):
+        text = path.read_text()
+        for outside in ("../shared", "DESIGN.md", "spec/", "seeds/"):
+            assert outside not in text, f"{path.relative_to(source)} cites {outside}"
