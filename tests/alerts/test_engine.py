@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from linqd.alerts import engine as engine_module
 from linqd.alerts.engine import ALERT_TABLE
 from linqd.alerts.kinds.base import MAX_KEYS
 from linqd.alerts.model import AlertDefinition, AlertStatus, TriggeredAlert
@@ -211,6 +212,33 @@ def test_rules_on_one_table_are_evaluated_together_and_apart(scenario: Scenario)
         ("full", "memory full"),
         ("memory", "memory full"),
     ]
+
+
+def test_a_shared_scan_is_built_once_and_again_after_a_change(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building a shared scan's SQL costs more than scanning a small window: once per set of
+    rules and versions, not once per pass."""
+    built: list[int] = []
+    original = engine_module.shared_scan_sql
+
+    def counting(programs: list[Any], domain: str) -> str:
+        built.append(len(programs))
+        return original(programs, domain)
+
+    monkeypatch.setattr(engine_module, "shared_scan_sql", counting)
+    sc = scenario
+    for word in ("disk", "cpu"):
+        sc.define(word, f'from {TABLE} where message -> "{word}"', {"kind": "each"})
+    for second in range(1, 4):
+        sc.store(TABLE, [{"hostname": "h", "message": f"disk {second}"}], at=second * S)
+        sc.run_until((second + 1) * S)
+    assert built == [2]
+    sc.define("memory", f'from {TABLE} where message -> "memory"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "memory low"}], at=5 * S)
+    sc.run_until(6 * S)
+    assert built == [2, 3]
+    assert len([s for s in sc.seen() if s.name == "disk"]) == 3
 
 
 def test_shared_scans_keep_domains_and_projections_apart(scenario: Scenario) -> None:

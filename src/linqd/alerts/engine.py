@@ -82,6 +82,9 @@ class AlertEngine:
         self.states = StateRepository(triggered.meta)
         self.followups = FollowUps(triggered)
         self._entries: dict[str, _Entry] = {}
+        # The SQL of each shared scan, by its rules and their versions: built once, run every
+        # pass (building it is costlier than the scan of a small window).
+        self._scans: dict[tuple[str, tuple[tuple[str, int], ...]], str] = {}
         self._lock = threading.Lock()
         self._dirty = True
         self._stop = threading.Event()
@@ -228,8 +231,11 @@ class AlertEngine:
             if len(members) < 2:
                 rest.extend(members)
                 continue
+            versions = tuple((m.definition.id, m.definition.updated_ms) for m in members)
             try:
-                sql = shared_scan_sql(programs, domain)
+                sql = self._scans.get((domain, versions))
+                if sql is None:
+                    sql = self._scans[(domain, versions)] = shared_scan_sql(programs, domain)
                 result = reader.execute(sql, [seq, upto]).fetchall()
             except duckdb.Error as error:
                 log.debug("shared scan failed, rules run apart: %s", error)
@@ -335,6 +341,9 @@ class AlertEngine:
                 continue
             entries[definition.id] = self._entry(definition, saved.get(definition.id), now)
         self._entries = entries
+        # Scans of rules that all still exist in these versions stay built.
+        versions = {(e.definition.id, e.definition.updated_ms) for e in entries.values()}
+        self._scans = {k: v for k, v in self._scans.items() if versions.issuperset(k[1])}
         self.states.forget(set(entries))
 
     def _entry(self, definition: AlertDefinition, saved: Progress | None, now: int) -> _Entry:
