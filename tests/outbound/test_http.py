@@ -209,3 +209,33 @@ def test_tls_verifies_the_name_while_connecting_to_the_checked_address(tmp_path:
     finally:
         receiver.stop()
     assert receiver.hits == ["/"]
+
+
+class _Trickle:
+    """A socket whose buffer takes at most 64 KiB per ``send``, as a busy connection does."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.kinds: set[type] = set()
+
+    def settimeout(self, timeout: float | None) -> None:
+        pass
+
+    def send(self, data: bytes | memoryview) -> int:
+        self.kinds.add(type(data))
+        taken = min(len(data), 65_536)
+        self.received += taken
+        return taken
+
+
+def test_a_large_body_is_written_without_copying_what_is_left() -> None:
+    # httpcore re-slices bytes after every partial send: a copy of the rest of the body each
+    # time, quadratic in the body (S3 objects of tens of MB).
+    from httpcore._backends.sync import SyncStream
+
+    from linqd.outbound.http import _ViewStream
+
+    sock = _Trickle()
+    _ViewStream(SyncStream(sock)).write(b"x" * (4 << 20))  # type: ignore[arg-type]
+    assert sock.received == 4 << 20
+    assert sock.kinds == {memoryview}

@@ -27,6 +27,36 @@ SocketOption = (
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's
 
 
+class _ViewStream(httpcore.NetworkStream):
+    """httpcore's stream, written from a memoryview. httpcore's own ``write`` re-slices the
+    bytes it has left after every partial ``send``: a copy of the rest of the body each time,
+    quadratic in a large body (an S3 object of 20 MB spent 0.5 s there). Slices of a
+    memoryview copy nothing."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(memoryview(buffer), timeout)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _ViewStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """httpcore's own backend, handed only addresses that the policy allows."""
 
@@ -50,7 +80,8 @@ class GuardedBackend(httpcore.SyncBackend):
         for target in targets:
             try:
                 # An address literal: the resolver is not asked again.
-                return super().connect_tcp(target.literal, port, timeout, local_address, options)
+                stream = super().connect_tcp(target.literal, port, timeout, local_address, options)
+                return _ViewStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None  # resolve() returns at least one target
