@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from ..errors import LinqError, LinqLimitError
 from .analyzer import SchemaLookup, analyze
-from .compile import Bounds, DuckDBCompiler
+from .compile import COMPILERS, DEFAULT_ENGINE, Bounds, Compiler
 from .ir import Plan, ResultColumn
 from .limits import DEFAULT_BUDGET, Budget, Meter
 from .parser import parse
@@ -23,28 +23,38 @@ TOO_DEEP = "Query nested too deeply to compile"
 class CompiledQuery:
     plan: Plan
     expression: exp.Select
+    engine: str = DEFAULT_ENGINE
 
     @property
     def sql(self) -> str:
-        return render(self.expression)
+        return render(self.expression, self.engine)
 
     @property
     def columns(self) -> tuple[ResultColumn, ...]:
         return self.plan.columns
 
 
-def render(expression: exp.Expression) -> str:
-    """The DuckDB SQL text of a compiled expression."""
+def render(expression: exp.Expression, engine: str = DEFAULT_ENGINE) -> str:
+    """The SQL text of a compiled expression in ``engine``'s dialect."""
     try:
-        return expression.sql(dialect="duckdb")
+        return expression.sql(dialect=compiler_for(engine).dialect)
     except RecursionError:
         raise LinqLimitError(TOO_DEEP) from None
 
 
-def compile_plan(plan: Plan, *, now_ms: int, bounds: Bounds) -> exp.Select:
+def compiler_for(engine: str) -> type[Compiler]:
+    compiler = COMPILERS.get(engine)
+    if compiler is None:
+        raise ValueError(f"no LINQ compiler for the engine `{engine}`")
+    return compiler
+
+
+def compile_plan(
+    plan: Plan, *, now_ms: int, bounds: Bounds, engine: str = DEFAULT_ENGINE
+) -> exp.Select:
     """An analyzed plan compiled again with other bounds (each window of a live query)."""
     try:
-        return DuckDBCompiler(now_ms, bounds).compile(plan)
+        return compiler_for(engine)(now_ms, bounds).compile(plan)
     except RecursionError:
         raise LinqLimitError(TOO_DEEP) from None
 
@@ -56,17 +66,20 @@ def compile_linq(
     now_ms: int,
     bounds: Bounds | None = None,
     budget: Budget = DEFAULT_BUDGET,
+    engine: str = DEFAULT_ENGINE,
 ) -> CompiledQuery:
-    """LINQ text → DuckDB SQL. Raises ``LinqError`` (with its source attached) and nothing else."""
+    """LINQ text → a SELECT of ``engine``'s dialect. Raises ``LinqError`` (with its source
+    attached) and nothing else."""
     meter = Meter(budget)
+    compiler = compiler_for(engine)
     try:
         plan = analyze(parse(text, meter), schemas, text, meter)
-        expression = DuckDBCompiler(now_ms, bounds or Bounds(), meter).compile(plan)
+        expression = compiler(now_ms, bounds or Bounds(), meter).compile(plan)
     except LinqError as error:
         raise error.with_source(text) from None
     except RecursionError:
         raise LinqLimitError(TOO_DEEP, None, text) from None
-    return CompiledQuery(plan, expression)
+    return CompiledQuery(plan, expression, engine)
 
 
 __all__ = [
@@ -76,6 +89,7 @@ __all__ = [
     "LinqError",
     "compile_linq",
     "compile_plan",
+    "compiler_for",
     "parse",
     "render",
 ]

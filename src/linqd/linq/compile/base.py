@@ -58,7 +58,8 @@ class Bounds:
 
 
 class Compiler(ABC):
-    engine = "base"
+    engine = "base"  # the key of the function catalogue's translations
+    dialect: str  # sqlglot's dialect of the SQL it builds
 
     def __init__(
         self, now_ms: int, bounds: Bounds | None = None, meter: Meter | None = None

@@ -17,6 +17,7 @@ CAP_MESSAGE = (
 
 class DuckDBCompiler(Compiler):
     engine = "duckdb"
+    dialect = "duckdb"
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         width = call("to_milliseconds", lit(period_ms))
