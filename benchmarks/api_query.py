@@ -30,7 +30,7 @@ from linqd.linq import Bounds, compile_linq
 from linqd.query import lines, modes
 from linqd.query.framing import Framing
 from linqd.query.run import BATCH_ROWS, run_query, with_paging
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 from query import RANGE, SHAPES
 
 STREAM_ROWS = 1_000_000
@@ -39,7 +39,7 @@ GROUPED = [shape for shape in SHAPES if "group" in shape[1]]
 REPEAT = 5
 
 
-def encoded_locally(store: EventStore, linq: str) -> int:
+def encoded_locally(store: DuckDBStore, linq: str) -> int:
     """The same json/simple/compact bytes the server sends, made in-process (no HTTP)."""
     bounds = Bounds(RANGE.from_ms, RANGE.to_ms, "self")
     compiled = compile_linq(linq, store.schema, now_ms=NOW_MS, bounds=bounds)

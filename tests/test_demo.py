@@ -10,7 +10,8 @@ import pytest
 from linqd import demo
 from linqd.clock import SimulatedClock
 from linqd.meta import MetaStore
-from linqd.store.duckdb import AppendResult, EventStore, arrow_type, quote
+from linqd.store.base import AppendResult
+from linqd.store.duckdb import DuckDBStore, arrow_type, quote
 
 NOW = 1_700_000_000_000
 DAYS = 2.0
@@ -18,7 +19,7 @@ START = NOW - int(DAYS * 86_400_000)
 TABLES = (demo.ECOMMERCE, demo.ACTIVITY, demo.NAVIGATION)
 
 
-class RecordingStore(EventStore):
+class RecordingStore(DuckDBStore):
     """A real store that also keeps every batch it was handed, to check what generate sends."""
 
     def __init__(self, path: Path) -> None:
@@ -50,13 +51,13 @@ def store(tmp_path: Path) -> Iterator[RecordingStore]:
     s.close()
 
 
-def count(store: EventStore, table: str) -> int:
+def count(store: DuckDBStore, table: str) -> int:
     row = store.reader().execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
     assert row is not None
     return int(row[0])
 
 
-def contents(store: EventStore) -> dict[str, list[tuple[Any, ...]]]:
+def contents(store: DuckDBStore) -> dict[str, list[tuple[Any, ...]]]:
     reader = store.reader()
     return {
         table: reader.execute(

@@ -9,10 +9,10 @@ from pathlib import Path
 from .clock import Clock
 from .domains import secure_permissions
 from .meta import MetaStore
-from .store.duckdb import DEFAULT_MEMORY_LIMIT, EventStore
+from .store.base import EventStore
+from .store.open import DEFAULT_MEMORY_LIMIT, EVENTS_FILE, open_store
 
 DEFAULT_DATA_DIR = Path("./linqd-data")
-EVENTS_FILE = "events.duckdb"
 META_FILE = "meta.sqlite"
 
 
@@ -33,11 +33,21 @@ def ensure_private_dir(path: Path) -> None:
     secure_permissions(path)
 
 
-def open_data_dir(path: Path, clock: Clock, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DataDir:
+def open_data_dir(
+    path: Path,
+    clock: Clock,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    store: str = "duckdb",
+) -> DataDir:
     ensure_private_dir(path)
     meta = MetaStore(path / META_FILE)
-    store = EventStore(path / EVENTS_FILE, meta, clock, memory_limit=memory_limit)
-    return DataDir(path, meta, store)
+    try:
+        events = open_store(store, path, meta, clock, memory_limit=memory_limit)
+    except BaseException:
+        meta.close()
+        raise
+    return DataDir(path, meta, events)
 
 
 def has_events(path: Path) -> bool:

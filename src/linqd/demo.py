@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from .store.duckdb import EventStore, duckdb_type, quote
+from .store.base import EventStore
+from .store.duckdb import duckdb_type, quote
 
 if TYPE_CHECKING:
     from .store.catalog import TableSchema

@@ -220,13 +220,13 @@ def test_a_shared_scan_is_built_once_and_again_after_a_change(
     """Building a shared scan's SQL costs more than scanning a small window: once per set of
     rules and versions, not once per pass."""
     built: list[int] = []
-    original = engine_module.shared_scan_sql
+    original = engine_module.shared_scan_select
 
     def counting(programs: list[Any], domain: str) -> str:
         built.append(len(programs))
         return original(programs, domain)
 
-    monkeypatch.setattr(engine_module, "shared_scan_sql", counting)
+    monkeypatch.setattr(engine_module, "shared_scan_select", counting)
     sc = scenario
     for word in ("disk", "cpu"):
         sc.define(word, f'from {TABLE} where message -> "{word}"', {"kind": "each"})

@@ -22,7 +22,7 @@ from linqd.linq import types as t
 from linqd.meta import MetaStore
 from linqd.store import catalog
 from linqd.store.catalog import UNPARSED_SUFFIX, Column, TableSchema
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 
 def builtin(name: str) -> TableSchema:
@@ -238,7 +238,7 @@ def test_unparseable_messages_go_to_the_unparsed_lists() -> None:
 
 
 def test_side_table_convention_stores_into_a_raw_table(tmp_path: Path) -> None:
-    store = EventStore(
+    store = DuckDBStore(
         tmp_path / "e.duckdb", MetaStore(tmp_path / "m.sqlite"), SimulatedClock(1_000)
     )
     try:

@@ -18,7 +18,7 @@ from linqd.datadir import DataDir, open_data_dir
 from linqd.ingest.pipeline import IngestPipeline
 from linqd.ingest.syslog import ParsedBatch, parse_messages
 from linqd.lookup_tables import lookup_storage
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 NOW = 1_700_000_000_000
 # Short enough that waiting for a commit costs nothing (see the xfail below on why it matters).
@@ -47,7 +47,7 @@ def batch(
     )
 
 
-def rows(store: EventStore, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def rows(store: DuckDBStore, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     return store.reader().execute(sql, list(params)).fetchall()
 
 

@@ -20,7 +20,7 @@ from linqd.ingest.pipeline import WRITTEN_BY_LINQD, IngestPipeline
 from linqd.ingest.syslog import ParsedBatch, parse_messages
 from linqd.lookup_tables import lookup_storage
 from linqd.store.catalog import REJECTED_TABLE, written_by_linqd
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 NOW = 1_700_000_000_000
 FAST = 0.005
@@ -32,11 +32,11 @@ def batch(table: str, messages: list[str]) -> ParsedBatch:
     return ParsedBatch([table] * count, ["h"] * count, messages, [None] * count, [])
 
 
-def rows(store: EventStore, sql: str) -> list[tuple[Any, ...]]:
+def rows(store: DuckDBStore, sql: str) -> list[tuple[Any, ...]]:
     return store.reader().execute(sql).fetchall()
 
 
-def rejected(store: EventStore) -> list[tuple[Any, ...]]:
+def rejected(store: DuckDBStore) -> list[tuple[Any, ...]]:
     return rows(store, f'SELECT client, tag, message, reason FROM "{REJECTED_TABLE}" ORDER BY _seq')
 
 
@@ -136,7 +136,7 @@ def test_parse_rejections_are_kept_whole(data: DataDir, pipeline: IngestPipeline
     ]
 
 
-class FlakyStore(EventStore):
+class FlakyStore(DuckDBStore):
     """A real store whose appends to one table fail a given number of times first (a disk
     that comes back), to exercise the writer's retries."""
 

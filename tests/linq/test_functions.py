@@ -18,7 +18,7 @@ from linqd.linq.functions import unique_functions
 from linqd.linq.functions.json import jq_to_jsonpath
 from linqd.linq.functions.time import strftime_format
 from linqd.meta import MetaStore
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 NOW_MS = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC, a Tuesday
 EVENT_MS = NOW_MS + 123
@@ -28,9 +28,9 @@ CLIENT_IP = 3_232_235_786  # 192.168.1.10
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     tmp: Path = tmp_path_factory.mktemp("functions")
-    events = EventStore(tmp / "e.duckdb", MetaStore(tmp / "m.sqlite"), SimulatedClock())
+    events = DuckDBStore(tmp / "e.duckdb", MetaStore(tmp / "m.sqlite"), SimulatedClock())
     events.append(
         "my.app.fn", {"message": [MESSAGE], "hostname": [URL]}, client="self", eventdates=[EVENT_MS]
     )
@@ -51,7 +51,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
     events.close()
 
 
-def evaluate(store: EventStore, expression: str, table: str = "my.app.fn") -> tuple[Any, str]:
+def evaluate(store: DuckDBStore, expression: str, table: str = "my.app.fn") -> tuple[Any, str]:
     query = compile_linq(
         f"from {table} select {expression} as value",
         store.schema,
@@ -321,7 +321,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("expression", "expected"), CASES)
-def test_function(store: EventStore, expression: str, expected: object) -> None:
+def test_function(store: DuckDBStore, expression: str, expected: object) -> None:
     value, _ = evaluate(store, expression)
     assert value == expected
 
@@ -345,7 +345,7 @@ def test_function(store: EventStore, expression: str, expected: object) -> None:
         ('weakin(method, {"get", "post"})', True),
     ],
 )
-def test_function_on_typed_columns(store: EventStore, expression: str, expected: object) -> None:
+def test_function_on_typed_columns(store: DuckDBStore, expression: str, expected: object) -> None:
     value, _ = evaluate(store, expression, table="demo.ecommerce.data")
     assert value == expected
 
@@ -377,7 +377,7 @@ def test_function_on_typed_columns(store: EventStore, expression: str, expected:
         ("uriport(hostname)", "int4"),
     ],
 )
-def test_result_types(store: EventStore, expression: str, type_name: str) -> None:
+def test_result_types(store: DuckDBStore, expression: str, type_name: str) -> None:
     value, ltype = evaluate(store, expression)
     assert ltype == type_name
     assert value is not None
@@ -398,13 +398,13 @@ def test_result_types(store: EventStore, expression: str, type_name: str) -> Non
         ('toktains(hostname, "a", isnull(hostname))', "must be true or false"),
     ],
 )
-def test_compile_errors(store: EventStore, expression: str, message: str) -> None:
+def test_compile_errors(store: DuckDBStore, expression: str, message: str) -> None:
     with pytest.raises(LinqError, match=message):
         evaluate(store, expression)
 
 
 @pytest.mark.parametrize("path", ["user", ".[]", ".a | .b", ".a[x]"])
-def test_jqcompile_rejects_what_is_not_a_path(store: EventStore, path: str) -> None:
+def test_jqcompile_rejects_what_is_not_a_path(store: DuckDBStore, path: str) -> None:
     with pytest.raises(LinqError, match="Cannot compile jq"):
         evaluate(store, f'jqcompile("{path}")')
 
@@ -442,7 +442,7 @@ def test_date_patterns_map_to_strftime(pattern: str, format_: str) -> None:
     assert strftime_format(pattern) == format_
 
 
-def test_now_and_today_follow_the_query_clock(store: EventStore) -> None:
+def test_now_and_today_follow_the_query_clock(store: DuckDBStore) -> None:
     later = compile_linq(
         "from my.app.fn select now() as n, today() as d",
         store.schema,
@@ -454,7 +454,7 @@ def test_now_and_today_follow_the_query_clock(store: EventStore) -> None:
     ]
 
 
-def test_time_functions_filter_rows(store: EventStore) -> None:
+def test_time_functions_filter_rows(store: DuckDBStore) -> None:
     query = compile_linq(
         "from my.app.fn where now() - 1d < eventdate, eventdate < tomorrow(), "
         'toktains(hostname, "items") select weekofyear(eventdate) as w',

@@ -23,7 +23,7 @@ from linqd.errors import LinqdError, LinqError, QueryLimitError
 from linqd.meta import MetaStore
 from linqd.query.dates import TimeRange
 from linqd.query.run import run_query
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 NOW = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC
 HOUR = 3_600_000
@@ -54,9 +54,9 @@ def bucket(period_ms: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     path: Path = tmp_path_factory.mktemp("oracle")
-    s = EventStore(path / "events.duckdb", MetaStore(path / "meta.sqlite"), SimulatedClock(NOW))
+    s = DuckDBStore(path / "events.duckdb", MetaStore(path / "meta.sqlite"), SimulatedClock(NOW))
     demo.generate(s, events=20_000, days=3, now_ms=NOW, seed=7)
     # Rows with null numbers (avg counts them as zero, nnavg skips them).
     stamps = [FROM + 1_234 + i * (TO - FROM) // NULL_ROWS for i in range(NULL_ROWS)]
@@ -126,7 +126,9 @@ def _rows(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     return [tuple(_norm(v) for v in row) for row in rows]
 
 
-def linq(store: EventStore, text: str, *, client: str = "self", **kw: Any) -> list[tuple[Any, ...]]:
+def linq(
+    store: DuckDBStore, text: str, *, client: str = "self", **kw: Any
+) -> list[tuple[Any, ...]]:
     result = run_query(store, text, time_range=RANGE, client=client, now_ms=NOW, **kw)
     table = result.to_table()
     if table.num_rows:
@@ -134,7 +136,7 @@ def linq(store: EventStore, text: str, *, client: str = "self", **kw: Any) -> li
     return _rows([tuple(r.values()) for r in table.to_pylist()])
 
 
-def sql(store: EventStore, text: str) -> list[tuple[Any, ...]]:
+def sql(store: DuckDBStore, text: str) -> list[tuple[Any, ...]]:
     return _rows(store.reader().sql(text).fetchall())
 
 
@@ -458,7 +460,7 @@ CASES: list[tuple[str, str, str, bool]] = [
     ("text", "reference", "ordered"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
 def test_linq_matches_reference_sql(
-    store: EventStore, text: str, reference: str, ordered: bool
+    store: DuckDBStore, text: str, reference: str, ordered: bool
 ) -> None:
     got = linq(store, text)
     expected = sql(store, reference)
@@ -468,7 +470,7 @@ def test_linq_matches_reference_sql(
     assert got == expected
 
 
-def test_cases_select_rows(store: EventStore) -> None:
+def test_cases_select_rows(store: DuckDBStore) -> None:
     """The reference queries are not vacuous: all but the two meant to be empty return rows."""
     empty = [name for name, _, reference, _ in CASES if not sql(store, reference)]
     assert empty == ["has_is_case_sensitive", "type_mismatch_is_no_rows"]
@@ -477,7 +479,7 @@ def test_cases_select_rows(store: EventStore) -> None:
 # -- time buckets and order ------------------------------------------------------------------------
 
 
-def test_buckets_are_epoch_aligned_starts_and_empty_ones_are_skipped(store: EventStore) -> None:
+def test_buckets_are_epoch_aligned_starts_and_empty_ones_are_skipped(store: DuckDBStore) -> None:
     period = 7 * 60_000  # 7 minutes: not a divisor of an hour, so alignment is visible
     rows = linq(store, f"{E} where statusCode = 404 group every 7m select count() as n")
     starts = [r[0] for r in rows]
@@ -494,7 +496,7 @@ def test_buckets_are_epoch_aligned_starts_and_empty_ones_are_skipped(store: Even
     assert all(n > 0 for _, n in rows)
 
 
-def test_rows_come_in_eventdate_then_arrival_order(store: EventStore) -> None:
+def test_rows_come_in_eventdate_then_arrival_order(store: DuckDBStore) -> None:
     # Three rows at the same eventdate, appended in two batches: arrival order breaks the tie.
     at = FROM + 7 * HOUR + 17
     store.append(
@@ -506,7 +508,7 @@ def test_rows_come_in_eventdate_then_arrival_order(store: EventStore) -> None:
     assert rows == [("earlier",), ("first",), ("second",), ("third",)]
 
 
-def test_median_and_percentile_are_nearest_rank_values(store: EventStore) -> None:
+def test_median_and_percentile_are_nearest_rank_values(store: DuckDBStore) -> None:
     rows = linq(
         store,
         f"{E} where statusCode = 500 group every 1d select median(timeTaken) as m, "
@@ -523,7 +525,7 @@ def test_median_and_percentile_are_nearest_rank_values(store: EventStore) -> Non
     assert rows == expected
 
 
-def test_avg_and_nnavg_differ_where_nulls_are(store: EventStore) -> None:
+def test_avg_and_nnavg_differ_where_nulls_are(store: DuckDBStore) -> None:
     (row,) = linq(
         store,
         f'{E} where uri -> "/null-row-" or statusCode = 299 group '
@@ -533,7 +535,7 @@ def test_avg_and_nnavg_differ_where_nulls_are(store: EventStore) -> None:
     assert row == (5 * 2 / 32, 5.0, 32)
 
 
-def test_hllppcount_estimates_the_distinct_count(store: EventStore) -> None:
+def test_hllppcount_estimates_the_distinct_count(store: DuckDBStore) -> None:
     rows = linq(
         store, f"{E} group by method select hllppcount(cookie) as h, sizedistinct(cookie) as d"
     )
@@ -546,7 +548,7 @@ def test_hllppcount_estimates_the_distinct_count(store: EventStore) -> None:
 # -- addresses -----------------------------------------------------------------------------------
 
 
-def test_unquoted_and_quoted_ip_equality(store: EventStore) -> None:
+def test_unquoted_and_quoted_ip_equality(store: DuckDBStore) -> None:
     ((ip, count),) = sql(
         store,
         f"SELECT clientIpAddress, count(*) AS n FROM {BE} WHERE clientIpAddress IS NOT NULL "
@@ -560,7 +562,7 @@ def test_unquoted_and_quoted_ip_equality(store: EventStore) -> None:
     assert len(in_set) == count
 
 
-def test_quoted_ips_in_a_set_match_an_ip4_column(store: EventStore) -> None:
+def test_quoted_ips_in_a_set_match_an_ip4_column(store: DuckDBStore) -> None:
     ((ip,),) = sql(
         store,
         f"SELECT clientIpAddress FROM {BE} WHERE clientIpAddress IS NOT NULL "
@@ -574,12 +576,12 @@ def test_quoted_ips_in_a_set_match_an_ip4_column(store: EventStore) -> None:
 # -- range and domain ----------------------------------------------------------------------------
 
 
-def test_range_is_from_inclusive_to_exclusive(store: EventStore) -> None:
+def test_range_is_from_inclusive_to_exclusive(store: DuckDBStore) -> None:
     rows = linq(store, f'{E} where uri -> "/edge-" select uri')
     assert rows == [("/edge-from",), ("/edge-last",)]
 
 
-def test_other_domains_rows_never_show(store: EventStore) -> None:
+def test_other_domains_rows_never_show(store: DuckDBStore) -> None:
     assert sql(store, f"SELECT count(*) FROM \"{ECOM}\" WHERE client = 'other'") == [(OTHER_ROWS,)]
     queries = [
         f'{E} where uri = "/other-client"',
@@ -596,13 +598,13 @@ def test_other_domains_rows_never_show(store: EventStore) -> None:
     assert total == sql(store, f"SELECT count(*) FROM {BE}")
 
 
-def test_the_other_domain_sees_only_its_rows(store: EventStore) -> None:
+def test_the_other_domain_sees_only_its_rows(store: DuckDBStore) -> None:
     rows = linq(store, f"{E} select uri", client="other")
     in_range = sum(1 for i in range(OTHER_ROWS) if FROM + i * HOUR < TO)
     assert rows == [("/other-client",)] * in_range
 
 
-def test_request_limit_and_offset_apply_on_top_of_linq(store: EventStore) -> None:
+def test_request_limit_and_offset_apply_on_top_of_linq(store: DuckDBStore) -> None:
     rows = linq(
         store, f"{E} where statusCode = 404 select eventdate, uri limit 20", limit=5, offset=2
     )
@@ -617,14 +619,14 @@ def test_request_limit_and_offset_apply_on_top_of_linq(store: EventStore) -> Non
 # -- the subquery cap ----------------------------------------------------------------------------
 
 
-def test_subquery_over_32000_rows_fails(store: EventStore) -> None:
+def test_subquery_over_32000_rows_fails(store: DuckDBStore) -> None:
     with pytest.raises(QueryLimitError) as info:
         linq(store, f"{E} where uri in (from {BIG} group by message)")
     assert "max value for size is 32000 but reached" in str(info.value)
     assert "32001" in str(info.value)
 
 
-def test_subquery_of_exactly_32000_rows_runs(store: EventStore) -> None:
+def test_subquery_of_exactly_32000_rows_runs(store: DuckDBStore) -> None:
     rows = linq(
         store,
         f'{E} where uri in (from {BIG} where message != "m0" group by message) select uri',
@@ -632,7 +634,7 @@ def test_subquery_of_exactly_32000_rows_runs(store: EventStore) -> None:
     assert rows == []
 
 
-def test_a_failing_query_is_a_linqd_error(store: EventStore) -> None:
+def test_a_failing_query_is_a_linqd_error(store: DuckDBStore) -> None:
     with pytest.raises(LinqdError):
         linq(store, f"{E} where nosuchcolumn = 1")
 
@@ -640,7 +642,7 @@ def test_a_failing_query_is_a_linqd_error(store: EventStore) -> None:
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-def test_empty_result_keeps_its_columns(store: EventStore) -> None:
+def test_empty_result_keeps_its_columns(store: DuckDBStore) -> None:
     result = run_query(
         store,
         f"{E} where statusCode = 1 select eventdate, uri",
@@ -653,7 +655,7 @@ def test_empty_result_keeps_its_columns(store: EventStore) -> None:
     assert table.column_names == ["eventdate", "uri"]
 
 
-def test_tuple_alias_in_subquery(store: EventStore) -> None:
+def test_tuple_alias_in_subquery(store: DuckDBStore) -> None:
     literal = linq(
         store,
         f"{E} where (clientIpAddress, method) in (from {ECOM} where statusCode = 500 "
@@ -668,7 +670,7 @@ def test_tuple_alias_in_subquery(store: EventStore) -> None:
     assert [r[-1:] for r in aliased] == literal
 
 
-def test_subquery_has_is_in_reversed(store: EventStore) -> None:
+def test_subquery_has_is_in_reversed(store: DuckDBStore) -> None:
     reversed_form = linq(
         store,
         f"{E} where (from {ECOM} where statusCode = 408 select uri) -> uri select eventdate",
@@ -680,7 +682,7 @@ def test_subquery_has_is_in_reversed(store: EventStore) -> None:
     assert reversed_form == in_form
 
 
-def test_aggregate_alias_equal_to_a_key_is_rejected(store: EventStore) -> None:
+def test_aggregate_alias_equal_to_a_key_is_rejected(store: DuckDBStore) -> None:
     try:
         rows = linq(store, f"{E} group every 1d by method select count() as method")
     except LinqError as error:
@@ -689,7 +691,7 @@ def test_aggregate_alias_equal_to_a_key_is_rejected(store: EventStore) -> None:
     raise AssertionError(f"accepted, and the count is gone: {rows[:2]}")
 
 
-def test_lookup_subquery_over_32000_rows_fails(store: EventStore) -> None:
+def test_lookup_subquery_over_32000_rows_fails(store: DuckDBStore) -> None:
     try:
         linq(
             store,

@@ -16,7 +16,7 @@ from linqd.errors import QueryLimitError
 from linqd.linq import Bounds, CompiledQuery, compile_linq
 from linqd.meta import MetaStore
 from linqd.query.live import BatchStream
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 NOW = 1_800_000_000_000
 TABLE = "my.app.live"
@@ -24,15 +24,15 @@ WAIT = 10.0  # a generous bound on a blocking read, never a pause
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
+def store(tmp_path: Path) -> Iterator[DuckDBStore]:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = EventStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
+    store = DuckDBStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
     yield store
     store.close()
     meta.close()
 
 
-def append(store: EventStore, *messages: str) -> None:
+def append(store: DuckDBStore, *messages: str) -> None:
     store.append(TABLE, {"message": list(messages)}, client="self")
 
 
@@ -41,11 +41,11 @@ def messages(batch: pa.RecordBatch | None) -> list[str]:
     return [str(v) for v in batch.column("message").to_pylist()]
 
 
-def compiled(store: EventStore, text: str, bounds: Bounds) -> CompiledQuery:
+def compiled(store: DuckDBStore, text: str, bounds: Bounds) -> CompiledQuery:
     return compile_linq(text, store.schema, now_ms=NOW, bounds=bounds)
 
 
-def test_continuous_query_follows_appends(store: EventStore) -> None:
+def test_continuous_query_follows_appends(store: DuckDBStore) -> None:
     append(store, "a", "b")
     bounds = Bounds(NOW - 1000, None, "self")
     query = compiled(store, f"from {TABLE} select message", bounds)
@@ -63,7 +63,7 @@ def test_continuous_query_follows_appends(store: EventStore) -> None:
         stream.cancel()
 
 
-def test_linq_limit_bounds_the_whole_live_result(store: EventStore) -> None:
+def test_linq_limit_bounds_the_whole_live_result(store: DuckDBStore) -> None:
     append(store, "a")
     bounds = Bounds(NOW - 1000, None, "self")
     query = compiled(store, f"from {TABLE} select message limit 2", bounds)
@@ -77,7 +77,7 @@ def test_linq_limit_bounds_the_whole_live_result(store: EventStore) -> None:
         stream.cancel()
 
 
-def _slow(store: EventStore) -> CompiledQuery:
+def _slow(store: DuckDBStore) -> CompiledQuery:
     """A query that keeps the engine busy for minutes unless it is interrupted."""
     base = compiled(store, f"from {TABLE} select message", Bounds())
     slow = sqlglot.parse_one(
@@ -88,7 +88,7 @@ def _slow(store: EventStore) -> CompiledQuery:
     return CompiledQuery(base.plan, slow)
 
 
-def test_time_limit_cancels_the_query(store: EventStore) -> None:
+def test_time_limit_cancels_the_query(store: DuckDBStore) -> None:
     append(store, "a")
     stream = BatchStream(store, _slow(store), bounds=Bounds(), now_ms=NOW, timeout_s=0.2)
     stream.start()
@@ -97,14 +97,14 @@ def test_time_limit_cancels_the_query(store: EventStore) -> None:
     assert stream.join(WAIT)
 
 
-def test_cancel_stops_a_running_query(store: EventStore) -> None:
+def test_cancel_stops_a_running_query(store: DuckDBStore) -> None:
     append(store, "a")
     stream = BatchStream(store, _slow(store), bounds=Bounds(), now_ms=NOW).start()
     stream.cancel()
     assert stream.join(WAIT)
 
 
-def test_bounded_queue_keeps_memory_flat(store: EventStore) -> None:
+def test_bounded_queue_keeps_memory_flat(store: DuckDBStore) -> None:
     store.append(TABLE, {"message": [f"m{i}" for i in range(200_000)]}, client="self")
     bounds = Bounds(client="self")
     query = compiled(store, f"from {TABLE} select message", bounds)

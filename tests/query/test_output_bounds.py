@@ -24,7 +24,7 @@ from linqd.query import documents, lines, modes
 from linqd.query.framing import Framing, framed_bytes
 from linqd.query.handoff import Handoff
 from linqd.query.live import BatchStream
-from linqd.store.duckdb import EventStore
+from linqd.store.duckdb import DuckDBStore
 
 NOW = 1_800_000_000_000
 TABLE = "my.app.wide"
@@ -34,9 +34,9 @@ WIDTH = 400  # characters of message per row: a 65,536-row batch would be ~26 MB
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
+def store(tmp_path: Path) -> Iterator[DuckDBStore]:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = EventStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
+    store = DuckDBStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
     store.append(TABLE, {"message": [f"{i:08d}" + "x" * WIDTH for i in range(ROWS)]}, client="s")
     yield store
     store.close()
@@ -83,7 +83,7 @@ def test_handoff_calls_back_after_each_item_and_close_releases_the_producer() ->
 # -- the stream ---------------------------------------------------------------------------------
 
 
-def test_a_slow_reader_holds_bounded_bytes(store: EventStore) -> None:
+def test_a_slow_reader_holds_bounded_bytes(store: DuckDBStore) -> None:
     bounds = Bounds(client="s")
     compiled = compile_linq(f"from {TABLE} select message", store.schema, now_ms=NOW, bounds=bounds)
     bound, piece_bytes = 1 << 20, 1 << 18
@@ -118,7 +118,7 @@ def test_a_slow_reader_holds_bounded_bytes(store: EventStore) -> None:
         stream.cancel()
 
 
-def framed_answer(store: EventStore, mode: modes.Mode, encoded: bool) -> bytes:
+def framed_answer(store: DuckDBStore, mode: modes.Mode, encoded: bool) -> bytes:
     """A whole answer in ``mode``: pieces encoded in the query's thread, or batches framed by
     the consumer as before."""
     bounds = Bounds(client="s")
@@ -151,7 +151,7 @@ def framed_answer(store: EventStore, mode: modes.Mode, encoded: bool) -> bytes:
 
 
 @pytest.mark.parametrize("mode", [modes.Mode.JSON, modes.Mode.CSV, modes.Mode.JSON_SIMPLE_COMPACT])
-def test_encoded_pieces_are_the_framings_bytes(store: EventStore, mode: modes.Mode) -> None:
+def test_encoded_pieces_are_the_framings_bytes(store: DuckDBStore, mode: modes.Mode) -> None:
     assert framed_answer(store, mode, encoded=True) == framed_answer(store, mode, encoded=False)
 
 
@@ -172,7 +172,7 @@ def test_msgpack_in_pieces_is_the_document_packed_whole() -> None:
     assert len(parts) == len(groups) + 2
 
 
-def test_an_encoder_failure_ends_the_stream_with_an_error(store: EventStore) -> None:
+def test_an_encoder_failure_ends_the_stream_with_an_error(store: DuckDBStore) -> None:
     bounds = Bounds(client="s")
     compiled = compile_linq(f"from {TABLE} select message", store.schema, now_ms=NOW, bounds=bounds)
 

@@ -17,7 +17,8 @@ from linqd.clock import SimulatedClock
 from linqd.errors import StoreError, ValidationError
 from linqd.meta import MetaStore
 from linqd.store import catalog
-from linqd.store.duckdb import DAY_MS, EventStore, quote
+from linqd.store.base import DAY_MS
+from linqd.store.duckdb import DuckDBStore, quote
 
 NOW = 1_700_000_000_000
 ECOM = "demo.ecommerce.data"
@@ -30,8 +31,8 @@ BUILTINS = (
 )
 
 
-def open_store(path: Path, clock: SimulatedClock | None = None) -> EventStore:
-    return EventStore(
+def open_store(path: Path, clock: SimulatedClock | None = None) -> DuckDBStore:
+    return DuckDBStore(
         path / "events.duckdb", MetaStore(path / "meta.sqlite"), clock or SimulatedClock(NOW)
     )
 
@@ -42,13 +43,13 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: SimulatedClock) -> Iterator[EventStore]:
+def store(tmp_path: Path, clock: SimulatedClock) -> Iterator[DuckDBStore]:
     s = open_store(tmp_path, clock)
     yield s
     s.close()
 
 
-def rows(store: EventStore, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+def rows(store: DuckDBStore, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     return store.reader().execute(sql, params or []).fetchall()
 
 
@@ -59,7 +60,7 @@ def ms(value: dt.datetime) -> int:
 # -- fresh store -----------------------------------------------------------------------------------
 
 
-def test_builtin_tables_exist_empty_on_a_fresh_store(store: EventStore) -> None:
+def test_builtin_tables_exist_empty_on_a_fresh_store(store: DuckDBStore) -> None:
     names = [t.name for t in store.tables()]
     assert names == sorted(BUILTINS)
     for name in BUILTINS:
@@ -72,7 +73,7 @@ def test_builtin_tables_exist_empty_on_a_fresh_store(store: EventStore) -> None:
     assert store.schema("my.app.test") is None
 
 
-def test_builtin_table_columns_in_duckdb(store: EventStore) -> None:
+def test_builtin_table_columns_in_duckdb(store: DuckDBStore) -> None:
     columns = rows(
         store,
         "SELECT column_name, data_type FROM information_schema.columns "
@@ -91,7 +92,7 @@ def test_builtin_table_columns_in_duckdb(store: EventStore) -> None:
 
 
 def test_append_is_columnar_and_stamped_with_the_clock(
-    store: EventStore, clock: SimulatedClock
+    store: DuckDBStore, clock: SimulatedClock
 ) -> None:
     result = store.append(
         ECOM, {"method": ["GET", "POST", None], "statusCode": [200, 404, 500]}, client="self"
@@ -111,14 +112,14 @@ def test_append_is_columnar_and_stamped_with_the_clock(
     ]
 
 
-def test_append_with_explicit_eventdates(store: EventStore) -> None:
+def test_append_with_explicit_eventdates(store: DuckDBStore) -> None:
     stamps = [NOW - 10, NOW - 20_000, NOW + 3]
     store.append(ECOM, {"uri": ["/a", "/b", "/c"]}, client="self", eventdates=stamps)
     got = rows(store, f"SELECT eventdate, uri FROM {quote(ECOM)} ORDER BY _seq")
     assert [(ms(d), u) for d, u in got] == [(NOW - 10, "/a"), (NOW - 20_000, "/b"), (NOW + 3, "/c")]
 
 
-def test_ip4_column_is_stored_as_an_unsigned_int(store: EventStore) -> None:
+def test_ip4_column_is_stored_as_an_unsigned_int(store: DuckDBStore) -> None:
     store.append(ECOM, {"clientIpAddress": [4_294_967_295, 167_772_161]}, client="self")
     assert rows(store, f"SELECT clientIpAddress FROM {quote(ECOM)} ORDER BY _seq") == [
         (4_294_967_295,),
@@ -126,7 +127,7 @@ def test_ip4_column_is_stored_as_an_unsigned_int(store: EventStore) -> None:
     ]
 
 
-def test_seq_increases_across_tables(store: EventStore) -> None:
+def test_seq_increases_across_tables(store: DuckDBStore) -> None:
     a = store.append(ECOM, {"uri": ["/1", "/2"]}, client="self")
     b = store.append("siem.logtrust.web.activity", {"username": ["u"]}, client="self")
     c = store.append("my.app.test", {"message": ["m1", "m2", "m3"]}, client="self")
@@ -136,7 +137,7 @@ def test_seq_increases_across_tables(store: EventStore) -> None:
     assert rows(store, f"SELECT _seq FROM {quote(ECOM)} ORDER BY _seq") == [(1,), (2,), (7,)]
 
 
-def test_bad_appends_are_store_errors_and_leave_no_rows(store: EventStore) -> None:
+def test_bad_appends_are_store_errors_and_leave_no_rows(store: DuckDBStore) -> None:
     with pytest.raises(StoreError, match="no column"):
         store.append(ECOM, {"nosuch": [1]}, client="self")
     with pytest.raises(StoreError):
@@ -147,7 +148,7 @@ def test_bad_appends_are_store_errors_and_leave_no_rows(store: EventStore) -> No
     assert store.append(ECOM, {"uri": ["/ok"]}, client="self").first_seq == 1
 
 
-def test_listeners_hear_every_append(store: EventStore) -> None:
+def test_listeners_hear_every_append(store: DuckDBStore) -> None:
     heard: list[tuple[str, int, int]] = []
     store.subscribe(lambda r: heard.append((r.table, r.first_seq, r.last_seq)))
     store.append(ECOM, {"uri": ["/a", "/b"]}, client="self")
@@ -158,7 +159,7 @@ def test_listeners_hear_every_append(store: EventStore) -> None:
 # -- raw tables ----------------------------------------------------------------------------------
 
 
-def test_raw_table_is_created_at_its_first_event(store: EventStore) -> None:
+def test_raw_table_is_created_at_its_first_event(store: DuckDBStore) -> None:
     assert store.schema("my.app.web.logs") is None
     store.append(
         "my.app.web.logs", {"hostname": ["web-1"], "message": ["GET / 200"]}, client="self"
@@ -183,7 +184,7 @@ def test_raw_table_is_created_at_its_first_event(store: EventStore) -> None:
 # -- cursors -------------------------------------------------------------------------------------
 
 
-def test_read_after_returns_the_rows_after_a_cursor_in_order(store: EventStore) -> None:
+def test_read_after_returns_the_rows_after_a_cursor_in_order(store: DuckDBStore) -> None:
     store.append(ECOM, {"uri": ["/1", "/2"]}, client="self")
     store.append("my.app.test", {"message": ["x"]}, client="self")
     store.append(ECOM, {"uri": ["/3", "/4"]}, client="other", eventdates=[NOW - 5, NOW - 9])
@@ -240,7 +241,7 @@ def test_reopening_keeps_rows_tables_and_the_sequence(tmp_path: Path) -> None:
 
 def test_retention_deletes_only_rows_older_than_n_days(tmp_path: Path) -> None:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = EventStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
+    store = DuckDBStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
     try:
         at = NOW + 123_456  # the `now` passed in, not the clock's
         cutoff = at - 3 * DAY_MS
@@ -273,7 +274,7 @@ def test_retention_deletes_only_rows_older_than_n_days(tmp_path: Path) -> None:
 def test_retention_uses_the_clock_when_no_now_is_given(tmp_path: Path) -> None:
     clock = SimulatedClock(NOW)
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = EventStore(tmp_path / "events.duckdb", meta, clock)
+    store = DuckDBStore(tmp_path / "events.duckdb", meta, clock)
     try:
         store.append(ECOM, {"uri": ["a"]}, client="self", eventdates=[NOW - DAY_MS - 1])
         meta.set_retention_days(ECOM, 1)
@@ -286,7 +287,7 @@ def test_retention_uses_the_clock_when_no_now_is_given(tmp_path: Path) -> None:
 # -- concurrency ---------------------------------------------------------------------------------
 
 
-def test_concurrent_readers_see_consistent_prefixes(store: EventStore) -> None:
+def test_concurrent_readers_see_consistent_prefixes(store: DuckDBStore) -> None:
     table = "my.app.concurrent"
     batches, batch_size, readers, reads = 40, 25, 4, 40
     store.append(table, {"message": ["seed"]}, client="self")
@@ -395,7 +396,7 @@ def test_table_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
         "SET autoload_known_extensions = true",
     ],
 )
-def test_the_engine_reaches_no_file_network_or_extension(store: EventStore, sql: str) -> None:
+def test_the_engine_reaches_no_file_network_or_extension(store: DuckDBStore, sql: str) -> None:
     """Defence in depth: no statement, whatever builds it, reads files, loads code or changes
     those settings."""
     with pytest.raises(duckdb.Error):
@@ -403,7 +404,7 @@ def test_the_engine_reaches_no_file_network_or_extension(store: EventStore, sql:
     assert not Path("/tmp/linqd-must-not-exist.csv").exists()
 
 
-def test_the_listeners_failure_does_not_fail_the_append(store: EventStore) -> None:
+def test_the_listeners_failure_does_not_fail_the_append(store: DuckDBStore) -> None:
     def broken(result: object) -> None:
         raise RuntimeError("follower bug")
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ValidationError
-from ..store.duckdb import EventStore
+from ..store.base import EventStore
 from .firing import Firing
 from .kinds import EVALUATORS, KindState, Step
 from .model import AlertDefinition
@@ -24,7 +24,8 @@ def backtest(
     """Firings of ``[from_ms, to_ms)``, in the order live evaluation would raise them."""
     if to_ms <= from_ms:
         raise ValidationError("to: must be after from", field="to")
-    program = compile_program(definition, store.schemas_for(definition.domain), now_ms=to_ms)
+    schemas = store.schemas_for(definition.domain)
+    program = compile_program(definition, schemas, now_ms=to_ms, engine=store.engine)
     if program.steps is StepKind.PERIODS:
         steps = (to_ms - program.first_end(from_ms)) // program.period_ms + 1
         if steps > MAX_STEPS:
@@ -37,19 +38,18 @@ def backtest(
 
 
 def _firings(program: Program, store: EventStore, from_ms: int, to_ms: int) -> list[Firing]:
-    reader = store.reader()
     evaluate = EVALUATORS[program.kind]
     trigger = program.definition.spec.trigger
     state = KindState()
     found: list[Firing] = []
     if program.steps is StepKind.EVENTS:
-        rows = program.rows(reader, program.range_select(from_ms, to_ms))
+        rows = program.rows(store, program.range_select(from_ms, to_ms))
         findings, _ = evaluate(trigger, state, Step(from_ms, to_ms, rows), program.shape)
         return [Firing(program.definition, f) for f in findings]
     end = program.first_end(from_ms)
     while end <= to_ms and len(found) < MAX_FIRINGS:
         step, select = program.period_select(end)
-        step = replace(step, rows=program.rows(reader, select))
+        step = replace(step, rows=program.rows(store, select))
         findings, state = evaluate(trigger, state, step, program.shape)
         found.extend(Firing(program.definition, f) for f in findings)
         end += program.period_ms

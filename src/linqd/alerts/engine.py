@@ -15,20 +15,27 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Protocol
 
-import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from ..clock import Clock
 from ..errors import LinqdError
-from ..query.run import engine_error
-from ..store.duckdb import AppendResult, EventStore
+from ..store.base import AppendResult, EventStore, Statement
 from .firing import Firing
 from .followups import FollowUps
 from .kinds import EVALUATORS, Step
 from .model import AlertDefinition, AlertStatus, TriggeredAlert
-from .program import Program, StepKind, compile_program, shared_scan_sql
+from .program import (
+    Program,
+    StepKind,
+    compile_program,
+    shared_scan_select,
+    union_select,
+    window_params,
+)
 from .repo import AlertRepository
 from .state import Progress, StateRepository
 from .triggered import TriggeredAlertRepository, extra_data_text
@@ -82,9 +89,10 @@ class AlertEngine:
         self.states = StateRepository(triggered.meta)
         self.followups = FollowUps(triggered)
         self._entries: dict[str, _Entry] = {}
-        # The SQL of each shared scan, by its rules and their versions: built once, run every
-        # pass (building it is costlier than the scan of a small window).
-        self._scans: dict[tuple[str, tuple[tuple[str, int], ...]], str] = {}
+        # The statement of each shared scan or union of rules, by its rules and their
+        # versions: built once, run every pass (building it is costlier than the scan of a
+        # small window).
+        self._scans: dict[tuple[str, tuple[tuple[str, int], ...]], Statement] = {}
         self._lock = threading.Lock()
         self._dirty = True
         self._stop = threading.Event()
@@ -121,7 +129,7 @@ class AlertEngine:
         while not self._stop.is_set():
             try:
                 work()
-            except (LinqdError, duckdb.Error, OSError) as error:
+            except (LinqdError, OSError) as error:
                 log.error("alert engine pass failed: %s", error)
             with self._appended:
                 if not self._stop.is_set():
@@ -150,45 +158,34 @@ class AlertEngine:
             seq = entry.progress.seq
             if entry.program is not None and seq is not None and seq < upto:
                 groups.setdefault((entry.program.plan.table, seq), []).append(entry)
-        reader = self.store.reader()
         outcomes = []
         for (_, seq), group in groups.items():
-            outcomes.extend(self._events(group, reader, seq, upto, now))
+            outcomes.extend(self._events(group, seq, upto, now))
         return self._commit(outcomes, now)
 
     def evaluate_periods(self) -> int:
         now = self.clock.now_ms()
-        reader = self.store.reader()
         outcomes = []
         for entry in self._current(now, StepKind.PERIODS):
             if entry.program is None or entry.progress.next_end is None:
                 continue
             if entry.progress.next_end + self.lateness_ms <= now:
-                outcomes.append(self._periods(entry, entry.program, reader, now))
+                outcomes.append(self._periods(entry, entry.program, now))
         return self._commit(outcomes, now)
 
-    def _events(
-        self,
-        group: list[_Entry],
-        reader: duckdb.DuckDBPyConnection,
-        seq: int,
-        upto: int,
-        now: int,
-    ) -> list[_Outcome]:
+    def _events(self, group: list[_Entry], seq: int, upto: int, now: int) -> list[_Outcome]:
         """The definitions reading one table from one position, in as few queries as can be:
         the cost of a query is mostly its own, not its rows', so a hundred rules in one query
         cost about one. Rules that are plain filters with one projection share one scan;
         the others run as one UNION ALL (or each alone, if that fails)."""
-        outcomes, group = self._shared_scans(group, reader, seq, upto, now)
+        outcomes, group = self._shared_scans(group, seq, upto, now)
         programs = [e.program for e in group if e.program is not None]
+        window = window_params(seq, upto)
         if len(group) > 1:
-            sql = " UNION ALL ".join(
-                f"SELECT {index} AS rule, * FROM ({program.events_sql(now)})"
-                for index, program in enumerate(programs)
-            )
             try:
-                result = reader.execute(sql, [seq, upto]).fetchall()
-            except duckdb.Error:
+                union = self._statement("union", group, lambda: union_select(programs, now))
+                result = self.store.fetch(union, window)
+            except LinqdError:
                 result = None  # one of them fails: run each alone to tell which
             if result is not None:
                 parts: list[list[tuple[Any, ...]]] = [[] for _ in group]
@@ -200,20 +197,30 @@ class AlertEngine:
                 ]
         for entry, program in zip(group, programs, strict=True):
             try:
-                result = reader.execute(program.events_sql(now), [seq, upto]).fetchall()
-            except duckdb.Error as error:
+                one = self._statement("one", [entry], partial(program.events_select, now))
+                result = self.store.fetch(one, window)
+            except LinqdError as error:
                 outcomes.append(self._failed(entry, error))
                 continue
             outcomes.append(self._event_rows(entry, result, upto, now))
         return outcomes
 
+    def _statement(
+        self, kind: str, entries: list[_Entry], build: Callable[[], exp.Expression]
+    ) -> Statement:
+        """The prepared query of ``entries`` (cached while their versions last, unless one of
+        them reads the clock: its query changes with every pass)."""
+        if any(e.program is None or not e.program.fixed_window for e in entries):
+            return self.store.prepare(build())
+        versions = tuple((e.definition.id, e.definition.updated_ms) for e in entries)
+        key = (f"{kind}:{entries[0].definition.domain}", versions)
+        statement = self._scans.get(key)
+        if statement is None:
+            statement = self._scans[key] = self.store.prepare(build())
+        return statement
+
     def _shared_scans(
-        self,
-        group: list[_Entry],
-        reader: duckdb.DuckDBPyConnection,
-        seq: int,
-        upto: int,
-        now: int,
+        self, group: list[_Entry], seq: int, upto: int, now: int
     ) -> tuple[list[_Outcome], list[_Entry]]:
         """(outcomes of the rules served by shared scans, the rules left over)."""
         kin: dict[tuple[str, tuple[str, ...], str], list[_Entry]] = {}
@@ -231,13 +238,11 @@ class AlertEngine:
             if len(members) < 2:
                 rest.extend(members)
                 continue
-            versions = tuple((m.definition.id, m.definition.updated_ms) for m in members)
             try:
-                sql = self._scans.get((domain, versions))
-                if sql is None:
-                    sql = self._scans[(domain, versions)] = shared_scan_sql(programs, domain)
-                result = reader.execute(sql, [seq, upto]).fetchall()
-            except duckdb.Error as error:
+                build = partial(shared_scan_select, programs, domain)
+                scan = self._statement("scan", members, build)
+                result = self.store.fetch(scan, window_params(seq, upto))
+            except LinqdError as error:
                 log.debug("shared scan failed, rules run apart: %s", error)
                 rest.extend(members)
                 continue
@@ -262,9 +267,7 @@ class AlertEngine:
         progress = entry.progress
         return self._evaluate(entry, program, progress, span, now, replace(progress, seq=upto))
 
-    def _periods(
-        self, entry: _Entry, program: Program, reader: duckdb.DuckDBPyConnection, now: int
-    ) -> _Outcome:
+    def _periods(self, entry: _Entry, program: Program, now: int) -> _Outcome:
         progress = entry.progress
         firings: list[Firing] = []
         for _ in range(MAX_STEPS_PER_PASS):
@@ -273,8 +276,8 @@ class AlertEngine:
                 break
             step, select = program.period_select(end)
             try:
-                rows = program.rows(reader, select)
-            except (LinqdError, duckdb.Error) as error:
+                rows = program.rows(self.store, select)
+            except LinqdError as error:
                 return replace(self._failed(entry, error), firings=tuple(firings))
             outcome = self._evaluate(
                 entry,
@@ -310,8 +313,7 @@ class AlertEngine:
         )
         return _Outcome(entry, progress, firings)
 
-    def _failed(self, entry: _Entry, error: LinqdError | duckdb.Error) -> _Outcome:
-        failure = engine_error(error) if isinstance(error, duckdb.Error) else error
+    def _failed(self, entry: _Entry, failure: LinqdError) -> _Outcome:
         if entry.progress.error != str(failure):
             log.error("alert %s (%s): %s", entry.definition.id, entry.definition.name, failure)
         return _Outcome(entry, replace(entry.progress, error=str(failure)), ())
@@ -349,7 +351,7 @@ class AlertEngine:
     def _entry(self, definition: AlertDefinition, saved: Progress | None, now: int) -> _Entry:
         try:
             schemas = self.store.schemas_for(definition.domain)
-            program = compile_program(definition, schemas, now_ms=now)
+            program = compile_program(definition, schemas, now_ms=now, engine=self.store.engine)
         except LinqdError as error:
             log.error("alert %s (%s): %s", definition.id, definition.name, error)
             return _Entry(definition, None, Progress(definition.updated_ms, error=str(error)))
@@ -427,16 +429,17 @@ class AlertEngine:
         not_in_table, not_dispatched = self.followups.unfinished()
         if not_in_table:
             digests = [a.digest for a in not_in_table]
-            present = {
-                row[0]
-                for row in self.store.reader()
-                .execute(
-                    f'SELECT digest FROM "{ALERT_TABLE}" WHERE digest IN '
-                    f"(SELECT unnest(?::VARCHAR[]))",
-                    [digests],
+            stored = (
+                exp.Select()
+                .select(exp.column("digest", quoted=True))
+                .from_(exp.Table(this=exp.to_identifier(ALERT_TABLE, quoted=True)))
+                .where(
+                    exp.column("digest", quoted=True).isin(
+                        *(exp.Literal.string(d) for d in digests)
+                    )
                 )
-                .fetchall()
-            }
+            )
+            present = {row[0] for row in self.store.fetch(stored)}
             missing = [a for a in not_in_table if a.digest not in present]
             if missing:
                 self._write_rows(missing)

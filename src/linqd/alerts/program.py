@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-import duckdb
 from sqlglot import exp
 
 from ..columns import CLIENT_COLUMN, SEQ_COLUMN
@@ -31,18 +30,26 @@ from ..linq.analyzer import SchemaLookup
 from ..linq.ir import Plan, stages, subplans
 from ..query.lines import line_expression, line_select
 from ..query.modes import EncodeOptions, Mode
+from ..store.base import EventStore, Statement
 from .kinds import Shape, Step
 from .kinds.base import EVENTDATE, SEQ
 from .model import AlertDefinition, TriggerKind
 
 MINUTE = 60_000
 _OPTIONS = EncodeOptions(ip_as_string=True)
+# The sequence window of an event step, bound when the query runs: lo < _seq <= hi.
+LO, HI = "lo", "hi"
+
+
+def window_params(seq: int, upto: int) -> dict[str, int]:
+    return {LO: seq, HI: upto}
 
 
 @dataclass(frozen=True)
 class ScanParts:
     """A rule's query as one filter over its table. ``source`` and ``projection`` are their SQL
-    text only as keys: rules whose keys agree can share one scan."""
+    text (printed in sqlglot's own dialect) only as keys: rules whose keys agree can share one
+    scan."""
 
     source: str  # FROM "<table>" AS <alias>
     projection: tuple[str, ...]  # the SELECT list, hidden outputs included
@@ -76,6 +83,7 @@ class Program:
     form: RowForm
     aligned: bool  # the main range must be whole buckets of the query's grouping
     hidden: bool  # the plan carries the hidden eventdate and sequence outputs
+    engine: str  # whose compiler builds its queries
 
     @property
     def kind(self) -> TriggerKind:
@@ -115,37 +123,43 @@ class Program:
         """Every event dated in ``[low, high)`` (event steps, over history)."""
         return self._select(Bounds(low, high, self.definition.domain), high)
 
-    def events_sql(self, now_ms: int) -> str:
-        """The rows of the events stored in a window of the append sequence, with the window
-        as parameters ``$1 < seq <= $2``. Built once when the query does not use ``now()``
-        (event steps run many times a second; DuckDB pushes the filter down to the scan)."""
-        fixed = self._events_sql_fixed
-        return fixed if fixed is not None else self._events_sql(now_ms)
+    def events_select(self, now_ms: int) -> exp.Select:
+        """The rows of the events stored in a window of the append sequence, the window bound
+        as parameters ``lo < seq <= hi`` (``window_params``). Built once when the query does
+        not use ``now()`` (event steps run many times a second; the engine pushes the filter
+        down to the scan)."""
+        fixed = self._events_select_fixed
+        return fixed if fixed is not None else self._events_select(now_ms)
+
+    @property
+    def fixed_window(self) -> bool:
+        """Whether ``events_select`` is the same query at every pass (no ``now()``)."""
+        return self._events_select_fixed is not None
 
     @functools.cached_property
-    def _events_sql_fixed(self) -> str | None:
-        text = self._events_sql(0)
-        return text if self._events_sql(1) == text else None
+    def _events_select_fixed(self) -> exp.Select | None:
+        select = self._events_select(0)
+        return select if self._events_select(1) == select else None
 
-    def _events_sql(self, now_ms: int) -> str:
+    def _events_select(self, now_ms: int) -> exp.Select:
         # The window's rows are put in (eventdate, sequence) order after decoding: sorting in
         # each rule's query costs more than the rule's filter (they run many to a pass).
         select = self._select(Bounds(client=self.definition.domain), now_ms, ordered=False)
         inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("e")))
         window = exp.and_(
-            exp.GT(this=exp.column("seq"), expression=exp.Placeholder(this="1")),
-            exp.LTE(this=exp.column("seq"), expression=exp.Placeholder(this="2")),
+            exp.GT(this=exp.column("seq"), expression=exp.Placeholder(this=LO)),
+            exp.LTE(this=exp.column("seq"), expression=exp.Placeholder(this=HI)),
         )
-        return exp.Select().select(exp.Star()).from_(inner).where(window).sql(dialect="duckdb")
+        return exp.Select().select(exp.Star()).from_(inner).where(window)
 
     @functools.cached_property
     def scan_parts(self) -> ScanParts | None:
         """The query as one filter over its table (a table, a projection, a condition), for
         rules that can share one scan of a window; None for anything else (several stages,
         window functions, ``now()``, ``limit``)."""
-        if self.steps is not StepKind.EVENTS or self._events_sql_fixed is None:
+        if self.steps is not StepKind.EVENTS or self._events_select_fixed is None:
             return None
-        select = compile_plan(self.plan, now_ms=0, bounds=Bounds())
+        select = compile_plan(self.plan, now_ms=0, bounds=Bounds(), engine=self.engine)
         source = select.args.get("from_")
         if set(select.args) - {"from_", "expressions", "where", "order"} or source is None:
             return None
@@ -153,15 +167,15 @@ class Program:
             return None
         if any(select.find_all(exp.Window, exp.Subquery)):
             return None
-        projection = tuple(e.sql(dialect="duckdb") for e in select.expressions)
-        return ScanParts(source.sql(dialect="duckdb"), projection, select)
+        projection = tuple(e.sql() for e in select.expressions)
+        return ScanParts(source.sql(), projection, select)
 
     def decode(self, result: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         """Event rows, in (eventdate, sequence) order."""
         return list(self._decode(sorted(result, key=lambda r: (r[1], r[2]))))
 
     def _select(self, bounds: Bounds, now_ms: int, *, ordered: bool = True) -> exp.Select:
-        inner = compile_plan(self.plan, now_ms=now_ms, bounds=bounds)
+        inner = compile_plan(self.plan, now_ms=now_ms, bounds=bounds, engine=self.engine)
         aggregated = self.form is not RowForm.ROWS
         if (
             (aggregated or not ordered)
@@ -188,10 +202,9 @@ class Program:
             select = select.group_by(*(exp.column(c.name, quoted=True) for c in keys))
         return select
 
-    def rows(self, cursor: duckdb.DuckDBPyConnection, select: exp.Select) -> list[dict[str, Any]]:
+    def rows(self, store: EventStore, query: exp.Select | Statement) -> list[dict[str, Any]]:
         """A step's rows as the evaluators take them."""
-        result = cursor.sql(select.sql(dialect="duckdb")).fetchall()
-        return list(self._decode(result))
+        return list(self._decode(store.fetch(query)))
 
     def _decode(self, result: list[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
         for record in result:
@@ -221,11 +234,13 @@ def _grouping_keys(plan: Plan) -> tuple[int | None, tuple[str, ...]]:
     return None, ()
 
 
-def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_ms: int) -> Program:
+def compile_program(
+    definition: AlertDefinition, schemas: SchemaLookup, *, now_ms: int, engine: str
+) -> Program:
     """Raises ``LinqError`` when the query no longer compiles (a table it reads is gone)."""
     spec = definition.spec
     trigger = spec.trigger
-    plan = compile_linq(spec.query, schemas, now_ms=now_ms).plan
+    plan = compile_linq(spec.query, schemas, now_ms=now_ms, engine=engine).plan
     grouped = any(s.grouping is not None for s in stages(plan))
     period, group_keys = _grouping_keys(plan)
     has_sub = bool(subplans(plan))
@@ -243,6 +258,7 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
             form,
             aligned=False,
             hidden=True,
+            engine=engine,
         )
     if kind is TriggerKind.ROLLING:
         shape = Shape(keys=group_keys)
@@ -257,6 +273,7 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
             RowForm.ROWS,
             aligned=False,
             hidden=hidden,
+            engine=engine,
         )
     if period is not None:  # each, deviation, gradient over their own buckets
         return Program(
@@ -268,11 +285,20 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
             RowForm.ROWS,
             aligned=True,
             hidden=False,
+            engine=engine,
         )
     # each without a temporal grouping
     if not grouped and not has_sub:
         return Program(
-            definition, with_hidden(plan), StepKind.EVENTS, 0, Shape(), RowForm.ROWS, False, True
+            definition,
+            with_hidden(plan),
+            StepKind.EVENTS,
+            0,
+            Shape(),
+            RowForm.ROWS,
+            aligned=False,
+            hidden=True,
+            engine=engine,
         )
     return Program(
         definition,
@@ -283,14 +309,15 @@ def compile_program(definition: AlertDefinition, schemas: SchemaLookup, *, now_m
         RowForm.ROWS,
         aligned=False,
         hidden=not grouped,
+        engine=engine,
     )
 
 
-def shared_scan_sql(programs: list[Program], domain: str) -> str:
+def shared_scan_select(programs: list[Program], domain: str) -> exp.Select:
     """One scan of a window for rules that filter one table with one projection (their
     ``scan_parts`` agree but for the condition): the rows any of them matches, each with the
-    list of the rules (positions in ``programs``) that match it. Parameters: ``$1 < seq <= $2``.
-    Result columns: line, ts, seq, rules."""
+    list of the rules (positions in ``programs``) that match it. Parameters: ``lo < seq <=
+    hi``. Result columns: line, ts, seq, rules."""
     parts = [p.scan_parts for p in programs]
     assert all(part is not None for part in parts)
     first = parts[0]
@@ -300,8 +327,8 @@ def shared_scan_sql(programs: list[Program], domain: str) -> str:
     seq = exp.column(SEQ_COLUMN, quoted=True)
     bounds = exp.and_(
         exp.EQ(this=exp.column(CLIENT_COLUMN, quoted=True), expression=exp.Literal.string(domain)),
-        exp.GT(this=seq, expression=exp.Placeholder(this="1")),
-        exp.LTE(this=seq.copy(), expression=exp.Placeholder(this="2")),
+        exp.GT(this=seq, expression=exp.Placeholder(this=LO)),
+        exp.LTE(this=seq.copy(), expression=exp.Placeholder(this=HI)),
     )
     any_match = exp.Paren(this=exp.or_(*(c.copy() for c in conditions)))
     inner = (
@@ -322,5 +349,19 @@ def shared_scan_sql(programs: list[Program], domain: str) -> str:
     )
     rules = exp.Anonymous(this="list_filter", expressions=[matched, kept])
     line = line_expression(Mode.JSON_SIMPLE, programs[0].plan.columns, _OPTIONS)
-    select = line_select(inner, line, *hidden_columns(), exp.alias_(rules, "rules"))
-    return select.sql(dialect="duckdb")
+    return line_select(inner, line, *hidden_columns(), exp.alias_(rules, "rules"))
+
+
+def union_select(programs: list[Program], now_ms: int) -> exp.Select | exp.Union:
+    """The event rows of several rules in one query, each row led by its rule's position in
+    ``programs`` (column ``rule``). Parameters as ``events_select``."""
+    parts = [
+        exp.Select()
+        .select(exp.alias_(exp.Literal.number(index), "rule"), exp.Star())
+        .from_(exp.Subquery(this=program.events_select(now_ms), alias=f"r{index}"))
+        for index, program in enumerate(programs)
+    ]
+    union: exp.Select | exp.Union = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    return union

@@ -33,7 +33,7 @@ from ..config import Settings
 from ..domains import DomainStore
 from ..errors import LinqdError, ValidationError
 from ..linq.analyzer import SchemaLookup
-from ..store.duckdb import EventStore
+from ..store.base import EventStore
 from .auth import Principal
 from .body import json_body, read_body
 from .errors import alerts_error_body, request_cid

@@ -22,7 +22,7 @@ from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
 from ..sinks import destination_rules
 from ..sinks.email import SmtpSettings
-from ..store.duckdb import EventStore
+from ..store.base import EventStore
 from .alerts import AlertDefinitionsAPI
 from .delco import DelcoAPI
 from .errors import RequestIds, exception_handlers

@@ -48,7 +48,7 @@ from ..query.encode import rows_of
 from ..query.framing import Framing, framed_bytes
 from ..query.lines import line_expression, line_select
 from ..query.live import BatchStream
-from ..store.duckdb import EventStore
+from ..store.base import EventStore
 from .auth import Principal
 from .body import json_body
 from .errors import in_band, request_cid

@@ -13,8 +13,8 @@ import httpx
 from ..client import http_error, tls_verify
 from ..clock import SystemClock
 from ..errors import LinqdError
+from ..store.base import EventStore
 from ..store.catalog import table_name_for_tag
-from ..store.duckdb import EventStore
 from .pipeline import IngestPipeline
 from .syslog import ParsedBatch
 

@@ -47,12 +47,10 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from ..clock import Clock
@@ -61,8 +59,8 @@ from ..errors import StoreError
 from ..linq import types as t
 from ..linq.types import LType
 from ..lookup_tables import LOOKUP_PREFIX, lookup_storage
+from ..store.base import EventStore, LookupWrite
 from ..store.catalog import Column, TableSchema
-from ..store.duckdb import EventStore, arrow_type, quote
 from .decode import coercer
 
 log = logging.getLogger("linqd.ingest.lookups")
@@ -320,7 +318,7 @@ class LookupAssembler:
             return
         try:
             self._apply(upload_id, upload)
-        except (_Rejected, StoreError, duckdb.Error, pa.ArrowException) as error:
+        except (_Rejected, StoreError, pa.ArrowException) as error:
             self._fail(upload_id, "rejected", str(error))
             return
         self._counters["uploads_applied"] += 1
@@ -386,55 +384,20 @@ class LookupAssembler:
         client, name, _ = upload_id
         schema = TableSchema(lookup_storage(LOOKUP_PREFIX + name, client), upload.headers.columns)
         existing = self._store.schema(schema.name)
-        redefine = existing is not None and existing.columns != schema.columns
-        if redefine and upload.action == INC:
+        if upload.action == INC and existing is not None and existing.columns != schema.columns:
             raise _Rejected(f"INC upload with columns different from `{LOOKUP_PREFIX}{name}`")
-        if existing is None:
-            # Outside the transaction: ensure_table takes the writer lock the transaction holds.
-            # A table created here and then rejected is merely empty.
-            self._store.ensure_table(schema)
-        table = quote(schema.name)
-        key = quote(upload.headers.key_column.name)
-        with self._store.write_transaction() as conn:
-            if redefine:
-                self._store.redefine_table(schema)
-            if upload.action == FULL:
-                conn.execute(f"DELETE FROM {table} WHERE {CLIENT_COLUMN} = ?", [client])
-            elif upload.rows:
-                key_type = arrow_type(upload.headers.key_column.type)
-                keys = pa.table({"k": pa.array(list(upload.rows), key_type)})
-                _with_view(
-                    conn,
-                    "_linqd_lookup_keys",
-                    keys,
-                    f"DELETE FROM {table} WHERE {CLIENT_COLUMN} = ? "
-                    f"AND {key} IN (SELECT k FROM _linqd_lookup_keys)",
-                    [client],
-                )
-            rows = [row for row in upload.rows.values() if row is not None]
-            if rows:
-                batch = self._batch(schema, rows, client)
-                _with_view(
-                    conn,
-                    "_linqd_lookup_rows",
-                    batch,
-                    f"INSERT INTO {table} BY NAME SELECT * FROM _linqd_lookup_rows",
-                    [],
-                )
-        self._store.note_holder(schema.name, client)
-
-    def _batch(self, schema: TableSchema, rows: Sequence[Row], client: str) -> pa.Table:
-        count = len(rows)
-        first = self._store.next_seq(count)
-        arrays: dict[str, pa.Array] = {
-            EVENTDATE: pa.array([self._clock.now_ms()] * count, pa.timestamp("ms")),
-            CLIENT_COLUMN: pa.array([client] * count, pa.string()),
-            SEQ_COLUMN: pa.array(range(first, first + count), pa.int64()),
-        }
-        for index, column in enumerate(schema.columns):
-            values = [row[index] for row in rows]
-            arrays[column.name] = pa.array(values, arrow_type(column.type))
-        return pa.table(arrays)
+        full = upload.action == FULL
+        self._store.write_lookup(
+            LookupWrite(
+                schema,
+                client,
+                full=full,
+                key=upload.headers.key_column.name,
+                # Every key of an INC upload goes: deleted ones, and those stored anew.
+                delete=() if full else list(upload.rows),
+                rows=[row for row in upload.rows.values() if row is not None],
+            )
+        )
 
 
 def _lookup_id(prefix: str, name: str) -> str:
@@ -442,13 +405,3 @@ def _lookup_id(prefix: str, name: str) -> str:
     if named or not lookup_id:
         raise _Malformed(f"`{prefix}` is not <lookup_id>_{name}")
     return lookup_id
-
-
-def _with_view(
-    conn: duckdb.DuckDBPyConnection, view: str, data: pa.Table, sql: str, params: list[Any]
-) -> None:
-    conn.register(view, data)
-    try:
-        conn.execute(sql, params)
-    finally:
-        conn.unregister(view)

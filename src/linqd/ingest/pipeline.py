@@ -28,8 +28,8 @@ from functools import partial
 from ..clock import Clock
 from ..errors import LinqdError, StoreError, TableRefused
 from ..store import catalog
+from ..store.base import EventStore
 from ..store.catalog import REJECTED_TABLE, UNPARSED_SUFFIX
-from ..store.duckdb import EventStore
 from .decode import decode_batch
 from .lookups import LookupAssembler
 from .syslog import ParsedBatch

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
@@ -31,9 +30,8 @@ from ..linq import types as t
 from ..linq.ir import Plan, TColumn
 from ..query import modes
 from ..query.lines import line_expression, line_select
-from ..query.run import engine_error
 from ..sinks.base import RowFormat, Sink, SinkBatch
-from ..store.duckdb import AppendResult, EventStore
+from ..store.base import AppendResult, EventStore
 from .model import Checkpoint, Job, JobStatus
 from .repo import JobRepository
 
@@ -150,8 +148,7 @@ class _Worker:
             if not fresh:
                 sink.resume()
             self._loop(job, sink)
-        except (LinqdError, duckdb.Error) as error:
-            failure = engine_error(error) if isinstance(error, duckdb.Error) else error
+        except LinqdError as failure:
             log.error("job %s stopped: %s", job.id, failure)
             # The last saved state: the loop's own copy may be ahead of what the sink holds.
             self._save(self.job.with_status(JobStatus.STOPPED, error=(str(failure),)))
@@ -167,7 +164,8 @@ class _Worker:
     def _loop(self, job: Job, sink: Sink) -> Job:
         runner = self.runner
         schemas = runner.store.schemas_for(job.domain)
-        compiled = compile_linq(job.query, schemas, now_ms=job.created_ms)
+        engine = runner.store.engine
+        compiled = compile_linq(job.query, schemas, now_ms=job.created_ms, engine=engine)
         plan = compiled.plan
         keyset = _keyset(plan)
         if keyset:
@@ -203,7 +201,7 @@ class _Worker:
             bounds = Bounds(
                 job.from_ms, job.to_ms, job.domain, cp.window_lo, cp.window_hi, cp.after
             )
-            select = compile_plan(plan, now_ms=job.created_ms, bounds=bounds)
+            select = compile_plan(plan, now_ms=job.created_ms, bounds=bounds, engine=engine)
             if not keyset and cp.offset:
                 select = select.offset(cp.offset)
             # One ordered scan per window, cut into sink batches as it streams: re-querying
@@ -271,10 +269,9 @@ class _Worker:
         if keyset:
             items.extend(hidden_columns("q"))
         outer = line_select(select, line, *items)
-        reader = self.runner.store.reader().sql(outer.sql(dialect="duckdb"))
         pending: list[pa.RecordBatch] = []
         size = 0
-        for chunk in reader.to_arrow_reader(min(batch_rows, 65_536)):
+        for chunk in self.runner.store.stream(outer, batch_rows=min(batch_rows, 65_536)):
             pending.append(chunk)
             size += chunk.num_rows
             while size >= batch_rows:

@@ -20,15 +20,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import LinqdError, LinqLimitError, QueryLimitError
-from ..linq import TOO_DEEP, Bounds, CompiledQuery, compile_plan, render
-from ..store.duckdb import AppendResult, EventStore
+from ..linq import TOO_DEEP, Bounds, CompiledQuery, compile_plan
+from ..store.base import AppendResult, Cursor, EventStore
 from .handoff import Handoff
-from .run import BATCH_ROWS, engine_error, with_paging
+from .run import BATCH_ROWS, with_paging
 
 log = logging.getLogger("linqd.query")
 Projection = Callable[[exp.Select], exp.Select]
@@ -83,7 +82,7 @@ class BatchStream:
         )
         self._cancelled = threading.Event()
         self._appended = threading.Condition()
-        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._cursor: Cursor | None = None
         self._thread = threading.Thread(target=self._run, name="query", daemon=True)
         self.rows_sent = 0
 
@@ -135,9 +134,9 @@ class BatchStream:
 
     def _interrupt_until_done(self) -> None:
         for _ in range(600):
-            conn = self._conn
-            if conn is not None:
-                conn.interrupt()
+            cursor = self._cursor
+            if cursor is not None:
+                cursor.cancel()
             self._thread.join(0.05)
             if not self._thread.is_alive():
                 return
@@ -179,9 +178,6 @@ class BatchStream:
         except LinqdError as error:
             if not self._cancelled.is_set():
                 self._put(_Failed(error))
-        except duckdb.Error as error:
-            if not self._cancelled.is_set():
-                self._put(_Failed(engine_error(error)))
         except RecursionError:  # the compile budget should make this unreachable
             if not self._cancelled.is_set():
                 self._put(_Failed(LinqLimitError(TOO_DEEP)))
@@ -211,7 +207,9 @@ class BatchStream:
                 bounds = Bounds(
                     self._bounds.from_ms, self._bounds.to_ms, self._bounds.client, cursor, upto
                 )
-                select = compile_plan(plan, now_ms=self._now_ms, bounds=bounds)
+                select = compile_plan(
+                    plan, now_ms=self._now_ms, bounds=bounds, engine=self._store.engine
+                )
                 skip, remaining = self._execute(select, skip, remaining)
                 cursor = upto
                 if remaining == 0:
@@ -228,22 +226,21 @@ class BatchStream:
             select = self._project(select)
         if self._cancelled.is_set():
             return skip, remaining
-        conn = self._store.reader()
-        self._conn = conn
+        cursor = self._store.stream(select, batch_rows=self._batch_rows)
+        self._cursor = cursor
         timer = None
         timed_out = threading.Event()
         if self._timeout_s is not None:
 
             def expire() -> None:
                 timed_out.set()
-                conn.interrupt()
+                cursor.cancel()
 
             timer = threading.Timer(self._timeout_s, expire)
             timer.daemon = True
             timer.start()
         try:
-            reader = conn.sql(render(select)).to_arrow_reader(self._batch_rows)
-            for batch in reader:
+            for batch in cursor:
                 if skip:
                     dropped = min(skip, batch.num_rows)
                     batch = batch.slice(dropped)
@@ -257,21 +254,18 @@ class BatchStream:
                         return skip, remaining
                 if remaining == 0:
                     break
-        except (duckdb.Error, OSError) as error:
-            # Arrow's batch reader reports the engine's errors (an interrupt too) as OSError.
+        except LinqdError:
             if timed_out.is_set():
                 raise QueryLimitError(
                     f"Query cancelled: it ran longer than {self._timeout_s:g} s"
                 ) from None
             if self._cancelled.is_set():
                 return skip, remaining
-            if isinstance(error, duckdb.Error):
-                raise
-            raise LinqdError(f"Query failed: {str(error).splitlines()[0]}") from None
+            raise
         finally:
             if timer is not None:
                 timer.cancel()
-            self._conn = None
+            self._cursor = None
         return skip, remaining
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from ..errors import LinqdError, QueryLimitError
 from ..linq import Bounds, CompiledQuery, compile_linq
 from ..linq.ir import ResultColumn
-from ..store.duckdb import EventStore
+from ..store.base import EventStore
 from .dates import TimeRange
 
 BATCH_ROWS = 65_536
@@ -54,7 +52,9 @@ def compile_for(
     store: EventStore, text: str, *, time_range: TimeRange, client: str, now_ms: int
 ) -> CompiledQuery:
     bounds = Bounds(time_range.from_ms, time_range.to_ms, client)
-    return compile_linq(text, store.schemas_for(client), now_ms=now_ms, bounds=bounds)
+    return compile_linq(
+        text, store.schemas_for(client), now_ms=now_ms, bounds=bounds, engine=store.engine
+    )
 
 
 def run_query(
@@ -69,25 +69,5 @@ def run_query(
 ) -> QueryResult:
     compiled = compile_for(store, text, time_range=time_range, client=client, now_ms=now_ms)
     select = with_paging(compiled.expression, limit, offset)
-    try:
-        relation = store.reader().sql(select.sql(dialect="duckdb"))
-        reader = relation.to_arrow_reader(BATCH_ROWS)
-    except duckdb.Error as error:
-        raise engine_error(error) from None
-    return QueryResult(compiled, _guarded(reader), reader.schema)
-
-
-def _guarded(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    """Engine failures surface while rows are read; turn them into linqd errors there too."""
-    try:
-        yield from reader
-    except duckdb.Error as error:
-        raise engine_error(error) from None
-
-
-def engine_error(error: duckdb.Error) -> LinqdError:
-    text = str(error)
-    marker = "Exceeded limits while computing data for subproblem"
-    if marker in text:
-        return QueryLimitError(text[text.index(marker) :].strip())
-    return LinqdError(f"Query failed: {text.splitlines()[0] if text else type(error).__name__}")
+    cursor = store.stream(select, batch_rows=BATCH_ROWS)
+    return QueryResult(compiled, iter(cursor), cursor.schema)
