@@ -11,29 +11,38 @@ DuckDB cursor, which sees the last committed state).
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from ..clock import Clock
-from ..errors import StoreError, TableRefused
+from ..errors import LinqdError, LinqLimitError, QueryLimitError, StoreError, TableRefused
+from ..linq import TOO_DEEP
 from ..linq.types import Kind, LType, parse_type
 from ..lookup_tables import is_lookup, is_lookup_storage, lookup_storage
 from ..meta import MetaStore
 from . import catalog
+from .base import (
+    DAY_MS,
+    AppendResult,
+    Cursor,
+    EventStore,
+    LookupWrite,
+    Params,
+    Row,
+    Statement,
+)
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
 
-log = logging.getLogger("linqd.store")
-
-DAY_MS = 86_400_000
 DEFAULT_MEMORY_LIMIT = "2GB"
+DIALECT = "duckdb"
+CAP_MARKER = "Exceeded limits while computing data for subproblem"
 
 _DUCKDB_TYPES = {
     Kind.STR: "VARCHAR",
@@ -89,18 +98,60 @@ def _table_ddl(schema: TableSchema) -> str:
     return f"{quote(schema.name)} ({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
-class AppendResult:
-    table: str
-    count: int
-    first_seq: int
-    last_seq: int
+def engine_error(error: duckdb.Error | OSError) -> LinqdError:
+    """An engine failure as a linqd error (Arrow's batch reader reports them as OSError)."""
+    text = str(error)
+    if CAP_MARKER in text:
+        return QueryLimitError(text[text.index(CAP_MARKER) :].strip())
+    return LinqdError(f"Query failed: {text.splitlines()[0] if text else type(error).__name__}")
 
 
-Listener = Callable[[AppendResult], None]
+class _DuckDBCursor(Cursor):
+    """Runs its query when first read (or asked for its schema), so that a canceller set up
+    after ``stream`` returns can stop a query still planning or sorting."""
+
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, sql: str, params: Params | None, batch_rows: int
+    ) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._params = dict(params) if params else None
+        self._batch_rows = batch_rows
+        self._reader: pa.RecordBatchReader | None = None
+        self._cancelled = False
+
+    def _start(self) -> pa.RecordBatchReader:
+        if self._reader is None:
+            if self._cancelled:
+                raise StoreError("Query failed: cancelled")
+            try:
+                relation = self._conn.sql(self._sql, params=self._params)
+                self._reader = relation.to_arrow_reader(self._batch_rows)
+            except (duckdb.Error, OSError) as error:
+                raise engine_error(error) from None
+        return self._reader
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._start().schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        reader = self._start()
+        try:
+            yield from reader
+        except (duckdb.Error, OSError) as error:
+            raise engine_error(error) from None
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._conn.interrupt()
 
 
-class EventStore:
+class DuckDBStore(EventStore):
+    """The embedded store: one DuckDB file."""
+
+    engine = "duckdb"
+
     def __init__(
         self,
         path: Path | str,
@@ -129,10 +180,8 @@ class EventStore:
         locked = self._db.execute("SELECT current_setting('lock_configuration')").fetchone()
         if not (locked and locked[0]):
             self._db.execute("SET lock_configuration = true")
-        self._meta = meta
-        self._clock = clock
+        super().__init__(meta, clock)
         self._write_lock = threading.Lock()
-        self._listeners: list[Listener] = []
         self._schemas: dict[str, TableSchema] = {}
         # Per table, the domains that have rows in it: filled the first time a table is asked
         # about, then kept up to date by appends.
@@ -143,8 +192,6 @@ class EventStore:
         for schema in catalog.BUILTIN_TABLES:
             self._ensure_table(schema)
         self._seq = self._max_seq()
-        self._retention_stop = threading.Event()
-        self._retention_thread: threading.Thread | None = None
 
     # -- catalog ---------------------------------------------------------------------------------
 
@@ -209,9 +256,8 @@ class EventStore:
         self._exec(f"CREATE TABLE IF NOT EXISTS {_table_ddl(schema)}")
         self._schemas[schema.name] = schema
 
-    def redefine_table(self, schema: TableSchema) -> None:
-        """Drop and recreate a table with new columns. Call it inside ``write_transaction``
-        (which holds the writer lock that guards the catalog)."""
+    def _redefine_table(self, schema: TableSchema) -> None:
+        """Drop and recreate a table with new columns (under the writer lock)."""
         self._exec(f"DROP TABLE IF EXISTS {quote(schema.name)}")
         self._exec(f"CREATE TABLE {_table_ddl(schema)}")
         self._schemas[schema.name] = schema
@@ -234,22 +280,6 @@ class EventStore:
     def schema(self, name: str) -> TableSchema | None:
         return self._schemas.get(name)
 
-    def schemas_for(self, client: str) -> Callable[[str], TableSchema | None]:
-        """The tables as ``client`` sees them: the built-in ones, and every other table only
-        once ``client`` has stored rows in it. Another domain's tables are unknown, exactly
-        like tables that do not exist, so their names and columns do not leak."""
-
-        def lookup(name: str) -> TableSchema | None:
-            if is_lookup(name):
-                stored = self._schemas.get(lookup_storage(name, client))
-                return None if stored is None else replace(stored, name=name)
-            schema = self._schemas.get(name)
-            if schema is None or schema.builtin or self.holds(name, client):
-                return schema
-            return None
-
-        return lookup
-
     def holds(self, table: str, client: str) -> bool:
         """Whether ``client`` has stored rows in ``table``."""
         with self._holders_lock:
@@ -259,15 +289,14 @@ class EventStore:
                 return False
             sql = f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(table)}"
             try:
-                found = {str(row[0]) for row in self.reader().execute(sql).fetchall()}
+                found = {str(row[0]) for row in self._db.cursor().execute(sql).fetchall()}
             except duckdb.Error:
                 return False  # dropped meanwhile: nobody's table
             with self._holders_lock:
                 holders = self._holders.setdefault(table, found)
         return client in holders
 
-    def note_holder(self, table: str, client: str) -> None:
-        """``client`` now has rows in ``table`` (for writers outside ``append``)."""
+    def _note_holder(self, table: str, client: str) -> None:
         with self._holders_lock:
             holders = self._holders.get(table)
             if holders is not None:
@@ -284,7 +313,7 @@ class EventStore:
         if table not in self._schemas:
             return 0
         row = (
-            self.reader()
+            self._db.cursor()
             .execute(
                 f"SELECT coalesce(max({SEQ_COLUMN}), 0) FROM {quote(table)} "
                 f"WHERE {EVENTDATE} < make_timestamp(?::BIGINT * 1000)",
@@ -293,14 +322,6 @@ class EventStore:
             .fetchone()
         )
         return int(row[0]) if row else 0
-
-    def subscribe(self, listener: Listener) -> None:
-        """``listener`` is called after every durable append (from the appending thread)."""
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: Listener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     def append(
         self,
@@ -350,15 +371,9 @@ class EventStore:
                 self._db.unregister("_linqd_batch")
             self._seq = first + count - 1
         if count:
-            self.note_holder(table, client)
+            self._note_holder(table, client)
         result = AppendResult(table, count, first, first + count - 1)
-        for listener in list(self._listeners):
-            try:
-                listener(result)
-            except Exception:
-                # The rows are committed: a follower's failure must not make the append look
-                # failed (its caller would store them again).
-                log.exception("append listener failed")
+        self._appended(result)
         return result
 
     def ensure_table(self, schema: TableSchema) -> None:
@@ -366,31 +381,95 @@ class EventStore:
         with self._write_lock:
             self._ensure_table(schema)
 
-    @contextmanager
-    def write_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The writer connection inside one transaction, for changes that must land together
-        (a lookup replaced at its END marker). Listeners are not called for these changes."""
+    def write_lookup(self, write: LookupWrite) -> None:
+        schema = write.schema
+        existing = self._schemas.get(schema.name)
         with self._write_lock:
+            if existing is None:
+                self._ensure_table(schema)
+            table = quote(schema.name)
+            client = write.client
             self._exec("BEGIN TRANSACTION")
             try:
-                yield self._db
-            except BaseException:
+                if existing is not None and existing.columns != schema.columns:
+                    self._redefine_table(schema)
+                if write.full:
+                    self._exec(f"DELETE FROM {table} WHERE {CLIENT_COLUMN} = ?", [client])
+                elif write.delete:
+                    column = schema.column(write.key)
+                    assert column is not None
+                    keys = pa.table({"k": pa.array(list(write.delete), arrow_type(column.type))})
+                    self._with_view(
+                        "_linqd_lookup_keys",
+                        keys,
+                        f"DELETE FROM {table} WHERE {CLIENT_COLUMN} = ? "
+                        f"AND {quote(write.key)} IN (SELECT k FROM _linqd_lookup_keys)",
+                        [client],
+                    )
+                if write.rows:
+                    batch = self._lookup_batch(schema, write.rows, client)
+                    self._with_view(
+                        "_linqd_lookup_rows",
+                        batch,
+                        f"INSERT INTO {table} BY NAME SELECT * FROM _linqd_lookup_rows",
+                        [],
+                    )
+            except BaseException as error:
                 self._exec("ROLLBACK")
+                if isinstance(error, duckdb.Error | pa.ArrowException):
+                    raise StoreError(f"Lookup `{schema.name}` not written: {error}") from None
                 raise
             self._exec("COMMIT")
+        self._note_holder(schema.name, client)
 
-    def next_seq(self, count: int) -> int:
-        """Reserve ``count`` sequence numbers for rows written in a ``write_transaction``;
-        returns the first. Call it inside the transaction."""
+    def _lookup_batch(self, schema: TableSchema, rows: Sequence[Row], client: str) -> pa.Table:
+        count = len(rows)
         first = self._seq + 1
         self._seq += count
-        return first
+        arrays: dict[str, pa.Array] = {
+            EVENTDATE: pa.array([self._clock.now_ms()] * count, pa.timestamp("ms")),
+            CLIENT_COLUMN: pa.array([client] * count, pa.string()),
+            SEQ_COLUMN: pa.array(range(first, first + count), pa.int64()),
+        }
+        for index, column in enumerate(schema.columns):
+            values = [row[index] for row in rows]
+            arrays[column.name] = pa.array(values, arrow_type(column.type))
+        return pa.table(arrays)
+
+    def _with_view(self, view: str, data: pa.Table, sql: str, params: list[Any]) -> None:
+        self._db.register(view, data)
+        try:
+            self._exec(sql, params)
+        finally:
+            self._db.unregister(view)
 
     # -- reading ---------------------------------------------------------------------------------
 
     def reader(self) -> duckdb.DuckDBPyConnection:
-        """A connection for one reader (thread); it sees every committed append."""
+        """A DuckDB cursor for hand-written SQL, for what compares linqd with its engine
+        (benchmark anchors, test oracles). linqd's own modules use ``fetch`` and ``stream``."""
         return self._db.cursor()
+
+    def prepare(self, query: exp.Expression) -> Statement:
+        return Statement(query, _render(query))
+
+    def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
+        sql = query.sql if isinstance(query, Statement) else _render(query)
+        try:
+            rows: list[Row] = self._db.cursor().execute(sql, dict(params or {})).fetchall()
+        except duckdb.Error as error:
+            raise engine_error(error) from None
+        return rows
+
+    def stream(
+        self,
+        query: exp.Expression | Statement,
+        *,
+        batch_rows: int = 65_536,
+        params: Params | None = None,
+    ) -> Cursor:
+        sql = query.sql if isinstance(query, Statement) else _render(query)
+        return _DuckDBCursor(self._db.cursor(), sql, params, batch_rows)
 
     @property
     def last_seq(self) -> int:
@@ -409,7 +488,7 @@ class EventStore:
             params.append(client)
         sql += f" ORDER BY {SEQ_COLUMN} LIMIT ?"
         params.append(limit)
-        return self.reader().sql(sql, params=params).to_arrow_table()
+        return self._db.cursor().sql(sql, params=params).to_arrow_table()
 
     # -- retention -------------------------------------------------------------------------------
 
@@ -428,22 +507,14 @@ class EventStore:
             deleted[table] = int(rows[0][0]) if rows else 0
         return deleted
 
-    def start_retention(self, interval_s: float = 3600.0) -> None:
-        """Enforce retention now and then every ``interval_s`` seconds in a daemon thread."""
-
-        def loop() -> None:
-            # Enforce first, then wait: a store closed right after starting still got one pass.
-            while True:
-                self.enforce_retention()
-                if self._retention_stop.wait(interval_s):
-                    return
-
-        self._retention_thread = threading.Thread(target=loop, name="retention", daemon=True)
-        self._retention_thread.start()
-
     def close(self) -> None:
-        self._retention_stop.set()
-        if self._retention_thread is not None:
-            self._retention_thread.join()
+        self._stop_retention()
         with self._write_lock:
             self._db.close()
+
+
+def _render(query: exp.Expression) -> str:
+    try:
+        return query.sql(dialect=DIALECT)
+    except RecursionError:
+        raise LinqLimitError(TOO_DEEP) from None

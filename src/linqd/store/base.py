@@ -1,0 +1,246 @@
+"""The event store seam: what every engine's store offers the rest of linqd.
+
+Callers hand the store sqlglot expressions built by the LINQ compiler of the store's engine
+(``engine`` names it) and get rows or Arrow batches back; they never see a connection, an
+engine's SQL text or an engine's exception. Engine errors become linqd errors here:
+``QueryLimitError`` for the subquery cap, ``StoreError`` for everything else (a cancelled query
+too: its reader decides from its own flags whether it timed out or was stopped).
+
+Placeholders (``exp.Placeholder(this="lo")``) mark the values that change between runs of one
+query (the sequence window of the alert engine): ``prepare`` renders a query once, ``fetch``
+and ``stream`` then bind ``params`` by name.
+
+Sequence numbers (``_seq``) order every stored row of a store: "the rows after C" is a range,
+and a reader that has read up to ``last_seq`` has read every committed row up to it. A store
+with several writers keeps that promise with a committed watermark: ``last_seq`` never passes a
+row that is not committed yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..clock import Clock
+from ..lookup_tables import is_lookup, lookup_storage
+from ..meta import MetaStore
+from .catalog import TableSchema
+
+log = logging.getLogger("linqd.store")
+
+DAY_MS = 86_400_000
+Params = Mapping[str, int | str]
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    table: str
+    count: int
+    first_seq: int
+    last_seq: int
+
+
+Listener = Callable[[AppendResult], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Statement:
+    """A query rendered once by a store, to run many times with other ``params``."""
+
+    expression: exp.Expression
+    sql: str
+
+
+class Cursor(ABC):
+    """One query's result, read as Arrow batches by one thread. The query may start only when
+    first read: ``cancel`` works before that too."""
+
+    @property
+    @abstractmethod
+    def schema(self) -> pa.Schema:
+        """The result's Arrow schema (starts the query if needed)."""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        """The batches; engine failures raise linqd errors while reading."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Stop the query from any thread (idempotent); reading it then fails or ends."""
+
+
+@dataclass(frozen=True)
+class LookupWrite:
+    """One lookup upload applied at once: the domain's rows replaced whole (``full``), or the
+    rows of ``delete`` keys removed and ``rows`` stored (INC). ``rows`` hold the schema's
+    columns in order."""
+
+    schema: TableSchema
+    client: str
+    full: bool
+    key: str  # the key column
+    delete: Sequence[object] = ()
+    rows: Sequence[Row] = ()
+
+
+class EventStore(ABC):
+    """Tables of events of every domain, appended in batches and read with compiled queries."""
+
+    engine: ClassVar[str]  # the LINQ compiler that builds this store's queries
+
+    def __init__(self, meta: MetaStore, clock: Clock) -> None:
+        self._meta = meta
+        self._clock = clock
+        self._listeners: list[Listener] = []
+        self._retention_stop = threading.Event()
+        self._retention_thread: threading.Thread | None = None
+
+    # -- catalog ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def schema(self, name: str) -> TableSchema | None:
+        """The stored table ``name`` (lookups under their per-domain storage name)."""
+
+    @abstractmethod
+    def tables(self) -> list[TableSchema]:
+        """Every stored table, by name."""
+
+    @abstractmethod
+    def refusal(self, name: str) -> str | None:
+        """Why a new table ``name`` cannot be created, or None. The text never names another
+        table: it may belong to another domain."""
+
+    @abstractmethod
+    def ensure_table(self, schema: TableSchema) -> None:
+        """Create ``schema``'s table if it does not exist yet (typed tables such as lookups)."""
+
+    @abstractmethod
+    def holds(self, table: str, client: str) -> bool:
+        """Whether ``client`` has stored rows in ``table``."""
+
+    def schemas_for(self, client: str) -> Callable[[str], TableSchema | None]:
+        """The tables as ``client`` sees them: the built-in ones, and every other table only
+        once ``client`` has stored rows in it. Another domain's tables are unknown, exactly
+        like tables that do not exist, so their names and columns do not leak."""
+
+        def lookup(name: str) -> TableSchema | None:
+            if is_lookup(name):
+                stored = self.schema(lookup_storage(name, client))
+                return None if stored is None else replace(stored, name=name)
+            schema = self.schema(name)
+            if schema is None or schema.builtin or self.holds(name, client):
+                return schema
+            return None
+
+        return lookup
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def append(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any] | pa.Array],
+        *,
+        client: str,
+        eventdates: Sequence[int] | pa.Array | None = None,
+    ) -> AppendResult:
+        """Append one columnar batch; returns once it is committed (durable), then tells the
+        listeners. A table neither built in nor known yet is created as a raw table.
+        ``eventdates`` (epoch ms) overrides the arrival stamp."""
+
+    @abstractmethod
+    def write_lookup(self, write: LookupWrite) -> None:
+        """Apply one lookup upload atomically: readers see the old rows or the new ones. A
+        table whose columns differ from ``write.schema`` is redefined (FULL uploads)."""
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def last_seq(self) -> int:
+        """The sequence number up to which every row is committed."""
+
+    @abstractmethod
+    def seq_before(self, table: str, eventdate_ms: int) -> int:
+        """The last sequence number of ``table``'s events dated before ``eventdate_ms`` (0 if
+        none): a consumer that starts "now" reads the events after it."""
+
+    @abstractmethod
+    def read_after(
+        self, table: str, cursor: int, *, limit: int = 65_536, client: str | None = None
+    ) -> pa.Table:
+        """Rows of ``table`` with ``_seq > cursor`` in sequence order (at most ``limit``)."""
+
+    @abstractmethod
+    def prepare(self, query: exp.Expression) -> Statement:
+        """``query`` rendered for this store, to run many times."""
+
+    @abstractmethod
+    def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
+        """Every row of a (small) result."""
+
+    @abstractmethod
+    def stream(
+        self,
+        query: exp.Expression | Statement,
+        *,
+        batch_rows: int = 65_536,
+        params: Params | None = None,
+    ) -> Cursor:
+        """Start ``query``; its rows arrive as Arrow batches of at most ``batch_rows``."""
+
+    # -- following -------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """``listener`` is called after every durable append (from the appending thread)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _appended(self, result: AppendResult) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(result)
+            except Exception:
+                # The rows are committed: a follower's failure must not make the append look
+                # failed (its caller would store them again).
+                log.exception("append listener failed")
+
+    # -- retention -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def enforce_retention(self, now_ms: int | None = None) -> dict[str, int]:
+        """Delete rows older than each table's retention; returns rows deleted per table."""
+
+    def start_retention(self, interval_s: float = 3600.0) -> None:
+        """Enforce retention now and then every ``interval_s`` seconds in a daemon thread."""
+
+        def loop() -> None:
+            # Enforce first, then wait: a store closed right after starting still got one pass.
+            while True:
+                self.enforce_retention()
+                if self._retention_stop.wait(interval_s):
+                    return
+
+        self._retention_thread = threading.Thread(target=loop, name="retention", daemon=True)
+        self._retention_thread.start()
+
+    def _stop_retention(self) -> None:
+        self._retention_stop.set()
+        if self._retention_thread is not None:
+            self._retention_thread.join()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop retention and release the engine."""
