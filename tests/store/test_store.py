@@ -1,25 +1,29 @@
-"""The DuckDB event store: columnar appends, the store-wide sequence, cursors, raw tables,
-reopening, retention, concurrent readers, and the tag → table rule."""
+"""The event store on every engine (DuckDB, ClickHouse in process, ClickHouse over HTTP):
+columnar appends, the store-wide sequence, cursors, raw tables, reopening, retention, concurrent
+readers, and the tag → table rule. Cases marked DuckDB-only test DuckDB itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
+import sqlglot
 
 from linqd.clock import SimulatedClock
 from linqd.errors import StoreError, ValidationError
 from linqd.meta import MetaStore
 from linqd.store import catalog
-from linqd.store.duckdb import DAY_MS, EventStore, quote
+from linqd.store.base import DAY_MS, EventStore
+from linqd.store.duckdb import DuckDBStore, quote
 
-NOW = 1_700_000_000_000
+from .conftest import NOW, Opener
+
 ECOM = "demo.ecommerce.data"
 BUILTINS = (
     "demo.ecommerce.data",
@@ -30,30 +34,24 @@ BUILTINS = (
 )
 
 
-def open_store(path: Path, clock: SimulatedClock | None = None) -> EventStore:
-    return EventStore(
-        path / "events.duckdb", MetaStore(path / "meta.sqlite"), clock or SimulatedClock(NOW)
-    )
+def rows(store: EventStore, sql: str) -> list[tuple[Any, ...]]:
+    """``sql`` (written for DuckDB, which sqlglot carries to the store's engine) through the
+    store's own ``fetch``."""
+    return store.fetch(sqlglot.parse_one(sql, read="duckdb"))
 
 
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(NOW)
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: SimulatedClock) -> Iterator[EventStore]:
-    s = open_store(tmp_path, clock)
-    yield s
-    s.close()
-
-
-def rows(store: EventStore, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+def duck_rows(store: EventStore, sql: str, params: list[Any] | None = None) -> list[Any]:
+    assert isinstance(store, DuckDBStore)
     return store.reader().execute(sql, params or []).fetchall()
 
 
 def ms(value: dt.datetime) -> int:
     return (value - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
+
+
+def duckdb_only(opener: Opener) -> None:
+    if opener.kind != "duckdb":
+        pytest.skip("DuckDB-only: tests DuckDB itself")
 
 
 # -- fresh store -----------------------------------------------------------------------------------
@@ -72,8 +70,9 @@ def test_builtin_tables_exist_empty_on_a_fresh_store(store: EventStore) -> None:
     assert store.schema("my.app.test") is None
 
 
-def test_builtin_table_columns_in_duckdb(store: EventStore) -> None:
-    columns = rows(
+def test_builtin_table_columns_in_duckdb(opener: Opener, store: EventStore) -> None:
+    duckdb_only(opener)
+    columns = duck_rows(
         store,
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_name = ? ORDER BY ordinal_position",
@@ -120,6 +119,7 @@ def test_append_with_explicit_eventdates(store: EventStore) -> None:
 
 def test_ip4_column_is_stored_as_an_unsigned_int(store: EventStore) -> None:
     store.append(ECOM, {"clientIpAddress": [4_294_967_295, 167_772_161]}, client="self")
+    assert store.read_after(ECOM, 0).schema.field("clientIpAddress").type == pa.uint32()
     assert rows(store, f"SELECT clientIpAddress FROM {quote(ECOM)} ORDER BY _seq") == [
         (4_294_967_295,),
         (167_772_161,),
@@ -168,13 +168,8 @@ def test_raw_table_is_created_at_its_first_event(store: EventStore) -> None:
     assert not schema.builtin
     assert schema.column_names == ("hostname", "message")
     assert [c.name for c in schema.all_columns()] == ["eventdate", "hostname", "message"]
-    columns = rows(
-        store,
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "ORDER BY ordinal_position",
-        ["my.app.web.logs"],
-    )
-    assert [c for (c,) in columns] == ["eventdate", "client", "_seq", "hostname", "message"]
+    columns = store.read_after("my.app.web.logs", 0).column_names
+    assert columns == ["eventdate", "client", "_seq", "hostname", "message"]
     got = rows(store, 'SELECT eventdate, hostname, message FROM "my.app.web.logs"')
     assert [(ms(d), h, m) for d, h, m in got] == [(NOW, "web-1", "GET / 200")]
     assert "my.app.web.logs" in [t.name for t in store.tables()]
@@ -210,13 +205,13 @@ def test_read_after_returns_the_rows_after_a_cursor_in_order(store: EventStore) 
 # -- reopening -----------------------------------------------------------------------------------
 
 
-def test_reopening_keeps_rows_tables_and_the_sequence(tmp_path: Path) -> None:
-    first = open_store(tmp_path)
+def test_reopening_keeps_rows_tables_and_the_sequence(opener: Opener) -> None:
+    first = opener()
     first.append(ECOM, {"uri": ["/a", "/b"]}, client="self")
     first.append("my.app.test", {"message": ["m"], "hostname": ["h"]}, client="self")
     first.close()
 
-    second = open_store(tmp_path)
+    second = opener()
     try:
         assert second.last_seq == 3
         assert second.schema("my.app.test") == catalog.raw_schema("my.app.test")
@@ -238,11 +233,18 @@ def test_reopening_keeps_rows_tables_and_the_sequence(tmp_path: Path) -> None:
 # -- retention -----------------------------------------------------------------------------------
 
 
-def test_retention_deletes_only_rows_older_than_n_days(tmp_path: Path) -> None:
+def recent_ms() -> int:
+    """A `now` near the real time, to the second. ClickHouse applies a retention TTL by its own
+    clock, so rows dated years back (NOW) would vanish under a table with a TTL while the test
+    looks; what the test checks does not depend on the time it runs at."""
+    return time.time_ns() // 1_000_000_000 * 1000
+
+
+def test_retention_deletes_only_rows_older_than_n_days(opener: Opener, tmp_path: Path) -> None:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = EventStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
+    store = opener(SimulatedClock(NOW), meta)
     try:
-        at = NOW + 123_456  # the `now` passed in, not the clock's
+        at = recent_ms() + 123_456  # the `now` passed in, not the clock's
         cutoff = at - 3 * DAY_MS
         stamps = [cutoff - DAY_MS, cutoff - 1, cutoff, cutoff + 1, at]
         store.append(
@@ -270,10 +272,10 @@ def test_retention_deletes_only_rows_older_than_n_days(tmp_path: Path) -> None:
         meta.close()
 
 
-def test_retention_uses_the_clock_when_no_now_is_given(tmp_path: Path) -> None:
+def test_retention_uses_the_clock_when_no_now_is_given(opener: Opener, tmp_path: Path) -> None:
     clock = SimulatedClock(NOW)
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = EventStore(tmp_path / "events.duckdb", meta, clock)
+    store = opener(clock, meta)
     try:
         store.append(ECOM, {"uri": ["a"]}, client="self", eventdates=[NOW - DAY_MS - 1])
         meta.set_retention_days(ECOM, 1)
@@ -309,12 +311,11 @@ def test_concurrent_readers_see_consistent_prefixes(store: EventStore) -> None:
         try:
             start.wait()
             for _ in range(reads):
-                cursor = store.reader()
-                ((count, low, high, distinct),) = cursor.execute(
+                ((count, low, high, distinct),) = rows(
+                    store,
                     "SELECT count(*), min(_seq), max(_seq), count(DISTINCT _seq) "
-                    f"FROM {quote(table)}"
-                ).fetchall()
-                cursor.close()
+                    f"FROM {quote(table)}",
+                )
                 # A prefix of whole batches: no gaps, no half batch.
                 assert low == first_seq
                 assert count == distinct == high - low + 1
@@ -372,9 +373,10 @@ def test_invalid_tags_raise(tag: str) -> None:
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-def test_table_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+def test_table_names_differing_only_in_case_are_refused(opener: Opener) -> None:
     # DuckDB folds identifier case: a second table differing only in case would share storage.
-    store = open_store(tmp_path)
+    # ClickHouse would keep them apart, and refuses them alike (one catalog on every engine).
+    store = opener()
     try:
         store.append("my.app.test", {"message": ["lower"]}, client="self")
         with pytest.raises(StoreError, match="only in case"):
@@ -395,11 +397,14 @@ def test_table_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
         "SET autoload_known_extensions = true",
     ],
 )
-def test_the_engine_reaches_no_file_network_or_extension(store: EventStore, sql: str) -> None:
+def test_the_engine_reaches_no_file_network_or_extension(
+    opener: Opener, store: EventStore, sql: str
+) -> None:
     """Defence in depth: no statement, whatever builds it, reads files, loads code or changes
-    those settings."""
+    those settings. DuckDB-only: DuckDB's configuration lock."""
+    duckdb_only(opener)
     with pytest.raises(duckdb.Error):
-        store.reader().execute(sql)
+        duck_rows(store, sql)
     assert not Path("/tmp/linqd-must-not-exist.csv").exists()
 
 
