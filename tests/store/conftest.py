@@ -73,12 +73,13 @@ class Opener:
         return store
 
 
-@pytest.fixture(params=KINDS)
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+@contextlib.contextmanager
+def opening(kind: str, path: Path) -> Iterator[Opener]:
+    """An opener of ``kind`` stores over ``path``; its stores and front are closed after."""
     front = None
-    if request.param == "http":
-        front = front_class()(tmp_path / "front", user=FRONT_USER, password=FRONT_PASSWORD)
-    opener = Opener(request.param, tmp_path, front)
+    if kind == "http":
+        front = front_class()(path / "front", user=FRONT_USER, password=FRONT_PASSWORD)
+    opener = Opener(kind, path, front)
     try:
         yield opener
     finally:
@@ -89,6 +90,12 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
                 store.close()
         if front is not None:
             front.close()
+
+
+@pytest.fixture(params=KINDS)
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    with opening(request.param, tmp_path) as opener:
+        yield opener
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from . import clickhouse_ddl as ddl
 Settings = Mapping[str, int | str]
 Params = Mapping[str, int | str]
 
-_CODE_PREFIX = re.compile(r"^Code: \d+\. DB::Exception: ")
+_CODE_PREFIX = re.compile(r"^.*?Code: \d+\. DB::Exception: ", re.DOTALL)
 _VERSION_TRAILER = re.compile(r"\s*\(version [^)]*\)\s*$")
 _URL_TRAILER = re.compile(r"\s*\(for url [^)]*\)\s*$")
 
