@@ -1,26 +1,29 @@
-"""The DuckDB event store: columnar appends, the store-wide sequence, cursors, raw tables,
-reopening, retention, concurrent readers, and the tag → table rule."""
+"""The event store on every engine (DuckDB, ClickHouse in process, ClickHouse over HTTP):
+columnar appends, the store-wide sequence, cursors, raw tables, reopening, retention, concurrent
+readers, and the tag → table rule. Cases marked DuckDB-only test DuckDB itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
+import sqlglot
 
 from linqd.clock import SimulatedClock
 from linqd.errors import StoreError, ValidationError
 from linqd.meta import MetaStore
 from linqd.store import catalog
-from linqd.store.base import DAY_MS
+from linqd.store.base import DAY_MS, EventStore
 from linqd.store.duckdb import DuckDBStore, quote
 
-NOW = 1_700_000_000_000
+from .conftest import NOW, Opener
+
 ECOM = "demo.ecommerce.data"
 BUILTINS = (
     "demo.ecommerce.data",
@@ -31,25 +34,14 @@ BUILTINS = (
 )
 
 
-def open_store(path: Path, clock: SimulatedClock | None = None) -> DuckDBStore:
-    return DuckDBStore(
-        path / "events.duckdb", MetaStore(path / "meta.sqlite"), clock or SimulatedClock(NOW)
-    )
+def rows(store: EventStore, sql: str) -> list[tuple[Any, ...]]:
+    """``sql`` (written for DuckDB, which sqlglot carries to the store's engine) through the
+    store's own ``fetch``."""
+    return store.fetch(sqlglot.parse_one(sql, read="duckdb"))
 
 
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(NOW)
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: SimulatedClock) -> Iterator[DuckDBStore]:
-    s = open_store(tmp_path, clock)
-    yield s
-    s.close()
-
-
-def rows(store: DuckDBStore, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+def duck_rows(store: EventStore, sql: str, params: list[Any] | None = None) -> list[Any]:
+    assert isinstance(store, DuckDBStore)
     return store.reader().execute(sql, params or []).fetchall()
 
 
@@ -57,10 +49,14 @@ def ms(value: dt.datetime) -> int:
     return (value - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
 
 
+# Cases that test DuckDB itself run on the DuckDB store alone (no parameter for the others).
+duckdb_only = pytest.mark.parametrize("opener", ["duckdb"], indirect=True)
+
+
 # -- fresh store -----------------------------------------------------------------------------------
 
 
-def test_builtin_tables_exist_empty_on_a_fresh_store(store: DuckDBStore) -> None:
+def test_builtin_tables_exist_empty_on_a_fresh_store(store: EventStore) -> None:
     names = [t.name for t in store.tables()]
     assert names == sorted(BUILTINS)
     for name in BUILTINS:
@@ -73,8 +69,9 @@ def test_builtin_tables_exist_empty_on_a_fresh_store(store: DuckDBStore) -> None
     assert store.schema("my.app.test") is None
 
 
-def test_builtin_table_columns_in_duckdb(store: DuckDBStore) -> None:
-    columns = rows(
+@duckdb_only
+def test_builtin_table_columns_in_duckdb(opener: Opener, store: EventStore) -> None:
+    columns = duck_rows(
         store,
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_name = ? ORDER BY ordinal_position",
@@ -92,7 +89,7 @@ def test_builtin_table_columns_in_duckdb(store: DuckDBStore) -> None:
 
 
 def test_append_is_columnar_and_stamped_with_the_clock(
-    store: DuckDBStore, clock: SimulatedClock
+    store: EventStore, clock: SimulatedClock
 ) -> None:
     result = store.append(
         ECOM, {"method": ["GET", "POST", None], "statusCode": [200, 404, 500]}, client="self"
@@ -112,22 +109,23 @@ def test_append_is_columnar_and_stamped_with_the_clock(
     ]
 
 
-def test_append_with_explicit_eventdates(store: DuckDBStore) -> None:
+def test_append_with_explicit_eventdates(store: EventStore) -> None:
     stamps = [NOW - 10, NOW - 20_000, NOW + 3]
     store.append(ECOM, {"uri": ["/a", "/b", "/c"]}, client="self", eventdates=stamps)
     got = rows(store, f"SELECT eventdate, uri FROM {quote(ECOM)} ORDER BY _seq")
     assert [(ms(d), u) for d, u in got] == [(NOW - 10, "/a"), (NOW - 20_000, "/b"), (NOW + 3, "/c")]
 
 
-def test_ip4_column_is_stored_as_an_unsigned_int(store: DuckDBStore) -> None:
+def test_ip4_column_is_stored_as_an_unsigned_int(store: EventStore) -> None:
     store.append(ECOM, {"clientIpAddress": [4_294_967_295, 167_772_161]}, client="self")
+    assert store.read_after(ECOM, 0).schema.field("clientIpAddress").type == pa.uint32()
     assert rows(store, f"SELECT clientIpAddress FROM {quote(ECOM)} ORDER BY _seq") == [
         (4_294_967_295,),
         (167_772_161,),
     ]
 
 
-def test_seq_increases_across_tables(store: DuckDBStore) -> None:
+def test_seq_increases_across_tables(store: EventStore) -> None:
     a = store.append(ECOM, {"uri": ["/1", "/2"]}, client="self")
     b = store.append("siem.logtrust.web.activity", {"username": ["u"]}, client="self")
     c = store.append("my.app.test", {"message": ["m1", "m2", "m3"]}, client="self")
@@ -137,7 +135,7 @@ def test_seq_increases_across_tables(store: DuckDBStore) -> None:
     assert rows(store, f"SELECT _seq FROM {quote(ECOM)} ORDER BY _seq") == [(1,), (2,), (7,)]
 
 
-def test_bad_appends_are_store_errors_and_leave_no_rows(store: DuckDBStore) -> None:
+def test_bad_appends_are_store_errors_and_leave_no_rows(store: EventStore) -> None:
     with pytest.raises(StoreError, match="no column"):
         store.append(ECOM, {"nosuch": [1]}, client="self")
     with pytest.raises(StoreError):
@@ -148,7 +146,7 @@ def test_bad_appends_are_store_errors_and_leave_no_rows(store: DuckDBStore) -> N
     assert store.append(ECOM, {"uri": ["/ok"]}, client="self").first_seq == 1
 
 
-def test_listeners_hear_every_append(store: DuckDBStore) -> None:
+def test_listeners_hear_every_append(store: EventStore) -> None:
     heard: list[tuple[str, int, int]] = []
     store.subscribe(lambda r: heard.append((r.table, r.first_seq, r.last_seq)))
     store.append(ECOM, {"uri": ["/a", "/b"]}, client="self")
@@ -159,7 +157,7 @@ def test_listeners_hear_every_append(store: DuckDBStore) -> None:
 # -- raw tables ----------------------------------------------------------------------------------
 
 
-def test_raw_table_is_created_at_its_first_event(store: DuckDBStore) -> None:
+def test_raw_table_is_created_at_its_first_event(store: EventStore) -> None:
     assert store.schema("my.app.web.logs") is None
     store.append(
         "my.app.web.logs", {"hostname": ["web-1"], "message": ["GET / 200"]}, client="self"
@@ -169,13 +167,8 @@ def test_raw_table_is_created_at_its_first_event(store: DuckDBStore) -> None:
     assert not schema.builtin
     assert schema.column_names == ("hostname", "message")
     assert [c.name for c in schema.all_columns()] == ["eventdate", "hostname", "message"]
-    columns = rows(
-        store,
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "ORDER BY ordinal_position",
-        ["my.app.web.logs"],
-    )
-    assert [c for (c,) in columns] == ["eventdate", "client", "_seq", "hostname", "message"]
+    columns = store.read_after("my.app.web.logs", 0).column_names
+    assert columns == ["eventdate", "client", "_seq", "hostname", "message"]
     got = rows(store, 'SELECT eventdate, hostname, message FROM "my.app.web.logs"')
     assert [(ms(d), h, m) for d, h, m in got] == [(NOW, "web-1", "GET / 200")]
     assert "my.app.web.logs" in [t.name for t in store.tables()]
@@ -184,7 +177,7 @@ def test_raw_table_is_created_at_its_first_event(store: DuckDBStore) -> None:
 # -- cursors -------------------------------------------------------------------------------------
 
 
-def test_read_after_returns_the_rows_after_a_cursor_in_order(store: DuckDBStore) -> None:
+def test_read_after_returns_the_rows_after_a_cursor_in_order(store: EventStore) -> None:
     store.append(ECOM, {"uri": ["/1", "/2"]}, client="self")
     store.append("my.app.test", {"message": ["x"]}, client="self")
     store.append(ECOM, {"uri": ["/3", "/4"]}, client="other", eventdates=[NOW - 5, NOW - 9])
@@ -211,13 +204,13 @@ def test_read_after_returns_the_rows_after_a_cursor_in_order(store: DuckDBStore)
 # -- reopening -----------------------------------------------------------------------------------
 
 
-def test_reopening_keeps_rows_tables_and_the_sequence(tmp_path: Path) -> None:
-    first = open_store(tmp_path)
+def test_reopening_keeps_rows_tables_and_the_sequence(opener: Opener) -> None:
+    first = opener()
     first.append(ECOM, {"uri": ["/a", "/b"]}, client="self")
     first.append("my.app.test", {"message": ["m"], "hostname": ["h"]}, client="self")
     first.close()
 
-    second = open_store(tmp_path)
+    second = opener()
     try:
         assert second.last_seq == 3
         assert second.schema("my.app.test") == catalog.raw_schema("my.app.test")
@@ -239,11 +232,18 @@ def test_reopening_keeps_rows_tables_and_the_sequence(tmp_path: Path) -> None:
 # -- retention -----------------------------------------------------------------------------------
 
 
-def test_retention_deletes_only_rows_older_than_n_days(tmp_path: Path) -> None:
+def recent_ms() -> int:
+    """A `now` near the real time, to the second. ClickHouse applies a retention TTL by its own
+    clock, so rows dated years back (NOW) would vanish under a table with a TTL while the test
+    looks; what the test checks does not depend on the time it runs at."""
+    return time.time_ns() // 1_000_000_000 * 1000
+
+
+def test_retention_deletes_only_rows_older_than_n_days(opener: Opener, tmp_path: Path) -> None:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = DuckDBStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
+    store = opener(SimulatedClock(NOW), meta)
     try:
-        at = NOW + 123_456  # the `now` passed in, not the clock's
+        at = recent_ms() + 123_456  # the `now` passed in, not the clock's
         cutoff = at - 3 * DAY_MS
         stamps = [cutoff - DAY_MS, cutoff - 1, cutoff, cutoff + 1, at]
         store.append(
@@ -271,10 +271,10 @@ def test_retention_deletes_only_rows_older_than_n_days(tmp_path: Path) -> None:
         meta.close()
 
 
-def test_retention_uses_the_clock_when_no_now_is_given(tmp_path: Path) -> None:
+def test_retention_uses_the_clock_when_no_now_is_given(opener: Opener, tmp_path: Path) -> None:
     clock = SimulatedClock(NOW)
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = DuckDBStore(tmp_path / "events.duckdb", meta, clock)
+    store = opener(clock, meta)
     try:
         store.append(ECOM, {"uri": ["a"]}, client="self", eventdates=[NOW - DAY_MS - 1])
         meta.set_retention_days(ECOM, 1)
@@ -287,7 +287,7 @@ def test_retention_uses_the_clock_when_no_now_is_given(tmp_path: Path) -> None:
 # -- concurrency ---------------------------------------------------------------------------------
 
 
-def test_concurrent_readers_see_consistent_prefixes(store: DuckDBStore) -> None:
+def test_concurrent_readers_see_consistent_prefixes(store: EventStore) -> None:
     table = "my.app.concurrent"
     batches, batch_size, readers, reads = 40, 25, 4, 40
     store.append(table, {"message": ["seed"]}, client="self")
@@ -310,12 +310,11 @@ def test_concurrent_readers_see_consistent_prefixes(store: DuckDBStore) -> None:
         try:
             start.wait()
             for _ in range(reads):
-                cursor = store.reader()
-                ((count, low, high, distinct),) = cursor.execute(
+                ((count, low, high, distinct),) = rows(
+                    store,
                     "SELECT count(*), min(_seq), max(_seq), count(DISTINCT _seq) "
-                    f"FROM {quote(table)}"
-                ).fetchall()
-                cursor.close()
+                    f"FROM {quote(table)}",
+                )
                 # A prefix of whole batches: no gaps, no half batch.
                 assert low == first_seq
                 assert count == distinct == high - low + 1
@@ -373,9 +372,10 @@ def test_invalid_tags_raise(tag: str) -> None:
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-def test_table_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+def test_table_names_differing_only_in_case_are_refused(opener: Opener) -> None:
     # DuckDB folds identifier case: a second table differing only in case would share storage.
-    store = open_store(tmp_path)
+    # ClickHouse would keep them apart, and refuses them alike (one catalog on every engine).
+    store = opener()
     try:
         store.append("my.app.test", {"message": ["lower"]}, client="self")
         with pytest.raises(StoreError, match="only in case"):
@@ -396,15 +396,18 @@ def test_table_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
         "SET autoload_known_extensions = true",
     ],
 )
-def test_the_engine_reaches_no_file_network_or_extension(store: DuckDBStore, sql: str) -> None:
+@duckdb_only
+def test_the_engine_reaches_no_file_network_or_extension(
+    opener: Opener, store: EventStore, sql: str
+) -> None:
     """Defence in depth: no statement, whatever builds it, reads files, loads code or changes
-    those settings."""
+    those settings. DuckDB-only: DuckDB's configuration lock."""
     with pytest.raises(duckdb.Error):
-        store.reader().execute(sql)
+        duck_rows(store, sql)
     assert not Path("/tmp/linqd-must-not-exist.csv").exists()
 
 
-def test_the_listeners_failure_does_not_fail_the_append(store: DuckDBStore) -> None:
+def test_the_listeners_failure_does_not_fail_the_append(store: EventStore) -> None:
     def broken(result: object) -> None:
         raise RuntimeError("follower bug")
 

@@ -1,0 +1,687 @@
+"""The event store on ClickHouse: in process (chdb) or on a server or cluster (HTTP).
+
+The table layout is in ``clickhouse_ddl``; the two ways to reach ClickHouse are behind
+``clickhouse_backend.Backend``, so this module is written once for both. Behaviour matches
+``DuckDBStore`` method by method (see ``base.EventStore``).
+
+**Sequence and watermark.** Each store instance is a *writer* with an id (``writer_id``; by
+default a random id created once and kept in ``state_dir/linqd-writer-id``). ``_seq`` numbers
+are allocated per append as one range from the store-wide counter (``_Watermark.allocate``),
+so the rows of every writer are totally ordered by ``_seq`` alone. An allocated range is
+*pending* until its insert is acknowledged (or has failed); the committed watermark
+(``last_seq``) is the number just below the lowest pending range. ``last_seq`` never passes it
+and ``read_after`` and ``seq_before`` read nothing above it, so a reader that has read up to
+``last_seq`` has read every row at or below it, even while appends run concurrently and finish
+out of order.
+
+Several writers (a later issue; here one process writes) keep "no reader skips or repeats a
+row" the same way, with the counter and the pending ranges shared in PostgreSQL instead of this
+process's memory: a writer allocates its range and records it pending in one transaction
+(``UPDATE counter SET next = next + n RETURNING``), inserts into ClickHouse with the range's
+deduplication token, then marks it committed; the watermark is ``min(first of pending) - 1``
+(or the counter's top when nothing is pending), computed in PostgreSQL, which every reader asks
+for ``last_seq``. A writer that dies leaves its range pending, which holds readers back (never
+skips) until it is settled: its successor with the same writer id (or any writer once the dead
+one's lease has expired, the lease fencing the dead one) retries the insert with the same token
+(stored once, whatever the first attempt did) and marks it committed. Repeats are excluded by
+the token: a retried batch is stored once.
+
+**Deduplication.** Every insert carries ``insert_deduplication_token =
+'<writer>:<first>-<last>'``; ClickHouse stores a block whose token it has already seen once
+(``non_replicated_deduplication_window`` on one node, replication's window on a cluster).
+clickhouse-connect resends an insert whose connection was closed before the answer, and that
+resend is a no-op if the first one was stored. After an insert failed, the store counts the
+range's rows: all there means the insert went through after all.
+
+**Lookups** are swapped whole: the new content of a domain's lookup (FULL: the upload; INC:
+the stored rows minus the upload's keys, plus its rows) is written into a staging table
+(``<storage name>#new``), which ``EXCHANGE TABLES`` swaps with the lookup in one atomic rename
+(Atomic databases; on a cluster each replica swaps at once, and a lookup, one domain, lives on
+one shard); the staging table, now holding the old rows, is dropped. A query sees the old rows
+or the new ones, never a mix, without transactions.
+
+**Retention** is a table TTL (``ttl_only_drop_parts``: whole days go as they expire), set or
+removed by ``enforce_retention`` when the retention of a table changes. ClickHouse applies a
+TTL by its own clock and in its own time, so ``enforce_retention`` also deletes the rows dated
+before ``now - N days`` itself (a lightweight DELETE) and reports how many it deleted; the TTL
+keeps the table in bounds between passes.
+
+**Cancel.** ``Cursor.cancel`` kills the query with ``KILL QUERY`` (see ``clickhouse_backend``).
+A query cancelled before it has started never starts; one cancelled while its request is on
+its way may be missed by the KILL, and is then stopped at its next batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from ..clock import Clock
+from ..errors import LinqdError, LinqLimitError, QueryLimitError, StoreError, TableRefused
+from ..linq import TOO_DEEP
+from ..linq.types import Kind, LType, parse_type
+from ..meta import MetaStore
+from . import catalog
+from . import clickhouse_ddl as ddl
+from .base import DAY_MS, AppendResult, Cursor, EventStore, LookupWrite, Params, Row, Statement
+from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
+from .clickhouse_backend import Backend, EngineFailure, Started, clean_text
+
+CAP_MARKER = "Exceeded limits while computing data for subproblem"
+WRITER_ID_FILE = "linqd-writer-id"
+# What the store needs of every query, whatever the compiler asks for: Arrow strings as
+# strings (not binary), dictionaries decoded, times in UTC.
+OWN_SETTINGS: Mapping[str, int | str] = {
+    "output_format_arrow_string_as_string": 1,
+    "output_format_arrow_low_cardinality_as_dictionary": 0,
+    "session_timezone": "UTC",
+}
+# Stand-in until linq/compile/clickhouse.py (and its CLICKHOUSE_SETTINGS) lands.
+_PLACEHOLDER_COMPILER_SETTINGS: Mapping[str, int | str] = {}
+# ClickHouse appends where it threw to the subquery cap's text; the cap's message ends before.
+_THROW_CONTEXT = re.compile(r"(: while executing .*|\.? \([A-Z_]+\))$", re.DOTALL)
+_TTL_DAYS = re.compile(r"TTL eventdate \+ toIntervalDay\('?(\d+)'?\)")
+
+_ARROW_TYPES = {
+    Kind.STR: pa.string(),
+    Kind.INT4: pa.int32(),
+    Kind.INT8: pa.int64(),
+    Kind.FLOAT8: pa.float64(),
+    Kind.BOOL: pa.bool_(),
+    Kind.TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+    Kind.IP4: pa.uint32(),
+    Kind.JSON: pa.string(),
+}
+
+
+def compiler_settings() -> dict[str, int | str]:
+    """The settings the ClickHouse compiler's SQL must run with, plus the store's own."""
+    try:
+        from ..linq.compile import clickhouse as compiler  # type: ignore[attr-defined,unused-ignore]
+
+        wanted: Mapping[str, int | str] = compiler.CLICKHOUSE_SETTINGS
+    except (ImportError, AttributeError):
+        wanted = _PLACEHOLDER_COMPILER_SETTINGS
+    return {**wanted, **OWN_SETTINGS}
+
+
+def engine_error(text: str) -> LinqdError:
+    """An engine failure as a linqd error: the subquery cap keeps its text from the marker on
+    (without ClickHouse's ``while executing …`` context), anything else is a StoreError."""
+    if CAP_MARKER in text:
+        tail = text[text.index(CAP_MARKER) :]
+        return QueryLimitError(_THROW_CONTEXT.sub("", tail).strip())
+    cleaned = clean_text(text)
+    return StoreError(f"Query failed: {cleaned.splitlines()[0] if cleaned else 'engine error'}")
+
+
+def arrow_type(ltype: LType) -> pa.DataType:
+    return _ARROW_TYPES[ltype.kind]
+
+
+def writer_id_in(directory: Path) -> str:
+    """The writer id kept in ``directory``, created on first use."""
+    path = directory / WRITER_ID_FILE
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"w{secrets.token_hex(8)}\n")
+    return path.read_text().strip()
+
+
+class _Watermark:
+    """Sequence ranges handed out to appends, and the committed watermark below them."""
+
+    def __init__(self, top: int) -> None:
+        self._lock = threading.Lock()
+        self._next = top + 1
+        self._pending: dict[int, int] = {}  # first -> last of ranges not settled yet
+        self._mark = top
+
+    def allocate(self, count: int) -> int:
+        with self._lock:
+            first = self._next
+            self._next += count
+            if count:
+                self._pending[first] = first + count - 1
+            return first
+
+    def settle(self, first: int) -> None:
+        """The range starting at ``first`` is committed, or failed for good."""
+        with self._lock:
+            self._pending.pop(first, None)
+            self._mark = min(self._pending) - 1 if self._pending else self._next - 1
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._mark
+
+
+def _naive_schema(schema: pa.Schema) -> pa.Schema:
+    """UTC timestamps as DuckDBStore returns them: naive (the zone is always UTC)."""
+    return pa.schema(
+        [
+            f.with_type(pa.timestamp(f.type.unit))
+            if pa.types.is_timestamp(f.type) and f.type.tz is not None
+            else f
+            for f in schema
+        ]
+    )
+
+
+def _naive_utc(batch: pa.RecordBatch) -> pa.RecordBatch:
+    schema = _naive_schema(batch.schema)
+    return batch if schema.equals(batch.schema) else batch.cast(schema)
+
+
+class _ClickHouseCursor(Cursor):
+    """A query started on first use (``schema`` or iteration) by the reading thread."""
+
+    def __init__(self, backend: Backend, sql: str, params: Params | None, batch_rows: int) -> None:
+        self._backend = backend
+        self._sql = sql
+        self._params = params
+        self._batch_rows = max(1, batch_rows)
+        self._tag = f"linqd:{uuid.uuid4()}"
+        self._lock = threading.Lock()
+        self._started: Started | None = None
+        self._cancelled = threading.Event()
+
+    def _start(self) -> Started:
+        with self._lock:
+            if self._started is None:
+                if self._cancelled.is_set():
+                    raise StoreError("Query failed: cancelled")
+                try:
+                    self._started = self._backend.start(self._sql, self._params, self._tag)
+                except EngineFailure as error:
+                    raise engine_error(error.text) from None
+                if self._cancelled.is_set():
+                    self._kill()  # cancelled while it started: the first KILL may have missed
+            return self._started
+
+    @property
+    def schema(self) -> pa.Schema:
+        return _naive_schema(self._start().schema)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        batches = self._start().batches
+        try:
+            for batch in batches:
+                if self._cancelled.is_set():
+                    raise StoreError("Query failed: cancelled")
+                for offset in range(0, batch.num_rows, self._batch_rows):
+                    yield _naive_utc(batch.slice(offset, self._batch_rows))
+        except EngineFailure as error:
+            raise engine_error(error.text) from None
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._kill()
+
+    def _kill(self) -> None:
+        # Nothing to kill, or the engine is gone: the query is not running either way.
+        with contextlib.suppress(EngineFailure):
+            self._backend.kill(self._tag)
+
+
+class ClickHouseStore(EventStore):
+    """The event store on ClickHouse, reached through ``backend``."""
+
+    engine = "clickhouse"
+
+    def __init__(
+        self,
+        backend: Backend,
+        meta: MetaStore,
+        clock: Clock,
+        *,
+        state_dir: Path,
+        writer_id: str | None = None,
+        cluster: str | None = None,
+    ) -> None:
+        super().__init__(meta, clock)
+        self._backend = backend
+        self._layout = ddl.Layout(cluster)
+        self.writer_id = writer_id or writer_id_in(state_dir)
+        # Serialises DDL and the catalog (table creation, lookup swaps, retention); appends
+        # themselves run concurrently.
+        self._write_lock = threading.RLock()
+        self._schemas: dict[str, TableSchema] = {}
+        self._ttl: dict[str, int | None] = {}
+        self._holders: dict[str, set[str]] = {}
+        self._holders_lock = threading.Lock()
+        try:
+            self._load_schemas()
+            for schema in catalog.BUILTIN_TABLES:
+                self._ensure_table(schema)
+            self._watermark = _Watermark(self._max_seq())
+        except EngineFailure as error:
+            backend.close()
+            raise StoreError(f"ClickHouse store unavailable: {clean_text(error.text)}") from None
+
+    # -- engine access ---------------------------------------------------------------------------
+
+    def _query(self, statement: exp.Expression) -> pa.Table:
+        return self._backend.query(ddl.sql(statement))
+
+    def _run(self, statements: Sequence[exp.Expression | str]) -> None:
+        for statement in statements:
+            self._backend.command(statement if isinstance(statement, str) else ddl.sql(statement))
+
+    # -- catalog ---------------------------------------------------------------------------------
+
+    def _load_schemas(self) -> None:
+        current = exp.func("currentDatabase", dialect=ddl.DIALECT)
+        columns = self._query(
+            exp.select("table", "name", "type")
+            .from_("system.columns")
+            .where(exp.column("database").eq(current))
+            .order_by("table", "position")
+        ).to_pylist()
+        tables = self._query(
+            exp.select("name", "engine_full")
+            .from_("system.tables")
+            .where(exp.column("database").eq(current))
+        ).to_pylist()
+        found: dict[str, list[Column]] = {}
+        for row in columns:
+            table, name, type_name = str(row["table"]), str(row["name"]), str(row["type"])
+            if table.endswith((ddl.LOCAL_SUFFIX, ddl.STAGING_SUFFIX)):
+                continue
+            cols = found.setdefault(table, [])
+            if name in (EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN):
+                continue
+            known = catalog.builtin(table)
+            declared = known.column(name) if known else None
+            if declared is not None:
+                cols.append(declared)
+            elif type_name in ddl.TYPES_FROM_CLICKHOUSE:
+                cols.append(Column(name, parse_type(ddl.TYPES_FROM_CLICKHOUSE[type_name])))
+        for table, cols in found.items():
+            self._schemas[table] = TableSchema(
+                table, tuple(cols), catalog.builtin(table) is not None
+            )
+        for row in tables:
+            name = str(row["name"])
+            if name.endswith(ddl.STAGING_SUFFIX):
+                # A lookup swap that did not finish: the lookup still holds its old rows.
+                self._run(ddl.drop_table(name, self._layout))
+                continue
+            if self._layout.cluster:
+                if not name.endswith(ddl.LOCAL_SUFFIX):
+                    continue
+                name = name[: -len(ddl.LOCAL_SUFFIX)]
+            ttl = _TTL_DAYS.search(str(row["engine_full"]))
+            self._ttl[name] = int(ttl.group(1)) if ttl else None
+
+    def _max_seq(self) -> int:
+        best = 0
+        for name in self._schemas:
+            got = self._query(
+                exp.select(exp.func("max", exp.column(SEQ_COLUMN))).from_(_table(name))
+            )
+            value = got.column(0)[0].as_py() if got.num_rows else None
+            best = max(best, int(value or 0))
+        return best
+
+    def refusal(self, name: str) -> str | None:
+        if name in self._schemas:
+            return None
+        lowered = name.lower()
+        # ClickHouse tells such names apart, DuckDB does not: refused alike, so a data directory
+        # means the same tables on both engines. list() copies the names in one step.
+        if any(existing.lower() == lowered for existing in list(self._schemas)):
+            return f"Table `{name}` differs from an existing table only in case"
+        return None
+
+    def _ensure_table(self, schema: TableSchema) -> None:
+        with self._write_lock:
+            if schema.name in self._schemas:
+                return
+            reason = self.refusal(schema.name)
+            if reason is not None:
+                raise TableRefused(reason)
+            days = self._retention_for(schema.name)
+            self._run(ddl.create_table(schema, self._layout, retention_days=days))
+            self._schemas[schema.name] = schema
+            self._ttl[schema.name] = days
+
+    def ensure_table(self, schema: TableSchema) -> None:
+        try:
+            self._ensure_table(schema)
+        except EngineFailure as error:
+            raise StoreError(f"Creating `{schema.name}` failed: {clean_text(error.text)}") from None
+
+    def _retention_for(self, table: str) -> int | None:
+        days = self._meta.retention_days().get(table)
+        return days if days is not None and days > 0 else None
+
+    def schema(self, name: str) -> TableSchema | None:
+        return self._schemas.get(name)
+
+    def tables(self) -> list[TableSchema]:
+        return sorted(self._schemas.values(), key=lambda s: s.name)
+
+    def holds(self, table: str, client: str) -> bool:
+        with self._holders_lock:
+            holders = self._holders.get(table)
+        if holders is None:
+            if table not in self._schemas:
+                return False
+            try:
+                got = self._query(
+                    exp.select(exp.column(CLIENT_COLUMN)).distinct().from_(_table(table))
+                )
+            except EngineFailure:
+                return False  # dropped meanwhile: nobody's table
+            found = {str(c) for c in got.column(0).to_pylist()}
+            with self._holders_lock:
+                holders = self._holders.setdefault(table, found)
+        return client in holders
+
+    def _note_holder(self, table: str, client: str) -> None:
+        with self._holders_lock:
+            holders = self._holders.get(table)
+            if holders is not None:
+                holders.add(client)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def append(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any] | pa.Array],
+        *,
+        client: str,
+        eventdates: Sequence[int] | pa.Array | None = None,
+    ) -> AppendResult:
+        schema = self._schemas.get(table) or catalog.raw_schema(table)
+        unknown = set(columns) - set(schema.column_names)
+        if unknown:
+            raise StoreError(f"Table `{table}` has no column(s) {sorted(unknown)}")
+        count = len(next(iter(columns.values()))) if columns else len(eventdates or ())
+        arrays: dict[str, pa.Array] = {}
+        try:
+            stamps = pa.array(
+                [self._clock.now_ms()] * count if eventdates is None else eventdates, pa.int64()
+            )
+            arrays[EVENTDATE] = stamps.cast(pa.timestamp("ms", tz="UTC"))
+            arrays[CLIENT_COLUMN] = pa.array([client] * count, pa.string())
+            for column in schema.columns:
+                values = columns.get(column.name)
+                kind = arrow_type(column.type)
+                arrays[column.name] = (
+                    pa.nulls(count, kind) if values is None else pa.array(values, kind)
+                )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as error:
+            raise StoreError(f"Bad values for table `{table}`: {error}") from error
+        if any(len(a) != count for a in arrays.values()):
+            raise StoreError(f"Columns of different lengths for table `{table}`")
+        try:
+            self._ensure_table(schema)
+        except EngineFailure as error:
+            raise StoreError(f"Append to `{table}` failed: {clean_text(error.text)}") from None
+        first = self._watermark.allocate(count)
+        last = first + count - 1
+        try:
+            if count:
+                arrays[SEQ_COLUMN] = pa.array(range(first, last + 1), pa.int64())
+                self._insert(table, _ordered(arrays, schema), first, last)
+        finally:
+            self._watermark.settle(first)
+        if count:
+            self._note_holder(table, client)
+        result = AppendResult(table, count, first, last)
+        self._appended(result)
+        return result
+
+    def _insert(self, table: str, data: pa.Table, first: int, last: int) -> None:
+        settings: dict[str, int | str] = {
+            "insert_deduplicate": 1,
+            "insert_deduplication_token": f"{self.writer_id}:{first}-{last}",
+            # Acknowledged means written, not queued in an async-insert buffer or a
+            # Distributed table's local spool.
+            "async_insert": 0,
+        }
+        if self._layout.cluster:
+            settings["distributed_foreground_insert"] = 1
+        try:
+            self._backend.insert(table, data, settings)
+        except EngineFailure as error:
+            if self._stored(table, first, last):
+                return  # the answer was lost, the rows were not
+            raise StoreError(f"Append to `{table}` failed: {clean_text(error.text)}") from None
+
+    def _stored(self, table: str, first: int, last: int) -> bool:
+        seq = exp.column(SEQ_COLUMN)
+        try:
+            got = self._query(
+                exp.select(exp.func("count"))
+                .from_(_table(table))
+                .where(exp.and_(seq >= first, seq <= last))
+            )
+        except EngineFailure:
+            return False
+        return bool(got.num_rows) and int(got.column(0)[0].as_py()) == last - first + 1
+
+    def write_lookup(self, write: LookupWrite) -> None:
+        schema = write.schema
+        name = schema.name
+        staging = name + ddl.STAGING_SUFFIX
+        with self._write_lock:
+            existing = self._schemas.get(name)
+            try:
+                kept = None
+                if not write.full and existing is not None and existing.columns == schema.columns:
+                    kept = self._kept_rows(name, schema, write)
+                self._run(ddl.drop_table(staging, self._layout))
+                self._run(ddl.create_table(schema, self._layout, name=staging))
+                rows = self._lookup_rows(schema, write.rows, write.client)
+                content = rows if kept is None else pa.concat_tables([kept, rows])
+                if content.num_rows:
+                    first = int(pc.min(content[SEQ_COLUMN]).as_py())
+                    last = int(pc.max(content[SEQ_COLUMN]).as_py())
+                    self._backend.insert(
+                        staging,
+                        content,
+                        {"insert_deduplication_token": f"{self.writer_id}:{first}-{last}:lookup"},
+                    )
+                if existing is None:
+                    self._run(ddl.create_table(schema, self._layout))
+                self._run([ddl.command(ddl.Exchange(name, staging), self._layout)])
+                self._run(ddl.drop_table(staging, self._layout))
+            except EngineFailure as error:
+                raise StoreError(f"Lookup upload failed: {clean_text(error.text)}") from None
+            self._schemas[name] = schema
+            self._ttl.setdefault(name, None)
+            with self._holders_lock:
+                self._holders[name] = {write.client} if content.num_rows else set()
+
+    def _kept_rows(self, name: str, schema: TableSchema, write: LookupWrite) -> pa.Table:
+        """The stored rows an INC upload keeps: all but those of its keys."""
+        stored = self._backend.query(ddl.sql(exp.select("*").from_(_table(name))))
+        stored = stored.select([EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN, *schema.column_names])
+        stored = stored.cast(_arrow_schema(schema))
+        if not write.delete:
+            return stored
+        column = schema.column(write.key)
+        assert column is not None
+        gone = pc.is_in(
+            stored[write.key], value_set=pa.array(list(write.delete), arrow_type(column.type))
+        )
+        return stored.filter(pc.invert(pc.fill_null(gone, False)))
+
+    def _lookup_rows(self, schema: TableSchema, rows: Sequence[Row], client: str) -> pa.Table:
+        count = len(rows)
+        first = self._watermark.allocate(count)
+        self._watermark.settle(first)
+        arrays: dict[str, pa.Array] = {
+            EVENTDATE: pa.array([self._clock.now_ms()] * count, pa.int64()).cast(
+                pa.timestamp("ms", tz="UTC")
+            ),
+            CLIENT_COLUMN: pa.array([client] * count, pa.string()),
+            SEQ_COLUMN: pa.array(range(first, first + count), pa.int64()),
+        }
+        for index, column in enumerate(schema.columns):
+            arrays[column.name] = pa.array([row[index] for row in rows], arrow_type(column.type))
+        return pa.table(arrays).cast(_arrow_schema(schema))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        return self._watermark.value
+
+    def seq_before(self, table: str, eventdate_ms: int) -> int:
+        if table not in self._schemas:
+            return 0
+        seq = exp.column(SEQ_COLUMN)
+        query = (
+            exp.select(exp.func("max", seq))
+            .from_(_table(table))
+            .where(
+                exp.and_(exp.column(EVENTDATE) < ddl.epoch_ms(eventdate_ms), seq <= self.last_seq)
+            )
+        )
+        try:
+            got = self._query(query)
+        except EngineFailure as error:
+            raise engine_error(error.text) from None
+        value = got.column(0)[0].as_py() if got.num_rows else None
+        return int(value or 0)
+
+    def read_after(
+        self, table: str, cursor: int, *, limit: int = 65_536, client: str | None = None
+    ) -> pa.Table:
+        if table not in self._schemas:
+            raise StoreError(f"Unknown table `{table}`")
+        seq = exp.column(SEQ_COLUMN)
+        where = exp.and_(seq > cursor, seq <= self.last_seq)
+        if client is not None:
+            where = exp.and_(where, exp.column(CLIENT_COLUMN).eq(exp.Literal.string(client)))
+        query = exp.select("*").from_(_table(table)).where(where).order_by(SEQ_COLUMN).limit(limit)
+        try:
+            got = self._query(query)
+        except EngineFailure as error:
+            raise engine_error(error.text) from None
+        return got.cast(_naive_schema(got.schema))
+
+    def prepare(self, query: exp.Expression) -> Statement:
+        return Statement(query, _render(query))
+
+    def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
+        sql = _sql_for(query, params)
+        try:
+            table = self._backend.query(sql, params)
+        except EngineFailure as error:
+            raise engine_error(error.text) from None
+        columns = [c.to_pylist() for c in table.cast(_naive_schema(table.schema)).columns]
+        return list(zip(*columns, strict=True)) if columns else []
+
+    def stream(
+        self,
+        query: exp.Expression | Statement,
+        *,
+        batch_rows: int = 65_536,
+        params: Params | None = None,
+    ) -> Cursor:
+        return _ClickHouseCursor(self._backend, _sql_for(query, params), params, batch_rows)
+
+    # -- retention -------------------------------------------------------------------------------
+
+    def enforce_retention(self, now_ms: int | None = None) -> dict[str, int]:
+        now = self._clock.now_ms() if now_ms is None else now_ms
+        retention = self._meta.retention_days()
+        deleted: dict[str, int] = {}
+        with self._write_lock:
+            for table in list(self._schemas):
+                days = retention.get(table)
+                days = days if days is not None and days > 0 else None
+                try:
+                    if days is not None:
+                        deleted[table] = self._delete_before(table, now - days * DAY_MS)
+                    if self._ttl.get(table) != days:
+                        self._run([ddl.command(ddl.ModifyTTL(table, days), self._layout)])
+                        self._ttl[table] = days
+                except EngineFailure as error:
+                    raise StoreError(
+                        f"Retention of `{table}` failed: {clean_text(error.text)}"
+                    ) from None
+        return deleted
+
+    def _delete_before(self, table: str, cutoff_ms: int) -> int:
+        old = exp.column(EVENTDATE) < ddl.epoch_ms(cutoff_ms)
+        got = self._query(exp.select(exp.func("count")).from_(_table(table)).where(old))
+        count = int(got.column(0)[0].as_py()) if got.num_rows else 0
+        if count:
+            self._run([ddl.delete_before(table, cutoff_ms, self._layout)])
+        return count
+
+    def close(self) -> None:
+        self._stop_retention()
+        with self._write_lock:
+            self._backend.close()
+
+
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _arrow_schema(schema: TableSchema) -> pa.Schema:
+    fields = [
+        pa.field(EVENTDATE, pa.timestamp("ms", tz="UTC")),
+        pa.field(CLIENT_COLUMN, pa.string()),
+        pa.field(SEQ_COLUMN, pa.int64()),
+    ]
+    fields += [pa.field(c.name, arrow_type(c.type)) for c in schema.columns]
+    return pa.schema(fields)
+
+
+def _ordered(arrays: dict[str, pa.Array], schema: TableSchema) -> pa.Table:
+    names = [EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN, *schema.column_names]
+    return pa.table({name: arrays[name] for name in names})
+
+
+def _with_param_types(query: exp.Expression, params: Params | None) -> exp.Expression:
+    """ClickHouse binds ``{name:Type}``: untyped placeholders get Int64 (the sequence window of
+    the alert engine), or String where the bound value is text."""
+    untyped = [p for p in query.find_all(exp.Placeholder) if p.args.get("kind") is None]
+    if not untyped:
+        return query
+    query = query.copy()
+    for placeholder in query.find_all(exp.Placeholder):
+        if placeholder.args.get("kind") is None:
+            value = (params or {}).get(placeholder.name)
+            kind = "String" if isinstance(value, str) else "Int64"
+            placeholder.set("kind", exp.DataType.build(kind, dialect=ddl.DIALECT))
+    return query
+
+
+def _render(query: exp.Expression, params: Params | None = None) -> str:
+    try:
+        return _with_param_types(query, params).sql(dialect=ddl.DIALECT)
+    except RecursionError:
+        raise LinqLimitError(TOO_DEEP) from None
+
+
+def _sql_for(query: exp.Expression | Statement, params: Params | None) -> str:
+    if isinstance(query, Statement):
+        if any(isinstance(v, str) for v in (params or {}).values()):
+            return _render(query.expression, params)  # prepared for Int64 parameters
+        return query.sql
+    return _render(query, params)

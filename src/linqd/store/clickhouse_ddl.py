@@ -1,0 +1,428 @@
+"""The ClickHouse layout of linqd's tables, as the log platforms on ClickHouse lay theirs out.
+
+One MergeTree table per linqd table, named exactly like the LINQ table (a quoted identifier such
+as ``"demo.ecommerce.data"``), so the compiler's SELECTs name it unchanged::
+
+    eventdate DateTime64(3, 'UTC') CODEC(Delta, ZSTD)   -- partition key, delta-friendly
+    client    LowCardinality(String)                    -- a handful of domains per table
+    _seq      Int64                                     -- the store-wide sequence
+    <the table's own columns, every one Nullable>
+    PARTITION BY toDate(eventdate)                      -- retention drops whole days
+    ORDER BY (client, eventdate, _seq)                  -- every query is one domain's time range
+
+- Types: str → Nullable(String) CODEC(ZSTD), int4 → Nullable(Int32), int8 → Nullable(Int64),
+  float8 → Nullable(Float64), bool → Nullable(Bool), timestamp → Nullable(DateTime64(3, 'UTC')),
+  ip4 → Nullable(IPv4), json → Nullable(String) CODEC(ZSTD). The compiler relies on these.
+- ``LowCardinality(Nullable(String))`` for the string columns that are low-cardinality by
+  nature (``LOW_CARDINALITY``): the hostname of raw tables, the built-in tables' method,
+  protocol, level, domain, country-like columns. Lookups keep plain types: their columns are the
+  uploader's, nothing is known about them.
+- Free-text columns (``FREE_TEXT``: ``message`` of raw tables, URLs, user agents, ...) get two
+  token bloom filters (``tokenbf_v1``) for LINQ's ``->``, ``->>`` and ``toktains``. ClickHouse
+  refuses ``tokenbf_v1`` on a Nullable column, so each index is over an expression
+  (``token_haystack``): ``ifNull(col, '')`` for case-sensitive token tests and
+  ``lower(ifNull(col, ''))`` for case-insensitive ones. ClickHouse uses an expression index only
+  for a predicate over the same expression: ``hasToken(ifNull(col, ''), 'tok')``, and
+  ``hasTokenCaseInsensitive(ifNull(col, ''), 'tok')`` (which ClickHouse answers from the
+  ``lower`` index). The compiler gets these expressions from ``token_haystack``.
+- Retention is a table TTL, ``TTL eventdate + INTERVAL N DAY`` with ``ttl_only_drop_parts = 1``
+  (whole day partitions go, no row-by-row rewrite).
+- Single node: ``non_replicated_deduplication_window`` turns on insert deduplication (a retried
+  batch with the same ``insert_deduplication_token`` is stored once), ``fsync_after_insert``
+  makes an acknowledged insert durable like DuckDB's committed WAL.
+- Cluster (``cluster`` set): every statement is ``ON CLUSTER``; the rows live in
+  ``<name>#local`` ReplicatedMergeTree tables (``#`` cannot occur in a LINQ table name) and the
+  LINQ name is a Distributed table over them. The sharding key is ``cityHash64(client)``: an
+  append (always one domain) lands whole on one shard, so its deduplication token works there
+  as on a single node, a lookup (one domain per storage table) swaps on one shard, and
+  ``optimize_skip_unused_shards`` can send a domain's query to one shard. The cost is skew: a
+  big domain loads one shard.
+
+DDL is built as sqlglot expressions and printed by sqlglot's ClickHouse dialect. What that
+dialect cannot express is assembled in one place, ``command``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from ..linq.types import Kind, LType
+from . import catalog
+from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, TableSchema
+
+DIALECT = "clickhouse"
+LOCAL_SUFFIX = "#local"
+STAGING_SUFFIX = "#new"
+DEDUP_WINDOW = 1000  # batches remembered per table for insert deduplication
+# 32 KiB per granule of 8192 rows, 3 hash functions: the OpenTelemetry exporter's choice.
+TOKEN_BLOOM = (32768, 3, 0)
+REPLICA_PATH = "/clickhouse/tables/{uuid}/{shard}"  # {uuid}: EXCHANGE and RENAME keep paths
+
+_TYPES = {
+    Kind.STR: "Nullable(String)",
+    Kind.INT4: "Nullable(Int32)",
+    Kind.INT8: "Nullable(Int64)",
+    Kind.FLOAT8: "Nullable(Float64)",
+    Kind.BOOL: "Nullable(Bool)",
+    Kind.TIMESTAMP: "Nullable(DateTime64(3, 'UTC'))",
+    Kind.IP4: "Nullable(IPv4)",
+    Kind.JSON: "Nullable(String)",
+}
+_COMPRESSED = (Kind.STR, Kind.JSON)
+TYPES_FROM_CLICKHOUSE = {
+    "Nullable(String)": "str",
+    "LowCardinality(Nullable(String))": "str",
+    "Nullable(Int32)": "int4",
+    "Nullable(Int64)": "int8",
+    "Nullable(Float64)": "float8",
+    "Nullable(Bool)": "bool",
+    "Nullable(DateTime64(3, 'UTC'))": "timestamp",
+    "Nullable(IPv4)": "ip4",
+}
+
+# Per built-in table: (low-cardinality columns, free-text columns).
+_BUILTIN_TRAITS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
+    "demo.ecommerce.data": (
+        frozenset({"method", "protocol"}),
+        frozenset({"uri", "referralUri", "userAgent"}),
+    ),
+    "siem.logtrust.web.activity": (
+        frozenset(
+            {"level", "domain", "type", "method", "result", "locale", "country", "region"}
+            | {"city", "isp", "org", "serverHost"}
+        ),
+        frozenset({"url", "headers", "params", "userAgent", "errorInfo"}),
+    ),
+    "siem.logtrust.web.navigation": (
+        frozenset({"level", "domain", "method", "section", "action"}),
+        frozenset({"url", "userAgent"}),
+    ),
+    catalog.REJECTED_TABLE: (frozenset({"tag", "hostname", "reason"}), frozenset({"message"})),
+    "siem.logtrust.alert.info": (
+        frozenset({"alertHost", "domain", "context", "category", "protocol", "application"})
+        | frozenset({"engine"}),
+        frozenset({"extraData"}),
+    ),
+}
+_RAW_TRAITS = (frozenset({"hostname"}), frozenset({"message"}))
+_NO_TRAITS: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where and how tables are created: one node, or ``ON CLUSTER cluster``."""
+
+    cluster: str | None = None
+
+    def storage(self, name: str) -> str:
+        """The table that holds ``name``'s rows (inserts and deletes go there on one node;
+        on a cluster the local tables, reached through the Distributed ``name``)."""
+        return name + LOCAL_SUFFIX if self.cluster else name
+
+
+def traits(schema: TableSchema) -> tuple[frozenset[str], frozenset[str]]:
+    """(low-cardinality columns, free-text columns) of ``schema``."""
+    if schema.builtin:
+        return _BUILTIN_TRAITS.get(schema.name, _NO_TRAITS)
+    if schema.columns == catalog.RAW_COLUMNS:
+        return _RAW_TRAITS
+    return _NO_TRAITS
+
+
+def column_type(ltype: LType, *, low_cardinality: bool = False) -> exp.DataType:
+    text = _TYPES[ltype.kind]
+    if low_cardinality and ltype.kind is Kind.STR:
+        text = f"LowCardinality({text})"
+    return exp.DataType.build(text, dialect=DIALECT)
+
+
+def token_haystack(column: str, *, case_sensitive: bool) -> exp.Expression:
+    """The expression a free-text column's token index covers: a token predicate over exactly
+    this expression can skip granules."""
+    # Anonymous: sqlglot would print ifNull as COALESCE and lower as LOWER, and the predicate
+    # must spell the index's expression.
+    haystack = exp.Anonymous(
+        this="ifNull", expressions=[exp.column(column, quoted=True), exp.Literal.string("")]
+    )
+    return haystack if case_sensitive else exp.Anonymous(this="lower", expressions=[haystack])
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=_ident(name))
+
+
+def _codec(*names: str) -> exp.ColumnConstraint:
+    return exp.ColumnConstraint(
+        kind=exp.CompressColumnConstraint(this=[exp.column(n) for n in names])
+    )
+
+
+def _column(name: str, kind: exp.DataType, *codec: str) -> exp.ColumnDef:
+    constraints = [_codec(*codec)] if codec else []
+    return exp.ColumnDef(this=_ident(name), kind=kind, constraints=constraints)
+
+
+def _token_index(column: str, case_sensitive: bool) -> exp.IndexColumnConstraint:
+    size, hashes, seed = TOKEN_BLOOM
+    return exp.IndexColumnConstraint(
+        this=_ident(f"tokens_{column}" if case_sensitive else f"tokens_ci_{column}"),
+        expression=token_haystack(column, case_sensitive=case_sensitive),
+        index_type=exp.Anonymous(
+            this="tokenbf_v1",
+            expressions=[
+                exp.Literal.number(size),
+                exp.Literal.number(hashes),
+                exp.Literal.number(seed),
+            ],
+        ),
+        granularity=exp.Literal.number(1),
+    )
+
+
+def _columns(schema: TableSchema) -> list[exp.Expression]:
+    low, text = traits(schema)
+    columns: list[exp.Expression] = [
+        _column(
+            EVENTDATE,
+            exp.DataType.build("DateTime64(3, 'UTC')", dialect=DIALECT),
+            *("Delta", "ZSTD"),
+        ),
+        _column(CLIENT_COLUMN, exp.DataType.build("LowCardinality(String)", dialect=DIALECT)),
+        _column(SEQ_COLUMN, exp.DataType.build("Int64", dialect=DIALECT)),
+    ]
+    for column in schema.columns:
+        lowcard = column.name in low
+        codec = ("ZSTD",) if column.type.kind in _COMPRESSED and not lowcard else ()
+        columns.append(
+            _column(column.name, column_type(column.type, low_cardinality=lowcard), *codec)
+        )
+    for column in schema.columns:
+        if column.name in text and column.type.kind is Kind.STR:
+            columns.append(_token_index(column.name, True))
+            columns.append(_token_index(column.name, False))
+    return columns
+
+
+def _settings(**values: int) -> exp.SettingsProperty:
+    return exp.SettingsProperty(
+        expressions=[
+            exp.EQ(this=exp.column(key), expression=exp.Literal.number(value))
+            for key, value in values.items()
+        ]
+    )
+
+
+def ttl_expression(days: int) -> exp.Expression:
+    return exp.Add(
+        this=exp.column(EVENTDATE),
+        expression=exp.Interval(this=exp.Literal.number(days), unit=exp.var("DAY")),
+    )
+
+
+def _on_cluster(layout: Layout) -> list[exp.Expression]:
+    return [exp.OnCluster(this=_ident(layout.cluster))] if layout.cluster else []
+
+
+def create_table(
+    schema: TableSchema,
+    layout: Layout,
+    *,
+    retention_days: int | None = None,
+    name: str | None = None,
+) -> list[exp.Expression]:
+    """The statements that create ``schema``'s table (under ``name`` if given: lookup staging
+    tables), in order: on a cluster the local tables, then the Distributed table over them."""
+    table = name or schema.name
+    engine: exp.Expression
+    if layout.cluster:
+        engine = exp.Anonymous(
+            this="ReplicatedMergeTree",
+            expressions=[exp.Literal.string(REPLICA_PATH), exp.Literal.string("{replica}")],
+        )
+        settings = _settings(ttl_only_drop_parts=1)
+    else:
+        engine = exp.var("MergeTree")
+        settings = _settings(
+            ttl_only_drop_parts=1,
+            non_replicated_deduplication_window=DEDUP_WINDOW,
+            fsync_after_insert=1,
+        )
+    properties: list[exp.Expression] = [
+        *_on_cluster(layout),
+        exp.EngineProperty(this=engine),
+        exp.PartitionedByProperty(this=exp.func("toDate", exp.column(EVENTDATE), dialect=DIALECT)),
+        exp.Order(
+            expressions=[
+                exp.Ordered(
+                    this=exp.Tuple(
+                        expressions=[exp.column(c) for c in (CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN)]
+                    ),
+                    nulls_first=False,
+                )
+            ]
+        ),
+    ]
+    if retention_days is not None:
+        properties.append(exp.MergeTreeTTL(expressions=[ttl_expression(retention_days)]))
+    properties.append(settings)
+    local = exp.Create(
+        this=exp.Schema(this=_table(layout.storage(table)), expressions=_columns(schema)),
+        kind="TABLE",
+        exists=True,
+        properties=exp.Properties(expressions=properties),
+    )
+    if not layout.cluster:
+        return [local]
+    distributed = exp.Create(
+        this=_table(table),
+        kind="TABLE",
+        exists=True,
+        expression=_table(layout.storage(table)),
+        properties=exp.Properties(
+            expressions=[
+                *_on_cluster(layout),
+                exp.EngineProperty(
+                    this=exp.Anonymous(
+                        this="Distributed",
+                        expressions=[
+                            exp.Literal.string(layout.cluster),
+                            exp.Anonymous(this="currentDatabase"),
+                            exp.Literal.string(layout.storage(table)),
+                            exp.func("cityHash64", exp.column(CLIENT_COLUMN), dialect=DIALECT),
+                        ],
+                    )
+                ),
+            ]
+        ),
+    )
+    return [local, distributed]
+
+
+def drop_table(name: str, layout: Layout) -> list[exp.Expression]:
+    """Drop ``name`` (and, on a cluster, its local tables). SYNC: a table created again under
+    the same name must not meet the old one's parts or replication path."""
+    names = [name, layout.storage(name)] if layout.cluster else [name]
+    return [
+        exp.Drop(
+            tables=[_table(n)],
+            kind="TABLE",
+            exists=True,
+            sync=True,
+            cluster=exp.OnCluster(this=_ident(layout.cluster)) if layout.cluster else None,
+        )
+        for n in names
+    ]
+
+
+def epoch_ms(value: int) -> exp.Func:
+    """``value`` (epoch milliseconds) as a DateTime64(3, 'UTC')."""
+    return exp.func(
+        "fromUnixTimestamp64Milli",
+        exp.cast(exp.Literal.number(value), exp.DataType.build("Int64", dialect=DIALECT)),
+        exp.Literal.string("UTC"),
+        dialect=DIALECT,
+    )
+
+
+def delete_before(name: str, cutoff_ms: int, layout: Layout) -> exp.Expression:
+    """A lightweight DELETE of the rows dated before ``cutoff_ms`` (local tables on a cluster:
+    a Distributed table takes no DELETE)."""
+    delete = exp.Delete(
+        this=_table(layout.storage(name)),
+        where=exp.Where(this=exp.LT(this=exp.column(EVENTDATE), expression=epoch_ms(cutoff_ms))),
+    )
+    if layout.cluster:
+        delete.set("cluster", exp.OnCluster(this=_ident(layout.cluster)))
+    return delete
+
+
+def set_settings(settings: Mapping[str, int | str]) -> exp.Expression:
+    """``SET k = v, ...`` (chdb applies settings per connection)."""
+    return exp.Set(
+        expressions=[
+            exp.SetItem(this=exp.EQ(this=exp.column(key), expression=_literal(value)))
+            for key, value in settings.items()
+        ]
+    )
+
+
+def _literal(value: int | str) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Literal.number(int(value))
+    return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
+
+
+def sql(statement: exp.Expression) -> str:
+    return statement.sql(dialect=DIALECT)
+
+
+# -- what sqlglot's ClickHouse dialect cannot print ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModifyTTL:
+    table: str
+    days: int | None  # None: REMOVE TTL
+
+
+@dataclass(frozen=True)
+class Exchange:
+    table: str
+    other: str
+
+
+@dataclass(frozen=True)
+class InsertInto:
+    table: str
+    columns: Sequence[str]
+    settings: Mapping[str, int | str]
+
+
+@dataclass(frozen=True)
+class KillQuery:
+    column: str  # a column of system.processes: query_id, or Settings['log_comment'] on chdb
+    value: str
+
+
+Command = ModifyTTL | Exchange | InsertInto | KillQuery
+
+
+def command(op: Command, layout: Layout) -> str:
+    """The ClickHouse text of a statement sqlglot cannot build, from quoted pieces.
+
+    sqlglot 30 parses ``ALTER TABLE … MODIFY TTL`` only into a node meant for ``MODIFY SQL
+    SECURITY`` and ``REMOVE TTL``, ``EXCHANGE TABLES`` and ``KILL QUERY`` not at all (they fall
+    back to an opaque Command); its INSERT needs a SELECT or VALUES, not ``SETTINGS`` followed by
+    data in a format. Every name and value below is quoted by sqlglot; nothing else is spliced.
+    """
+    cluster = f" ON CLUSTER {sql(_ident(layout.cluster))}" if layout.cluster else ""
+    match op:
+        case ModifyTTL(table, days):
+            # On a cluster the TTL belongs to the local tables, where the parts are.
+            target = sql(_table(layout.storage(table)))
+            if days is None:
+                return f"ALTER TABLE {target}{cluster} REMOVE TTL"
+            return f"ALTER TABLE {target}{cluster} MODIFY TTL {sql(ttl_expression(days))}"
+        case Exchange(table, other):
+            a, b = sql(_table(layout.storage(table))), sql(_table(layout.storage(other)))
+            return f"EXCHANGE TABLES {a} AND {b}{cluster}"
+        case InsertInto(table, columns, settings):
+            names = ", ".join(sql(_ident(c)) for c in columns)
+            pairs = ", ".join(
+                f"{sql(exp.column(k))} = {sql(_literal(v))}" for k, v in settings.items()
+            )
+            with_settings = f" SETTINGS {pairs}" if pairs else ""
+            return f"INSERT INTO {sql(_table(table))} ({names}){with_settings}"
+        case KillQuery(column, value):
+            where = sql(
+                exp.EQ(this=exp.maybe_parse(column, dialect=DIALECT), expression=_literal(value))
+            )
+            return f"KILL QUERY WHERE {where} SYNC"
+    raise AssertionError(op)  # pragma: no cover - the match is exhaustive
