@@ -430,3 +430,28 @@ def test_the_servers_rules_come_from_its_settings(tmp_path: Path) -> None:
     assert not destination_rules(Settings(data_dir=tmp_path)).outbound.allows(
         ipaddress.ip_address("127.0.0.1")
     )
+
+
+@pytest.mark.parametrize("path", list(_command_paths(main)), ids=" ".join)
+def test_every_subcommand_that_opens_a_data_dir_takes_store(path: tuple[str, ...]) -> None:
+    help_text = invoke(*path, "--help").output
+    if "--data-dir" in help_text:
+        assert "--store" in help_text and "--clickhouse-cluster" in help_text
+
+
+def test_demo_tables_and_retention_on_chdb(tmp_path: Path) -> None:
+    store = ["--data-dir", str(tmp_path), "--store", "chdb:events"]
+    made = invoke("demo", "--events", "300", "--days", "1", *store)
+    assert made.exit_code == 0, made.output
+    listed = invoke("tables", *store)
+    assert listed.exit_code == 0, listed.output
+    assert "demo.ecommerce.data" in listed.output
+    assert (tmp_path / "events").is_dir() and not (tmp_path / "events.duckdb").exists()
+    kept = invoke("retention", "demo.ecommerce.data", "3", *store)
+    assert kept.exit_code == 0, kept.output
+
+
+def test_an_unknown_store_is_one_clear_error(tmp_path: Path) -> None:
+    result = invoke("tables", "--data-dir", str(tmp_path), "--store", "mysql://x")
+    assert result.exit_code == 2
+    assert "Unknown store" in result.output and "Traceback" not in result.output

@@ -1,5 +1,6 @@
-"""The ``linqd`` command. Every subcommand takes ``--data-dir`` and ``--help``; errors are printed
-as one clear message (a LINQ error with its caret) and a non-zero exit, never a traceback."""
+"""The ``linqd`` command. Every subcommand takes ``--data-dir``, ``--store`` and ``--help``;
+errors are printed as one clear message (a LINQ error with its caret) and a non-zero exit, never
+a traceback."""
 
 from __future__ import annotations
 
@@ -67,15 +68,51 @@ def _outbound_rules(ctx: click.Context, param: click.Parameter, value: tuple[str
     return value
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    # Kept in the context's meta, which every sub-context shares: commands that invoke others
+    # (``run``) hand them the same store without repeating the options.
+    ctx.meta[f"linqd.{param.name}"] = value
+    return value
+
+
 def data_dir_option(func: F) -> F:
-    decorated: F = click.option(
+    decorated = click.option(
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=DEFAULT_DATA_DIR,
         show_default=True,
-        help="Directory holding events.duckdb and meta.sqlite.",
+        help="Directory holding meta.sqlite (and events.duckdb with the default store).",
     )(func)
-    return decorated
+    decorated = click.option(
+        "--store",
+        "store_spec",
+        default="duckdb",
+        show_default=True,
+        envvar="LINQD_STORE",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember,
+        help="Where events are kept: duckdb, chdb:DIR, clickhouse://USER@HOST:8123/DB or "
+        "clickhouse+https://USER@HOST:8443/DB (password: $LINQD_CLICKHOUSE_PASSWORD).",
+    )(decorated)
+    done: F = click.option(
+        "--clickhouse-cluster",
+        "store_cluster",
+        default=None,
+        envvar="LINQD_CLICKHOUSE_CLUSTER",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember,
+        help="Create ClickHouse tables ON CLUSTER NAME (replicated local tables, distributed "
+        "tables over them).",
+    )(decorated)
+    return done
+
+
+def store_choice() -> tuple[str, str | None]:
+    """The ``--store`` spec and ``--clickhouse-cluster`` of the running command."""
+    meta = click.get_current_context().meta
+    return str(meta.get("linqd.store_spec") or "duckdb"), meta.get("linqd.store_cluster")
 
 
 class LinqdGroup(click.Group):
@@ -107,7 +144,8 @@ def _open(data_dir: Path) -> DataDir:
             f"The server at {server.url} (pid {server.pid}) owns {data_dir}; "
             "stop it first, or use its HTTP API"
         )
-    return open_data_dir(data_dir, SystemClock())
+    spec, cluster = store_choice()
+    return open_data_dir(data_dir, SystemClock(), store=spec, cluster=cluster)
 
 
 def _domains(data_dir: Path) -> DomainStore:
@@ -284,7 +322,7 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     """Create demo data if there is none, show an example query, then serve the API."""
     from .server import ensure_credentials
 
-    if not has_events(data_dir):
+    if not has_events(data_dir, *store_choice()):
         ctx.invoke(demo, data_dir=data_dir, events=events, days=7.0, seed=42)
     click.echo(f"\n$ linqd query '{EXAMPLE_QUERY}' --from 1d\n")
     ctx.invoke(
@@ -507,8 +545,11 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     _open(data_dir).close()  # refuse early when another server owns the directory
+    spec, cluster = store_choice()
     settings = Settings(
         data_dir=data_dir,
+        store=spec,
+        clickhouse_cluster=cluster,
         host=host,
         port=port,
         tls_cert=tls_cert,

@@ -39,6 +39,9 @@ class Settings:
     smtp_from: str = "linqd@localhost"
     # DuckDB's memory budget; sorts and hash tables beyond it spill to <data-dir>/spill.
     memory_limit: str = "2GB"
+    # The event store (store/open.py) and, for a ClickHouse server, its cluster.
+    store: str = "duckdb"
+    clickhouse_cluster: str | None = None
     # An alert period is closed this long after its end (events may be committed late).
     alert_lateness_ms: int = 2_000
     # Connections that requests ask for (webhooks, job destinations): the operator's rules

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .domains import secure_permissions
 from .meta import MetaStore
 from .store.base import EventStore
@@ -39,16 +39,25 @@ def open_data_dir(
     *,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     store: str = "duckdb",
+    cluster: str | None = None,
 ) -> DataDir:
+    """``store`` and ``cluster``: ``--store`` and ``--clickhouse-cluster`` (``store/open.py``)."""
     ensure_private_dir(path)
     meta = MetaStore(path / META_FILE)
     try:
-        events = open_store(store, path, meta, clock, memory_limit=memory_limit)
+        events = open_store(store, path, meta, clock, cluster=cluster, memory_limit=memory_limit)
     except BaseException:
         meta.close()
         raise
     return DataDir(path, meta, events)
 
 
-def has_events(path: Path) -> bool:
-    return (path / EVENTS_FILE).exists()
+def has_events(path: Path, store: str = "duckdb", cluster: str | None = None) -> bool:
+    """Whether the data directory's store holds any event yet."""
+    if store == "duckdb":
+        return (path / EVENTS_FILE).exists()
+    data = open_data_dir(path, SystemClock(), store=store, cluster=cluster)
+    try:
+        return data.store.last_seq > 0
+    finally:
+        data.close()

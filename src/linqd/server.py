@@ -125,7 +125,13 @@ def running_server(data_dir: Path) -> ServerInfo | None:
 
 def serve(settings: Settings) -> None:
     clock = SystemClock()
-    data = open_data_dir(settings.data_dir, clock, memory_limit=settings.memory_limit)
+    data = open_data_dir(
+        settings.data_dir,
+        clock,
+        memory_limit=settings.memory_limit,
+        store=settings.store,
+        cluster=settings.clickhouse_cluster,
+    )
     secure_permissions(settings.data_dir)
     domains = DomainStore(data.meta, clock)
     fresh = domains.ensure_domain(settings.default_domain)
