@@ -399,3 +399,21 @@ def test_store_specs(tmp_path: Path) -> None:
     )
     assert server_address("clickhouse+https://h").port == 8443
     meta.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        "SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')",
+        "SELECT * FROM remote('127.0.0.1:9', system.one)",
+        "SELECT 1 UNION ALL SELECT * FROM file('/etc/passwd', 'LineAsString')",
+    ],
+)
+def test_queries_reach_no_file_or_network(ch: ClickHouseStore, sql: str) -> None:
+    """Defence in depth, as DuckDB runs without external access: whatever builds a query, it
+    runs read-only, and ClickHouse refuses table functions then."""
+    query = sqlglot.parse_one(sql, read="clickhouse")
+    for run in (lambda: ch.fetch(query), lambda: list(ch.stream(query))):
+        with pytest.raises(StoreError, match="readonly"):
+            run()

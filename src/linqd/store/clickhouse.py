@@ -674,9 +674,22 @@ def _with_param_types(query: exp.Expression, params: Params | None) -> exp.Expre
 
 def _render(query: exp.Expression, params: Params | None = None) -> str:
     try:
-        return _with_param_types(query, params).sql(dialect=ddl.DIALECT)
+        return _read_only(_with_param_types(query, params)).sql(dialect=ddl.DIALECT)
     except RecursionError:
         raise LinqLimitError(TOO_DEEP) from None
+
+
+def _read_only(query: exp.Expression) -> exp.Expression:
+    """Queries run with ``readonly = 1``: ClickHouse then refuses table functions (``file``,
+    ``url``, ``remote`` ... need CREATE TEMPORARY TABLE), as DuckDB runs without external
+    access. LINQ compiles to none; this holds whatever builds the query. Set last, in the
+    query's own SETTINGS, after the session's settings were applied."""
+    if not isinstance(query, exp.Select | exp.Union):
+        return query
+    query = query.copy()
+    readonly = exp.EQ(this=exp.var("readonly"), expression=exp.Literal.number(1))
+    query.set("settings", [*(query.args.get("settings") or []), readonly])
+    return query
 
 
 def _sql_for(query: exp.Expression | Statement, params: Params | None) -> str:
