@@ -64,7 +64,7 @@ def anchor(lines: list[bytes], folder: Path) -> float:
     return elapsed
 
 
-def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str, int]:
+def start_server(folder: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str, int]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -77,6 +77,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str, int]:
             "0",
             "--syslog-port",
             "0",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
