@@ -235,6 +235,13 @@ class StoreError(LinqdError):
     code = "store"
 
 
+class QueryFailed(StoreError):
+    """The engine could not run a query; the text says why, without the engine's own framing.
+    Its code is the generic one: what clients see does not depend on the store."""
+
+    code = LinqdError.code
+
+
 class TableRefused(StoreError):
     """The store will not hold this table (its name clashes with an existing one): every event
     for it is refused, while other tables go on."""

@@ -16,7 +16,7 @@ import pytest
 import sqlglot
 
 from linqd.clock import SimulatedClock
-from linqd.errors import LinqdError, QueryLimitError, StoreError, ValidationError
+from linqd.errors import LinqdError, QueryFailed, QueryLimitError, StoreError, ValidationError
 from linqd.meta import MetaStore
 from linqd.store import catalog
 from linqd.store import clickhouse_ddl as ddl
@@ -231,7 +231,7 @@ def test_engine_errors_are_store_errors(ch: ClickHouseStore, sql: str) -> None:
     for run in (lambda: ch.fetch(query), lambda: list(ch.stream(query))):
         with pytest.raises(LinqdError) as info:
             run()
-        assert type(info.value) is StoreError
+        assert type(info.value) is QueryFailed
         assert str(info.value).startswith("Query failed: ")
         assert "DB::Exception" not in str(info.value)
 

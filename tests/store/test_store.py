@@ -16,7 +16,7 @@ import pytest
 import sqlglot
 
 from linqd.clock import SimulatedClock
-from linqd.errors import StoreError, ValidationError
+from linqd.errors import QueryFailed, StoreError, ValidationError
 from linqd.meta import MetaStore
 from linqd.store import catalog
 from linqd.store.base import DAY_MS, EventStore
@@ -415,3 +415,13 @@ def test_the_listeners_failure_does_not_fail_the_append(store: EventStore) -> No
     result = store.append("my.app.listened", {"message": ["kept"]}, client="c")
     assert result.count == 1
     assert store.read_after("my.app.listened", 0).num_rows == 1
+
+
+def test_a_query_the_engine_refuses_is_the_same_error_on_every_store(store: EventStore) -> None:
+    # Clients see the error's code: it must not depend on the engine behind it.
+    query = sqlglot.parse_one("SELECT nosuchfunction(1)")
+    for run in (lambda: store.fetch(query), lambda: list(store.stream(query))):
+        with pytest.raises(QueryFailed) as info:
+            run()
+        assert info.value.code == "linqd.error"
+        assert str(info.value).startswith("Query failed: ")

@@ -67,7 +67,14 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from ..clock import Clock
-from ..errors import LinqdError, LinqLimitError, QueryLimitError, StoreError, TableRefused
+from ..errors import (
+    LinqdError,
+    LinqLimitError,
+    QueryFailed,
+    QueryLimitError,
+    StoreError,
+    TableRefused,
+)
 from ..linq import TOO_DEEP
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
@@ -117,12 +124,12 @@ def compiler_settings() -> dict[str, int | str]:
 
 def engine_error(text: str) -> LinqdError:
     """An engine failure as a linqd error: the subquery cap keeps its text from the marker on
-    (without ClickHouse's ``while executing …`` context), anything else is a StoreError."""
+    (without ClickHouse's ``while executing …`` context), anything else is QueryFailed."""
     if CAP_MARKER in text:
         tail = text[text.index(CAP_MARKER) :]
         return QueryLimitError(_THROW_CONTEXT.sub("", tail).strip())
     cleaned = clean_text(text)
-    return StoreError(f"Query failed: {cleaned.splitlines()[0] if cleaned else 'engine error'}")
+    return QueryFailed(f"Query failed: {cleaned.splitlines()[0] if cleaned else 'engine error'}")
 
 
 def arrow_type(ltype: LType) -> pa.DataType:

@@ -22,7 +22,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..clock import Clock
-from ..errors import LinqdError, LinqLimitError, QueryLimitError, StoreError, TableRefused
+from ..errors import (
+    LinqdError,
+    LinqLimitError,
+    QueryFailed,
+    QueryLimitError,
+    StoreError,
+    TableRefused,
+)
 from ..linq import TOO_DEEP
 from ..linq.types import Kind, LType, parse_type
 from ..lookup_tables import is_lookup, is_lookup_storage, lookup_storage
@@ -103,7 +110,7 @@ def engine_error(error: duckdb.Error | OSError) -> LinqdError:
     text = str(error)
     if CAP_MARKER in text:
         return QueryLimitError(text[text.index(CAP_MARKER) :].strip())
-    return LinqdError(f"Query failed: {text.splitlines()[0] if text else type(error).__name__}")
+    return QueryFailed(f"Query failed: {text.splitlines()[0] if text else type(error).__name__}")
 
 
 class _DuckDBCursor(Cursor):
