@@ -100,31 +100,71 @@ class EventStore(ABC):
         self._meta = meta
         self._clock = clock
         self._listeners: list[Listener] = []
+        # The stored tables by name; the engine's catalog is read into it when a store opens.
+        self._schemas: dict[str, TableSchema] = {}
+        # Per table, the domains that have rows in it: filled the first time a table is asked
+        # about, then kept up to date by appends.
+        self._holders: dict[str, set[str]] = {}
+        self._holders_lock = threading.Lock()
         self._retention_stop = threading.Event()
         self._retention_thread: threading.Thread | None = None
 
     # -- catalog ---------------------------------------------------------------------------------
 
-    @abstractmethod
     def schema(self, name: str) -> TableSchema | None:
         """The stored table ``name`` (lookups under their per-domain storage name)."""
+        return self._schemas.get(name)
 
-    @abstractmethod
     def tables(self) -> list[TableSchema]:
         """Every stored table, by name."""
+        return sorted(self._schemas.values(), key=lambda s: s.name)
 
-    @abstractmethod
     def refusal(self, name: str) -> str | None:
         """Why a new table ``name`` cannot be created, or None. The text never names another
         table: it may belong to another domain."""
+        if name in self._schemas:
+            return None
+        lowered = name.lower()
+        # DuckDB folds identifier case, so two such tables would silently share storage;
+        # ClickHouse tells them apart, but both stores keep one catalog. list() copies the
+        # names in one step: appends on the writer thread may add tables.
+        if any(existing.lower() == lowered for existing in list(self._schemas)):
+            return f"Table `{name}` differs from an existing table only in case"
+        return None
 
     @abstractmethod
     def ensure_table(self, schema: TableSchema) -> None:
         """Create ``schema``'s table if it does not exist yet (typed tables such as lookups)."""
 
-    @abstractmethod
     def holds(self, table: str, client: str) -> bool:
         """Whether ``client`` has stored rows in ``table``."""
+        with self._holders_lock:
+            holders = self._holders.get(table)
+        if holders is None:
+            if table not in self._schemas:
+                return False
+            found = self._clients_in(table)
+            if found is None:
+                return False  # dropped meanwhile: nobody's table
+            with self._holders_lock:
+                holders = self._holders.setdefault(table, found)
+        return client in holders
+
+    @abstractmethod
+    def _clients_in(self, table: str) -> set[str] | None:
+        """The domains with rows in ``table`` (None if it is gone)."""
+
+    def _note_holder(self, table: str, client: str) -> None:
+        """``client`` now has rows in ``table``."""
+        with self._holders_lock:
+            holders = self._holders.get(table)
+            if holders is not None:
+                holders.add(client)
+
+    def _set_holders(self, table: str, clients: set[str]) -> None:
+        """``table`` was written anew: exactly ``clients`` have rows in it."""
+        with self._holders_lock:
+            self._holders[table] = clients
 
     def schemas_for(self, client: str) -> Callable[[str], TableSchema | None]:
         """The tables as ``client`` sees them: the built-in ones, and every other table only

@@ -268,10 +268,7 @@ class ClickHouseStore(EventStore):
         # Serialises DDL and the catalog (table creation, lookup swaps, retention); appends
         # themselves run concurrently.
         self._write_lock = threading.RLock()
-        self._schemas: dict[str, TableSchema] = {}
         self._ttl: dict[str, int | None] = {}
-        self._holders: dict[str, set[str]] = {}
-        self._holders_lock = threading.Lock()
         try:
             self._load_schemas()
             for schema in catalog.BUILTIN_TABLES:
@@ -346,16 +343,6 @@ class ClickHouseStore(EventStore):
             best = max(best, int(value or 0))
         return best
 
-    def refusal(self, name: str) -> str | None:
-        if name in self._schemas:
-            return None
-        lowered = name.lower()
-        # ClickHouse tells such names apart, DuckDB does not: refused alike, so a data directory
-        # means the same tables on both engines. list() copies the names in one step.
-        if any(existing.lower() == lowered for existing in list(self._schemas)):
-            return f"Table `{name}` differs from an existing table only in case"
-        return None
-
     def _ensure_table(self, schema: TableSchema) -> None:
         with self._write_lock:
             if schema.name in self._schemas:
@@ -378,34 +365,12 @@ class ClickHouseStore(EventStore):
         days = self._meta.retention_days().get(table)
         return days if days is not None and days > 0 else None
 
-    def schema(self, name: str) -> TableSchema | None:
-        return self._schemas.get(name)
-
-    def tables(self) -> list[TableSchema]:
-        return sorted(self._schemas.values(), key=lambda s: s.name)
-
-    def holds(self, table: str, client: str) -> bool:
-        with self._holders_lock:
-            holders = self._holders.get(table)
-        if holders is None:
-            if table not in self._schemas:
-                return False
-            try:
-                got = self._query(
-                    exp.select(exp.column(CLIENT_COLUMN)).distinct().from_(_table(table))
-                )
-            except EngineFailure:
-                return False  # dropped meanwhile: nobody's table
-            found = {str(c) for c in got.column(0).to_pylist()}
-            with self._holders_lock:
-                holders = self._holders.setdefault(table, found)
-        return client in holders
-
-    def _note_holder(self, table: str, client: str) -> None:
-        with self._holders_lock:
-            holders = self._holders.get(table)
-            if holders is not None:
-                holders.add(client)
+    def _clients_in(self, table: str) -> set[str] | None:
+        try:
+            got = self._query(exp.select(exp.column(CLIENT_COLUMN)).distinct().from_(_table(table)))
+        except EngineFailure:
+            return None
+        return {str(c) for c in got.column(0).to_pylist()}
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -516,8 +481,7 @@ class ClickHouseStore(EventStore):
                 raise StoreError(f"Lookup upload failed: {clean_text(error.text)}") from None
             self._schemas[name] = schema
             self._ttl.setdefault(name, None)
-            with self._holders_lock:
-                self._holders[name] = {write.client} if content.num_rows else set()
+            self._set_holders(name, {write.client} if content.num_rows else set())
 
     def _kept_rows(self, name: str, schema: TableSchema, write: LookupWrite) -> pa.Table:
         """The stored rows an INC upload keeps: all but those of its keys."""

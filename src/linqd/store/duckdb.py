@@ -189,11 +189,6 @@ class DuckDBStore(EventStore):
             self._db.execute("SET lock_configuration = true")
         super().__init__(meta, clock)
         self._write_lock = threading.Lock()
-        self._schemas: dict[str, TableSchema] = {}
-        # Per table, the domains that have rows in it: filled the first time a table is asked
-        # about, then kept up to date by appends.
-        self._holders: dict[str, set[str]] = {}
-        self._holders_lock = threading.Lock()
         self._load_schemas()
         self._split_shared_lookups()
         for schema in catalog.BUILTIN_TABLES:
@@ -220,18 +215,6 @@ class DuckDBStore(EventStore):
             self._schemas[table] = TableSchema(
                 table, tuple(cols), catalog.builtin(table) is not None
             )
-
-    def refusal(self, name: str) -> str | None:
-        """Why a new table ``name`` cannot be created, or None. The text never names the other
-        table: it may belong to another domain."""
-        if name in self._schemas:
-            return None
-        lowered = name.lower()
-        # DuckDB folds identifier case, so two such tables would silently share storage.
-        # list() copies the names in one step: appends on the writer thread may add tables.
-        if any(existing.lower() == lowered for existing in list(self._schemas)):
-            return f"Table `{name}` differs from an existing table only in case"
-        return None
 
     def _split_shared_lookups(self) -> None:
         """Data directories of earlier versions keep all domains' rows of a lookup in one
@@ -268,8 +251,7 @@ class DuckDBStore(EventStore):
         self._exec(f"DROP TABLE IF EXISTS {quote(schema.name)}")
         self._exec(f"CREATE TABLE {_table_ddl(schema)}")
         self._schemas[schema.name] = schema
-        with self._holders_lock:
-            self._holders[schema.name] = set()
+        self._set_holders(schema.name, set())
 
     def _max_seq(self) -> int:
         best = 0
@@ -284,33 +266,12 @@ class DuckDBStore(EventStore):
         rows: list[tuple[Any, ...]] = self._db.execute(sql, list(params)).fetchall()
         return rows
 
-    def schema(self, name: str) -> TableSchema | None:
-        return self._schemas.get(name)
-
-    def holds(self, table: str, client: str) -> bool:
-        """Whether ``client`` has stored rows in ``table``."""
-        with self._holders_lock:
-            holders = self._holders.get(table)
-        if holders is None:
-            if table not in self._schemas:
-                return False
-            sql = f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(table)}"
-            try:
-                found = {str(row[0]) for row in self._db.cursor().execute(sql).fetchall()}
-            except duckdb.Error:
-                return False  # dropped meanwhile: nobody's table
-            with self._holders_lock:
-                holders = self._holders.setdefault(table, found)
-        return client in holders
-
-    def _note_holder(self, table: str, client: str) -> None:
-        with self._holders_lock:
-            holders = self._holders.get(table)
-            if holders is not None:
-                holders.add(client)
-
-    def tables(self) -> list[TableSchema]:
-        return sorted(self._schemas.values(), key=lambda s: s.name)
+    def _clients_in(self, table: str) -> set[str] | None:
+        sql = f"SELECT DISTINCT {CLIENT_COLUMN} FROM {quote(table)}"
+        try:
+            return {str(row[0]) for row in self._db.cursor().execute(sql).fetchall()}
+        except duckdb.Error:
+            return None
 
     # -- writing ---------------------------------------------------------------------------------
 
