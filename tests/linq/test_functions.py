@@ -1,6 +1,7 @@
 """The function catalogue end to end: LINQ expressions compiled with ``compile_linq`` and run on
-DuckDB over a one-event table, against the values Devo gives (its 0-based days, months and
-substrings, 0 = Sunday, `/` real and `\\` integer division ...)."""
+each engine (DuckDB, and ClickHouse on chdb) over a one-event table, against the values Devo gives
+(its 0-based days, months and substrings, 0 = Sunday, `/` real and `\\` integer division ...).
+Both engines must give the very same values."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from linqd.linq.functions.json import jq_to_jsonpath
 from linqd.linq.functions.time import strftime_format
 from linqd.meta import MetaStore
 from linqd.store.duckdb import EventStore
+
+from .chdb_tables import ENGINES, Runner, clickhouse_copy
 
 NOW_MS = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC, a Tuesday
 EVENT_MS = NOW_MS + 123
@@ -51,14 +54,34 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
     events.close()
 
 
-def evaluate(store: EventStore, expression: str, table: str = "my.app.fn") -> tuple[Any, str]:
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(
+    request: pytest.FixtureRequest, store: EventStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runner]:
+    if request.param == "duckdb":
+        yield Runner("duckdb", store, None)
+        return
+    with clickhouse_copy(store, tmp_path_factory.mktemp("chdb")) as tables:
+        yield Runner("clickhouse", store, tables)
+
+
+def run(engine: Runner, text: str, now_ms: int = NOW_MS) -> list[tuple[Any, ...]]:
     query = compile_linq(
-        f"from {table} select {expression} as value",
-        store.schema,
-        now_ms=NOW_MS,
+        text,
+        engine.store.schema,
+        now_ms=now_ms,
         bounds=Bounds(client="self"),
+        engine=engine.engine,
     )
-    rows = store.reader().sql(query.sql).fetchall()
+    return engine.rows(query)
+
+
+def evaluate(engine: Runner, expression: str, table: str = "my.app.fn") -> tuple[Any, str]:
+    text = f"from {table} select {expression} as value"
+    query = compile_linq(
+        text, engine.store.schema, now_ms=NOW_MS, bounds=Bounds(client="self"), engine=engine.engine
+    )
+    rows = engine.rows(query)
     assert len(rows) == 1
     return rows[0][0], query.columns[-1].type.name
 
@@ -321,8 +344,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("expression", "expected"), CASES)
-def test_function(store: EventStore, expression: str, expected: object) -> None:
-    value, _ = evaluate(store, expression)
+def test_function(engine: Runner, expression: str, expected: object) -> None:
+    value, _ = evaluate(engine, expression)
     assert value == expected
 
 
@@ -345,8 +368,8 @@ def test_function(store: EventStore, expression: str, expected: object) -> None:
         ('weakin(method, {"get", "post"})', True),
     ],
 )
-def test_function_on_typed_columns(store: EventStore, expression: str, expected: object) -> None:
-    value, _ = evaluate(store, expression, table="demo.ecommerce.data")
+def test_function_on_typed_columns(engine: Runner, expression: str, expected: object) -> None:
+    value, _ = evaluate(engine, expression, table="demo.ecommerce.data")
     assert value == expected
 
 
@@ -377,8 +400,8 @@ def test_function_on_typed_columns(store: EventStore, expression: str, expected:
         ("uriport(hostname)", "int4"),
     ],
 )
-def test_result_types(store: EventStore, expression: str, type_name: str) -> None:
-    value, ltype = evaluate(store, expression)
+def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
+    value, ltype = evaluate(engine, expression)
     assert ltype == type_name
     assert value is not None
 
@@ -398,15 +421,15 @@ def test_result_types(store: EventStore, expression: str, type_name: str) -> Non
         ('toktains(hostname, "a", isnull(hostname))', "must be true or false"),
     ],
 )
-def test_compile_errors(store: EventStore, expression: str, message: str) -> None:
+def test_compile_errors(engine: Runner, expression: str, message: str) -> None:
     with pytest.raises(LinqError, match=message):
-        evaluate(store, expression)
+        evaluate(engine, expression)
 
 
 @pytest.mark.parametrize("path", ["user", ".[]", ".a | .b", ".a[x]"])
-def test_jqcompile_rejects_what_is_not_a_path(store: EventStore, path: str) -> None:
+def test_jqcompile_rejects_what_is_not_a_path(engine: Runner, path: str) -> None:
     with pytest.raises(LinqError, match="Cannot compile jq"):
-        evaluate(store, f'jqcompile("{path}")')
+        evaluate(engine, f'jqcompile("{path}")')
 
 
 @pytest.mark.parametrize(
@@ -442,35 +465,28 @@ def test_date_patterns_map_to_strftime(pattern: str, format_: str) -> None:
     assert strftime_format(pattern) == format_
 
 
-def test_now_and_today_follow_the_query_clock(store: EventStore) -> None:
-    later = compile_linq(
-        "from my.app.fn select now() as n, today() as d",
-        store.schema,
-        now_ms=NOW_MS + 2 * 86_400_000,
-        bounds=Bounds(client="self"),
-    )
-    assert store.reader().sql(later.sql).fetchall() == [
-        (at("2023-11-16 22:13:20"), at("2023-11-16"))
-    ]
+def test_now_and_today_follow_the_query_clock(engine: Runner) -> None:
+    text = "from my.app.fn select now() as n, today() as d"
+    later = run(engine, text, now_ms=NOW_MS + 2 * 86_400_000)
+    assert later == [(at("2023-11-16 22:13:20"), at("2023-11-16"))]
 
 
-def test_time_functions_filter_rows(store: EventStore) -> None:
-    query = compile_linq(
+def test_time_functions_filter_rows(engine: Runner) -> None:
+    rows = run(
+        engine,
         "from my.app.fn where now() - 1d < eventdate, eventdate < tomorrow(), "
         'toktains(hostname, "items") select weekofyear(eventdate) as w',
-        store.schema,
-        now_ms=NOW_MS,
-        bounds=Bounds(client="self"),
     )
-    assert store.reader().sql(query.sql).fetchall() == [(46,)]
+    assert rows == [(46,)]
 
 
 def test_catalogue_has_at_least_a_hundred_functions() -> None:
     assert len(unique_functions()) >= 100
 
 
-def test_every_function_has_a_duckdb_translation_and_a_doc() -> None:
+def test_every_function_has_a_translation_for_each_engine_and_a_doc() -> None:
     for fn in unique_functions():
-        assert "duckdb" in fn.translate, fn.name
+        for engine in ENGINES:
+            assert engine in fn.translate, (fn.name, engine)
         assert fn.doc.strip(), fn.name
         assert fn.signatures, fn.name
