@@ -8,6 +8,7 @@ LowCardinality(String)``, ``_seq Int64``, then the table's columns as Nullable t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from chdb.session import Session
 from sqlglot import exp
 
 from linqd.columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
+from linqd.errors import LinqdError, QueryLimitError
 from linqd.linq import CompiledQuery
 from linqd.linq.compile import CLICKHOUSE_SETTINGS
 from linqd.linq.functions.base import lit
@@ -89,13 +91,32 @@ class ClickHouseTables:
         self.session.query(f"INSERT INTO {_identifier(name)} SELECT * FROM Python(rows)")
 
     def arrow(self, select: exp.Expression) -> pa.Table:
-        table = self.session.query(with_settings(select), "ArrowTable")
+        try:
+            table = self.session.query(with_settings(select), "ArrowTable")
+        except Exception as error:  # chdb raises plain RuntimeErrors
+            raise engine_error(str(error)) from None
         assert isinstance(table, pa.Table)
         return table
 
     def rows(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         table = self.arrow(query.expression)
         return [tuple(normalize(v) for v in row.values()) for row in table.to_pylist()]
+
+
+CAP_ERROR = re.compile(
+    r"Exceeded limits while computing data for subproblem: max value for size is \d+ but "
+    r"reached \d+"
+)
+
+
+def engine_error(text: str) -> LinqdError:
+    """A ClickHouse failure as the store will report it: the subquery cap's message (quoted
+    inside ClickHouse's parse error, see ClickHouseCompiler.capped_subquery) as a
+    QueryLimitError, anything else as a failed query."""
+    cap = CAP_ERROR.search(text)
+    if cap is not None:
+        return QueryLimitError(cap.group(0))
+    return LinqdError(f"Query failed: {text.splitlines()[0] if text else 'ClickHouse error'}")
 
 
 def normalize(value: Any) -> Any:
@@ -136,6 +157,11 @@ class Runner:
         if self.tables is None:
             return self.store.reader().sql(query.sql).fetchall()
         return self.tables.rows(query)
+
+    def refresh(self) -> None:
+        """Copy the store again after appends (ClickHouse holds a copy, DuckDB is the store)."""
+        if self.tables is not None:
+            self.tables.copy(self.store)
 
     def arrow(self, query: CompiledQuery) -> pa.Table:
         if self.tables is None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..functions.base import call, cast, lit
-from ..functions.helpers import ch_type
-from ..ir import Plan, TColumn, TExpr
+from ..functions.helpers import any_of, ch_type
+from ..ir import Plan, TColumn, TExpr, TLookup
 from ..types import Kind
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
@@ -60,6 +60,38 @@ class ClickHouseCompiler(Compiler):
 
     def pick_sql(self, value: exp.Expression) -> exp.Expression:
         return call("anyOrNull", value)
+
+    def lookup_sql(self, expr: TLookup) -> exp.Expression:
+        # ClickHouse cannot correlate a subquery with columns its outer query does not select,
+        # so the lookup is a constant: the subquery's rows as two arrays (keys, values), read
+        # once as a scalar subquery named by an alias, and the value at the key's position.
+        # Tuples keep null values in the arrays; a null key matches nothing, as with `=`.
+        keys = [self.expr_sql(key) for key in expr.keys]
+        names = [c.name for c in expr.plan.columns]
+        inner = self.capped_subquery(expr.plan, len(names))
+        rows = self._alias()
+        columns = [exp.column(name, table=rows, quoted=True) for name in names]
+        arrays = exp.Select().select(
+            call(
+                "tuple",
+                call("groupArray", call("tuple", *columns[: len(keys)])),
+                call("groupArray", call("tuple", columns[-1])),
+            ),
+            copy=False,
+        )
+        arrays = arrays.from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(rows))),
+            copy=False,
+        )
+        table = self._alias()
+        named = exp.Alias(this=exp.Subquery(this=arrays), alias=exp.to_identifier(table))
+        position = call("indexOf", call("tupleElement", named, lit(1)), call("tuple", *keys))
+        values = call("tupleElement", exp.column(table), lit(2))
+        found = call("tupleElement", call("arrayElementOrNull", values, position), lit(1))
+        missing: list[exp.Expression] = [
+            exp.Is(this=key.copy(), expression=exp.Null()) for key in keys
+        ]
+        return exp.Case(ifs=[exp.If(this=any_of(missing), true=exp.Null())], default=found)
 
     def capped_subquery(self, plan: Plan, width: int) -> exp.Select:
         # throwIf() takes a constant message only; reading the message text as a number fails

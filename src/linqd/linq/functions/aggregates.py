@@ -97,7 +97,8 @@ def _ordered(name: str, skip_nulls: bool) -> Translator:
 
 
 def _ch_ordered(ctx: Context, name: str, skip_nulls: bool, value: exp.Expression) -> exp.Expression:
-    """ClickHouse's argMin/argMax skip null values: a null is kept inside a one-element tuple.
+    """ClickHouse's argMin/argMax skip null values: a null is kept inside a one-element tuple
+    (written tuple(x): `(x)` is only parentheses).
     Equal eventdates are ordered by arrival (_seq), as DuckDB's scan order does."""
     earliest = name.endswith("min")
     time = ctx.time_column()
@@ -106,13 +107,13 @@ def _ch_ordered(ctx: Context, name: str, skip_nulls: bool, value: exp.Expression
         pick = "any" if earliest else "anyLast"
         if skip_nulls:
             return call(pick, value)
-        return call("tupleElement", call(pick, exp.Tuple(expressions=[value])), lit(1))
+        return call("tupleElement", call(pick, call("tuple", value)), lit(1))
     function = "argMin" if earliest else "argMax"
     order = exp.Tuple(expressions=[time, exp.column(SEQ_COLUMN, quoted=True)])
     if skip_nulls:
         present = exp.Not(this=exp.Is(this=value, expression=exp.Null()))
         return call(f"{function}If", value, order, present)
-    kept = call(function, exp.Tuple(expressions=[value]), order)
+    kept = call(function, call("tuple", value), order)
     return call("tupleElement", kept, lit(1))
 
 
@@ -123,7 +124,7 @@ def _sum2(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _ch_collect(distinct: bool, sort: bool, value: exp.Expression) -> exp.Expression:
     # groupArray skips nulls, DuckDB's list() keeps them: a one-element tuple is never null.
-    gather = call("groupUniqArray" if distinct else "groupArray", exp.Tuple(expressions=[value]))
+    gather = call("groupUniqArray" if distinct else "groupArray", call("tuple", value))
     element = exp.to_identifier("t")
     first = exp.Lambda(this=call("tupleElement", exp.column("t"), lit(1)), expressions=[element])
     out = call("arrayMap", first, gather)
