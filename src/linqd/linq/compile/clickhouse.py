@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..functions.base import call, cast, lit
-from ..functions.helpers import any_of, ch_type
+from ..functions.helpers import any_of, ch_type, from_epoch_ms
 from ..ir import Plan, TColumn, TExpr, TLookup
 from ..types import Kind
 from .base import SUBQUERY_ROW_CAP, Compiler
@@ -39,7 +39,7 @@ class ClickHouseCompiler(Compiler):
     dialect = "clickhouse"
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
-        return call("fromUnixTimestamp64Milli", cast(lit(ms), "BIGINT"), lit("UTC"))
+        return from_epoch_ms(self, lit(ms))
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         # Millisecond intervals are aligned to the epoch, as DuckDB's time_bucket from epoch 0.
@@ -56,7 +56,11 @@ class ClickHouseCompiler(Compiler):
         if isinstance(expr, TColumn):
             return sql  # already of its storage type
         to = ch_type(expr.type)
-        return sql if to is None else exp.Cast(this=sql, to=to)
+        if to is None or (
+            isinstance(sql, exp.Cast) and sql.to.sql(self.dialect) == to.sql(self.dialect)
+        ):
+            return sql
+        return exp.Cast(this=sql, to=to)
 
     def pick_sql(self, value: exp.Expression) -> exp.Expression:
         return call("anyOrNull", value)

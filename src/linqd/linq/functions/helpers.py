@@ -91,7 +91,8 @@ def try_cast_as(ctx: Context, sql: exp.Expression, duckdb_type: str) -> exp.Expr
 def from_epoch_ms(ctx: Context, sql: exp.Expression) -> exp.Expression:
     """The UTC timestamp of epoch milliseconds."""
     if on_clickhouse(ctx):
-        return call("fromUnixTimestamp64Milli", cast(sql, "BIGINT"), lit("UTC"))
+        # toInt64 keeps a constant non-nullable: the MergeTree key can then prune by eventdate.
+        return call("fromUnixTimestamp64Milli", call("toInt64", sql), lit("UTC"))
     return call("epoch_ms", sql)
 
 
