@@ -91,8 +91,16 @@ class ClickHouseTables:
         self.session.query(f"INSERT INTO {_identifier(name)} SELECT * FROM Python(rows)")
 
     def arrow(self, select: exp.Expression) -> pa.Table:
+        text = with_settings(select)
         try:
-            table = self.session.query(with_settings(select), "ArrowTable")
+            try:
+                table = self.session.query(text, "ArrowTable")
+            except Exception as error:
+                # chdb (not ClickHouse) sometimes hands the first Arrow result after a failed
+                # query back truncated; the same query again reads fine.
+                if "Invalid flatbuffers message" not in str(error):
+                    raise
+                table = self.session.query(text, "ArrowTable")
         except Exception as error:  # chdb raises plain RuntimeErrors
             raise engine_error(str(error)) from None
         assert isinstance(table, pa.Table)

@@ -340,6 +340,53 @@ CASES = [
     ('uriquery("/a")', None),
     ('uriport("http://h/a")', None),
     ('urihost("/relative/path")', None),
+    # -- where a naive ClickHouse translation differs ----------------------------------------
+    ("round(-2.5)", -3.0),
+    ("round(0.5)", 1.0),
+    ("round(2.675, 2)", 2.68),
+    ("round(1234.5678, -2)", 1200.0),
+    ("255 & 15", 15),
+    ("8 | 3", 11),
+    ("5 ^ 3", 6),
+    ("~5", -6),
+    ("-8 >> 1", -4),
+    ("3 << 4", 48),
+    ("17 >>> 1", 8),
+    ("-7 \\ 2", -3),
+    ("-7 % 3", -1),
+    ("-7 %% 3", 2),
+    ("7 / 0", float("inf")),
+    ('formatdate(eventdate, "mm")', "13"),
+    ('formatdate(eventdate, "S")', "123"),
+    ('weaktoktains(hostname, substring("xEXAMPLE", 1))', True),
+    ('peek(upper(hostname), re("(?i)example"))', "EXAMPLE"),
+    ('lower("ÉCOLE")', "école"),
+    ('upper("école")', "ÉCOLE"),
+    ('length("héllo wörld")', 11),
+    ('substring("héllo", 1, 3)', "éll"),
+    ('locate("héllo", "l")', 2),
+    ('replace("héllo", "l", "L")', "héLlo"),
+    ('eqic("ÉCOLE", "école")', True),
+    ("str(2.0)", "2.0"),
+    ("str(2.5)", "2.5"),
+    ("str(1 = 1)", "true"),
+    ('str(ip4("192.168.1.10"))', "192.168.1.10"),
+    ('str(jsonparse("null"))', None),
+    ('str(jsonparse("[1, 2]"))', "[1,2]"),
+    ('int("+5")', 5),
+    ("ip4(4294967296)", None),
+    ('decode(null, null, "matched", "other")', "other"),
+    ("nvl(null, 3)", 3),
+    ('split("a,b", ",")[5]', None),
+    ('split("a,b", ",")[-2]', "b"),
+    ('jsonparse(message)["user"]["roles"][1]', '"dev"'),
+    ('jsonparse(message)["missing"]', None),
+    ('hour(eventdate, "Asia/Kolkata")', 3),
+    ('formatdate(eventdate, "yyyy-MM-dd HH:mm", "Asia/Kolkata")', "2023-11-15 03:43"),
+    ('parsedate("15/11/2023 03:43", "dd/MM/yyyy HH:mm", "Asia/Kolkata")', at("2023-11-14 22:13")),
+    ("period(eventdate, 7m)", at("2023-11-14 22:13")),
+    ('dayofweek("2023-11-18")', 6),
+    ('weekofyear("2023-01-01")', 52),
 ]
 
 
@@ -478,6 +525,62 @@ def test_time_functions_filter_rows(engine: Runner) -> None:
         'toktains(hostname, "items") select weekofyear(eventdate) as w',
     )
     assert rows == [(46,)]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "9223372036854775807 + int(eventdate)",
+        "-9223372036854775807 - int(eventdate)",
+        "int(eventdate) * int(eventdate)",
+        "abs(-9223372036854775807 - 1)",
+        "int(eventdate) \\ (int(eventdate) - int(eventdate))",
+    ],
+)
+def test_integer_overflow_and_division_by_zero_fail_the_query(
+    engine: Runner, expression: str
+) -> None:
+    with pytest.raises(Exception, match=r"(?i)overflow|out of range|converted|division by zero"):
+        evaluate(engine, expression)
+
+
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        (
+            "count() as n, sum(timeTaken) as s, avg(timeTaken) as a, nnavg(timeTaken) as nn",
+            (1, None, 0.0, None),
+        ),
+        ("first(timeTaken) as f, nnfirst(timeTaken) as nf, last(method) as l", (None, None, "GET")),
+        ("median(statusCode) as m, percentile90(bytesTransferred) as p", (404, 1500)),
+        (
+            "ustddev(statusCode) as u, stddev(statusCode) as s, var(timeTaken) as v",
+            (None, 0.0, 0.0),
+        ),
+        ("collect(timeTaken) as c, collectsorted(method) as cs", ([None], ["GET"])),
+        (
+            "sizedistinct(method) as d, hllppcount(method) as h, sum2(statusCode) as q",
+            (1, 1.0, 163216.0),
+        ),
+        (
+            "min(eventdate) as lo, max(clientIpAddress) as hi",
+            (at("2023-11-14 22:13:20.123"), CLIENT_IP),
+        ),
+    ],
+)
+def test_aggregations_of_one_event(engine: Runner, select: str, expected: tuple[Any, ...]) -> None:
+    rows = run(engine, f"from demo.ecommerce.data group select {select}")
+    assert rows == [expected]
+
+
+def test_aggregations_of_no_rows(engine: Runner) -> None:
+    rows = run(
+        engine,
+        "from demo.ecommerce.data where statusCode = 1 group select count() as n, "
+        "sum(bytesTransferred) as s, min(method) as lo, sizedistinct(uri) as d, "
+        "hllppcount(uri) as h, median(timeTaken) as m",
+    )
+    assert rows == [(0, None, None, 0, 0.0, None)]
 
 
 def test_catalogue_has_at_least_a_hundred_functions() -> None:

@@ -21,6 +21,7 @@ from .base import (
     sig,
 )
 from .helpers import (
+    ch_cast,
     contains,
     epoch_ms_of,
     from_epoch_ms,
@@ -78,8 +79,15 @@ def _ch_arithmetic(cls: Callable[..., exp.Expression]) -> Translator:
     return translate
 
 
-def _ch_call(name: str) -> Translator:
-    return lambda ctx, args, result: call(name, *(a.sql for a in args))
+def _ch_bitwise(name: str) -> Translator:
+    """A bit function of the arguments as the result's signed type: a literal 5 is a UInt8 on
+    ClickHouse, and bitNot(5) would be 250."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        signed = _ch_int_type(result)
+        return call(name, *(ch_cast(a.sql, signed) for a in args))
+
+    return translate
 
 
 def _duration_interval(sql: exp.Expression) -> exp.Expression:
@@ -390,7 +398,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"),),
         "Bitwise and. Infix `&`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseAnd), "clickhouse": _ch_call("bitAnd")},
+        {"duckdb": _binary(exp.BitwiseAnd), "clickhouse": _ch_bitwise("bitAnd")},
         infix="&",
     ),
     FunctionDef(
@@ -398,7 +406,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"),),
         "Bitwise or. Infix `|`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseOr), "clickhouse": _ch_call("bitOr")},
+        {"duckdb": _binary(exp.BitwiseOr), "clickhouse": _ch_bitwise("bitOr")},
         infix="|",
     ),
     FunctionDef(
@@ -406,7 +414,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"),),
         "Bitwise exclusive or. Infix `^`.",
         "bitwise",
-        {"duckdb": same("xor"), "clickhouse": _ch_call("bitXor")},
+        {"duckdb": same("xor"), "clickhouse": _ch_bitwise("bitXor")},
         infix="^",
     ),
     FunctionDef(
@@ -416,7 +424,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "bitwise",
         {
             "duckdb": lambda ctx, a, r: exp.BitwiseNot(this=paren(a[0].sql)),
-            "clickhouse": _ch_call("bitNot"),
+            "clickhouse": _ch_bitwise("bitNot"),
         },
         infix="~",
     ),
@@ -433,7 +441,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $0"),),
         "Arithmetic shift right. Infix `>>`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseRightShift), "clickhouse": _ch_call("bitShiftRight")},
+        {"duckdb": _binary(exp.BitwiseRightShift), "clickhouse": _ch_bitwise("bitShiftRight")},
         infix=">>",
     ),
     FunctionDef(
