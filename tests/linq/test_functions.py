@@ -1,6 +1,7 @@
 """The function catalogue end to end: LINQ expressions compiled with ``compile_linq`` and run on
-DuckDB over a one-event table, against the values Devo gives (its 0-based days, months and
-substrings, 0 = Sunday, `/` real and `\\` integer division ...)."""
+each engine (DuckDB, and ClickHouse on chdb) over a one-event table, against the values Devo gives
+(its 0-based days, months and substrings, 0 = Sunday, `/` real and `\\` integer division ...).
+Both engines must give the very same values."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from linqd.linq.functions.json import jq_to_jsonpath
 from linqd.linq.functions.time import strftime_format
 from linqd.meta import MetaStore
 from linqd.store.duckdb import DuckDBStore
+
+from .chdb_tables import ENGINES, Runner, clickhouse_copy
 
 NOW_MS = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC, a Tuesday
 EVENT_MS = NOW_MS + 123
@@ -51,14 +54,34 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     events.close()
 
 
-def evaluate(store: DuckDBStore, expression: str, table: str = "my.app.fn") -> tuple[Any, str]:
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(
+    request: pytest.FixtureRequest, store: DuckDBStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runner]:
+    if request.param == "duckdb":
+        yield Runner("duckdb", store, None)
+        return
+    with clickhouse_copy(store, tmp_path_factory.mktemp("chdb")) as tables:
+        yield Runner("clickhouse", store, tables)
+
+
+def run(engine: Runner, text: str, now_ms: int = NOW_MS) -> list[tuple[Any, ...]]:
     query = compile_linq(
-        f"from {table} select {expression} as value",
-        store.schema,
-        now_ms=NOW_MS,
+        text,
+        engine.store.schema,
+        now_ms=now_ms,
         bounds=Bounds(client="self"),
+        engine=engine.engine,
     )
-    rows = store.reader().sql(query.sql).fetchall()
+    return engine.rows(query)
+
+
+def evaluate(engine: Runner, expression: str, table: str = "my.app.fn") -> tuple[Any, str]:
+    text = f"from {table} select {expression} as value"
+    query = compile_linq(
+        text, engine.store.schema, now_ms=NOW_MS, bounds=Bounds(client="self"), engine=engine.engine
+    )
+    rows = engine.rows(query)
     assert len(rows) == 1
     return rows[0][0], query.columns[-1].type.name
 
@@ -317,12 +340,59 @@ CASES = [
     ('uriquery("/a")', None),
     ('uriport("http://h/a")', None),
     ('urihost("/relative/path")', None),
+    # -- where a naive ClickHouse translation differs ----------------------------------------
+    ("round(-2.5)", -3.0),
+    ("round(0.5)", 1.0),
+    ("round(2.675, 2)", 2.68),
+    ("round(1234.5678, -2)", 1200.0),
+    ("255 & 15", 15),
+    ("8 | 3", 11),
+    ("5 ^ 3", 6),
+    ("~5", -6),
+    ("-8 >> 1", -4),
+    ("3 << 4", 48),
+    ("17 >>> 1", 8),
+    ("-7 \\ 2", -3),
+    ("-7 % 3", -1),
+    ("-7 %% 3", 2),
+    ("7 / 0", float("inf")),
+    ('formatdate(eventdate, "mm")', "13"),
+    ('formatdate(eventdate, "S")', "123"),
+    ('weaktoktains(hostname, substring("xEXAMPLE", 1))', True),
+    ('peek(upper(hostname), re("(?i)example"))', "EXAMPLE"),
+    ('lower("ÉCOLE")', "école"),
+    ('upper("école")', "ÉCOLE"),
+    ('length("héllo wörld")', 11),
+    ('substring("héllo", 1, 3)', "éll"),
+    ('locate("héllo", "l")', 2),
+    ('replace("héllo", "l", "L")', "héLlo"),
+    ('eqic("ÉCOLE", "école")', True),
+    ("str(2.0)", "2.0"),
+    ("str(2.5)", "2.5"),
+    ("str(1 = 1)", "true"),
+    ('str(ip4("192.168.1.10"))', "192.168.1.10"),
+    ('str(jsonparse("null"))', None),
+    ('str(jsonparse("[1, 2]"))', "[1,2]"),
+    ('int("+5")', 5),
+    ("ip4(4294967296)", None),
+    ('decode(null, null, "matched", "other")', "other"),
+    ("nvl(null, 3)", 3),
+    ('split("a,b", ",")[5]', None),
+    ('split("a,b", ",")[-2]', "b"),
+    ('jsonparse(message)["user"]["roles"][1]', '"dev"'),
+    ('jsonparse(message)["missing"]', None),
+    ('hour(eventdate, "Asia/Kolkata")', 3),
+    ('formatdate(eventdate, "yyyy-MM-dd HH:mm", "Asia/Kolkata")', "2023-11-15 03:43"),
+    ('parsedate("15/11/2023 03:43", "dd/MM/yyyy HH:mm", "Asia/Kolkata")', at("2023-11-14 22:13")),
+    ("period(eventdate, 7m)", at("2023-11-14 22:13")),
+    ('dayofweek("2023-11-18")', 6),
+    ('weekofyear("2023-01-01")', 52),
 ]
 
 
 @pytest.mark.parametrize(("expression", "expected"), CASES)
-def test_function(store: DuckDBStore, expression: str, expected: object) -> None:
-    value, _ = evaluate(store, expression)
+def test_function(engine: Runner, expression: str, expected: object) -> None:
+    value, _ = evaluate(engine, expression)
     assert value == expected
 
 
@@ -345,8 +415,8 @@ def test_function(store: DuckDBStore, expression: str, expected: object) -> None
         ('weakin(method, {"get", "post"})', True),
     ],
 )
-def test_function_on_typed_columns(store: DuckDBStore, expression: str, expected: object) -> None:
-    value, _ = evaluate(store, expression, table="demo.ecommerce.data")
+def test_function_on_typed_columns(engine: Runner, expression: str, expected: object) -> None:
+    value, _ = evaluate(engine, expression, table="demo.ecommerce.data")
     assert value == expected
 
 
@@ -377,8 +447,8 @@ def test_function_on_typed_columns(store: DuckDBStore, expression: str, expected
         ("uriport(hostname)", "int4"),
     ],
 )
-def test_result_types(store: DuckDBStore, expression: str, type_name: str) -> None:
-    value, ltype = evaluate(store, expression)
+def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
+    value, ltype = evaluate(engine, expression)
     assert ltype == type_name
     assert value is not None
 
@@ -398,15 +468,15 @@ def test_result_types(store: DuckDBStore, expression: str, type_name: str) -> No
         ('toktains(hostname, "a", isnull(hostname))', "must be true or false"),
     ],
 )
-def test_compile_errors(store: DuckDBStore, expression: str, message: str) -> None:
+def test_compile_errors(engine: Runner, expression: str, message: str) -> None:
     with pytest.raises(LinqError, match=message):
-        evaluate(store, expression)
+        evaluate(engine, expression)
 
 
 @pytest.mark.parametrize("path", ["user", ".[]", ".a | .b", ".a[x]"])
-def test_jqcompile_rejects_what_is_not_a_path(store: DuckDBStore, path: str) -> None:
+def test_jqcompile_rejects_what_is_not_a_path(engine: Runner, path: str) -> None:
     with pytest.raises(LinqError, match="Cannot compile jq"):
-        evaluate(store, f'jqcompile("{path}")')
+        evaluate(engine, f'jqcompile("{path}")')
 
 
 @pytest.mark.parametrize(
@@ -442,35 +512,84 @@ def test_date_patterns_map_to_strftime(pattern: str, format_: str) -> None:
     assert strftime_format(pattern) == format_
 
 
-def test_now_and_today_follow_the_query_clock(store: DuckDBStore) -> None:
-    later = compile_linq(
-        "from my.app.fn select now() as n, today() as d",
-        store.schema,
-        now_ms=NOW_MS + 2 * 86_400_000,
-        bounds=Bounds(client="self"),
-    )
-    assert store.reader().sql(later.sql).fetchall() == [
-        (at("2023-11-16 22:13:20"), at("2023-11-16"))
-    ]
+def test_now_and_today_follow_the_query_clock(engine: Runner) -> None:
+    text = "from my.app.fn select now() as n, today() as d"
+    later = run(engine, text, now_ms=NOW_MS + 2 * 86_400_000)
+    assert later == [(at("2023-11-16 22:13:20"), at("2023-11-16"))]
 
 
-def test_time_functions_filter_rows(store: DuckDBStore) -> None:
-    query = compile_linq(
+def test_time_functions_filter_rows(engine: Runner) -> None:
+    rows = run(
+        engine,
         "from my.app.fn where now() - 1d < eventdate, eventdate < tomorrow(), "
         'toktains(hostname, "items") select weekofyear(eventdate) as w',
-        store.schema,
-        now_ms=NOW_MS,
-        bounds=Bounds(client="self"),
     )
-    assert store.reader().sql(query.sql).fetchall() == [(46,)]
+    assert rows == [(46,)]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "9223372036854775807 + int(eventdate)",
+        "-9223372036854775807 - int(eventdate)",
+        "int(eventdate) * int(eventdate)",
+        "abs(-9223372036854775807 - 1)",
+        "int(eventdate) \\ (int(eventdate) - int(eventdate))",
+    ],
+)
+def test_integer_overflow_and_division_by_zero_fail_the_query(
+    engine: Runner, expression: str
+) -> None:
+    with pytest.raises(Exception, match=r"(?i)overflow|out of range|converted|division by zero"):
+        evaluate(engine, expression)
+
+
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        (
+            "count() as n, sum(timeTaken) as s, avg(timeTaken) as a, nnavg(timeTaken) as nn",
+            (1, None, 0.0, None),
+        ),
+        ("first(timeTaken) as f, nnfirst(timeTaken) as nf, last(method) as l", (None, None, "GET")),
+        ("median(statusCode) as m, percentile90(bytesTransferred) as p", (404, 1500)),
+        (
+            "ustddev(statusCode) as u, stddev(statusCode) as s, var(timeTaken) as v",
+            (None, 0.0, 0.0),
+        ),
+        ("collect(timeTaken) as c, collectsorted(method) as cs", ([None], ["GET"])),
+        (
+            "sizedistinct(method) as d, hllppcount(method) as h, sum2(statusCode) as q",
+            (1, 1.0, 163216.0),
+        ),
+        (
+            "min(eventdate) as lo, max(clientIpAddress) as hi",
+            (at("2023-11-14 22:13:20.123"), CLIENT_IP),
+        ),
+    ],
+)
+def test_aggregations_of_one_event(engine: Runner, select: str, expected: tuple[Any, ...]) -> None:
+    rows = run(engine, f"from demo.ecommerce.data group select {select}")
+    assert rows == [expected]
+
+
+def test_aggregations_of_no_rows(engine: Runner) -> None:
+    rows = run(
+        engine,
+        "from demo.ecommerce.data where statusCode = 1 group select count() as n, "
+        "sum(bytesTransferred) as s, min(method) as lo, sizedistinct(uri) as d, "
+        "hllppcount(uri) as h, median(timeTaken) as m",
+    )
+    assert rows == [(0, None, None, 0, 0.0, None)]
 
 
 def test_catalogue_has_at_least_a_hundred_functions() -> None:
     assert len(unique_functions()) >= 100
 
 
-def test_every_function_has_a_duckdb_translation_and_a_doc() -> None:
+def test_every_function_has_a_translation_for_each_engine_and_a_doc() -> None:
     for fn in unique_functions():
-        assert "duckdb" in fn.translate, fn.name
+        for engine in ENGINES:
+            assert engine in fn.translate, (fn.name, engine)
         assert fn.doc.strip(), fn.name
         assert fn.signatures, fn.name

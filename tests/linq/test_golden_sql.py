@@ -1,7 +1,9 @@
-"""LINQ → DuckDB SQL golden files.
+"""LINQ → SQL golden files, one set per engine.
 
 Each case compiles one query with a fixed schema lookup, a fixed ``now`` and fixed bounds and
-compares the SQL with ``golden/<name>.txt`` (the LINQ text, a ``----`` line, then the SQL).
+compares the SQL with ``golden/<name>.txt`` for DuckDB and ``golden/clickhouse/<name>.txt`` for
+ClickHouse (the LINQ text, a ``----`` line, then the SQL). The ClickHouse SQL is also run on
+chdb over empty tables, so every golden file is SQL ClickHouse accepts.
 Regenerate after an intended change with::
 
     LINQD_UPDATE_GOLDEN=1 .venv/bin/pytest tests/linq/test_golden_sql.py
@@ -18,9 +20,14 @@ from pathlib import Path
 import pytest
 
 from linqd.linq import Bounds, compile_linq
+from linqd.store import catalog
 from linqd.store.catalog import TableSchema
 
+from .chdb_tables import ENGINES, ClickHouseTables, table_ddl
+from .conftest import RAW_TABLES
+
 GOLDEN = Path(__file__).parent / "golden"
+GOLDEN_DIRS = {"duckdb": GOLDEN, "clickhouse": GOLDEN / "clickhouse"}
 UPDATE = os.environ.get("LINQD_UPDATE_GOLDEN") == "1"
 SEPARATOR = "\n----\n"
 
@@ -120,22 +127,23 @@ CASES: dict[str, str] = {
 }
 
 
-def _golden_path(name: str) -> Path:
-    return GOLDEN / f"{name}.txt"
+def _golden_path(name: str, engine: str) -> Path:
+    return GOLDEN_DIRS[engine] / f"{name}.txt"
 
 
 def _render(linq: str, sql: str) -> str:
     return f"{linq}{SEPARATOR}{sql}\n"
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_golden_sql(name: str, schemas: Callable[[str], TableSchema | None]) -> None:
+def test_golden_sql(name: str, engine: str, schemas: Callable[[str], TableSchema | None]) -> None:
     linq = CASES[name]
-    sql = compile_linq(linq, schemas, now_ms=NOW_MS, bounds=BOUNDS).sql
-    path = _golden_path(name)
+    sql = compile_linq(linq, schemas, now_ms=NOW_MS, bounds=BOUNDS, engine=engine).sql
+    path = _golden_path(name, engine)
     expected = _render(linq, sql)
     if UPDATE:
-        GOLDEN.mkdir(exist_ok=True)
+        path.parent.mkdir(exist_ok=True)
         path.write_text(expected, encoding="utf-8")
         return
     assert path.exists(), f"missing {path}; run with LINQD_UPDATE_GOLDEN=1"
@@ -145,14 +153,30 @@ def test_golden_sql(name: str, schemas: Callable[[str], TableSchema | None]) -> 
     assert stored_sql.rstrip("\n") == sql
 
 
-def test_no_stale_golden_files() -> None:
-    stored = {p.stem for p in GOLDEN.glob("*.txt")}
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_stale_golden_files(engine: str) -> None:
+    stored = {p.stem for p in GOLDEN_DIRS[engine].glob("*.txt")}
     stale = sorted(stored - set(CASES))
     if UPDATE:
         for name in stale:
-            _golden_path(name).unlink()
+            _golden_path(name, engine).unlink()
         return
     assert not stale, f"golden files without a case: {stale}"
+
+
+def test_clickhouse_golden_sql_runs_on_chdb(
+    tmp_path: Path, schemas: Callable[[str], TableSchema | None]
+) -> None:
+    tables = ClickHouseTables(tmp_path)
+    try:
+        for schema in (*catalog.BUILTIN_TABLES, *(catalog.raw_schema(t) for t in RAW_TABLES)):
+            tables.session.query(table_ddl(schema))
+        for name, linq in sorted(CASES.items()):
+            query = compile_linq(linq, schemas, now_ms=NOW_MS, bounds=BOUNDS, engine="clickhouse")
+            # Raises when ClickHouse refuses the SQL (a bare group still gives its one row).
+            assert tables.arrow(query.expression).num_rows <= 1, name
+    finally:
+        tables.close()
 
 
 def test_there_are_about_forty_cases() -> None:

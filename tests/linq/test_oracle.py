@@ -1,5 +1,7 @@
 """Oracle tests: the rows of a LINQ query run by ``run_query`` equal the rows of a hand-written
-DuckDB query (or a Python computation) over the same stored data.
+DuckDB query (or a Python computation) over the same stored data. Every LINQ query runs on both
+engines: DuckDB through ``run_query``, ClickHouse (chdb) over a copy of the same rows, so each
+engine's rows equal the same reference.
 
 One store per module: 20,000 demo events over 3 days, plus a few hand-made rows (null values,
 rows of another domain, rows on the edges of the query range).
@@ -15,15 +17,19 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from linqd import demo
 from linqd.clock import SimulatedClock
 from linqd.errors import LinqdError, LinqError, QueryLimitError
+from linqd.linq import Bounds, compile_linq
 from linqd.meta import MetaStore
 from linqd.query.dates import TimeRange
-from linqd.query.run import run_query
+from linqd.query.run import run_query, with_paging
 from linqd.store.duckdb import DuckDBStore
+
+from .chdb_tables import ENGINES, Runner, clickhouse_copy, normalize
 
 NOW = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC
 HOUR = 3_600_000
@@ -111,6 +117,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     s.close()
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(
+    request: pytest.FixtureRequest, store: DuckDBStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runner]:
+    if request.param == "duckdb":
+        yield Runner("duckdb", store, None)
+        return
+    with clickhouse_copy(store, tmp_path_factory.mktemp("chdb")) as tables:
+        yield Runner("clickhouse", store, tables)
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 
@@ -126,14 +143,32 @@ def _rows(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     return [tuple(_norm(v) for v in row) for row in rows]
 
 
-def linq(
-    store: DuckDBStore, text: str, *, client: str = "self", **kw: Any
-) -> list[tuple[Any, ...]]:
-    result = run_query(store, text, time_range=RANGE, client=client, now_ms=NOW, **kw)
-    table = result.to_table()
+def linq_table(engine: Runner, text: str, *, client: str = "self", **kw: Any) -> pa.Table:
+    """The Arrow result of a LINQ query run on ``engine`` over the query range."""
+    if engine.tables is None:
+        result = run_query(engine.store, text, time_range=RANGE, client=client, now_ms=NOW, **kw)
+        table = result.to_table()
+        names = [c.name for c in result.columns]
+    else:
+        query = compile_linq(
+            text,
+            engine.store.schemas_for(client),
+            now_ms=NOW,
+            bounds=Bounds(FROM, TO, client),
+            engine=engine.engine,
+        )
+        table = engine.tables.arrow(
+            with_paging(query.expression, kw.get("limit"), kw.get("offset"))
+        )
+        names = [c.name for c in query.columns]
     if table.num_rows:
-        assert table.column_names == [c.name for c in result.columns]
-    return _rows([tuple(r.values()) for r in table.to_pylist()])
+        assert table.column_names == names
+    return table
+
+
+def linq(engine: Runner, text: str, *, client: str = "self", **kw: Any) -> list[tuple[Any, ...]]:
+    table = linq_table(engine, text, client=client, **kw)
+    return _rows([tuple(normalize(v) for v in r.values()) for r in table.to_pylist()])
 
 
 def sql(store: DuckDBStore, text: str) -> list[tuple[Any, ...]]:
@@ -456,14 +491,25 @@ CASES: list[tuple[str, str, str, bool]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "reference", "ordered"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+# hllppcount is an estimate: DuckDB's HyperLogLog and ClickHouse's uniqCombined64 differ
+# (docs/devo-compatibility.md). uniqCombined64 counts exactly up to thousands of distinct values:
+# on ClickHouse the reference is the exact count.
+CLICKHOUSE_REFERENCES = {
+    "group_distinct_counts": (
+        f"SELECT {bucket(DAY)} AS b, method, count(DISTINCT uri), count(DISTINCT uri)::DOUBLE "
+        f"FROM {BE} GROUP BY b, method ORDER BY b, method"
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "text", "reference", "ordered"), CASES, ids=[c[0] for c in CASES])
 def test_linq_matches_reference_sql(
-    store: DuckDBStore, text: str, reference: str, ordered: bool
+    engine: Runner, name: str, text: str, reference: str, ordered: bool
 ) -> None:
-    got = linq(store, text)
-    expected = sql(store, reference)
+    got = linq(engine, text)
+    if engine.engine == "clickhouse":
+        reference = CLICKHOUSE_REFERENCES.get(name, reference)
+    expected = sql(engine.store, reference)
     if not ordered:
         got, expected = sorted(got, key=_sortkey), sorted(expected, key=_sortkey)
     assert len(got) == len(expected)
@@ -479,12 +525,12 @@ def test_cases_select_rows(store: DuckDBStore) -> None:
 # -- time buckets and order ------------------------------------------------------------------------
 
 
-def test_buckets_are_epoch_aligned_starts_and_empty_ones_are_skipped(store: DuckDBStore) -> None:
+def test_buckets_are_epoch_aligned_starts_and_empty_ones_are_skipped(engine: Runner) -> None:
     period = 7 * 60_000  # 7 minutes: not a divisor of an hour, so alignment is visible
-    rows = linq(store, f"{E} where statusCode = 404 group every 7m select count() as n")
+    rows = linq(engine, f"{E} where statusCode = 404 group every 7m select count() as n")
     starts = [r[0] for r in rows]
     assert starts == sorted(starts)
-    stamps = sql(store, f"SELECT epoch_ms(eventdate) FROM {BE} WHERE statusCode = 404")
+    stamps = sql(engine.store, f"SELECT epoch_ms(eventdate) FROM {BE} WHERE statusCode = 404")
     counts: dict[int, int] = defaultdict(int)
     for (ms,) in stamps:
         counts[ms - ms % period] += 1
@@ -496,26 +542,28 @@ def test_buckets_are_epoch_aligned_starts_and_empty_ones_are_skipped(store: Duck
     assert all(n > 0 for _, n in rows)
 
 
-def test_rows_come_in_eventdate_then_arrival_order(store: DuckDBStore) -> None:
+def test_rows_come_in_eventdate_then_arrival_order(engine: Runner) -> None:
     # Three rows at the same eventdate, appended in two batches: arrival order breaks the tie.
     at = FROM + 7 * HOUR + 17
-    store.append(
-        "my.app.ties", {"message": ["first", "second"]}, client="self", eventdates=[at, at]
-    )
-    store.append("my.app.ties", {"message": ["third"]}, client="self", eventdates=[at])
-    store.append("my.app.ties", {"message": ["earlier"]}, client="self", eventdates=[at - 1])
-    rows = linq(store, "from my.app.ties select message")
+    table = f"my.app.ties{engine.engine}"  # the store is shared by both engines' runs
+    engine.store.append(table, {"message": ["first", "second"]}, client="self", eventdates=[at, at])
+    engine.store.append(table, {"message": ["third"]}, client="self", eventdates=[at])
+    engine.store.append(table, {"message": ["earlier"]}, client="self", eventdates=[at - 1])
+    engine.refresh()
+    rows = linq(engine, f"from {table} select message")
     assert rows == [("earlier",), ("first",), ("second",), ("third",)]
 
 
-def test_median_and_percentile_are_nearest_rank_values(store: DuckDBStore) -> None:
+def test_median_and_percentile_are_nearest_rank_values(engine: Runner) -> None:
     rows = linq(
-        store,
+        engine,
         f"{E} where statusCode = 500 group every 1d select median(timeTaken) as m, "
         "percentile90(timeTaken) as p",
     )
     values: dict[dt.datetime, list[int]] = defaultdict(list)
-    for start, v in sql(store, f"SELECT {bucket(DAY)}, timeTaken FROM {BE} WHERE statusCode = 500"):
+    for start, v in sql(
+        engine.store, f"SELECT {bucket(DAY)}, timeTaken FROM {BE} WHERE statusCode = 500"
+    ):
         values[start].append(v)
     expected = []
     for start in sorted(values):
@@ -525,9 +573,9 @@ def test_median_and_percentile_are_nearest_rank_values(store: DuckDBStore) -> No
     assert rows == expected
 
 
-def test_avg_and_nnavg_differ_where_nulls_are(store: DuckDBStore) -> None:
+def test_avg_and_nnavg_differ_where_nulls_are(engine: Runner) -> None:
     (row,) = linq(
-        store,
+        engine,
         f'{E} where uri -> "/null-row-" or statusCode = 299 group '
         "select avg(timeTaken) as a, nnavg(timeTaken) as nn, count() as n",
     )
@@ -535,9 +583,9 @@ def test_avg_and_nnavg_differ_where_nulls_are(store: DuckDBStore) -> None:
     assert row == (5 * 2 / 32, 5.0, 32)
 
 
-def test_hllppcount_estimates_the_distinct_count(store: DuckDBStore) -> None:
+def test_hllppcount_estimates_the_distinct_count(engine: Runner) -> None:
     rows = linq(
-        store, f"{E} group by method select hllppcount(cookie) as h, sizedistinct(cookie) as d"
+        engine, f"{E} group by method select hllppcount(cookie) as h, sizedistinct(cookie) as d"
     )
     assert rows
     for _, estimate, exact in rows:
@@ -548,41 +596,43 @@ def test_hllppcount_estimates_the_distinct_count(store: DuckDBStore) -> None:
 # -- addresses -----------------------------------------------------------------------------------
 
 
-def test_unquoted_and_quoted_ip_equality(store: DuckDBStore) -> None:
+def test_unquoted_and_quoted_ip_equality(engine: Runner) -> None:
     ((ip, count),) = sql(
-        store,
+        engine.store,
         f"SELECT clientIpAddress, count(*) AS n FROM {BE} WHERE clientIpAddress IS NOT NULL "
         "GROUP BY ALL ORDER BY n DESC, clientIpAddress LIMIT 1",
     )
     text = str(ipaddress.IPv4Address(ip))
-    unquoted = linq(store, f"{E} where clientIpAddress = {text} select clientIpAddress")
-    quoted = linq(store, f'{E} where clientIpAddress = "{text}" select clientIpAddress')
+    unquoted = linq(engine, f"{E} where clientIpAddress = {text} select clientIpAddress")
+    quoted = linq(engine, f'{E} where clientIpAddress = "{text}" select clientIpAddress')
     assert unquoted == quoted == [(ip,)] * count
-    in_set = linq(store, f"{E} where clientIpAddress in {{{text}, 1.2.3.4}} select eventdate")
+    in_set = linq(engine, f"{E} where clientIpAddress in {{{text}, 1.2.3.4}} select eventdate")
     assert len(in_set) == count
 
 
-def test_quoted_ips_in_a_set_match_an_ip4_column(store: DuckDBStore) -> None:
+def test_quoted_ips_in_a_set_match_an_ip4_column(engine: Runner) -> None:
     ((ip,),) = sql(
-        store,
+        engine.store,
         f"SELECT clientIpAddress FROM {BE} WHERE clientIpAddress IS NOT NULL "
         "ORDER BY clientIpAddress LIMIT 1",
     )
     text = str(ipaddress.IPv4Address(ip))
-    rows = linq(store, f'{E} where clientIpAddress in {{"{text}"}} select clientIpAddress')
+    rows = linq(engine, f'{E} where clientIpAddress in {{"{text}"}} select clientIpAddress')
     assert rows and all(r == (ip,) for r in rows)
 
 
 # -- range and domain ----------------------------------------------------------------------------
 
 
-def test_range_is_from_inclusive_to_exclusive(store: DuckDBStore) -> None:
-    rows = linq(store, f'{E} where uri -> "/edge-" select uri')
+def test_range_is_from_inclusive_to_exclusive(engine: Runner) -> None:
+    rows = linq(engine, f'{E} where uri -> "/edge-" select uri')
     assert rows == [("/edge-from",), ("/edge-last",)]
 
 
-def test_other_domains_rows_never_show(store: DuckDBStore) -> None:
-    assert sql(store, f"SELECT count(*) FROM \"{ECOM}\" WHERE client = 'other'") == [(OTHER_ROWS,)]
+def test_other_domains_rows_never_show(engine: Runner) -> None:
+    assert sql(engine.store, f"SELECT count(*) FROM \"{ECOM}\" WHERE client = 'other'") == [
+        (OTHER_ROWS,)
+    ]
     queries = [
         f'{E} where uri = "/other-client"',
         f"{E} where clientIpAddress = 10.9.9.9",
@@ -593,23 +643,23 @@ def test_other_domains_rows_never_show(store: DuckDBStore) -> None:
         "[statusCode] as u where isnotnull(u)",
     ]
     for text in queries:
-        assert linq(store, text) == [], text
-    total = linq(store, f"{E} group select count() as n")
-    assert total == sql(store, f"SELECT count(*) FROM {BE}")
+        assert linq(engine, text) == [], text
+    total = linq(engine, f"{E} group select count() as n")
+    assert total == sql(engine.store, f"SELECT count(*) FROM {BE}")
 
 
-def test_the_other_domain_sees_only_its_rows(store: DuckDBStore) -> None:
-    rows = linq(store, f"{E} select uri", client="other")
+def test_the_other_domain_sees_only_its_rows(engine: Runner) -> None:
+    rows = linq(engine, f"{E} select uri", client="other")
     in_range = sum(1 for i in range(OTHER_ROWS) if FROM + i * HOUR < TO)
     assert rows == [("/other-client",)] * in_range
 
 
-def test_request_limit_and_offset_apply_on_top_of_linq(store: DuckDBStore) -> None:
+def test_request_limit_and_offset_apply_on_top_of_linq(engine: Runner) -> None:
     rows = linq(
-        store, f"{E} where statusCode = 404 select eventdate, uri limit 20", limit=5, offset=2
+        engine, f"{E} where statusCode = 404 select eventdate, uri limit 20", limit=5, offset=2
     )
     expected = sql(
-        store,
+        engine.store,
         f"SELECT eventdate, uri FROM {BE} WHERE statusCode = 404 ORDER BY eventdate, _seq "
         "LIMIT 5 OFFSET 2",
     )
@@ -619,50 +669,43 @@ def test_request_limit_and_offset_apply_on_top_of_linq(store: DuckDBStore) -> No
 # -- the subquery cap ----------------------------------------------------------------------------
 
 
-def test_subquery_over_32000_rows_fails(store: DuckDBStore) -> None:
+def test_subquery_over_32000_rows_fails(engine: Runner) -> None:
     with pytest.raises(QueryLimitError) as info:
-        linq(store, f"{E} where uri in (from {BIG} group by message)")
+        linq(engine, f"{E} where uri in (from {BIG} group by message)")
     assert "max value for size is 32000 but reached" in str(info.value)
     assert "32001" in str(info.value)
 
 
-def test_subquery_of_exactly_32000_rows_runs(store: DuckDBStore) -> None:
+def test_subquery_of_exactly_32000_rows_runs(engine: Runner) -> None:
     rows = linq(
-        store,
+        engine,
         f'{E} where uri in (from {BIG} where message != "m0" group by message) select uri',
     )
     assert rows == []
 
 
-def test_a_failing_query_is_a_linqd_error(store: DuckDBStore) -> None:
+def test_a_failing_query_is_a_linqd_error(engine: Runner) -> None:
     with pytest.raises(LinqdError):
-        linq(store, f"{E} where nosuchcolumn = 1")
+        linq(engine, f"{E} where nosuchcolumn = 1")
 
 
 # -- known bugs ----------------------------------------------------------------------------------
 
 
-def test_empty_result_keeps_its_columns(store: DuckDBStore) -> None:
-    result = run_query(
-        store,
-        f"{E} where statusCode = 1 select eventdate, uri",
-        time_range=RANGE,
-        client="self",
-        now_ms=NOW,
-    )
-    table = result.to_table()
+def test_empty_result_keeps_its_columns(engine: Runner) -> None:
+    table = linq_table(engine, f"{E} where statusCode = 1 select eventdate, uri")
     assert table.num_rows == 0
     assert table.column_names == ["eventdate", "uri"]
 
 
-def test_tuple_alias_in_subquery(store: DuckDBStore) -> None:
+def test_tuple_alias_in_subquery(engine: Runner) -> None:
     literal = linq(
-        store,
+        engine,
         f"{E} where (clientIpAddress, method) in (from {ECOM} where statusCode = 500 "
         "group by clientIpAddress, method) select eventdate",
     )
     aliased = linq(
-        store,
+        engine,
         f"{E} select (clientIpAddress, method) as t where t in (from {ECOM} "
         "where statusCode = 500 group by clientIpAddress, method) select eventdate",
     )
@@ -670,31 +713,31 @@ def test_tuple_alias_in_subquery(store: DuckDBStore) -> None:
     assert [r[-1:] for r in aliased] == literal
 
 
-def test_subquery_has_is_in_reversed(store: DuckDBStore) -> None:
+def test_subquery_has_is_in_reversed(engine: Runner) -> None:
     reversed_form = linq(
-        store,
+        engine,
         f"{E} where (from {ECOM} where statusCode = 408 select uri) -> uri select eventdate",
     )
     in_form = linq(
-        store,
+        engine,
         f"{E} where uri in (from {ECOM} where statusCode = 408 group by uri) select eventdate",
     )
     assert reversed_form == in_form
 
 
-def test_aggregate_alias_equal_to_a_key_is_rejected(store: DuckDBStore) -> None:
+def test_aggregate_alias_equal_to_a_key_is_rejected(engine: Runner) -> None:
     try:
-        rows = linq(store, f"{E} group every 1d by method select count() as method")
+        rows = linq(engine, f"{E} group every 1d by method select count() as method")
     except LinqError as error:
         assert "used more than once" in error.message
         return
     raise AssertionError(f"accepted, and the count is gone: {rows[:2]}")
 
 
-def test_lookup_subquery_over_32000_rows_fails(store: DuckDBStore) -> None:
+def test_lookup_subquery_over_32000_rows_fails(engine: Runner) -> None:
     try:
         linq(
-            store,
+            engine,
             f'{E} where uri = "/edge-from" '
             f"select (from {BIG} group by message, hostname)[uri] as h",
         )

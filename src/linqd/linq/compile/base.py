@@ -133,7 +133,7 @@ class Compiler(ABC):
                     group_by.append(self.time_bucket_sql(grouping.period_ms))
                 group_by += [self.expr_sql(k.expr) for k in grouping.keys]
             outputs = [
-                exp.alias_(self.expr_sql(o.expr), exp.to_identifier(o.name, quoted=True))
+                exp.alias_(self.output_sql(o.expr), exp.to_identifier(o.name, quoted=True))
                 for o in stage.outputs
             ]
             if grouping is not None and not outputs:
@@ -227,6 +227,10 @@ class Compiler(ABC):
             )
         self._measured[id(root)] = (root, nodes, depth)
 
+    def output_sql(self, expr: TExpr) -> exp.Expression:
+        """An output column of a stage (an engine may pin its storage type here)."""
+        return self.expr_sql(expr)
+
     def column_sql(self, expr: TColumn) -> exp.Expression:
         return exp.column(expr.name, quoted=True)
 
@@ -299,7 +303,7 @@ class Compiler(ABC):
         value = exp.column(names[-1], table=alias, quoted=True)
         select = (
             exp.Select()
-            .select(exp.Anonymous(this="first", expressions=[value]), copy=False)
+            .select(self.pick_sql(value), copy=False)
             .from_(
                 exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))),
                 copy=False,
@@ -307,6 +311,10 @@ class Compiler(ABC):
             .where(_and_all(conditions), copy=False)
         )
         return exp.Subquery(this=select)
+
+    def pick_sql(self, value: exp.Expression) -> exp.Expression:
+        """The aggregate a lookup takes its value with: any one of the matching rows."""
+        return exp.Anonymous(this="first", expressions=[value])
 
     def subquery_select(self, plan: Plan) -> exp.Select:
         """A subquery's SELECT: its own bounds, no ordering (sets need none)."""

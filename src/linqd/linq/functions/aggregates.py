@@ -10,8 +10,22 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from ...columns import SEQ_COLUMN
 from ..types import LType
 from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, sig
+from .helpers import case, on_clickhouse
+
+# DuckDB's aggregate names → ClickHouse's.
+CLICKHOUSE_AGGREGATES = {
+    "avg": "avg",
+    "min": "min",
+    "max": "max",
+    "stddev_pop": "stddevPop",
+    "stddev_samp": "stddevSamp",
+    "var_pop": "varPop",
+    "var_samp": "varSamp",
+    "approx_count_distinct": "uniqCombined64",
+}
 
 
 def _agg(name: str, *, nulls_as_zero: bool = False, to: str | None = None) -> Translator:
@@ -19,7 +33,19 @@ def _agg(name: str, *, nulls_as_zero: bool = False, to: str | None = None) -> Tr
         sql_args = [a.sql for a in args]
         if nulls_as_zero:
             sql_args[0] = exp.Coalesce(this=sql_args[0], expressions=[lit(0)])
-        out = call(name, *sql_args)
+        if not on_clickhouse(ctx):
+            out = call(name, *sql_args)
+        elif name.endswith("_samp"):
+            # ClickHouse's sample deviation of one value is nan, DuckDB's is null.
+            enough = exp.GT(this=exp.Count(this=sql_args[0]), expression=lit(1))
+            out = case((enough, call(CLICKHOUSE_AGGREGATES[name], *sql_args)))
+        elif name == "approx_count_distinct":
+            # An estimate of no rows is 0 (not null, as the store's null-for-empty makes it).
+            out = exp.Coalesce(
+                this=call(CLICKHOUSE_AGGREGATES[name], *sql_args), expressions=[lit(0)]
+            )
+        else:
+            out = call(CLICKHOUSE_AGGREGATES[name], *sql_args)
         return cast(out, to) if to else out
 
     return translate
@@ -37,7 +63,13 @@ def _sum(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _quantile(fraction: float) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-        return call("quantile_disc", args[0].sql, lit(fraction))
+        if not on_clickhouse(ctx):
+            return call("quantile_disc", args[0].sql, lit(fraction))
+        # DuckDB's quantile_disc is the nearest rank: the ceil(fraction * n)-th smallest value.
+        value = args[0].sql
+        rank = call("ceil", exp.Mul(this=lit(fraction), expression=exp.Count(this=value)))
+        position = call("toUInt64", call("greatest", rank, lit(1)))
+        return call("arrayElementOrNull", call("arraySort", call("groupArray", value)), position)
 
     return translate
 
@@ -46,6 +78,8 @@ def _ordered(name: str, skip_nulls: bool) -> Translator:
     """first/last by eventdate; without an eventdate (a regrouping) in arrival order."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if on_clickhouse(ctx):
+            return _ch_ordered(ctx, name, skip_nulls, args[0].sql)
         time = ctx.time_column()
         value = args[0].sql
         if time is None:
@@ -62,18 +96,58 @@ def _ordered(name: str, skip_nulls: bool) -> Translator:
     return translate
 
 
+def _ch_ordered(ctx: Context, name: str, skip_nulls: bool, value: exp.Expression) -> exp.Expression:
+    """ClickHouse's argMin/argMax skip null values: a null is kept inside a one-element tuple
+    (written tuple(x): `(x)` is only parentheses).
+    Equal eventdates are ordered by arrival (_seq), as DuckDB's scan order does."""
+    earliest = name.endswith("min")
+    time = ctx.time_column()
+    if time is None:
+        # Regrouped rows have no eventdate: their order, as DuckDB's first()/last().
+        pick = "any" if earliest else "anyLast"
+        if skip_nulls:
+            return call(pick, value)
+        return call("tupleElement", call(pick, call("tuple", value)), lit(1))
+    function = "argMin" if earliest else "argMax"
+    order = exp.Tuple(expressions=[time, exp.column(SEQ_COLUMN, quoted=True)])
+    if skip_nulls:
+        present = exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+        return call(f"{function}If", value, order, present)
+    kept = call(function, call("tuple", value), order)
+    return call("tupleElement", kept, lit(1))
+
+
 def _sum2(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = cast(args[0].sql, "DOUBLE")
     return call("sum", exp.Mul(this=value, expression=value))
 
 
+def _ch_collect(distinct: bool, sort: bool, value: exp.Expression) -> exp.Expression:
+    # groupArray skips nulls, DuckDB's list() keeps them: a one-element tuple is never null.
+    gather = call("groupUniqArray" if distinct else "groupArray", call("tuple", value))
+    element = exp.to_identifier("t")
+    first = exp.Lambda(this=call("tupleElement", exp.column("t"), lit(1)), expressions=[element])
+    out = call("arrayMap", first, gather)
+    return call("arraySort", out) if sort else out
+
+
 def _collect(distinct: bool, sort: bool = False) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if on_clickhouse(ctx):
+            return _ch_collect(distinct, sort, args[0].sql)
         value: exp.Expression = exp.Distinct(expressions=[args[0].sql]) if distinct else args[0].sql
         out = call("list", value)
         return call("list_sort", out) if sort else out
 
     return translate
+
+
+def _sizedistinct(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    distinct = exp.Count(this=exp.Distinct(expressions=[args[0].sql]))
+    if on_clickhouse(ctx):
+        # count(DISTINCT) is uniqExact there, null for no rows under null-for-empty.
+        return exp.Coalesce(this=distinct, expressions=[lit(0)])
+    return distinct
 
 
 def _aggregate(
@@ -85,7 +159,7 @@ def _aggregate(
         tuple(sig(s) for s in sigs),
         doc,
         "aggregation",
-        {"duckdb": translate},
+        {"duckdb": translate, "clickhouse": translate},
         aggregate=True,
     )
 
@@ -188,7 +262,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("sizedistinct",),
         "any -> int8",
         "Exact number of distinct non-null values.",
-        lambda ctx, a, r: exp.Count(this=exp.Distinct(expressions=[a[0].sql])),
+        _sizedistinct,
     ),
     _aggregate(("collect",), "any -> array($0)", "All values, as an array.", _collect(False)),
     _aggregate(

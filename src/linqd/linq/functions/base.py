@@ -186,6 +186,12 @@ def call(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
+def both(translate: Translator) -> dict[str, Translator]:
+    """One translator for DuckDB and ClickHouse: it builds only nodes that mean the same on each,
+    or asks the helpers that differ by engine (``helpers.py``)."""
+    return {"duckdb": translate, "clickhouse": translate}
+
+
 def same(name: str) -> Translator:
     """Translate to the engine function ``name`` with the arguments unchanged."""
 

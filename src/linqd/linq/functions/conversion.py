@@ -15,8 +15,21 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
-from .base import Arg, Context, FunctionDef, call, cast, lit, paren, sig, try_cast
-from .helpers import all_of, case, identity
+from .base import Arg, Context, FunctionDef, both, call, cast, lit, paren, sig, try_cast
+from .helpers import (
+    all_of,
+    case,
+    ch_cast,
+    epoch_ms_of,
+    from_epoch_ms,
+    identity,
+    lower,
+    on_clickhouse,
+    regex_extract,
+    regex_full_match,
+    trim,
+    try_cast_as,
+)
 
 TIMESTAMP_TEXT = "%Y-%m-%d %H:%M:%S.%g"
 # Text accepted by timestamp(): to the second, to the millisecond, to the minute, a date alone.
@@ -31,6 +44,11 @@ DURATION_UNITS_MS = (604_800_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IP4_PATTERN = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
 INTEGER_PATTERN = r"^[+-]?[0-9]+$"
+# What DuckDB's strptime takes with TIMESTAMP_FORMATS (1 to 3 digits of a second's fraction).
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?: (?:[01]?[0-9]|2[0-3]):[0-5]?[0-9](?::[0-5]?[0-9](?:\.[0-9]{1,3})?)?)?$"
+)
 
 
 def parse_duration(text: str) -> int | None:
@@ -41,8 +59,10 @@ def parse_duration(text: str) -> int | None:
     return sum(int(digits or 0) * unit for digits, unit in parts)
 
 
-def ip4_text(sql: exp.Expression) -> exp.Expression:
+def ip4_text(ctx: Context, sql: exp.Expression) -> exp.Expression:
     """The dotted text of an ip4 (UINTEGER) expression."""
+    if on_clickhouse(ctx):
+        return call("IPv4NumToString", sql)
     octets: list[exp.Expression] = [
         cast(
             paren(
@@ -58,9 +78,26 @@ def ip4_text(sql: exp.Expression) -> exp.Expression:
     return call("concat_ws", lit("."), *octets)
 
 
-def json_text(sql: exp.Expression) -> exp.Expression:
+def json_text(ctx: Context, sql: exp.Expression) -> exp.Expression:
     """A JSON value as plain text: strings unquoted, anything else as JSON."""
+    if on_clickhouse(ctx):
+        # JSONExtractString of the root: a string unquoted, other values minified; null is ''.
+        is_null = exp.EQ(this=call("JSONType", sql), expression=lit("Null"))
+        return case((exp.Not(this=is_null), call("JSONExtractString", sql)))
     return call("json_extract_string", sql, lit("$"))
+
+
+def _float_text(sql: exp.Expression) -> exp.Expression:
+    """DuckDB's text of a double on ClickHouse: a whole number keeps a '.0' (`3.0`, not `3`)."""
+    whole = all_of(
+        [
+            call("isFinite", sql),
+            exp.EQ(this=sql, expression=call("trunc", sql)),
+            exp.LT(this=call("abs", sql), expression=lit(1e16)),
+        ]
+    )
+    text = call("toString", sql)
+    return case((whole, call("concat", text, lit(".0"))), default=text)
 
 
 def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -69,11 +106,21 @@ def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if kind in (Kind.STR, Kind.REGEX, Kind.NET4):
         return value.sql  # a net4 or re is already its text in SQL
     if kind is Kind.JSON:
-        return json_text(value.sql)
-    if kind is Kind.TIMESTAMP:
-        return call("strftime", value.sql, lit(TIMESTAMP_TEXT))
+        return json_text(ctx, value.sql)
     if kind is Kind.IP4:
-        return ip4_text(value.sql)
+        return ip4_text(ctx, value.sql)
+    if not on_clickhouse(ctx):
+        if kind is Kind.TIMESTAMP:
+            return call("strftime", value.sql, lit(TIMESTAMP_TEXT))
+        return cast(value.sql, "VARCHAR")
+    if kind is Kind.TIMESTAMP:
+        # A DateTime64(3)'s text is `yyyy-MM-dd HH:mm:ss.SSS`.
+        return call("toString", ch_cast(value.sql, "Nullable(DateTime64(3, 'UTC'))"))
+    if kind is Kind.FLOAT8:
+        return _float_text(value.sql)
+    if kind is Kind.BOOL:
+        # A comparison is a UInt8 on ClickHouse: as Bool its text is true/false.
+        return call("toString", cast(value.sql, "BOOLEAN"))
     return cast(value.sql, "VARCHAR")
 
 
@@ -82,23 +129,26 @@ def _int(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     kind = value.type.kind
     if kind is Kind.FLOAT8:
         # Java truncates towards zero where DuckDB's cast rounds.
+        if on_clickhouse(ctx):
+            # accurateCast fails on NaN and out of range, as DuckDB's cast does.
+            return call("accurateCast", call("trunc", value.sql), lit("Nullable(Int64)"))
         return cast(call("trunc", value.sql), "BIGINT")
     if kind in (Kind.STR, Kind.JSON):
-        text = call("trim", value.sql if kind is Kind.STR else json_text(value.sql))
+        text = trim(ctx, value.sql if kind is Kind.STR else json_text(ctx, value.sql))
         # DuckDB would round "3.7" to 4; text that is not an integer is null.
-        integral = call("regexp_full_match", text, lit(INTEGER_PATTERN))
-        return case((integral, try_cast(text, "BIGINT")))
+        integral = regex_full_match(ctx, text, INTEGER_PATTERN)
+        return case((integral, try_cast_as(ctx, text, "BIGINT")))
     if kind is Kind.TIMESTAMP:
-        return call("epoch_ms", value.sql)
+        return epoch_ms_of(ctx, value.sql)
     return cast(value.sql, "BIGINT")
 
 
 def _float(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
     if value.type.kind is Kind.STR:
-        return try_cast(call("trim", value.sql), "DOUBLE")
+        return try_cast_as(ctx, trim(ctx, value.sql), "DOUBLE")
     if value.type.kind is Kind.JSON:
-        return try_cast(json_text(value.sql), "DOUBLE")
+        return try_cast_as(ctx, json_text(ctx, value.sql), "DOUBLE")
     return cast(value.sql, "DOUBLE")
 
 
@@ -108,9 +158,9 @@ def _bool(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return paren(exp.NEQ(this=value.sql, expression=lit(0)))
     if value.type.kind is Kind.BOOL:
         return value.sql
-    text = value.sql if value.type.kind is Kind.STR else json_text(value.sql)
+    text = value.sql if value.type.kind is Kind.STR else json_text(ctx, value.sql)
     return exp.Case(
-        this=exp.Lower(this=call("trim", text)),
+        this=lower(ctx, trim(ctx, text)),
         ifs=[
             exp.If(this=lit("true"), true=exp.true()),
             exp.If(this=lit("false"), true=exp.false()),
@@ -123,9 +173,14 @@ def _timestamp(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
     if value.type.kind is Kind.TIMESTAMP:
         return value.sql
     if value.type.is_integer:
-        return call("epoch_ms", cast(value.sql, "BIGINT"))
+        return from_epoch_ms(ctx, cast(value.sql, "BIGINT"))
+    text = trim(ctx, value.sql)
+    if on_clickhouse(ctx):
+        # The pattern admits TIMESTAMP_FORMATS only; the parser then checks the calendar.
+        parsed = call("parseDateTime64BestEffortOrNull", text, lit(3), lit("UTC"))
+        return case((regex_full_match(ctx, text, TIMESTAMP_PATTERN), parsed))
     formats = exp.Array(expressions=[lit(f) for f in TIMESTAMP_FORMATS])
-    return call("try_strptime", call("trim", value.sql), formats)
+    return call("try_strptime", text, formats)
 
 
 def _duration(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -142,12 +197,12 @@ def _duration(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressio
     pattern = lit(DURATION_PATTERN)
     total: exp.Expression = lit(0)
     for group, unit in enumerate(DURATION_UNITS_MS, start=1):
-        digits = call("nullif", call("regexp_extract", value.sql, pattern, lit(group)), lit(""))
-        amount = exp.Coalesce(this=try_cast(digits, "BIGINT"), expressions=[lit(0)])
+        digits = exp.Nullif(this=regex_extract(ctx, value.sql, pattern, group), expression=lit(""))
+        amount = exp.Coalesce(this=try_cast_as(ctx, digits, "BIGINT"), expressions=[lit(0)])
         total = exp.Add(this=total, expression=exp.Mul(this=amount, expression=lit(unit)))
     valid = all_of(
         [
-            call("regexp_full_match", value.sql, pattern),
+            regex_full_match(ctx, value.sql, DURATION_PATTERN),
             exp.NEQ(this=value.sql, expression=lit("")),
         ]
     )
@@ -159,19 +214,21 @@ def _ip4(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if value.type.kind is Kind.IP4:
         return value.sql
     if value.type.is_integer:
-        return try_cast(value.sql, "UINTEGER")
+        return try_cast_as(ctx, value.sql, "UINTEGER")
     if value.is_const:
         try:
             number = int(ipaddress.IPv4Address(str(value.const).strip()))
         except ValueError:
             return cast(exp.Null(), "UINTEGER")
         return cast(lit(number), "UINTEGER")
-    text = call("trim", value.sql)
+    text = trim(ctx, value.sql)
+    valid = regex_full_match(ctx, text, IP4_PATTERN)
+    if on_clickhouse(ctx):
+        return case((valid, call("toUInt32", call("toIPv4OrNull", text))))
     total: exp.Expression = lit(0)
     for part, weight in enumerate((1 << 24, 1 << 16, 1 << 8, 1), start=1):
         octet = try_cast(call("split_part", text, lit("."), lit(part)), "BIGINT")
         total = exp.Add(this=total, expression=exp.Mul(this=octet, expression=lit(weight)))
-    valid = call("regexp_full_match", text, lit(IP4_PATTERN))
     return cast(case((valid, paren(total))), "UINTEGER")
 
 
@@ -184,7 +241,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
         "ip4 as a dotted quad, durations as milliseconds.",
         "conversion",
-        {"duckdb": _str},
+        both(_str),
     ),
     FunctionDef(
         ("int", "bigint"),
@@ -192,21 +249,21 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "An int8: numbers truncated towards zero, text read as an integer (null when it is "
         "not one), timestamps as epoch milliseconds, durations as milliseconds.",
         "conversion",
-        {"duckdb": _int},
+        both(_int),
     ),
     FunctionDef(
         ("float", "float8"),
         (sig("num -> float8"), sig("str -> float8"), sig("json -> float8")),
         "A float8 from a number or from text (null when the text is not a number).",
         "conversion",
-        {"duckdb": _float},
+        both(_float),
     ),
     FunctionDef(
         ("bool",),
         (sig("bool -> bool"), sig("num -> bool"), sig("str -> bool"), sig("json -> bool")),
         "A bool: numbers are true when not zero, text `true`/`false` in any case (null otherwise).",
         "conversion",
-        {"duckdb": _bool},
+        both(_bool),
     ),
     FunctionDef(
         ("timestamp",),
@@ -214,7 +271,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "A timestamp from epoch milliseconds or from UTC text `yyyy-MM-dd[ HH:mm[:ss[.SSS]]]` "
         "(null when computed text does not match).",
         "conversion",
-        {"duckdb": _timestamp},
+        both(_timestamp),
     ),
     FunctionDef(
         ("duration",),
@@ -222,27 +279,27 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "A duration from text such as `5m` or `1h30m` (units w, d, h, m, s, ms) or from "
         "milliseconds; null when computed text is not a duration.",
         "conversion",
-        {"duckdb": _duration},
+        both(_duration),
     ),
     FunctionDef(
         ("ip4",),
         (sig("str -> ip4"), sig("int -> ip4"), sig("ip4 -> ip4")),
         "An ip4 from a dotted quad or from its unsigned 32-bit number; null when invalid.",
         "conversion",
-        {"duckdb": _ip4},
+        both(_ip4),
     ),
     FunctionDef(
         ("net4",),
         (sig("net4 -> net4"),),
         'A net4 (CIDR range) from constant text such as `net4("10.0.0.0/8")`.',
         "conversion",
-        {"duckdb": identity},
+        both(identity),
     ),
     FunctionDef(
         ("epoch",),
         (sig("timestamp -> int8"),),
         "Milliseconds since 1970-01-01 UTC.",
         "conversion",
-        {"duckdb": lambda ctx, a, r: call("epoch_ms", a[0].sql)},
+        both(lambda ctx, a, r: epoch_ms_of(ctx, a[0].sql)),
     ),
 )

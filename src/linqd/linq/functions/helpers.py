@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
-from .base import Arg, Context, cast, lit, paren
+from .base import Arg, Context, call, cast, lit, paren, try_cast
 
 SQL_TYPES = (
     (Kind.STR, "VARCHAR"),
@@ -22,6 +22,33 @@ SQL_TYPES = (
 )
 
 
+# The Nullable ClickHouse type of each LINQ type's values (what DuckDB's SQL_TYPES are there).
+CLICKHOUSE_TYPES = (
+    (Kind.STR, "Nullable(String)"),
+    (Kind.INT4, "Nullable(Int32)"),
+    (Kind.INT8, "Nullable(Int64)"),
+    (Kind.FLOAT8, "Nullable(Float64)"),
+    (Kind.BOOL, "Nullable(Bool)"),
+    (Kind.TIMESTAMP, "Nullable(DateTime64(3, 'UTC'))"),
+    (Kind.DURATION, "Nullable(Int64)"),
+    (Kind.IP4, "Nullable(UInt32)"),
+    (Kind.JSON, "Nullable(String)"),
+)
+CLICKHOUSE = "clickhouse"
+
+
+def ch_type(ltype: LType) -> exp.DataType | None:
+    """The ClickHouse type of ``ltype``'s values; None for collections and untyped values."""
+    for kind, name in CLICKHOUSE_TYPES:
+        if kind is ltype.kind:
+            return exp.DataType.build(name, dialect="clickhouse")
+    return None
+
+
+def on_clickhouse(ctx: Context) -> bool:
+    return ctx.engine == CLICKHOUSE
+
+
 def sql_type(ltype: LType) -> str:
     for kind, name in SQL_TYPES:
         if kind is ltype.kind:
@@ -32,6 +59,91 @@ def sql_type(ltype: LType) -> str:
 def identity(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     """The argument itself: conversions that the analyzer or the storage type already did."""
     return args[0].sql
+
+
+def ch_cast(sql: exp.Expression, type_name: str) -> exp.Expression:
+    """``sql`` as a ClickHouse type written in ClickHouse's own syntax."""
+    return exp.Cast(this=sql, to=exp.DataType.build(type_name, dialect="clickhouse"))
+
+
+def ch_try_cast(sql: exp.Expression, type_name: str) -> exp.Expression:
+    """``sql`` read as ``type_name``, null when it does not fit (DuckDB's TRY_CAST; ClickHouse's
+    CAST would wrap -1 to 4294967295 for UInt32, or fail on bad text)."""
+    return call("accurateCastOrNull", sql, lit(type_name))
+
+
+# DuckDB type names of TRY_CAST targets → the ClickHouse types accurateCastOrNull reads.
+CLICKHOUSE_TRY_TYPES = {
+    "BIGINT": "Int64",
+    "INTEGER": "Int32",
+    "DOUBLE": "Float64",
+    "UINTEGER": "UInt32",
+}
+
+
+def try_cast_as(ctx: Context, sql: exp.Expression, duckdb_type: str) -> exp.Expression:
+    """``sql`` read as ``duckdb_type`` (a DuckDB type name), null when it cannot be."""
+    if on_clickhouse(ctx):
+        return ch_try_cast(sql, CLICKHOUSE_TRY_TYPES[duckdb_type])
+    return try_cast(sql, duckdb_type)
+
+
+def from_epoch_ms(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    """The UTC timestamp of epoch milliseconds."""
+    if on_clickhouse(ctx):
+        # toInt64 keeps a constant non-nullable: the MergeTree key can then prune by eventdate.
+        return call("fromUnixTimestamp64Milli", call("toInt64", sql), lit("UTC"))
+    return call("epoch_ms", sql)
+
+
+def epoch_ms_of(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    """The epoch milliseconds of a timestamp."""
+    return call("toUnixTimestamp64Milli" if on_clickhouse(ctx) else "epoch_ms", sql)
+
+
+def lower(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    # ClickHouse's lower() is ASCII only; DuckDB's lower() folds every letter.
+    return call("lowerUTF8", sql) if on_clickhouse(ctx) else exp.Lower(this=sql)
+
+
+def contains(ctx: Context, text: exp.Expression, part: exp.Expression) -> exp.Expression:
+    if on_clickhouse(ctx):
+        return paren(exp.GT(this=call("position", text, part), expression=lit(0)))
+    return call("contains", text, part)
+
+
+def regex_matches(
+    ctx: Context, text: exp.Expression, pattern: exp.Expression, ignore_case: bool = False
+) -> exp.Expression:
+    """Does the RE2 ``pattern`` match anywhere in ``text``."""
+    if on_clickhouse(ctx):
+        if ignore_case:
+            pattern = (
+                lit("(?i)" + pattern.name)
+                if isinstance(pattern, exp.Literal) and pattern.is_string
+                else call("concat", lit("(?i)"), pattern)
+            )
+        return call("match", text, pattern)
+    return call("regexp_matches", text, pattern, *([lit("i")] if ignore_case else []))
+
+
+def regex_extract(
+    ctx: Context, text: exp.Expression, pattern: exp.Expression, group: int
+) -> exp.Expression:
+    """Capture group ``group`` (0: the whole match) of the first match; '' when none."""
+    name = "regexpExtract" if on_clickhouse(ctx) else "regexp_extract"
+    return call(name, text, pattern, lit(group))
+
+
+def regex_full_match(ctx: Context, text: exp.Expression, pattern: str) -> exp.Expression:
+    """Does ``pattern`` (anchored with ^ and $ itself) match the text."""
+    if on_clickhouse(ctx):
+        return call("match", text, lit(pattern))
+    return call("regexp_full_match", text, lit(pattern))
+
+
+def trim(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    return call("trimBoth" if on_clickhouse(ctx) else "trim", sql)
 
 
 def as_type(sql: exp.Expression, ltype: LType) -> exp.Expression:

@@ -14,11 +14,26 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
-from .base import Arg, Context, FunctionDef, call, cast, lit, sig
-from .helpers import case, const_text
+from .base import Arg, Context, FunctionDef, both, call, cast, lit, sig
+from .helpers import case, const_text, on_clickhouse
 
 # One step of a jq path: `.name`, `[n]` / `.[n]`, `["key"]` / `.["key"]` or `."key"`.
 JQ_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\.?\[(-?\d+)\]|\.?\["([^"\\]*)"\]|\."([^"\\]*)"')
+
+# One step of a JSONPath that jq_to_jsonpath wrote.
+JSONPATH_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[#(-\d+)\]|\."([^"\\]*)"')
+
+# ClickHouse's JSONType() names → the JSON type names label() reports.
+CLICKHOUSE_LABELS = (
+    ("Object", "object"),
+    ("Array", "array"),
+    ("String", "string"),
+    ("Bool", "boolean"),
+    ("Null", "null"),
+    ("Int64", "number"),
+    ("UInt64", "number"),
+    ("Double", "number"),
+)
 
 # json_type() names → the JSON type names label() reports.
 LABELS = (
@@ -59,17 +74,48 @@ def jq_to_jsonpath(path: str) -> str:
     return "".join(out)
 
 
-def checked(value: Arg, sql: exp.Expression) -> exp.Expression:
+def jsonpath_steps(path: str) -> list[exp.Expression]:
+    """A JSONPath of ``jq_to_jsonpath`` as the keys and positions JSONExtract* take (1-based,
+    negative from the end)."""
+    steps: list[exp.Expression] = []
+    position = 1
+    while position < len(path):
+        step = JSONPATH_STEP.match(path, position)
+        if step is None:
+            raise ValueError(f"not a JSONPath of jqcompile: {path!r}")
+        name, index, from_end, quoted = step.groups()
+        if index is not None:
+            steps.append(lit(int(index) + 1))
+        elif from_end is not None:
+            steps.append(lit(int(from_end)))
+        else:
+            steps.append(lit(name if name is not None else quoted))
+        position = step.end()
+    return steps
+
+
+def _valid(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    return call("isValidJSON" if on_clickhouse(ctx) else "json_valid", sql)
+
+
+def minified(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    """The text of a JSON value without its insignificant spaces. ClickHouse writes numbers as
+    their value (`1.0` → `1`), DuckDB keeps a real's decimal point (docs/devo-compatibility.md)."""
+    if on_clickhouse(ctx):
+        return call("JSONExtractRaw", sql)
+    return cast(call("json", sql), "VARCHAR")
+
+
+def checked(ctx: Context, value: Arg, sql: exp.Expression) -> exp.Expression:
     """``sql`` computed from a json argument, null when that argument is text that is not JSON."""
     if value.type.kind is Kind.JSON:
         return sql
-    return case((call("json_valid", value.sql), sql))
+    return case((_valid(ctx, value.sql), sql))
 
 
 def _jsonparse(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
-    minified = cast(call("json", value.sql), "VARCHAR")
-    return case((call("json_valid", value.sql), minified))
+    return case((_valid(ctx, value.sql), minified(ctx, value.sql)))
 
 
 def _jqcompile(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -82,34 +128,45 @@ def _jqcompile(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
 
 def _jqeval(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     program, value = args
-    return checked(value, cast(call("json_extract", value.sql, program.sql), "VARCHAR"))
+    if not on_clickhouse(ctx):
+        return checked(ctx, value, cast(call("json_extract", value.sql, program.sql), "VARCHAR"))
+    # ClickHouse's JSON functions take the path as arguments: the program must be known now.
+    if not (isinstance(program.sql, exp.Literal) and program.sql.is_string):
+        raise ctx.error(f"The jq program of `jqeval' must be a jqcompile(...) on {ctx.engine}")
+    steps = jsonpath_steps(program.sql.name)
+    found = call("JSONExtractRaw", value.sql, *steps)
+    # '' is what JSONExtractRaw gives for a missing path (no JSON value is empty).
+    return checked(ctx, value, exp.Nullif(this=found, expression=lit("")))
 
 
 def _label(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
-    ifs = [exp.If(this=lit(engine), true=lit(label)) for engine, label in LABELS]
-    return checked(value, exp.Case(this=call("json_type", value.sql), ifs=ifs))
+    labels, function = (
+        (CLICKHOUSE_LABELS, "JSONType") if on_clickhouse(ctx) else (LABELS, "json_type")
+    )
+    ifs = [exp.If(this=lit(engine), true=lit(label)) for engine, label in labels]
+    return checked(ctx, value, exp.Case(this=call(function, value.sql), ifs=ifs))
 
 
 def _stringify(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
-    return checked(value, cast(call("json", value.sql), "VARCHAR"))
+    return checked(ctx, value, minified(ctx, value.sql))
 
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(("jsonparse",), (sig("str -> json"), sig("json -> json")),
                 "The JSON value written in the text; null when the text is not valid JSON.",
-                "json", {"duckdb": _jsonparse}),
+                "json", both(_jsonparse)),
     FunctionDef(("jqcompile",), (sig("str -> jq"),),
                 "A jq program from constant text; paths only: `.a.b`, `.[0]`, `.a[1].b`, "
-                '`.["key"]`, `.[-1]` (the last element).', "json", {"duckdb": _jqcompile}),
+                '`.["key"]`, `.[-1]` (the last element).', "json", both(_jqcompile)),
     FunctionDef(("jqeval",), (sig("jq, json -> json"),),
                 "The value the jq path selects (null when absent); a string comes back "
-                "JSON-quoted, `str()` unquotes it.", "json", {"duckdb": _jqeval}),
+                "JSON-quoted, `str()` unquotes it.", "json", both(_jqeval)),
     FunctionDef(("label",), (sig("json -> str"),),
                 "The JSON type of the value: object, array, string, number, boolean or null.",
-                "json", {"duckdb": _label}),
+                "json", both(_label)),
     FunctionDef(("stringify",), (sig("json -> str"),),
                 "The value as JSON text (strings keep their quotes).", "json",
-                {"duckdb": _stringify}),
+                both(_stringify)),
 )  # fmt: skip

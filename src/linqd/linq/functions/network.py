@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, Translator, call, lit, sig, try_cast
-from .helpers import any_of
+from .base import Arg, Context, FunctionDef, Translator, both, lit, sig
+from .helpers import any_of, regex_extract, try_cast_as
 from .operators import in_net4
 
 PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
@@ -46,10 +46,10 @@ def _ispublic(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressio
 
 def _uri_part(group: int) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-        part = call("regexp_extract", args[0].sql, lit(URI), lit(group))
+        part = regex_extract(ctx, args[0].sql, lit(URI), group)
         # An absent part and an empty one read the same: null (Java's URI returns null too).
-        present = call("nullif", part, lit(""))
-        return try_cast(present, "INTEGER") if result.is_integer else present
+        present = exp.Nullif(this=part, expression=lit(""))
+        return try_cast_as(ctx, present, "INTEGER") if result.is_integer else present
 
     return translate
 
@@ -65,15 +65,15 @@ def _uri(name: str, group: int) -> FunctionDef:
     returns = "int4" if name == "uriport" else "str"
     return FunctionDef((name,), (sig(f"str -> {returns}"),),
                        f"The {what} of a URI; null when it has none.", "network",
-                       {"duckdb": _uri_part(group)})  # fmt: skip
+                       both(_uri_part(group)))  # fmt: skip
 
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(("isprivate",), (sig("ip4 -> bool"),),
                 "True for RFC 1918 private addresses (10/8, 172.16/12, 192.168/16).", "network",
-                {"duckdb": _isprivate}),
+                both(_isprivate)),
     FunctionDef(("ispublic",), (sig("ip4 -> bool"),),
                 "True for addresses that are neither private nor 0/8, loopback, link-local, "
-                "multicast or reserved (240/4).", "network", {"duckdb": _ispublic}),
+                "multicast or reserved (240/4).", "network", both(_ispublic)),
     *(_uri(name, group) for name, group in URI_GROUPS),
 )  # fmt: skip

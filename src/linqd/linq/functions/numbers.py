@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, Translator, call, lit, sig
-from .helpers import as_type, number
+from .base import Arg, Context, FunctionDef, Translator, both, call, lit, paren, sig
+from .helpers import as_type, case, number, on_clickhouse
 
 
 def _keeping_type(function: str) -> Translator:
@@ -32,9 +32,50 @@ def _real(function: str) -> Translator:
     return translate
 
 
+def _abs(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if on_clickhouse(ctx) and result.is_integer:
+        # abs(Int64) is a UInt64 there; the way back fails on abs(-2^63), as DuckDB's abs does.
+        target = "Nullable(Int32)" if result.name == "int4" else "Nullable(Int64)"
+        return call("accurateCast", call("abs", args[0].sql), lit(target))
+    return _keeping_type("abs")(ctx, args, result)
+
+
+def _half_away(value: exp.Expression) -> exp.Expression:
+    """C's round(): the nearest integer, halves away from zero (ClickHouse's round() of a Float64
+    rounds halves to even). ``value - trunc(value)`` is exact in binary floating point."""
+    whole = call("trunc", value)
+    fraction = call("abs", exp.Sub(this=value, expression=whole))
+    step = exp.Add(this=whole, expression=call("sign", value))
+    return case((exp.GTE(this=fraction, expression=lit(0.5)), step), default=whole)
+
+
+def _round(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if not on_clickhouse(ctx):
+        return _keeping_type("round")(ctx, args, result)
+    value = number(args[0])
+    if len(args) == 1:
+        if result.is_integer:
+            return as_type(value, result)
+        return as_type(_half_away(value), result)
+    digits = args[1].sql
+    # DuckDB: round(x * 10^d) / 10^d, and for d < 0 round(x / 10^-d) * 10^-d.
+    power = call("pow", lit(10.0), call("abs", digits))
+    up = exp.Div(this=_half_away(exp.Mul(this=value, expression=power)), expression=power)
+    down = exp.Mul(this=_half_away(exp.Div(this=value, expression=power)), expression=power)
+    if args[1].is_const and isinstance(args[1].const, int):
+        if args[1].const >= 0 and result.is_integer:
+            return as_type(value, result)
+        return as_type(paren(up if args[1].const >= 0 else down), result)
+    return as_type(case((exp.GTE(this=digits, expression=lit(0)), up), default=down), result)
+
+
 def _log(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if len(args) == 1:
         return call("ln", number(args[0]))
+    if on_clickhouse(ctx):
+        # DuckDB's log(b, x) is log10(x) / log10(b), to the last bit.
+        base, value = (call("log10", number(a)) for a in args)
+        return paren(exp.Div(this=value, expression=base))
     return call("log", number(args[0]), number(args[1]))
 
 
@@ -50,20 +91,20 @@ def _math(
     names: tuple[str, ...], signatures: tuple[str, ...], doc: str, translate: Translator
 ) -> FunctionDef:
     return FunctionDef(names, tuple(sig(s) for s in signatures), doc, "math",
-                       {"duckdb": translate})  # fmt: skip
+                       both(translate))  # fmt: skip
 
 
 SAME = ("num -> $0",)
 REAL = ("num -> float8",)
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
-    _math(("abs",), SAME, "Absolute value.", _keeping_type("abs")),
+    _math(("abs",), SAME, "Absolute value.", _abs),
     _math(("ceil",), SAME, "Smallest integral value not below the number.", _keeping_type("ceil")),
     _math(("floor",), SAME, "Largest integral value not above the number.",
           _keeping_type("floor")),
     _math(("round",), ("num, int? -> $0",),
           "Rounded to `decimals` places (default 0), halves away from zero.",
-          _keeping_type("round")),
+          _round),
     _math(("signum",), SAME, "-1, 0 or 1, the sign of the number.", _keeping_type("sign")),
     _math(("sqrt",), REAL, "Square root (NaN for negative numbers).", _real("sqrt")),
     _math(("cbrt",), REAL, "Cube root.", _real("cbrt")),

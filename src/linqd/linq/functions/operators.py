@@ -7,7 +7,28 @@ from collections.abc import Callable, Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
-from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, paren, same, sig
+from .base import (
+    Arg,
+    Context,
+    FunctionDef,
+    Translator,
+    both,
+    call,
+    cast,
+    lit,
+    paren,
+    same,
+    sig,
+)
+from .helpers import (
+    ch_cast,
+    contains,
+    epoch_ms_of,
+    from_epoch_ms,
+    lower,
+    on_clickhouse,
+    regex_matches,
+)
 
 
 def _binary(cls: Callable[..., exp.Expression]) -> Translator:
@@ -26,9 +47,47 @@ def _comparison(
         f"{doc}. Infix `{symbol}`. A literal is read as the other side's type; values that "
         "cannot be compared make the comparison false (no rows), as in Devo.",
         "comparison",
-        {"duckdb": _binary(cls)},
+        both(_binary(cls)),
         infix=symbol,
     )
+
+
+def _ch_int_type(result: LType) -> str:
+    return "Nullable(Int32)" if result.kind is Kind.INT4 else "Nullable(Int64)"
+
+
+def _ch_checked(
+    result: LType, build: Callable[[exp.Expression, exp.Expression], exp.Expression]
+) -> Translator:
+    """Integer arithmetic that fails on overflow, as DuckDB's does: computed in Int128 and cast
+    back with accurateCast (ClickHouse's own Int64 arithmetic wraps around)."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        wide = build(call("toInt128", args[0].sql), args[1].sql)
+        return call("accurateCast", wide, lit(_ch_int_type(result)))
+
+    return translate
+
+
+def _ch_arithmetic(cls: Callable[..., exp.Expression]) -> Translator:
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if result.is_integer or result.kind is Kind.DURATION:
+            build = _ch_checked(result, lambda a, b: cls(this=a, expression=b))
+            return build(ctx, args, result)
+        return paren(cls(this=args[0].sql, expression=args[1].sql))
+
+    return translate
+
+
+def _ch_bitwise(name: str) -> Translator:
+    """A bit function of the arguments as the result's signed type: a literal 5 is a UInt8 on
+    ClickHouse, and bitNot(5) would be 250."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        signed = _ch_int_type(result)
+        return call(name, *(ch_cast(a.sql, signed) for a in args))
+
+    return translate
 
 
 def _duration_interval(sql: exp.Expression) -> exp.Expression:
@@ -43,6 +102,44 @@ def _add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         stamp, duration = (a, b) if a.type.kind is Kind.TIMESTAMP else (b, a)
         return paren(exp.Add(this=stamp.sql, expression=_duration_interval(duration.sql)))
     return paren(exp.Add(this=a.sql, expression=b.sql))
+
+
+def _ch_add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args
+    if result.kind is Kind.STR:
+        return _add(ctx, args, result)
+    if result.kind is Kind.TIMESTAMP:
+        stamp, duration = (a, b) if a.type.kind is Kind.TIMESTAMP else (b, a)
+        return from_epoch_ms(
+            ctx, exp.Add(this=epoch_ms_of(ctx, stamp.sql), expression=duration.sql)
+        )
+    return _ch_arithmetic(exp.Add)(ctx, args, result)
+
+
+def _ch_sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args
+    if a.type.kind is Kind.TIMESTAMP and b.type.kind is Kind.TIMESTAMP:
+        return paren(exp.Sub(this=epoch_ms_of(ctx, a.sql), expression=epoch_ms_of(ctx, b.sql)))
+    if result.kind is Kind.TIMESTAMP:
+        return from_epoch_ms(ctx, exp.Sub(this=epoch_ms_of(ctx, a.sql), expression=b.sql))
+    return _ch_arithmetic(exp.Sub)(ctx, args, result)
+
+
+def _ch_div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if result.is_integer or result.kind is Kind.DURATION:
+        # intDiv truncates towards zero and fails on a zero divisor, as DuckDB's // does.
+        return call("intDiv", args[0].sql, args[1].sql)
+    return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
+
+
+def _ch_lshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return _ch_checked(result, lambda a, b: call("bitShiftLeft", a, b))(ctx, args, result)
+
+
+def _ch_urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    # DuckDB's CAST(-8 AS UBIGINT) fails; accurateCast fails the same way.
+    unsigned = call("accurateCast", args[0].sql, lit("Nullable(UInt64)"))
+    return call("bitShiftRight", unsigned, args[1].sql)
 
 
 def _sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -103,13 +200,13 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if container.type.kind is Kind.NET4 and container.is_const:
         checks = [in_net4(v.sql, container.const) for v in values]
     elif container.type.kind is Kind.STR:
-        checks = [call("contains", container.sql, v.sql) for v in values]
+        checks = [contains(ctx, container.sql, v.sql) for v in values]
     elif (items := _items(container)) is not None:
         checks = [exp.In(this=v.sql, expressions=items) for v in values]
         if not items:
             return exp.false()
     elif container.type.is_collection:
-        checks = [call("list_contains", container.sql, v.sql) for v in values]
+        checks = [_list_contains(ctx, container.sql, v.sql) for v in values]
     else:
         checks = [exp.EQ(this=v.sql, expression=container.sql) for v in values]
     result_sql = checks[0]
@@ -118,16 +215,20 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return paren(result_sql)
 
 
+def _list_contains(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:
+    return call("has" if on_clickhouse(ctx) else "list_contains", items, value)
+
+
 def _has(case_sensitive: bool) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         target, *needles = args
         if target.type.is_collection:
-            checks = [call("list_contains", target.sql, n.sql) for n in needles]
+            checks = [_list_contains(ctx, target.sql, n.sql) for n in needles]
         elif case_sensitive:
-            checks = [call("contains", target.sql, n.sql) for n in needles]
+            checks = [contains(ctx, target.sql, n.sql) for n in needles]
         else:
-            lowered = exp.Lower(this=target.sql)
-            checks = [call("contains", lowered, exp.Lower(this=n.sql)) for n in needles]
+            lowered = lower(ctx, target.sql)
+            checks = [contains(ctx, lowered, lower(ctx, n.sql)) for n in needles]
         out = checks[0]
         for check in checks[1:]:
             out = exp.Or(this=out, expression=check)
@@ -137,7 +238,7 @@ def _has(case_sensitive: bool) -> Translator:
 
 
 def _matches(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return call("regexp_matches", args[0].sql, args[1].sql)
+    return regex_matches(ctx, args[0].sql, args[1].sql)
 
 
 def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -161,6 +262,28 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("list_extract", target.sql, exp.Add(this=index.sql, expression=lit(1)))
 
 
+def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    target, index = args
+    if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
+        key = index.sql
+        if index.type.is_integer:
+            # JSONPath's [0] is ClickHouse's 1 (its negative indexes count from the end too).
+            if index.is_const and isinstance(index.const, int):
+                key = lit(index.const + 1 if index.const >= 0 else index.const)
+            else:
+                plus_one = exp.Add(this=index.sql, expression=lit(1))
+                key = call("if", exp.GTE(this=index.sql, expression=lit(0)), plus_one, index.sql)
+        # JSONExtractRaw gives '' for a missing key where DuckDB gives null.
+        return call("nullIf", call("JSONExtractRaw", target.sql, key), lit(""))
+    if target.type.kind is Kind.TUPLE:
+        if not index.is_const or not isinstance(index.const, int) or index.const < 0:
+            raise ctx.error("A tuple's index must be a constant integer from 0")
+        return call("tupleElement", target.sql, lit(index.const + 1))
+    # arrayElementOrNull, as DuckDB's list_extract, is null out of range (arrayElement: '').
+    position = exp.Add(this=index.sql, expression=lit(1))
+    return call("arrayElementOrNull", target.sql, position)
+
+
 NUMERIC = (sig("num, num -> $num"),)
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
@@ -175,7 +298,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("bool, bool -> bool"),),
         "Logical and. Infix `and`; in `where`, a comma also means and.",
         "logic",
-        {"duckdb": _binary(exp.And)},
+        both(_binary(exp.And)),
         infix="and",
     ),
     FunctionDef(
@@ -183,7 +306,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("bool, bool -> bool"),),
         "Logical or. Infix `or`.",
         "logic",
-        {"duckdb": _binary(exp.Or)},
+        both(_binary(exp.Or)),
         infix="or",
     ),
     FunctionDef(
@@ -191,7 +314,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("bool -> bool"),),
         "Logical negation. Prefix `not`; false when its argument is null.",
         "logic",
-        {"duckdb": _not},
+        both(_not),
         infix="not",
     ),
     FunctionDef(
@@ -205,7 +328,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ),
         "Addition; concatenates strings; adds a duration to a timestamp. Infix `+`.",
         "arithmetic",
-        {"duckdb": _add},
+        {"duckdb": _add, "clickhouse": _ch_add},
         infix="+",
     ),
     FunctionDef(
@@ -219,7 +342,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "Subtraction; timestamp - duration is a timestamp, timestamp - timestamp a duration. "
         "Infix `-`.",
         "arithmetic",
-        {"duckdb": _sub},
+        {"duckdb": _sub, "clickhouse": _ch_sub},
         infix="-",
     ),
     FunctionDef(
@@ -227,7 +350,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (*NUMERIC, sig("duration, int -> duration"), sig("int, duration -> duration")),
         "Multiplication. Infix `*`.",
         "arithmetic",
-        {"duckdb": _binary(exp.Mul)},
+        {"duckdb": _binary(exp.Mul), "clickhouse": _ch_arithmetic(exp.Mul)},
         infix="*",
     ),
     FunctionDef(
@@ -235,7 +358,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("num, num -> float8"),),
         "Real division (null when dividing by zero). Infix `/`.",
         "arithmetic",
-        {"duckdb": _rdiv},
+        both(_rdiv),
         infix="/",
     ),
     FunctionDef(
@@ -243,7 +366,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"), sig("duration, int -> duration"), sig("num, num -> float8")),
         "Integer division for integers, real division otherwise. Infix `\\`.",
         "arithmetic",
-        {"duckdb": _div},
+        {"duckdb": _div, "clickhouse": _ch_div},
         infix="\\",
     ),
     FunctionDef(
@@ -251,7 +374,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         NUMERIC,
         "Remainder of the division (sign of the dividend). Infix `%`.",
         "arithmetic",
-        {"duckdb": _binary(exp.Mod)},
+        both(_binary(exp.Mod)),
         infix="%",
     ),
     FunctionDef(
@@ -259,7 +382,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         NUMERIC,
         "Modulo (sign of the divisor). Infix `%%`.",
         "arithmetic",
-        {"duckdb": _mod},
+        both(_mod),
         infix="%%",
     ),
     FunctionDef(
@@ -267,7 +390,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("num -> $0"), sig("duration -> duration")),
         "Additive inverse. Prefix `-`.",
         "arithmetic",
-        {"duckdb": _neg},
+        both(_neg),
         infix="-",
     ),
     FunctionDef(
@@ -275,7 +398,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"),),
         "Bitwise and. Infix `&`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseAnd)},
+        {"duckdb": _binary(exp.BitwiseAnd), "clickhouse": _ch_bitwise("bitAnd")},
         infix="&",
     ),
     FunctionDef(
@@ -283,7 +406,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"),),
         "Bitwise or. Infix `|`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseOr)},
+        {"duckdb": _binary(exp.BitwiseOr), "clickhouse": _ch_bitwise("bitOr")},
         infix="|",
     ),
     FunctionDef(
@@ -291,7 +414,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $num"),),
         "Bitwise exclusive or. Infix `^`.",
         "bitwise",
-        {"duckdb": same("xor")},
+        {"duckdb": same("xor"), "clickhouse": _ch_bitwise("bitXor")},
         infix="^",
     ),
     FunctionDef(
@@ -299,7 +422,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int -> $0"),),
         "Bitwise not. Prefix `~`.",
         "bitwise",
-        {"duckdb": lambda ctx, a, r: exp.BitwiseNot(this=paren(a[0].sql))},
+        {
+            "duckdb": lambda ctx, a, r: exp.BitwiseNot(this=paren(a[0].sql)),
+            "clickhouse": _ch_bitwise("bitNot"),
+        },
         infix="~",
     ),
     FunctionDef(
@@ -307,7 +433,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $0"),),
         "Shift left. Infix `<<`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseLeftShift)},
+        {"duckdb": _binary(exp.BitwiseLeftShift), "clickhouse": _ch_lshift},
         infix="<<",
     ),
     FunctionDef(
@@ -315,7 +441,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("int, int -> $0"),),
         "Arithmetic shift right. Infix `>>`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseRightShift)},
+        {"duckdb": _binary(exp.BitwiseRightShift), "clickhouse": _ch_bitwise("bitShiftRight")},
         infix=">>",
     ),
     FunctionDef(
@@ -326,7 +452,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         {
             "duckdb": lambda ctx, a, r: paren(
                 exp.BitwiseRightShift(this=cast(a[0].sql, "UBIGINT"), expression=a[1].sql)
-            )
+            ),
+            "clickhouse": _ch_urshift,
         },
         infix=">>>",
     ),
@@ -335,7 +462,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("any, any -> $0"),),
         "The first argument, or the second when the first is null. Infix `?:`.",
         "null",
-        {"duckdb": _nvl},
+        both(_nvl),
         infix="?:",
     ),
     FunctionDef(
@@ -344,7 +471,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "Membership of the first arguments in the last: a set or array literal, a string, a "
         "net4 range or a subquery. Infix `in` and `<-`; the function form needs back quotes.",
         "membership",
-        {"duckdb": _in},
+        both(_in),
         infix="in",
     ),
     FunctionDef(
@@ -352,7 +479,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("str, str... -> bool"), sig("coll, any... -> bool")),
         "Contains any of the values (case-sensitive). Infix `->`.",
         "membership",
-        {"duckdb": _has(True)},
+        both(_has(True)),
         infix="->",
     ),
     FunctionDef(
@@ -360,7 +487,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("str, str... -> bool"), sig("coll, any... -> bool")),
         "Contains any of the values, ignoring case. Infix `->>`.",
         "membership",
-        {"duckdb": _has(False)},
+        both(_has(False)),
         infix="->>",
     ),
     FunctionDef(
@@ -368,7 +495,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("str, re -> bool"),),
         'Regular-expression match (anywhere in the text). Infix `~`: `s ~ re("^a.*")`.',
         "membership",
-        {"duckdb": _matches},
+        both(_matches),
         infix="~",
     ),
     FunctionDef(
@@ -381,6 +508,6 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ),
         'Element `n` (0-based) of an array or tuple, or key `k` of JSON. Postfix `x[n]`, `x["k"]`.',
         "collections",
-        {"duckdb": _at},
+        {"duckdb": _at, "clickhouse": _ch_at},
     ),
 )

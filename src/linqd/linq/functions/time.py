@@ -16,8 +16,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlglot import exp
 
 from ..types import LType
-from .base import Arg, Context, FunctionDef, Signature, Translator, call, cast, lit, paren, sig
-from .helpers import all_of, any_of, const_text, minus
+from .base import (
+    Arg,
+    Context,
+    FunctionDef,
+    Signature,
+    Translator,
+    both,
+    call,
+    cast,
+    lit,
+    paren,
+    sig,
+)
+from .helpers import (
+    all_of,
+    any_of,
+    ch_cast,
+    const_text,
+    epoch_ms_of,
+    from_epoch_ms,
+    minus,
+    on_clickhouse,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MS = timedelta(milliseconds=1)
@@ -26,7 +47,9 @@ MINUTE_MS = 60 * SECOND_MS
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 
-Component = Callable[[exp.Expression], exp.Expression]
+# A calendar component of a (wall-clock) timestamp.
+Component = Callable[[Context, exp.Expression], exp.Expression]
+UTC_TIMESTAMP = "Nullable(DateTime64(3, 'UTC'))"
 
 
 def zone(ctx: Context, name: str) -> tzinfo:
@@ -40,13 +63,19 @@ def _zone_sql(ctx: Context, tz: Arg) -> exp.Expression:
     """The time zone argument; a constant one is checked now rather than when rows are read."""
     if tz.is_const and isinstance(tz.const, str):
         zone(ctx, tz.const)
+    elif on_clickhouse(ctx):
+        # A DateTime64's zone is part of its type: ClickHouse takes constant zones only.
+        raise ctx.error(f"A time zone must be a constant string on {ctx.engine}")
     return tz.sql
 
 
 def local_time(ctx: Context, stamp: exp.Expression, tz: Arg | None) -> exp.Expression:
-    """The wall-clock time in ``tz`` of a UTC timestamp (the timestamp itself without a zone)."""
+    """The wall-clock time in ``tz`` of a UTC timestamp (the timestamp itself without a zone).
+    On ClickHouse the same instant in zone ``tz``, whose components are the wall clock's."""
     if tz is None:
         return stamp
+    if on_clickhouse(ctx):
+        return call("toTimeZone", stamp, _zone_sql(ctx, tz))
     in_utc = exp.AtTimeZone(this=stamp, zone=lit("UTC"))
     return paren(exp.AtTimeZone(this=in_utc, zone=_zone_sql(ctx, tz)))
 
@@ -63,7 +92,7 @@ def utc_time(ctx: Context, local: exp.Expression, tz: Arg | None) -> exp.Express
 
 
 def _now(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return call("epoch_ms", lit(ctx.now_ms))
+    return from_epoch_ms(ctx, lit(ctx.now_ms))
 
 
 def _midnight(name: str, days: int) -> Translator:
@@ -74,14 +103,14 @@ def _midnight(name: str, days: int) -> Translator:
         today = (EPOCH + ctx.now_ms * ONE_MS).astimezone(where).date()
         day = today + timedelta(days=days)
         start = datetime(day.year, day.month, day.day, tzinfo=where)
-        return call("epoch_ms", lit((start - EPOCH) // ONE_MS))
+        return from_epoch_ms(ctx, lit((start - EPOCH) // ONE_MS))
 
     return translate
 
 
 def _clock(name: str, days: int, doc: str) -> FunctionDef:
     return FunctionDef((name,), (sig("str? -> timestamp"),), doc, "time",
-                       {"duckdb": _midnight(name, days)}, clock=True)  # fmt: skip
+                       both(_midnight(name, days)), clock=True)  # fmt: skip
 
 
 # -- components ------------------------------------------------------------------------------------
@@ -91,29 +120,53 @@ def _component(part: Component, unit_ms: int | None) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         if not args:
             return lit(unit_ms)
-        value = part(local_time(ctx, args[0].sql, args[1] if len(args) > 1 else None))
+        value = part(ctx, local_time(ctx, args[0].sql, args[1] if len(args) > 1 else None))
         return cast(value, "INTEGER") if result.is_integer else value
 
     return translate
 
 
+# DuckDB's calendar functions → ClickHouse's. ClickHouse's toDayOfWeek mode 2 counts 0-6 from
+# Sunday, as DuckDB's dayofweek; toISOWeek is DuckDB's weekofyear.
+CLICKHOUSE_PARTS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+    "hour": lambda t: call("toHour", t),
+    "minute": lambda t: call("toMinute", t),
+    "second": lambda t: call("toSecond", t),
+    "day": lambda t: call("toDayOfMonth", t),
+    "dayofweek": lambda t: call("toDayOfWeek", t, lit(2)),
+    "dayofyear": lambda t: call("toDayOfYear", t),
+    "month": lambda t: call("toMonth", t),
+    "year": lambda t: call("toYear", t),
+    "weekofyear": lambda t: call("toISOWeek", t),
+    "dayname": lambda t: call("dateName", lit("weekday"), t),
+    "monthname": lambda t: call("monthName", t),
+}
+
+
 def _part(name: str) -> Component:
-    return lambda stamp: call(name, stamp)
+    def part(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+        if on_clickhouse(ctx):
+            return CLICKHOUSE_PARTS[name](stamp)
+        return call(name, stamp)
+
+    return part
 
 
-def _minute_of_day(stamp: exp.Expression) -> exp.Expression:
-    hours = exp.Mul(this=call("hour", stamp), expression=lit(60))
-    return paren(exp.Add(this=hours, expression=call("minute", stamp)))
+def _minute_of_day(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    hours = exp.Mul(this=_part("hour")(ctx, stamp), expression=lit(60))
+    return paren(exp.Add(this=hours, expression=_part("minute")(ctx, stamp)))
 
 
-def _second_of_day(stamp: exp.Expression) -> exp.Expression:
-    minutes = exp.Mul(this=_minute_of_day(stamp), expression=lit(60))
-    return paren(exp.Add(this=minutes, expression=call("second", stamp)))
+def _second_of_day(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    minutes = exp.Mul(this=_minute_of_day(ctx, stamp), expression=lit(60))
+    return paren(exp.Add(this=minutes, expression=_part("second")(ctx, stamp)))
 
 
-def _is_leap_year(stamp: exp.Expression) -> exp.Expression:
+def _is_leap_year(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    year = _part("year")(ctx, stamp)
+
     def divisible(by: int) -> exp.Expression:
-        return exp.EQ(this=exp.Mod(this=call("year", stamp), expression=lit(by)), expression=lit(0))
+        return exp.EQ(this=exp.Mod(this=year, expression=lit(by)), expression=lit(0))
 
     four_not_hundred = all_of([divisible(4), exp.Not(this=divisible(100))])
     return any_of([four_not_hundred, divisible(400)])
@@ -125,7 +178,7 @@ def _calendar(
     signatures: tuple[Signature, ...] = (sig(f"timestamp, str? -> {returns}"),)
     if unit_ms is not None:
         signatures = (sig("-> duration"), *signatures)
-    return FunctionDef((name,), signatures, doc, "time", {"duckdb": _component(part, unit_ms)})
+    return FunctionDef((name,), signatures, doc, "time", both(_component(part, unit_ms)))
 
 
 # -- periods, formatting and parsing ---------------------------------------------------------------
@@ -133,6 +186,17 @@ def _calendar(
 
 def _period(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     stamp, width = args
+    if on_clickhouse(ctx):
+        if width.is_const:
+            interval = call("toIntervalMillisecond", width.sql)
+            return call("toStartOfInterval", stamp.sql, interval)
+        # A computed width: the start of the epoch-aligned period (floored, as time_bucket).
+        ms = epoch_ms_of(ctx, stamp.sql)
+        offset = exp.Mod(
+            this=paren(exp.Add(this=exp.Mod(this=ms, expression=width.sql), expression=width.sql)),
+            expression=width.sql,
+        )
+        return from_epoch_ms(ctx, exp.Sub(this=ms, expression=paren(offset)))
     origin = call("epoch_ms", lit(0))
     return call("time_bucket", call("to_milliseconds", width.sql), stamp.sql, origin)
 
@@ -210,51 +274,117 @@ def strftime_format(pattern: str) -> str:
     return "".join(out)
 
 
-def _format_argument(ctx: Context, arg: Arg, function: str) -> exp.Expression:
+# strftime directives (what strftime_format writes) as Joda pattern letters, the syntax of
+# ClickHouse's formatDateTimeInJodaSyntax (its MySQL-style formatDateTime has no unpadded month).
+JODA = {
+    "Y": "yyyy",
+    "y": "yy",
+    "-m": "M",
+    "m": "MM",
+    "b": "MMM",
+    "B": "MMMM",
+    "d": "dd",
+    "-d": "d",
+    "j": "DDD",
+    "H": "HH",
+    "-H": "H",
+    "I": "hh",
+    "-I": "h",
+    "M": "mm",
+    "-M": "m",
+    "S": "ss",
+    "-S": "s",
+    "g": "SSS",
+    "f": "SSSSSS",
+    "n": "SSSSSSSSS",
+    "p": "a",
+    "A": "EEEE",
+    "a": "EEE",
+}
+
+
+def joda_pattern(strftime: str) -> str:
+    """A strftime format written by ``strftime_format`` as the same Joda pattern (text quoted)."""
+    out: list[str] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        # ClickHouse reads '' as a quote outside quoted text only: quotes end the quoted runs.
+        for i, run in enumerate("".join(text).split("'")):
+            out.append(("''" if i else "") + (f"'{run}'" if run else ""))
+        text.clear()
+
+    i = 0
+    while i < len(strftime):
+        if strftime[i] != "%":
+            text.append(strftime[i])
+            i += 1
+            continue
+        directive = strftime[i + 1 : i + 3] if strftime[i + 1] == "-" else strftime[i + 1]
+        if directive == "%":
+            text.append("%")
+        else:
+            flush()
+            out.append(JODA[directive])
+        i += 1 + len(directive)
+    flush()
+    return "".join(out)
+
+
+def _format_text(ctx: Context, arg: Arg, function: str) -> str:
     pattern = const_text(ctx, arg, function, "date pattern")
     try:
-        return lit(strftime_format(pattern))
+        format_ = strftime_format(pattern)
     except ValueError as error:
         raise ctx.error(f"Invalid date pattern {pattern!r} for `{function}': {error}") from None
+    return joda_pattern(format_) if on_clickhouse(ctx) else format_
 
 
 def _formatdate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     stamp, pattern, *tz = args
     local = local_time(ctx, stamp.sql, tz[0] if tz else None)
-    return call("strftime", local, _format_argument(ctx, pattern, "formatdate"))
+    format_ = lit(_format_text(ctx, pattern, "formatdate"))
+    return call("formatDateTimeInJodaSyntax" if on_clickhouse(ctx) else "strftime", local, format_)
 
 
 def _parsedate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text, pattern, *tz = args
-    parsed = call("try_strptime", text.sql, _format_argument(ctx, pattern, "parsedate"))
+    format_ = lit(_format_text(ctx, pattern, "parsedate"))
+    if on_clickhouse(ctx):
+        where = _zone_sql(ctx, tz[0]) if tz else lit("UTC")
+        parsed = call("parseDateTime64InJodaSyntaxOrNull", text.sql, format_, where)
+        return ch_cast(parsed, UTC_TIMESTAMP)
+    parsed = call("try_strptime", text.sql, format_)
     return utc_time(ctx, parsed, tz[0] if tz else None)
 
 
 TZ_NOTE = "in UTC or the given time zone"
 
 
-def _millisecond(stamp: exp.Expression) -> exp.Expression:
+def _millisecond(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    if on_clickhouse(ctx):
+        return call("toMillisecond", stamp)
     # DuckDB's millisecond() counts from the start of the minute.
     return paren(exp.Mod(this=call("millisecond", stamp), expression=lit(1000)))
 
 
-def _day_from_zero(stamp: exp.Expression) -> exp.Expression:
-    return minus(call("day", stamp), 1)
+def _day_from_zero(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    return minus(_part("day")(ctx, stamp), 1)
 
 
-def _month_from_zero(stamp: exp.Expression) -> exp.Expression:
-    return minus(call("month", stamp), 1)
+def _month_from_zero(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    return minus(_part("month")(ctx, stamp), 1)
 
 
 FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(("now",), (sig("-> timestamp"),), "The time the query started.", "time",
-                {"duckdb": _now}, clock=True),
+                both(_now), clock=True),
     _clock("today", 0, f"Midnight at the start of the query's day, {TZ_NOTE}."),
     _clock("yesterday", -1, "Midnight at the start of the day before the query's day."),
     _clock("tomorrow", 1, "Midnight at the start of the day after the query's day."),
     FunctionDef(("period",), (sig("timestamp, duration -> timestamp"),),
                 "Start of the period of that length holding the timestamp, periods aligned to "
-                "1970-01-01 UTC: `period(eventdate, 15m)`.", "time", {"duckdb": _period}),
+                "1970-01-01 UTC: `period(eventdate, 15m)`.", "time", both(_period)),
     _calendar("hour", _part("hour"), f"Hour of the day, 0-23, {TZ_NOTE}. With no argument, a "
               "one-hour duration: `eventdate - hour()`.", HOUR_MS),
     _calendar("minute", _part("minute"), f"Minute of the hour, 0-59, {TZ_NOTE}. With no "
@@ -282,9 +412,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(("formatdate",), (sig("timestamp, str, str? -> str"),),
                 "The timestamp as text with a constant Java-style pattern such as "
                 "`yyyy-MM-dd HH:mm:ss.SSS` (`YYYY-MM-DD HH:mm` also reads as the calendar date), "
-                f"{TZ_NOTE}.", "time", {"duckdb": _formatdate}),
+                f"{TZ_NOTE}.", "time", both(_formatdate)),
     FunctionDef(("parsedate",), (sig("str, str, str? -> timestamp"),),
                 "The timestamp written in the text with a constant Java-style pattern, read in "
                 "UTC or in the time zone given; null when the text does not match.", "time",
-                {"duckdb": _parsedate}),
+                both(_parsedate)),
 )  # fmt: skip
