@@ -1,14 +1,9 @@
-"""Test-only ClickHouse tables on chdb (ClickHouse's engine in process), until the ClickHouse
-event store exists: the layout that store uses, holding the very rows of a DuckDB test store.
-
-One table per LINQ table, named exactly like it; ``eventdate DateTime64(3, 'UTC')``, ``client
-LowCardinality(String)``, ``_seq Int64``, then the table's columns as Nullable types;
-``ENGINE = MergeTree ORDER BY (client, eventdate, _seq)``. Queries run with
-``CLICKHOUSE_SETTINGS`` and come back as Arrow tables."""
+"""The LINQ tests on both engines: a DuckDB test store's rows copied into a ClickHouse store on
+chdb (ClickHouse's engine in process), and one runner per engine that queries through the
+store seam."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,115 +11,74 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from chdb.session import Session
 from sqlglot import exp
 
+from linqd.clock import SimulatedClock
 from linqd.columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
-from linqd.errors import LinqdError, QueryLimitError
 from linqd.linq import CompiledQuery
-from linqd.linq.compile import CLICKHOUSE_SETTINGS
-from linqd.linq.functions.base import lit
-from linqd.linq.types import Kind
-from linqd.store.catalog import TableSchema
+from linqd.meta import MetaStore
+from linqd.store.base import EventStore
 from linqd.store.duckdb import DuckDBStore
-
-STORAGE_TYPES = {
-    Kind.STR: "Nullable(String)",
-    Kind.INT4: "Nullable(Int32)",
-    Kind.INT8: "Nullable(Int64)",
-    Kind.FLOAT8: "Nullable(Float64)",
-    Kind.BOOL: "Nullable(Bool)",
-    Kind.TIMESTAMP: "Nullable(DateTime64(3, 'UTC'))",
-    Kind.IP4: "Nullable(IPv4)",
-    Kind.JSON: "Nullable(String)",
-}
+from linqd.store.open import open_store
 
 
 def _identifier(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect="clickhouse")
-
-
-def table_ddl(schema: TableSchema) -> str:
-    columns = [
-        f"{EVENTDATE} DateTime64(3, 'UTC')",
-        f"{CLIENT_COLUMN} LowCardinality(String)",
-        f"{SEQ_COLUMN} Int64",
-        *(f"{_identifier(c.name)} {STORAGE_TYPES[c.type.kind]}" for c in schema.columns),
-    ]
-    return (
-        f"CREATE TABLE IF NOT EXISTS {_identifier(schema.name)} ({', '.join(columns)}) "
-        f"ENGINE = MergeTree ORDER BY ({CLIENT_COLUMN}, {EVENTDATE}, {SEQ_COLUMN})"
-    )
-
-
-def with_settings(select: exp.Expression) -> str:
-    """The query's ClickHouse text with ``CLICKHOUSE_SETTINGS``, as the store will send it."""
-    settings = [
-        exp.EQ(this=exp.column(name), expression=lit(value))
-        for name, value in CLICKHOUSE_SETTINGS.items()
-    ]
-    query = select.copy()
-    query.set("settings", settings)
-    return query.sql(dialect="clickhouse")
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
 
 
 class ClickHouseTables:
-    """A chdb session holding copies of a DuckDB store's tables."""
+    """A ClickHouse store (on chdb) holding copies of a DuckDB test store's rows, appended
+    through the store seam, so the queries the tests run go through the same store code as
+    linqd's own (settings, read-only queries, Arrow types, error mapping)."""
 
     def __init__(self, path: Path) -> None:
-        self.session = Session(str(path))
+        self.path = path
+        self.meta = MetaStore(path / "meta.sqlite")
+        self.store = open_store("chdb:events", path, self.meta, SimulatedClock())
+        self._copied = 0  # the source's rows up to this sequence number are copied
 
     def close(self) -> None:
-        self.session.close()
+        self.store.close()
+        self.meta.close()
 
-    def copy(self, store: DuckDBStore) -> None:
-        """Every table of ``store`` with all its rows (replacing what an earlier copy made)."""
-        for schema in store.tables():
-            self.session.query(f"DROP TABLE IF EXISTS {_identifier(schema.name)}")
-            self.session.query(table_ddl(schema))
-            rows = store.reader().sql(f"SELECT * FROM {_identifier(schema.name)}").to_arrow_table()
-            if rows.num_rows:
-                self._insert(schema.name, rows)
-
-    def _insert(self, name: str, rows: pa.Table) -> None:
-        # chdb's Python() table function reads the Arrow table from this frame's locals.
-        self.session.query(f"INSERT INTO {_identifier(name)} SELECT * FROM Python(rows)")
+    def copy(self, source: DuckDBStore) -> None:
+        """The rows ``source`` stored since the last copy, table by table, each run of one
+        domain's rows as one append (in sequence order, so ties keep their order)."""
+        for schema in source.tables():
+            self.store.ensure_table(schema)
+            rows = (
+                source.reader()
+                .sql(
+                    f"SELECT * FROM {_identifier(schema.name)} WHERE {SEQ_COLUMN} > ? "
+                    f"ORDER BY {SEQ_COLUMN}",
+                    params=[self._copied],
+                )
+                .to_arrow_table()
+            )
+            for client, part in _runs_of_one_client(rows):
+                self.store.append(
+                    schema.name,
+                    {c: part.column(c) for c in schema.column_names},
+                    client=client,
+                    eventdates=part.column(EVENTDATE).cast(pa.timestamp("ms")).cast(pa.int64()),
+                )
+        self._copied = source.last_seq
 
     def arrow(self, select: exp.Expression) -> pa.Table:
-        text = with_settings(select)
-        try:
-            try:
-                table = self.session.query(text, "ArrowTable")
-            except Exception as error:
-                # chdb (not ClickHouse) sometimes hands the first Arrow result after a failed
-                # query back truncated; the same query again reads fine.
-                if "Invalid flatbuffers message" not in str(error):
-                    raise
-                table = self.session.query(text, "ArrowTable")
-        except Exception as error:  # chdb raises plain RuntimeErrors
-            raise engine_error(str(error)) from None
-        assert isinstance(table, pa.Table)
-        return table
+        cursor = self.store.stream(select)
+        return pa.Table.from_batches(list(cursor), schema=cursor.schema)
 
     def rows(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
-        table = self.arrow(query.expression)
-        return [tuple(normalize(v) for v in row.values()) for row in table.to_pylist()]
+        return [tuple(normalize(v) for v in row) for row in self.store.fetch(query.expression)]
 
 
-CAP_ERROR = re.compile(
-    r"Exceeded limits while computing data for subproblem: max value for size is \d+ but "
-    r"reached \d+"
-)
-
-
-def engine_error(text: str) -> LinqdError:
-    """A ClickHouse failure as the store will report it: the subquery cap's message (quoted
-    inside ClickHouse's parse error, see ClickHouseCompiler.capped_subquery) as a
-    QueryLimitError, anything else as a failed query."""
-    cap = CAP_ERROR.search(text)
-    if cap is not None:
-        return QueryLimitError(cap.group(0))
-    return LinqdError(f"Query failed: {text.splitlines()[0] if text else 'ClickHouse error'}")
+def _runs_of_one_client(rows: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    clients = rows.column(CLIENT_COLUMN).to_pylist()
+    start = 0
+    for index in range(1, len(clients) + 1):
+        if index == len(clients) or clients[index] != clients[start]:
+            yield str(clients[start]), rows.slice(start, index - start)
+            start = index
 
 
 def normalize(value: Any) -> Any:
@@ -153,25 +107,32 @@ ENGINES = ("duckdb", "clickhouse")
 
 
 class Runner:
-    """Runs compiled queries on one engine: the DuckDB store itself or its ClickHouse copy."""
+    """Runs compiled queries on one engine: the DuckDB store itself or its ClickHouse copy,
+    through the store seam either way."""
 
     def __init__(self, engine: str, store: DuckDBStore, tables: ClickHouseTables | None) -> None:
         self.engine = engine
-        self.store = store
+        self.store = store  # the DuckDB store: the rows, and the oracle's hand-written SQL
         self.tables = tables
+
+    @property
+    def target(self) -> EventStore:
+        """The store the engine's queries run on."""
+        return self.store if self.tables is None else self.tables.store
 
     def rows(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
         assert query.engine == self.engine
         if self.tables is None:
-            return self.store.reader().sql(query.sql).fetchall()
+            return self.store.fetch(query.expression)
         return self.tables.rows(query)
 
     def refresh(self) -> None:
-        """Copy the store again after appends (ClickHouse holds a copy, DuckDB is the store)."""
+        """Copy the store's new rows after appends (ClickHouse holds a copy)."""
         if self.tables is not None:
             self.tables.copy(self.store)
 
     def arrow(self, query: CompiledQuery) -> pa.Table:
         if self.tables is None:
-            return self.store.reader().sql(query.sql).to_arrow_table()
+            cursor = self.store.stream(query.expression)
+            return pa.Table.from_batches(list(cursor), schema=cursor.schema)
         return self.tables.arrow(query.expression)

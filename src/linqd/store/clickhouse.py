@@ -95,6 +95,9 @@ OWN_SETTINGS: Mapping[str, int | str] = {
 }
 # Stand-in until linq/compile/clickhouse.py (and its CLICKHOUSE_SETTINGS) lands.
 _PLACEHOLDER_COMPILER_SETTINGS: Mapping[str, int | str] = {}
+# The subquery cap's text, as ClickHouse quotes it in the error the compiler's check raises (a
+# text that does not parse as a number: see ClickHouseCompiler.capped_subquery).
+_CAP = re.compile(rf"{CAP_MARKER}: max value for size is \d+ but reached \d+")
 # ClickHouse appends where it threw to the subquery cap's text; the cap's message ends before.
 _THROW_CONTEXT = re.compile(r"(: while executing .*|\.? \([A-Z_]+\))$", re.DOTALL)
 _TTL_DAYS = re.compile(r"TTL eventdate \+ toIntervalDay\('?(\d+)'?\)")
@@ -125,6 +128,9 @@ def compiler_settings() -> dict[str, int | str]:
 def engine_error(text: str) -> LinqdError:
     """An engine failure as a linqd error: the subquery cap keeps its text from the marker on
     (without ClickHouse's ``while executing …`` context), anything else is QueryFailed."""
+    cap = _CAP.search(text)
+    if cap is not None:
+        return QueryLimitError(cap.group(0))
     if CAP_MARKER in text:
         tail = text[text.index(CAP_MARKER) :]
         return QueryLimitError(_THROW_CONTEXT.sub("", tail).strip())
