@@ -65,11 +65,12 @@ def _quantile(fraction: float) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         if not on_clickhouse(ctx):
             return call("quantile_disc", args[0].sql, lit(fraction))
-        # DuckDB's quantile_disc is the nearest rank: the ceil(fraction * n)-th smallest value.
-        value = args[0].sql
-        rank = call("ceil", exp.Mul(this=lit(fraction), expression=exp.Count(this=value)))
-        position = call("toUInt64", call("greatest", rank, lit(1)))
-        return call("arrayElementOrNull", call("arraySort", call("groupArray", value)), position)
+        # DuckDB's quantile_disc is the nearest rank: the ceil(fraction * n)-th smallest value,
+        # which is quantileExactWeighted's answer with every weight 1 (the smallest value whose
+        # running count reaches fraction * n), over distinct values rather than a sorted copy.
+        return exp.ParameterizedAgg(
+            this="quantileExactWeighted", expressions=[lit(fraction)], params=[args[0].sql, lit(1)]
+        )
 
     return translate
 
