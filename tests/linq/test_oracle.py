@@ -23,6 +23,7 @@ import pytest
 from linqd import demo
 from linqd.clock import SimulatedClock
 from linqd.errors import LinqdError, LinqError, QueryLimitError
+from linqd.linq.lexer import duration_ms
 from linqd.meta import MetaStore
 from linqd.query.dates import TimeRange
 from linqd.query.run import run_query
@@ -733,3 +734,18 @@ def test_lookup_subquery_over_32000_rows_fails(engine: Runner) -> None:
         assert "max value for size is 32000 but reached" in str(error)
         return
     raise AssertionError("the lookup ran over 32,001 rows")
+
+
+@pytest.mark.parametrize(
+    "every",
+    ["1500ms", "1s", "7s", "1m", "7m", "45m", "90m", "1h", "5h", "8h", "1d", "2d", "7d"],
+)
+def test_every_period_buckets_from_the_epoch(engine: Runner, every: str) -> None:
+    # ClickHouse buckets whole seconds, minutes, hours and days with its own intervals, which
+    # start afresh each day: only periods that divide a day, or whole days, may use them.
+    period = duration_ms(every)
+    got = linq(engine, f"{E} group every {every} select count() as n")
+    expected = sql(
+        engine.store, f"SELECT {bucket(period)} AS b, count(*) FROM {BE} GROUP BY b ORDER BY b"
+    )
+    assert got == expected
