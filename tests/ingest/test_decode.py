@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import anystore
 from linqd.clock import SimulatedClock
 from linqd.ingest.decode import (
     coercer,
@@ -22,7 +23,7 @@ from linqd.linq import types as t
 from linqd.meta import MetaStore
 from linqd.store import catalog
 from linqd.store.catalog import UNPARSED_SUFFIX, Column, TableSchema
-from linqd.store.duckdb import DuckDBStore
+from linqd.store.open import open_store
 
 
 def builtin(name: str) -> TableSchema:
@@ -237,9 +238,9 @@ def test_unparseable_messages_go_to_the_unparsed_lists() -> None:
     assert decoded.failures == 4
 
 
-def test_side_table_convention_stores_into_a_raw_table(tmp_path: Path) -> None:
-    store = DuckDBStore(
-        tmp_path / "e.duckdb", MetaStore(tmp_path / "m.sqlite"), SimulatedClock(1_000)
+def test_side_table_convention_stores_into_a_raw_table(tmp_path: Path, store_spec: str) -> None:
+    store = open_store(
+        store_spec, tmp_path, MetaStore(tmp_path / "m.sqlite"), SimulatedClock(1_000)
     )
     try:
         decoded = decode_batch(ECOM, ["h1", "h2"], [DEVO_DEMO_LINE, "garbage"])
@@ -249,14 +250,12 @@ def test_side_table_convention_stores_into_a_raw_table(tmp_path: Path) -> None:
             {"hostname": decoded.unparsed_hosts, "message": decoded.unparsed_messages},
             client="self",
         )
-        got = (
-            store.reader()
-            .sql('SELECT clientIpAddress, "protocol", timeTaken FROM "demo.ecommerce.data"')
-            .fetchall()
+        got = anystore.rows(
+            store, 'SELECT clientIpAddress, "protocol", timeTaken FROM "demo.ecommerce.data"'
         )
         assert got == [(to_ip4("174.210.60.241"), "HTTP 1.1", 293)]
-        raw = store.reader().sql('SELECT * FROM "demo.ecommerce.data.unparsed"').fetchall()
-        assert [(r[-2], r[-1]) for r in raw] == [("h2", "garbage")]
+        raw = anystore.rows(store, 'SELECT hostname, message FROM "demo.ecommerce.data.unparsed"')
+        assert raw == [("h2", "garbage")]
     finally:
         store.close()
 

@@ -13,12 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import anystore
 from linqd.clock import SimulatedClock
 from linqd.datadir import DataDir, open_data_dir
 from linqd.errors import StoreError
 from linqd.ingest.pipeline import WRITTEN_BY_LINQD, IngestPipeline
 from linqd.ingest.syslog import ParsedBatch, parse_messages
 from linqd.lookup_tables import lookup_storage
+from linqd.store.base import EventStore
 from linqd.store.catalog import REJECTED_TABLE, written_by_linqd
 from linqd.store.duckdb import DuckDBStore
 
@@ -32,17 +34,17 @@ def batch(table: str, messages: list[str]) -> ParsedBatch:
     return ParsedBatch([table] * count, ["h"] * count, messages, [None] * count, [])
 
 
-def rows(store: DuckDBStore, sql: str) -> list[tuple[Any, ...]]:
-    return store.reader().execute(sql).fetchall()
+def rows(store: EventStore, sql: str) -> list[tuple[Any, ...]]:
+    return anystore.rows(store, sql)
 
 
-def rejected(store: DuckDBStore) -> list[tuple[Any, ...]]:
+def rejected(store: EventStore) -> list[tuple[Any, ...]]:
     return rows(store, f'SELECT client, tag, message, reason FROM "{REJECTED_TABLE}" ORDER BY _seq')
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[DataDir]:
-    data = open_data_dir(tmp_path, SimulatedClock(NOW))
+def data(tmp_path: Path, store_spec: str) -> Iterator[DataDir]:
+    data = open_data_dir(tmp_path, SimulatedClock(NOW), store=store_spec)
     yield data
     data.close()
 
@@ -232,9 +234,12 @@ def events(draw: st.DrawFn) -> list[tuple[str, str, str]]:
 )
 @given(mix=events(), cut=st.integers(min_value=1, max_value=8))
 def test_any_mix_stores_every_valid_event_exactly_once(
-    tmp_path_factory: pytest.TempPathFactory, mix: list[tuple[str, str, str]], cut: int
+    tmp_path_factory: pytest.TempPathFactory,
+    store_spec: str,
+    mix: list[tuple[str, str, str]],
+    cut: int,
 ) -> None:
-    data = open_data_dir(tmp_path_factory.mktemp("mix"), SimulatedClock(NOW))
+    data = open_data_dir(tmp_path_factory.mktemp("mix"), SimulatedClock(NOW), store=store_spec)
     pipe = IngestPipeline(data.store, SimulatedClock(NOW), flush_interval_s=3600)
     try:
         # The valid tables exist before the mix arrives, so their case variants clash.
