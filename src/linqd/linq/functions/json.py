@@ -170,7 +170,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 '`.["key"]`, `.[-1]` (the last element).', "json", both(_jqcompile)),
     FunctionDef(("jqeval",), (sig("jq, json -> json"),),
                 "The value the jq path selects (null when absent); a string comes back "
-                "JSON-quoted, `str()` unquotes it.", "json", both(_jqeval)),
+                "JSON-quoted, `str()` unquotes it. On ClickHouse the program must be a "
+                "`jqcompile` of a constant.", "json", both(_jqeval)),
     FunctionDef(("label",), (sig("json -> str"),),
                 "The JSON type of the value: object, array, string, number, boolean or null.",
                 "json", both(_label)),

@@ -358,7 +358,7 @@ def _parsedate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
     return utc_time(ctx, parsed, tz[0] if tz else None)
 
 
-TZ_NOTE = "in UTC or the given time zone"
+TZ_NOTE = "in UTC or the given time zone (on ClickHouse, a constant zone)"
 
 
 def _millisecond(ctx: Context, stamp: exp.Expression) -> exp.Expression:
