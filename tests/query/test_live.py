@@ -16,23 +16,29 @@ from linqd.errors import QueryLimitError
 from linqd.linq import Bounds, CompiledQuery, compile_linq
 from linqd.meta import MetaStore
 from linqd.query.live import BatchStream
-from linqd.store.duckdb import DuckDBStore
+from linqd.store.base import EventStore
+from linqd.store.open import open_store
 
 NOW = 1_800_000_000_000
 TABLE = "my.app.live"
 WAIT = 10.0  # a generous bound on a blocking read, never a pause
+# Minutes of work for each engine unless it is interrupted.
+SLOW = {
+    "duckdb": "SELECT count(*) AS message FROM range(100000000000) AS a(x) WHERE x % 7 = 99",
+    "clickhouse": "SELECT count() AS message FROM numbers(100000000000) WHERE number % 7 = 99",
+}
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
+def store(tmp_path: Path, store_spec: str) -> Iterator[EventStore]:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    store = DuckDBStore(tmp_path / "events.duckdb", meta, SimulatedClock(NOW))
+    store = open_store(store_spec, tmp_path, meta, SimulatedClock(NOW))
     yield store
     store.close()
     meta.close()
 
 
-def append(store: DuckDBStore, *messages: str) -> None:
+def append(store: EventStore, *messages: str) -> None:
     store.append(TABLE, {"message": list(messages)}, client="self")
 
 
@@ -41,11 +47,11 @@ def messages(batch: pa.RecordBatch | None) -> list[str]:
     return [str(v) for v in batch.column("message").to_pylist()]
 
 
-def compiled(store: DuckDBStore, text: str, bounds: Bounds) -> CompiledQuery:
-    return compile_linq(text, store.schema, now_ms=NOW, bounds=bounds)
+def compiled(store: EventStore, text: str, bounds: Bounds) -> CompiledQuery:
+    return compile_linq(text, store.schema, now_ms=NOW, bounds=bounds, engine=store.engine)
 
 
-def test_continuous_query_follows_appends(store: DuckDBStore) -> None:
+def test_continuous_query_follows_appends(store: EventStore) -> None:
     append(store, "a", "b")
     bounds = Bounds(NOW - 1000, None, "self")
     query = compiled(store, f"from {TABLE} select message", bounds)
@@ -63,7 +69,7 @@ def test_continuous_query_follows_appends(store: DuckDBStore) -> None:
         stream.cancel()
 
 
-def test_linq_limit_bounds_the_whole_live_result(store: DuckDBStore) -> None:
+def test_linq_limit_bounds_the_whole_live_result(store: EventStore) -> None:
     append(store, "a")
     bounds = Bounds(NOW - 1000, None, "self")
     query = compiled(store, f"from {TABLE} select message limit 2", bounds)
@@ -77,18 +83,15 @@ def test_linq_limit_bounds_the_whole_live_result(store: DuckDBStore) -> None:
         stream.cancel()
 
 
-def _slow(store: DuckDBStore) -> CompiledQuery:
+def _slow(store: EventStore) -> CompiledQuery:
     """A query that keeps the engine busy for minutes unless it is interrupted."""
     base = compiled(store, f"from {TABLE} select message", Bounds())
-    slow = sqlglot.parse_one(
-        "SELECT count(*) AS message FROM range(100000000000) AS a(x) WHERE x % 7 = 99",
-        dialect="duckdb",
-    )
+    slow = sqlglot.parse_one(SLOW[store.engine], dialect=store.engine)
     assert isinstance(slow, exp.Select)
     return CompiledQuery(base.plan, slow)
 
 
-def test_time_limit_cancels_the_query(store: DuckDBStore) -> None:
+def test_time_limit_cancels_the_query(store: EventStore) -> None:
     append(store, "a")
     stream = BatchStream(store, _slow(store), bounds=Bounds(), now_ms=NOW, timeout_s=0.2)
     stream.start()
@@ -97,14 +100,14 @@ def test_time_limit_cancels_the_query(store: DuckDBStore) -> None:
     assert stream.join(WAIT)
 
 
-def test_cancel_stops_a_running_query(store: DuckDBStore) -> None:
+def test_cancel_stops_a_running_query(store: EventStore) -> None:
     append(store, "a")
     stream = BatchStream(store, _slow(store), bounds=Bounds(), now_ms=NOW).start()
     stream.cancel()
     assert stream.join(WAIT)
 
 
-def test_bounded_queue_keeps_memory_flat(store: DuckDBStore) -> None:
+def test_bounded_queue_keeps_memory_flat(store: EventStore) -> None:
     store.append(TABLE, {"message": [f"m{i}" for i in range(200_000)]}, client="self")
     bounds = Bounds(client="self")
     query = compiled(store, f"from {TABLE} select message", bounds)

@@ -425,3 +425,22 @@ def test_a_query_the_engine_refuses_is_the_same_error_on_every_store(store: Even
             run()
         assert info.value.code == "linqd.error"
         assert str(info.value).startswith("Query failed: ")
+
+
+def test_a_stream_abandoned_midway_stops_at_once(store: EventStore) -> None:
+    # A reader that stops early (a LINQ limit reached, a client gone) closes its stream on its
+    # own thread: that must not wait for the query, nor for itself.
+    store.append("my.app.test", {"message": ["a", "b", "c"]}, client="self")
+    query = sqlglot.parse_one('SELECT message FROM "my.app.test"')
+    done = threading.Event()
+
+    def read_one() -> None:
+        batches = iter(store.stream(query, batch_rows=1))
+        next(batches)
+        batches.close()  # type: ignore[attr-defined]
+        done.set()
+
+    reader = threading.Thread(target=read_one, daemon=True)
+    reader.start()
+    assert done.wait(10.0), "closing an abandoned stream hangs"
+    assert store.fetch(query)  # and the store goes on

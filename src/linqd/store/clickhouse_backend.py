@@ -23,6 +23,7 @@ store turns them into linqd errors, so no chdb or clickhouse-connect exception e
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from abc import ABC, abstractmethod
@@ -185,9 +186,12 @@ class ChdbBackend(Backend):
             finished = True
         finally:
             if not finished:
-                # Abandoned or failed midway: closing the connection alone would wait for the
-                # query to run to its end.
-                self.kill(tag)
+                # Abandoned or failed midway, on the reading thread: closing the connection
+                # alone would wait for the query to run to its end, and a KILL from this thread
+                # would wait for a reader that is itself (the query is parked between chunks).
+                # The stream's own cancel stops it at once.
+                with contextlib.suppress(Exception):
+                    stream.cancel()
             conn.close()
 
     def kill(self, tag: str) -> None:
