@@ -34,6 +34,7 @@ from linqd.query.lines import line_expression
 from linqd.query.modes import EncodeOptions, KeepAlive, Mode, parse_keep_alive, parse_mode
 
 UTC = dt.UTC
+DUCK = "duckdb"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 # devo-sdk 7.0.2's in-band error patterns, copied from spec/query-api.md §6.3.
@@ -147,7 +148,7 @@ def lines_of(
     framed: bool = False,
     source: str = "t",
 ) -> list[str]:
-    expr = line_expression(mode, columns, options, framed=framed).sql(dialect="duckdb")
+    expr = line_expression(mode, columns, options, engine=DUCK, framed=framed).sql(dialect="duckdb")
     return [r[0] for r in con.execute(f"SELECT {expr} AS line FROM {source}").fetchall()]
 
 
@@ -348,7 +349,7 @@ def test_any_string_through_json_and_csv(scratch: duckdb.DuckDBPyConnection, tex
     source = "(SELECT $1::VARCHAR AS s, 1 AS n)"
 
     def line(mode: Mode) -> str:
-        expr = line_expression(mode, cols, EncodeOptions()).sql(dialect="duckdb")
+        expr = line_expression(mode, cols, EncodeOptions(), engine=DUCK).sql(dialect="duckdb")
         found: str = scratch.execute(f"SELECT {expr} FROM {source}", [text]).fetchall()[0][0]
         return found
 
@@ -363,7 +364,7 @@ def test_any_string_through_json_and_csv(scratch: duckdb.DuckDBPyConnection, tex
 def test_whole_modes_have_no_line_expression() -> None:
     for mode in (Mode.MSGPACK, Mode.XLS):
         with pytest.raises(ValueError):
-            line_expression(mode, COLUMNS, EncodeOptions())
+            line_expression(mode, COLUMNS, EncodeOptions(), engine=DUCK)
         with pytest.raises(ValueError):
             Framing(mode, COLUMNS, EncodeOptions(), cid="c", timestamp_ms=0)
 
@@ -383,7 +384,7 @@ def body_of(
     """A whole response as the server assembles it: head, batches of 2 rows (and an empty
     batch), keep-alives in between when asked, tail."""
     framing = Framing(mode, COLUMNS, options, cid="cafe01", timestamp_ms=1_700_000_000_123)
-    expr = line_expression(mode, COLUMNS, options, framed=framed).sql(dialect="duckdb")
+    expr = line_expression(mode, COLUMNS, options, engine=DUCK, framed=framed).sql(dialect="duckdb")
     table = con.sql(f"SELECT {expr} AS line FROM t").to_arrow_table()
     parts = [framing.head()]
     if keep_alives:
@@ -472,7 +473,8 @@ def test_arrow_inputs_of_any_shape(con: duckdb.DuckDBPyConnection) -> None:
     """Chunked, sliced (non-zero offset) and large_string columns give the same bytes."""
     for mode in (Mode.JSON, Mode.JSON_SIMPLE_COMPACT, Mode.CSV):
         for framed in (False, True):
-            expr = line_expression(mode, COLUMNS, EncodeOptions(), framed=framed).sql("duckdb")
+            line = line_expression(mode, COLUMNS, EncodeOptions(), engine=DUCK, framed=framed)
+            expr = line.sql("duckdb")
             column = con.sql(f"SELECT {expr} AS line FROM t").to_arrow_table().column(0)
             texts = column.to_pylist()
             shapes = [
@@ -756,7 +758,7 @@ def test_sdk_reads_csv_with_keep_alives(monkeypatch: pytest.MonkeyPatch) -> None
     options = EncodeOptions(keep_alive=KeepAlive("token"))
     framing = Framing(Mode.CSV, cols, options, cid="c", timestamp_ms=0)
     lines = db.sql(
-        f"SELECT {line_expression(Mode.CSV, cols, options).sql('duckdb')} FROM t"
+        f"SELECT {line_expression(Mode.CSV, cols, options, engine=DUCK).sql('duckdb')} FROM t"
     ).fetchall()
     body = framing.head() + framing.keep_alive() + framing.rows([r[0] for r in lines])
     body += framing.keep_alive() + framing.tail()

@@ -124,7 +124,7 @@ def framed_answer(store: DuckDBStore, mode: modes.Mode, encoded: bool) -> bytes:
     bounds = Bounds(client="s")
     compiled = compile_linq(f"from {TABLE} select message", store.schema, now_ms=NOW, bounds=bounds)
     options = modes.EncodeOptions()
-    line = lines.line_expression(mode, compiled.columns, options, framed=True)
+    line = lines.line_expression(mode, compiled.columns, options, engine=store.engine, framed=True)
 
     def project(select: exp.Select) -> exp.Select:
         inner = exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("q")))

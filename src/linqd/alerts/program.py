@@ -27,6 +27,7 @@ from ..columns import CLIENT_COLUMN, SEQ_COLUMN
 from ..hidden_outputs import HIDDEN_TS, hidden_columns, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq.analyzer import SchemaLookup
+from ..linq.compile import line_dialect
 from ..linq.ir import Plan, stages, subplans
 from ..query.lines import line_expression, line_select
 from ..query.modes import EncodeOptions, Mode
@@ -185,17 +186,20 @@ class Program:
             inner.set("order", None)  # counted or re-sorted: the query's order is not needed
         columns = list(self.plan.columns)
         if self.form is RowForm.ROWS:
-            line = line_expression(Mode.JSON_SIMPLE, columns, _OPTIONS)
-            return line_select(inner, line, *(hidden_columns() if self.hidden else ()))
+            line = line_expression(Mode.JSON_SIMPLE, columns, _OPTIONS, engine=self.engine)
+            hidden = hidden_columns(self.engine) if self.hidden else ()
+            return line_select(inner, line, *hidden)
         keys = [c for c in columns if c.name in self.shape.keys]
         keys.sort(key=lambda c: self.shape.keys.index(c.name))
         line = (
-            line_expression(Mode.JSON_SIMPLE, keys, _OPTIONS) if keys else exp.Literal.string("{}")
+            line_expression(Mode.JSON_SIMPLE, keys, _OPTIONS, engine=self.engine)
+            if keys
+            else exp.Literal.string("{}")
         )
         measure: exp.Expression = (
             exp.Count(this=exp.Star())
             if self.form is RowForm.COUNTS
-            else exp.Max(this=_epoch(HIDDEN_TS))
+            else exp.Max(this=_epoch(HIDDEN_TS, self.engine))
         )
         select = line_select(inner, line, exp.alias_(measure, "measure"))
         if keys:
@@ -219,8 +223,8 @@ class Program:
             yield row
 
 
-def _epoch(name: str) -> exp.Expression:
-    return exp.Anonymous(this="epoch_ms", expressions=[exp.column(name, quoted=True)])
+def _epoch(name: str, engine: str) -> exp.Expression:
+    return line_dialect(engine).epoch_ms(exp.column(name, quoted=True))
 
 
 def _grouping_keys(plan: Plan) -> tuple[int | None, tuple[str, ...]]:
@@ -337,19 +341,16 @@ def shared_scan_select(programs: list[Program], domain: str) -> exp.Select:
         .from_(first.select.args["from_"].this.copy())
         .where(exp.and_(bounds, any_match))
     )
-    x = exp.to_identifier("x")
     matched = exp.Array(
         expressions=[
             exp.Case().when(exp.column(f"__linqd_m{i}"), exp.Literal.number(i))
             for i in range(len(conditions))
         ]
     )
-    kept = exp.Lambda(
-        this=exp.Not(this=exp.Is(this=exp.column(x), expression=exp.Null())), expressions=[x]
-    )
-    rules = exp.Anonymous(this="list_filter", expressions=[matched, kept])
-    line = line_expression(Mode.JSON_SIMPLE, programs[0].plan.columns, _OPTIONS)
-    return line_select(inner, line, *hidden_columns(), exp.alias_(rules, "rules"))
+    engine = programs[0].engine
+    rules = line_dialect(engine).drop_nulls(matched)
+    line = line_expression(Mode.JSON_SIMPLE, programs[0].plan.columns, _OPTIONS, engine=engine)
+    return line_select(inner, line, *hidden_columns(engine), exp.alias_(rules, "rules"))
 
 
 def union_select(programs: list[Program], now_ms: int) -> exp.Select | exp.Union:

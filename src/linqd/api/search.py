@@ -240,7 +240,9 @@ class SearchAPI:
         now: int,
     ) -> Response:
         framing = Framing(req.mode, compiled.columns, req.options, cid=cid, timestamp_ms=now)
-        line = line_expression(req.mode, compiled.columns, req.options, framed=True)
+        line = line_expression(
+            req.mode, compiled.columns, req.options, engine=self.store.engine, framed=True
+        )
 
         stream = BatchStream(
             self.store,

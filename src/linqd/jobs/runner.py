@@ -172,7 +172,7 @@ class _Worker:
             plan = with_hidden(plan)
         options = modes.EncodeOptions()
         mode = modes.Mode.JSON_SIMPLE if sink.spec.row_format is RowFormat.JSON else modes.Mode.CSV
-        line = line_expression(mode, compiled.columns, options)
+        line = line_expression(mode, compiled.columns, options, engine=engine)
         header = ",".join(c.name for c in compiled.columns)
         key_column = sink.spec.key_column
         if key_column is not None and key_column not in {c.name for c in compiled.columns}:
@@ -267,7 +267,7 @@ class _Worker:
                 exp.alias_(exp.cast(exp.column(key, table="q", quoted=True), "VARCHAR"), "key")
             )
         if keyset:
-            items.extend(hidden_columns("q"))
+            items.extend(hidden_columns(self.runner.store.engine, "q"))
         outer = line_select(select, line, *items)
         pending: list[pa.RecordBatch] = []
         size = 0

@@ -1,14 +1,18 @@
-"""A result row as its line of text, in SQL: the line modes' speed comes from DuckDB, not Python.
+"""A result row as its line of text, in SQL: the line modes' speed comes from the engine, not
+Python.
 
 ``line_expression`` builds ONE sqlglot projection turning a row into its line text, and
 ``line_select`` wraps a query in it (``SELECT <line> AS line FROM (<query>) AS q``); the server
-then only glues the Arrow ``line`` column with the bytes of a ``Framing``.
+then only glues the Arrow ``line`` column with the bytes of a ``Framing``. The rules below are
+decided here, for every engine; how an engine writes each step is its ``LineDialect``
+(``linq/compile/lines_*.py``), and every engine writes DuckDB's bytes.
 
 JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``),
 durations ms, ``json`` columns embedded as JSON (text that does not parse goes as a string),
 NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
 (``1e20`` → ``100000000000000000000.0``, ``1e-07`` → ``1e-7``) and writes ``\\u000F`` for
-``\\u000f``: the same values to any JSON parser, and devo-sdk only parses these lines.
+``\\u000f``: the same values to any JSON parser, and devo-sdk only parses these lines. ``json``
+text is written back compact as DuckDB reads it (trailing commas, NaN and Infinity accepted).
 
 csv/tsv (escaping undocumented): header, then rows; null is an empty cell; timestamps are
 ``yyyy-MM-dd HH:mm:ss.SSS`` (``dateFormat`` iso: ``2024-01-02T03:04:05.678+02:00``) in
@@ -25,7 +29,9 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from ..linq.functions.base import call, cast, lit, try_cast
+from ..linq.compile import line_dialect
+from ..linq.compile.lines_base import LineDialect
+from ..linq.functions.base import call, lit
 from ..linq.ir import ResultColumn
 from ..linq.types import ANY, Kind, LType
 from .modes import ARRAY_MODES, CRLF, EncodeOptions, Mode
@@ -39,39 +45,46 @@ def line_select(select: exp.Select, line: exp.Expression, *extra: exp.Expr) -> e
 
 
 def line_expression(
-    mode: Mode, columns: Sequence[ResultColumn], options: EncodeOptions, *, framed: bool = False
+    mode: Mode,
+    columns: Sequence[ResultColumn],
+    options: EncodeOptions,
+    *,
+    engine: str,
+    framed: bool = False,
 ) -> exp.Expression:
-    """The VARCHAR text of one row in ``mode``, over columns referenced by name (unqualified, so
-    it works on a table or on ``(<query>) AS q``). Never NULL.
+    """The text of one row in ``mode`` on ``engine`` (``EventStore.engine``), over columns
+    referenced by name (unqualified, so it works on a table or on ``(<query>) AS q``). Never
+    NULL.
 
     ``framed=True`` adds the row's framing in SQL too (a trailing CRLF in the line modes, a
     leading ``,`` in the json arrays): ``Framing.rows`` then copies an Arrow batch's text buffer
     as it is, the fastest path (see ``Framing.rows``)."""
     if mode.whole:
         raise ValueError(f"mode {mode.value} encodes Python rows, not SQL lines")
+    d = line_dialect(engine)
     refs = [(exp.column(c.name, quoted=True), c.type) for c in columns]
     before: list[exp.Expression] = []
     after: list[exp.Expression] = []
     match mode:
         case Mode.JSON | Mode.JSON_SIMPLE:
             pairs = [
-                part
+                (c.name, _json_value(d, ref, t, options))
                 for c, (ref, t) in zip(columns, refs, strict=True)
-                for part in (lit(c.name), _json_value(ref, t, options))
             ]
-            text = call("json_object", *pairs)
+            text = d.json_object(pairs)
         case Mode.JSON_COMPACT | Mode.JSON_SIMPLE_COMPACT:
-            text = call("json_array", *(_json_value(ref, t, options) for ref, t in refs))
+            text = d.json_array([_json_value(d, ref, t, options) for ref, t in refs])
             if mode is Mode.JSON_SIMPLE_COMPACT:
                 before, after = [lit('{"d":')], [lit("}")]
         case Mode.CSV:
-            cells = [_csv_cell(ref, t, options) for ref, t in refs]
+            cells = [_csv_cell(d, ref, t, options) for ref, t in refs]
             if len(cells) == 1:
                 only = exp.EQ(this=cells[0], expression=lit(""))
                 cells = [exp.Case().when(only, lit('""')).else_(cells[0])]
             text = call("concat_ws", lit(","), *cells)
         case _:
-            text = call("concat_ws", lit("\t"), *(_tsv_cell(ref, t, options) for ref, t in refs))
+            cells = [_tsv_cell(d, ref, t, options) for ref, t in refs]
+            text = call("concat_ws", lit("\t"), *cells)
     if framed and mode in ARRAY_MODES:
         before.insert(0, lit(","))
     elif framed:
@@ -79,7 +92,7 @@ def line_expression(
     if before or after:
         # One concat() of all the parts: each `||` would copy the whole line again.
         text = call("concat", *before, text, *after)
-    return cast(text, "VARCHAR")
+    return d.finish(text)
 
 
 def _concat(*parts: exp.Expression) -> exp.Expression:
@@ -89,64 +102,62 @@ def _concat(*parts: exp.Expression) -> exp.Expression:
     return result
 
 
-def _case(condition: exp.Expression, then: exp.Expression) -> exp.Expression:
-    return exp.Case().when(condition, then)
-
-
 def _json_value(
-    ref: exp.Expression, ltype: LType, options: EncodeOptions, depth: int = 0
+    d: LineDialect, ref: exp.Expression, ltype: LType, options: EncodeOptions, depth: int = 0
 ) -> exp.Expression:
-    """``ref`` as the SQL value whose JSON rendering is Devo's JSON value for ``ltype``."""
+    """``ref`` as the JSON value (see ``LineDialect``) that is Devo's JSON for ``ltype``."""
     match ltype.kind:
         case Kind.TIMESTAMP:
-            return call("epoch_ms", ref)
+            return d.json_number(d.epoch_ms(ref))
         case Kind.IP4 if options.ip_as_string:
-            return _dotted(ref)
+            return d.json_string(d.dotted(ref), plain=True)
+        case Kind.IP4:
+            return d.json_number(d.ip_number(ref))
+        case Kind.INT4 | Kind.INT8 | Kind.DURATION:
+            return d.json_number(ref)
         case Kind.FLOAT8:
-            return _case(call("isfinite", ref), ref)
+            return d.json_float(ref)
+        case Kind.BOOL:
+            return d.json_bool(ref)
+        case Kind.STR:
+            return d.json_string(ref)
         case Kind.JSON:
-            return call("coalesce", try_cast(ref, "JSON"), call("to_json", ref))
+            return d.json_embedded(ref)
         case Kind.ARRAY | Kind.SET:
-            # Elements are converted like columns; lists that need nothing stay as they are.
+            # Elements are converted like columns (a lambda per nesting level).
             name = f"x{depth}"
-            param = exp.column(name)
-            element = _json_value(param, _elem(ltype), options, depth + 1)
-            if element is param:
-                return ref
-            lam = exp.Lambda(this=element, expressions=[exp.to_identifier(name)])
-            return call("list_transform", ref, lam)
-    return ref
+            element = _json_value(d, exp.column(name), _elem(ltype), options, depth + 1)
+            return d.json_list(ref, name, element)
+    return d.json_other(ref)
 
 
 def _elem(ltype: LType) -> LType:
     return ltype.element or ANY
 
 
-def _dotted(ref: exp.Expression) -> exp.Expression:
-    def octet(divisor: int) -> exp.Expression:
-        value = exp.IntDiv(this=ref, expression=lit(divisor)) if divisor > 1 else ref
-        return cast(exp.Mod(this=exp.Paren(this=value), expression=lit(256)), "VARCHAR")
-
-    # One concat() is faster than a chain of `||`, but it reads NULL as "", hence the CASE.
-    dot = lit(".")
-    text = call("concat", octet(16_777_216), dot, octet(65_536), dot, octet(256), dot, octet(1))
-    return _case(exp.Not(this=exp.Is(this=ref, expression=exp.Null())), text)
-
-
-def _text_value(ref: exp.Expression, ltype: LType, options: EncodeOptions) -> exp.Expression:
+def _text_value(
+    d: LineDialect, ref: exp.Expression, ltype: LType, options: EncodeOptions
+) -> exp.Expression:
     """``ref`` as csv/tsv cell text (NULL stays NULL)."""
     match ltype.kind:
         case Kind.TIMESTAMP:
-            return _timestamp_text(ref, options)
+            zone = _zone(options.tz)
+            iso = options.date_format == "iso"
+            suffix = _offset_text(zone) if iso and isinstance(zone, int) else ""
+            return d.timestamp_text(ref, zone, iso=iso, suffix=suffix)
         case Kind.IP4 if options.ip_as_string:
-            return _dotted(ref)
+            return d.dotted(ref)
+        case Kind.IP4:
+            return d.to_text(d.ip_number(ref))
         case Kind.FLOAT8:
-            return _case(call("isfinite", ref), cast(ref, "VARCHAR"))
+            return d.float_text(ref)
+        case Kind.BOOL:
+            return d.bool_text(ref)
         case Kind.STR | Kind.JSON:
             return ref
         case Kind.ARRAY | Kind.SET | Kind.MAP | Kind.TUPLE:
-            return cast(call("to_json", _json_value(ref, ltype, options)), "VARCHAR")
-    return cast(ref, "VARCHAR")
+            return d.json_text(_json_value(d, ref, ltype, options))
+    return d.to_text(ref)
 
 
 def _free_text(ltype: LType) -> bool:
@@ -155,24 +166,27 @@ def _free_text(ltype: LType) -> bool:
     return ltype.kind not in fixed
 
 
-def _csv_cell(ref: exp.Expression, ltype: LType, options: EncodeOptions) -> exp.Expression:
-    text = _text_value(ref, ltype, options)
+def _csv_cell(
+    d: LineDialect, ref: exp.Expression, ltype: LType, options: EncodeOptions
+) -> exp.Expression:
+    text = _text_value(d, ref, ltype, options)
     if _free_text(ltype):
         quoted = _concat(lit('"'), call("replace", text, lit('"'), lit('""')), lit('"'))
-        special = call("regexp_matches", text, lit('[,"\r\n]'))
-        text = exp.Case().when(special, quoted).else_(text)
+        text = exp.Case().when(d.matches(text, '[,"\r\n]'), quoted).else_(text)
     return call("coalesce", text, lit(""))
 
 
-def _tsv_cell(ref: exp.Expression, ltype: LType, options: EncodeOptions) -> exp.Expression:
-    text = _text_value(ref, ltype, options)
+def _tsv_cell(
+    d: LineDialect, ref: exp.Expression, ltype: LType, options: EncodeOptions
+) -> exp.Expression:
+    text = _text_value(d, ref, ltype, options)
     if _free_text(ltype):
         text = call("translate", text, lit("\t\r\n"), lit("   "))
     return call("coalesce", text, lit(""))
 
 
 def _zone(tz: dt.tzinfo) -> int | str:
-    """A fixed offset in seconds (0 for UTC), or an IANA name for DuckDB's ICU."""
+    """A fixed offset in seconds (0 for UTC), or an IANA name."""
     key = getattr(tz, "key", None) or getattr(tz, "zone", None)  # zoneinfo, pytz
     if isinstance(key, str):
         return 0 if key in ("UTC", "Etc/UTC", "Etc/GMT", "GMT", "Zulu") else key
@@ -187,23 +201,3 @@ def _offset_text(seconds: int) -> str:
     hours, rest = divmod(abs(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
-
-
-def _timestamp_text(ref: exp.Expression, options: EncodeOptions) -> exp.Expression:
-    zone = _zone(options.tz)
-    local: exp.Expression
-    if isinstance(zone, int):
-        local = exp.Add(this=ref, expression=call("to_seconds", lit(zone))) if zone else ref
-    else:
-        # timezone(z, TIMESTAMPTZ) gives the wall clock in z whatever the session's TimeZone is.
-        local = call("timezone", lit(zone), call("timezone", lit("UTC"), ref))
-    if options.date_format != "iso":
-        return call("strftime", local, lit("%Y-%m-%d %H:%M:%S.%g"))
-    text = call("strftime", local, lit("%Y-%m-%dT%H:%M:%S.%g"))
-    if isinstance(zone, int):
-        return _concat(text, lit(_offset_text(zone)))
-    # The offset of an IANA zone varies by row: wall clock minus UTC, printed as a clock time.
-    offset = exp.Sub(this=call("epoch_ms", local), expression=call("epoch_ms", ref))
-    sign = exp.Case().when(exp.LT(this=offset, expression=lit(0)), lit("-")).else_(lit("+"))
-    clock = call("strftime", call("epoch_ms", call("abs", offset)), lit("%H:%M"))
-    return _concat(text, sign, clock)
