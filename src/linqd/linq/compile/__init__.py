@@ -6,6 +6,7 @@ from .base import Bounds, Compiler
 from .clickhouse import CLICKHOUSE_SETTINGS, ClickHouseCompiler
 from .duckdb import DuckDBCompiler
 from .lines_base import LineDialect
+from .lines_clickhouse import ClickHouseLines
 from .lines_duckdb import DuckDBLines
 
 COMPILERS: dict[str, type[Compiler]] = {
@@ -16,6 +17,7 @@ DEFAULT_ENGINE = DuckDBCompiler.engine
 # How each engine writes response lines (``query/lines.py``), by engine name.
 LINE_DIALECTS: Mapping[str, LineDialect] = {
     DuckDBLines.engine: DuckDBLines(),
+    ClickHouseLines.engine: ClickHouseLines(),
 }
 
 
@@ -36,3 +38,4 @@ __all__ = [
     "DuckDBCompiler",
 ]
 __all__ += ["LINE_DIALECTS", "DuckDBLines", "LineDialect", "line_dialect"]
+__all__ += ["ClickHouseLines"]
