@@ -45,7 +45,7 @@ def encoded_locally(store: DuckDBStore, linq: str) -> int:
     compiled = compile_linq(linq, store.schema, now_ms=NOW_MS, bounds=bounds)
     options = modes.EncodeOptions()
     mode = modes.Mode.JSON_SIMPLE_COMPACT
-    line = lines.line_expression(mode, compiled.columns, options, framed=True)
+    line = lines.line_expression(mode, compiled.columns, options, framed=True, engine="duckdb")
     inner = exp.Subquery(
         this=compiled.expression, alias=exp.TableAlias(this=exp.to_identifier("q"))
     )

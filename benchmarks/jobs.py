@@ -72,7 +72,7 @@ def rendered_rows(data_dir: Path, kind: str) -> list[str]:
     data = open_data_dir(data_dir, SystemClock())
     compiled = compile_linq(QUERY, data.store.schema, now_ms=0, bounds=Bounds(client="self"))
     mode = modes.Mode.JSON_SIMPLE if kind == "kafka" else modes.Mode.CSV
-    line = lines.line_expression(mode, compiled.columns, modes.EncodeOptions())
+    line = lines.line_expression(mode, compiled.columns, modes.EncodeOptions(), engine="duckdb")
     inner = exp.Subquery(
         this=compiled.expression, alias=exp.TableAlias(this=exp.to_identifier("q"))
     )
