@@ -36,11 +36,11 @@ class Seen:
 
 
 class Scenario:
-    def __init__(self, path: Path, lateness_ms: int = 2_000) -> None:
+    def __init__(self, path: Path, store_spec: str = "duckdb", lateness_ms: int = 2_000) -> None:
         self.path = path
         self.clock = SimulatedClock(T0)
         self.lateness_ms = lateness_ms
-        self.data: DataDir = open_data_dir(path, self.clock)
+        self.data: DataDir = open_data_dir(path, self.clock, store=store_spec)
         self._open()
         # Tables must exist before a definition can name them: one event far in the past.
         self.store(TABLE, [{"hostname": "seed", "message": "seed"}], at=-10 * 86_400_000)
@@ -129,8 +129,8 @@ def seen_of(name: str, eventdate: int, extra: Mapping[str, Any]) -> Seen:
 
 
 @pytest.fixture
-def scenario(tmp_path: Path) -> Iterator[Scenario]:
-    sc = Scenario(tmp_path / "data")
+def scenario(tmp_path: Path, store_spec: str) -> Iterator[Scenario]:
+    sc = Scenario(tmp_path / "data", store_spec)
     try:
         yield sc
     finally:

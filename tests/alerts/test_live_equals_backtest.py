@@ -71,16 +71,16 @@ events = st.lists(
     # printed as is, is enough to reproduce it.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(
     stream=events, cuts=st.lists(st.integers(0, 60), max_size=6), tick=st.sampled_from([S, 7 * S])
 )
 def test_live_firings_equal_the_backtest(
-    stream: list[tuple[int, str, str]], cuts: list[int], tick: int
+    store_spec: str, stream: list[tuple[int, str, str]], cuts: list[int], tick: int
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        sc = Scenario(Path(folder) / "data")
+        sc = Scenario(Path(folder) / "data", store_spec)
         try:
             definitions = [
                 sc.define(f"rule {n}", query, trigger)

@@ -207,8 +207,13 @@ class Program:
         return select
 
     def rows(self, store: EventStore, query: exp.Select | Statement) -> list[dict[str, Any]]:
-        """A step's rows as the evaluators take them."""
-        return list(self._decode(store.fetch(query)))
+        """A step's rows as the evaluators take them. Counted rows come in the order of their
+        keys: a grouping hands them back in whatever order its hash table holds them, which
+        differs between engines and runs, and firings must not (live must equal backtest)."""
+        result = store.fetch(query)
+        if self.form is not RowForm.ROWS:
+            result.sort(key=lambda record: str(record[0]))
+        return list(self._decode(result))
 
     def _decode(self, result: list[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
         for record in result:

@@ -48,9 +48,11 @@ class Server:
 
 
 @pytest.fixture
-async def server(tmp_path: Path, smtp: tuple[Collector, SmtpSettings]) -> AsyncIterator[Server]:
+async def server(
+    tmp_path: Path, smtp: tuple[Collector, SmtpSettings], store_spec: str
+) -> AsyncIterator[Server]:
     clock = SystemClock()
-    data = open_data_dir(tmp_path / "data", clock)
+    data = open_data_dir(tmp_path / "data", clock, store=store_spec)
     domains = DomainStore(data.meta, clock)
     token = domains.create_domain("self").stand_alone_token
     data.store.append(
