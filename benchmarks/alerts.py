@@ -159,7 +159,9 @@ class Bench:
                 },
             }
         )
-        check_query(spec, self.store.schema, now_ms=self.clock.now_ms(), may_read=_any)
+        check_query(
+            spec, self.store.schema, now_ms=self.clock.now_ms(), may_read=_any, engine="duckdb"
+        )
         return self.definitions.create(DOMAIN, spec, "bench@example.com").id
 
     def firings(self) -> dict[str, int]:

@@ -636,7 +636,9 @@ def alerts_backtest(
         data = _open(data_dir)
         try:
             schemas = data.store.schemas_for(domain_name)
-            check_query(spec, schemas, now_ms=now, may_read=lambda table: True)
+            check_query(
+                spec, schemas, now_ms=now, may_read=lambda table: True, engine=data.store.engine
+            )
             draft = AlertDefinition("backtest", domain_name, "0", "0", now, now, "", spec)
             fired = [firing_json(f) for f in backtest(draft, data.store, from_ms, to_ms)]
         finally:

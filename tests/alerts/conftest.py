@@ -71,7 +71,10 @@ class Scenario:
                 },
             }
         )
-        check_query(spec, self.data.store.schema, now_ms=self.clock.now_ms(), may_read=_any)
+        store = self.data.store
+        check_query(
+            spec, store.schema, now_ms=self.clock.now_ms(), may_read=_any, engine=store.engine
+        )
         return self.definitions.create(DOMAIN, spec, "owner@example.com")
 
     def store(

@@ -38,9 +38,9 @@ def definition(query: str, trigger: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def client(tmp_path: Path, store_spec: str) -> AsyncIterator[httpx.AsyncClient]:
     clock = SimulatedClock(T0 + 60 * M)
-    data = open_data_dir(tmp_path / "data", clock)
+    data = open_data_dir(tmp_path / "data", clock, store=store_spec)
     domains = DomainStore(data.meta, clock)
     token = domains.create_domain("self").stand_alone_token
     hosts = ["a", "a", "a", "b", "a"]

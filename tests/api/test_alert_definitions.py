@@ -40,6 +40,7 @@ class Env:
     token: str
     other_token: str
     data_dir: Path
+    store_spec: str
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"standAloneToken": token or self.token, "Content-Type": "application/json"}
@@ -60,8 +61,10 @@ class Env:
         return created
 
 
-def open_app(data_dir: Path, clock: SimulatedClock) -> tuple[DataDir, httpx.AsyncClient]:
-    data = open_data_dir(data_dir, clock)
+def open_app(
+    data_dir: Path, clock: SimulatedClock, store_spec: str
+) -> tuple[DataDir, httpx.AsyncClient]:
+    data = open_data_dir(data_dir, clock, store=store_spec)
     domains = DomainStore(data.meta, clock)
     app = create_app(Settings(data_dir=data_dir), data.store, domains, clock)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://linqd")
@@ -69,10 +72,10 @@ def open_app(data_dir: Path, clock: SimulatedClock) -> tuple[DataDir, httpx.Asyn
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
+async def env(tmp_path: Path, store_spec: str) -> AsyncIterator[Env]:
     clock = SimulatedClock(NOW)
     data_dir = tmp_path / "data"
-    data, client = open_app(data_dir, clock)
+    data, client = open_app(data_dir, clock, store_spec)
     hosts = lookup_storage("my.lookuplist.hosts", DOMAIN)
     data.store.ensure_table(TableSchema(hosts, (Column("srcHost", t.STR),)))
     domains = DomainStore(data.meta, clock)
@@ -81,7 +84,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     other = domains.create_domain("elsewhere").stand_alone_token
     try:
         async with client:
-            yield Env(client, token, other, data_dir)
+            yield Env(client, token, other, data_dir, store_spec)
     finally:
         data.close()
 
@@ -205,7 +208,9 @@ async def test_the_list_carries_the_seeds_fields(env: Env) -> None:
 
 async def test_owner_email_is_the_tokens_name(env: Env, tmp_path: Path) -> None:
     clock = SimulatedClock(NOW)
-    data = open_data_dir(tmp_path / "owner", clock)
+    # A second data directory beside env's: chdb serves one directory per process, and who
+    # owns a definition does not depend on the store.
+    data = open_data_dir(tmp_path / "owner", clock, store="duckdb")
     try:
         domains = DomainStore(data.meta, clock)
         domains.create_domain(DOMAIN)
@@ -416,7 +421,7 @@ async def test_definitions_survive_a_restart(env: Env, tmp_path: Path) -> None:
     before = (await env.get()).json()
     assert before == created
     # a second app over the same files (the first still open, as in a crash)
-    data, client = open_app(env.data_dir, SimulatedClock(NOW + 1))
+    data, client = open_app(env.data_dir, SimulatedClock(NOW + 1), env.store_spec)
     try:
         async with client:
             answer = await client.get(BASE, headers=env.headers())
@@ -666,9 +671,11 @@ async def test_a_linq_error_names_line_and_column(env: Env) -> None:
     assert (await env.post(definition("from nowhere.at.all", {"kind": "each"}))).status_code == 400
 
 
-async def test_a_table_outside_the_tokens_scope_is_forbidden(tmp_path: Path) -> None:
+async def test_a_table_outside_the_tokens_scope_is_forbidden(
+    tmp_path: Path, store_spec: str
+) -> None:
     clock = SimulatedClock(NOW)
-    data, client = open_app(tmp_path / "scoped", clock)
+    data, client = open_app(tmp_path / "scoped", clock, store_spec)
     try:
         domains = DomainStore(data.meta, clock)
         domains.create_domain(DOMAIN)

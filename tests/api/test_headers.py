@@ -19,8 +19,8 @@ NOW = 1_700_000_000_000
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[DataDir]:
-    data = open_data_dir(tmp_path, SimulatedClock(NOW))
+def data(tmp_path: Path, store_spec: str) -> Iterator[DataDir]:
+    data = open_data_dir(tmp_path, SimulatedClock(NOW), store=store_spec)
     yield data
     data.close()
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import anystore
 from linqd.api.app import create_app
 from linqd.clock import SimulatedClock
 from linqd.config import Settings
@@ -55,15 +56,15 @@ class Env:
         assert self.pipeline.wait_committed(self.pipeline.submit(empty, client="self"), LIMIT)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.data.store.reader().execute(sql, list(params)).fetchall()
+        return anystore.rows(self.data.store, sql, params)
 
     def messages(self, table: str) -> list[tuple[Any, ...]]:
         return self.rows(f'SELECT hostname, message, client FROM "{table}" ORDER BY _seq')
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[DataDir]:
-    data = open_data_dir(tmp_path, SimulatedClock(NOW))
+def data(tmp_path: Path, store_spec: str) -> Iterator[DataDir]:
+    data = open_data_dir(tmp_path, SimulatedClock(NOW), store=store_spec)
     yield data
     data.close()
 

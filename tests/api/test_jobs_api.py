@@ -109,8 +109,8 @@ def make_runner(data: DataDir, recorder: Recorder, batch_rows: int = 3) -> JobRu
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[DataDir]:
-    data = open_data_dir(tmp_path, SimulatedClock(NOW - 60_000))
+def data(tmp_path: Path, store_spec: str) -> Iterator[DataDir]:
+    data = open_data_dir(tmp_path, SimulatedClock(NOW - 60_000), store=store_spec)
     yield data
     data.close()
 

@@ -75,8 +75,8 @@ class Env:
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[DataDir]:
-    data = open_data_dir(tmp_path, SimulatedClock(NOW))
+def data(tmp_path: Path, store_spec: str) -> Iterator[DataDir]:
+    data = open_data_dir(tmp_path, SimulatedClock(NOW), store=store_spec)
     data.store.append(
         "demo.ecommerce.data",
         {

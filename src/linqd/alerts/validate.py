@@ -128,11 +128,13 @@ def check_query(
     *,
     now_ms: int,
     may_read: Callable[[str], bool],
+    engine: str,
 ) -> Plan:
-    """Compile the definition's query and check it fits its kind. Raises ``LinqError`` (with
+    """Compile the definition's query (for ``engine``, the store's: what it cannot run is
+    refused now, not at evaluation) and check it fits its kind. Raises ``LinqError`` (with
     line and column), ``ForbiddenError`` for a table outside the credential's scope, or
     ``ValidationError``."""
-    plan = compile_linq(spec.query, schemas, now_ms=now_ms).plan
+    plan = compile_linq(spec.query, schemas, now_ms=now_ms, engine=engine).plan
     for table in sorted(tables_read(plan)):
         if not may_read(table):
             raise ForbiddenError(f"Access not allowed for table '{table}'")

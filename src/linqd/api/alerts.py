@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from ..alerts.backtest import backtest, firing_json
 from ..alerts.engine import AlertEngine
-from ..alerts.model import AlertDefinition
+from ..alerts.model import AlertDefinition, DefinitionInput
 from ..alerts.repo import AlertRepository, Page
 from ..alerts.validate import check_query, read_definition, read_update, update_id
 from ..clock import Clock
@@ -256,7 +256,13 @@ class AlertDefinitionsAPI:
         def run() -> list[dict[str, Any]]:
             spec = read_definition(body)
             now = self.clock.now_ms()
-            check_query(spec, self._schemas(principal), now_ms=now, may_read=principal.may_read)
+            check_query(
+                spec,
+                self._schemas(principal),
+                now_ms=now,
+                may_read=principal.may_read,
+                engine=self.store.engine,
+            )
             draft = AlertDefinition(
                 "backtest", principal.domain, "0", "0", now, now, principal.name, spec
             )
@@ -275,19 +281,24 @@ class AlertDefinitionsAPI:
 
     def _create_one(self, body: object, principal: Principal) -> AlertDefinition:
         spec = read_definition(body)
-        check_query(
-            spec, self._schemas(principal), now_ms=self.clock.now_ms(), may_read=principal.may_read
-        )
+        self._check(spec, principal)
         return self.repo.create(principal.domain, spec, principal.name)
 
     def _update_one(self, body: object, principal: Principal) -> AlertDefinition:
         raw_id = update_id(body)
         stored = self.repo.get(principal.domain, raw_id)
         spec = read_update(body, stored.spec, principal.domain)
-        check_query(
-            spec, self._schemas(principal), now_ms=self.clock.now_ms(), may_read=principal.may_read
-        )
+        self._check(spec, principal)
         return self.repo.update(principal.domain, raw_id, spec)
+
+    def _check(self, spec: DefinitionInput, principal: Principal) -> None:
+        check_query(
+            spec,
+            self._schemas(principal),
+            now_ms=self.clock.now_ms(),
+            may_read=principal.may_read,
+            engine=self.store.engine,
+        )
 
     def _batch(self, body: object) -> list[object]:
         if not isinstance(body, list):

@@ -175,7 +175,9 @@ class SearchAPI:
         time_range = resolve_range(req.from_value, req.to_value, now_ms=now, tz=req.options.tz)
         bounds = Bounds(time_range.from_ms, time_range.to_ms, principal.domain)
         schemas = principal.scoped(self.store.schemas_for(principal.domain))
-        compiled = compile_linq(req.query, schemas, now_ms=now, bounds=bounds)
+        compiled = compile_linq(
+            req.query, schemas, now_ms=now, bounds=bounds, engine=self.store.engine
+        )
         for table in sorted(tables_read(compiled.plan)):
             if not principal.may_read(table):
                 raise ForbiddenError(f"Access not allowed for table '{table}'")

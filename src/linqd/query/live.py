@@ -127,7 +127,9 @@ class BatchStream:
         if self._thread.is_alive():
             # An interrupt that lands between two statements is lost, so keep interrupting
             # until the worker has noticed (bounded, in a helper thread: never blocks callers).
-            threading.Thread(target=self._interrupt_until_done, daemon=True).start()
+            threading.Thread(
+                target=self._interrupt_until_done, name="query-interrupt", daemon=True
+            ).start()
         with self._appended:
             self._appended.notify_all()
         self._queue.close()  # drops what is queued and unblocks a producer waiting for room

@@ -220,7 +220,10 @@ class _ClickHouseCursor(Cursor):
                 except EngineFailure as error:
                     raise engine_error(error.text) from None
                 if self._cancelled.is_set():
-                    self._kill()  # cancelled while it started: the first KILL may have missed
+                    # Cancelled while it started (the KILL may have missed it): let go of it
+                    # here, on the reading thread.
+                    self._started.abandon()
+                    raise StoreError("Query failed: cancelled")
             return self._started
 
     @property
@@ -228,9 +231,9 @@ class _ClickHouseCursor(Cursor):
         return _naive_schema(self._start().schema)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        batches = self._start().batches
+        started = self._start()
         try:
-            for batch in batches:
+            for batch in started.batches:
                 if self._cancelled.is_set():
                     raise StoreError("Query failed: cancelled")
                 for offset in range(0, batch.num_rows, self._batch_rows):
@@ -238,9 +241,7 @@ class _ClickHouseCursor(Cursor):
         except EngineFailure as error:
             raise engine_error(error.text) from None
         finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+            started.abandon()
 
     def cancel(self) -> None:
         self._cancelled.set()

@@ -26,8 +26,9 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,12 @@ def read_arrow(data: bytes) -> pa.Table:
 
 @dataclass(frozen=True)
 class Started:
-    """A streamed query once it runs: its schema and its batches."""
+    """A streamed query once it runs: its schema, its batches, and how the reading thread lets
+    go of it before its end (idempotent; stops the query, frees its connection)."""
 
     schema: pa.Schema
     batches: Iterator[pa.RecordBatch]
+    abandon: Callable[[], None] = lambda: None
 
 
 class Backend(ABC):
@@ -124,13 +127,23 @@ class ChdbBackend(Backend):
         self._chdb = chdb
         self._path = path
         self._setup = ddl.sql(ddl.set_settings(settings)) if settings else ""
+        self._closed = False
+        self._closing = threading.Lock()
         try:
             self._anchor = chdb.connect(path)
         except Exception as error:  # chdb raises RuntimeError and its own ChdbError
             raise EngineFailure(f"cannot open chdb directory: {error}") from None
 
+    def _open(self) -> Any:
+        # A connection after close() would start ClickHouse's engine over this directory
+        # again, and chdb serves one directory per process: the next store could not open.
+        with self._closing:
+            if self._closed:
+                raise EngineFailure("the store is closed")
+            return self._chdb.connect(self._path)
+
     def _connect(self, extra: Settings | None = None) -> Any:
-        conn = self._chdb.connect(self._path)
+        conn = self._open()
         try:
             if self._setup:
                 conn.query(self._setup)
@@ -165,7 +178,8 @@ class ChdbBackend(Backend):
             conn.close()
             schema = self.query(f"SELECT * FROM ({sql}) LIMIT 0", params).schema
             return Started(schema, iter(()))
-        return Started(first.schema, self._rest(conn, stream, first, tag))
+        abandon = _Abandon(conn, stream)
+        return Started(first.schema, self._rest(stream, first, abandon), abandon)
 
     def _next_chunk(self, stream: Any) -> pa.Table | None:
         try:
@@ -177,25 +191,17 @@ class ChdbBackend(Backend):
         # Each chunk of a streamed ArrowStream query is a whole Arrow stream of its own.
         return read_arrow(chunk.bytes())
 
-    def _rest(self, conn: Any, stream: Any, first: pa.Table, tag: str) -> Iterator[pa.RecordBatch]:
-        finished = False
+    def _rest(self, stream: Any, first: pa.Table, abandon: _Abandon) -> Iterator[pa.RecordBatch]:
         try:
             yield from first.to_batches()
             while (table := self._next_chunk(stream)) is not None:
                 yield from table.to_batches()
-            finished = True
+            abandon.finished = True
         finally:
-            if not finished:
-                # Abandoned or failed midway, on the reading thread: closing the connection
-                # alone would wait for the query to run to its end, and a KILL from this thread
-                # would wait for a reader that is itself (the query is parked between chunks).
-                # The stream's own cancel stops it at once.
-                with contextlib.suppress(Exception):
-                    stream.cancel()
-            conn.close()
+            abandon()
 
     def kill(self, tag: str) -> None:
-        conn = self._chdb.connect(self._path)
+        conn = self._open()
         try:
             conn.query(ddl.command(ddl.KillQuery(self.KILL_COLUMN, tag), ddl.Layout()))
         except Exception as error:
@@ -229,7 +235,32 @@ class ChdbBackend(Backend):
             conn.close()
 
     def close(self) -> None:
+        with self._closing:
+            self._closed = True
         self._anchor.close()
+
+
+class _Abandon:
+    """Lets go of a chdb stream on its reading thread. A stream abandoned midway is cancelled
+    through the stream itself: closing the connection alone would wait for the query to run
+    to its end, and a KILL from this thread would wait for a reader that is itself (the query
+    is parked between chunks)."""
+
+    def __init__(self, conn: Any, stream: Any) -> None:
+        self._conn = conn
+        self._stream = stream
+        self.finished = False
+        self._done = False
+
+    def __call__(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if not self.finished:
+            # Cancelling a stream that ended meanwhile may raise: it is stopped either way.
+            with contextlib.suppress(Exception):
+                self._stream.cancel()
+        self._conn.close()
 
 
 def _str_params(params: Params | None) -> dict[str, str]:
@@ -326,7 +357,8 @@ class HttpBackend(Backend):
             raise self._failure(error) from None
         except pa.ArrowInvalid as error:
             raise EngineFailure(f"unreadable result: {error}") from None
-        return Started(reader.schema, self._read(reader, response))
+        body: Any = response  # an HTTP response body: closing it ends the query's answer
+        return Started(reader.schema, self._read(reader, body), body.close)
 
     def _read(self, reader: pa.RecordBatchStreamReader, response: Any) -> Iterator[pa.RecordBatch]:
         try:

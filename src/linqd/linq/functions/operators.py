@@ -57,13 +57,23 @@ def _ch_int_type(result: LType) -> str:
 
 
 def _ch_checked(
-    result: LType, build: Callable[[exp.Expression, exp.Expression], exp.Expression]
+    result: LType,
+    build: Callable[[exp.Expression, exp.Expression], exp.Expression],
+    *,
+    widen_left: bool = False,
 ) -> Translator:
     """Integer arithmetic that fails on overflow, as DuckDB's does: computed in Int128 and cast
-    back with accurateCast (ClickHouse's own Int64 arithmetic wraps around)."""
+    back with accurateCast (ClickHouse's own Int64 arithmetic wraps around). One Int128 operand
+    makes the operation Int128: the right one, a leaf in a chain like `a + b + c`, so a chain
+    costs two levels of SQL per operator, not three (the compile budget counts them); a shift
+    must widen what it shifts."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-        wide = build(call("toInt128", args[0].sql), args[1].sql)
+        left, right = args[0].sql, args[1].sql
+        if widen_left:
+            wide = build(call("toInt128", left), right)
+        else:
+            wide = build(left, call("toInt128", right))
         return call("accurateCast", wide, lit(_ch_int_type(result)))
 
     return translate
@@ -133,7 +143,8 @@ def _ch_div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 
 def _ch_lshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return _ch_checked(result, lambda a, b: call("bitShiftLeft", a, b))(ctx, args, result)
+    shift = _ch_checked(result, lambda a, b: call("bitShiftLeft", a, b), widen_left=True)
+    return shift(ctx, args, result)
 
 
 def _ch_urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
