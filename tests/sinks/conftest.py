@@ -321,13 +321,14 @@ def run_bounded_job(
     job_id: str | None = None,
     status: JobStatus = JobStatus.CREATED,
     rules: DestinationRules = LOCAL_RULES,
+    store: str = "duckdb",
 ) -> tuple[Job, float]:
     """Run a bounded job over what ``folder``'s store holds, in-process (repository, runner and
     the server's sink factory); the finished job and the seconds it took. Also benchmarks/jobs.
 
     ``status`` is the job's status as the runner finds it: RUNNING stands for a job that an
     earlier run of the server had started (and that starts again from its first row)."""
-    data = open_data_dir(folder, SystemClock())
+    data = open_data_dir(folder, SystemClock(), store=store)
     now = SystemClock().now_ms()
     context = SinkContext(clock=SystemClock(), smtp=smtp, rules=rules)
 
@@ -367,9 +368,9 @@ def run_bounded_job(
 JOBS_QUERY = "from my.app.jobs select message"
 
 
-def store_rows(folder: Path, rows: int) -> None:
+def store_rows(folder: Path, rows: int, store: str = "duckdb") -> None:
     """``rows`` fresh events ``row 0``, ``row 1``... in the table that JOBS_QUERY reads."""
-    data = open_data_dir(folder, SystemClock())
+    data = open_data_dir(folder, SystemClock(), store=store)
     try:
         data.store.append(
             "my.app.jobs", {"message": [f"row {i}" for i in range(rows)]}, client="self"
@@ -379,8 +380,9 @@ def store_rows(folder: Path, rows: int) -> None:
 
 
 @pytest.fixture
-def run_job(tmp_path: Path) -> Callable[..., Job]:
-    """Run a bounded job over ``rows`` fresh events to a real destination; the finished job."""
+def run_job(tmp_path: Path, store_spec: str) -> Callable[..., Job]:
+    """Run a bounded job over ``rows`` fresh events to a real destination; the finished job.
+    Jobs read the store of every kind (``store_spec``)."""
 
     def run(
         kind: str,
@@ -391,7 +393,9 @@ def run_job(tmp_path: Path) -> Callable[..., Job]:
         rules: DestinationRules = LOCAL_RULES,
     ) -> Job:
         folder = tmp_path / f"job-{uuid.uuid4().hex[:8]}"
-        store_rows(folder, rows)
-        return run_bounded_job(folder, kind, params, query=JOBS_QUERY, smtp=smtp, rules=rules)[0]
+        store_rows(folder, rows, store_spec)
+        return run_bounded_job(
+            folder, kind, params, query=JOBS_QUERY, smtp=smtp, rules=rules, store=store_spec
+        )[0]
 
     return run

@@ -475,7 +475,7 @@ def test_a_job_mails_its_results(server: tuple[Collector, SmtpSettings], run_job
 
 @pytest.mark.parametrize("smtp_up", [True, False])
 def test_a_job_ending_after_an_idle_spell_mails_or_stops(
-    tmp_path: Path, server: tuple[Collector, SmtpSettings], smtp_up: bool
+    tmp_path: Path, server: tuple[Collector, SmtpSettings], smtp_up: bool, store_spec: str
 ) -> None:
     """The review's "COMPLETED with emailsSended: 0": a bounded job whose last window was
     taken before its `to` had passed completed on the next idle pass without mailing the rows
@@ -484,7 +484,7 @@ def test_a_job_ending_after_an_idle_spell_mails_or_stops(
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         smtp = live if smtp_up else SmtpSettings(port=closed.getsockname()[1])
-        data = open_data_dir(tmp_path, SystemClock())
+        data = open_data_dir(tmp_path, SystemClock(), store=store_spec)
         to_ms = SystemClock().now_ms() + 60_000  # the rows below are stamped now, before `to`
         data.store.append("my.app.jobs", {"message": ["a", "b"]}, client="self")
         clock = SimulatedClock(to_ms)  # the first window is taken before `to` + lateness

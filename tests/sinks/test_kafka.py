@@ -512,7 +512,7 @@ def test_resume_fails_when_the_brokers_cannot_be_read() -> None:
 
 
 def test_a_job_that_ran_before_resumes_its_sink(
-    kafka_broker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka_broker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_spec: str
 ) -> None:
     topic = make_topic(kafka_broker, partitions=3)
     destination = {"bootstrap.servers": kafka_broker.bootstrap_servers, "topic": topic}
@@ -525,9 +525,9 @@ def test_a_job_that_ran_before_resumes_its_sink(
 
     monkeypatch.setattr(KafkaSink, "resume", spy)
     folder = tmp_path / "data"
-    store_rows(folder, 2_000)
+    store_rows(folder, 2_000, store_spec)
     # A fresh job has nothing to look for.
-    fresh, _ = run_bounded_job(folder, "kafka", destination, query=JOBS_QUERY)
+    fresh, _ = run_bounded_job(folder, "kafka", destination, query=JOBS_QUERY, store=store_spec)
     assert fresh.status is JobStatus.COMPLETED and resumed == []
     # A job the server was running when it died: an earlier run sent part of batch 0.
     job_id = str(uuid.uuid4())
@@ -538,7 +538,13 @@ def test_a_job_that_ran_before_resumes_its_sink(
     finally:
         earlier.close()
     job, _ = run_bounded_job(
-        folder, "kafka", destination, query=JOBS_QUERY, job_id=job_id, status=JobStatus.RUNNING
+        folder,
+        "kafka",
+        destination,
+        query=JOBS_QUERY,
+        job_id=job_id,
+        status=JobStatus.RUNNING,
+        store=store_spec,
     )
     assert job.status is JobStatus.COMPLETED and job.events_sent == 2_000
     assert resumed == [job_id]
