@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from anystore import STORES
 from linqd.clock import SystemClock
 from linqd.datadir import open_data_dir
 
@@ -140,10 +141,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-def seed(data_dir: Path) -> int:
+def seed(data_dir: Path, store: str = "duckdb") -> int:
     """A few recent demo rows (the server is not running yet, so the store is ours)."""
     now = SystemClock().now_ms()
-    data = open_data_dir(data_dir, SystemClock())
+    data = open_data_dir(data_dir, SystemClock(), store=store)
     try:
         data.store.append(
             "demo.ecommerce.data",
@@ -169,9 +170,10 @@ def seed(data_dir: Path) -> int:
 
 
 def start_server(
-    data_dir: Path, pki: Pki | None, extra: Sequence[str] = ()
+    data_dir: Path, pki: Pki | None, extra: Sequence[str] = (), store: str = "duckdb"
 ) -> tuple[subprocess.Popen[bytes], str, dict[str, int]]:
     args = [sys.executable, "-m", "linqd", "serve", "--data-dir", str(data_dir), "--port", "0"]
+    args += ["--store", store]
     args += ["--keepalive-interval", "0.2", "--syslog-port", "0"]
     args += list(extra)  # last, so that a test can override the defaults above
     if pki is not None:
@@ -211,11 +213,15 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[LiveServer]:
+@pytest.fixture(scope="session", params=list(STORES))
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pki: Pki
+) -> Iterator[LiveServer]:
+    """One server per store for the whole session: devo-sdk's tests run against each."""
+    store = STORES[request.param]
     data_dir = tmp_path_factory.mktemp("live-data")
-    seeded = seed(data_dir)
-    process, url, ports = start_server(data_dir, pki)
+    seeded = seed(data_dir, store)
+    process, url, ports = start_server(data_dir, pki, store=store)
     credentials = json.loads((data_dir / "credentials.json").read_text())
     assert (data_dir / "credentials.json").stat().st_mode & 0o777 == 0o600
     os.environ["REQUESTS_CA_BUNDLE"] = str(pki.ca_cert)

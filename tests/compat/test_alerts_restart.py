@@ -16,6 +16,7 @@ import httpx
 from devo.sender import Sender, SenderConfigTCP
 from devo.sender.data import DevoSenderException
 
+import anystore
 from linqd.clock import SystemClock
 from linqd.datadir import open_data_dir
 
@@ -106,9 +107,9 @@ def wait_caught_up(client: httpx.Client, until_ms: int) -> None:
     raise AssertionError(f"the engine did not catch up: {status}")
 
 
-def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path) -> None:
+def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path, store_spec: str) -> None:
     data_dir = tmp_path / "data"
-    data = open_data_dir(data_dir, SystemClock())
+    data = open_data_dir(data_dir, SystemClock(), store=store_spec)
     data.store.append(
         TABLE,
         {"hostname": ["seed"], "message": ["seed"]},
@@ -116,7 +117,7 @@ def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path) -> None:
         eventdates=[SystemClock().now_ms() - 86_400_000],
     )
     data.close()
-    process, url, ports = start_server(data_dir, None)
+    process, url, ports = start_server(data_dir, None, store=store_spec)
     token = json.loads((data_dir / "credentials.json").read_text())["standAloneToken"]
     stream = Stream(ports["tcp"])
     try:
@@ -129,7 +130,7 @@ def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path) -> None:
             stream.wait_sent(1_500)
             process.kill()  # SIGKILL: no shutdown path runs
             process.wait()
-            process, url, ports = start_server(data_dir, None)
+            process, url, ports = start_server(data_dir, None, store=store_spec)
             stream.port = ports["tcp"]  # the sender reconnects to the new collector
         with api(url, token) as client:
             stream.wait_sent(3_000)  # as many again through the restarted server
@@ -161,12 +162,10 @@ def test_sigkill_mid_stream_loses_and_repeats_no_firing(tmp_path: Path) -> None:
     assert stream.sent >= 3_000
     assert sum(expected.values()) > 20
     assert live == expected
-    data = open_data_dir(data_dir, SystemClock())
+    data = open_data_dir(data_dir, SystemClock(), store=store_spec)
     try:
-        digests = (
-            data.store.reader()
-            .sql('SELECT digest, count(*) FROM "siem.logtrust.alert.info" GROUP BY digest')
-            .fetchall()
+        digests = anystore.rows(
+            data.store, 'SELECT digest, count(*) FROM "siem.logtrust.alert.info" GROUP BY digest'
         )
     finally:
         data.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+import anystore
 from linqd.clock import SystemClock
 from linqd.datadir import open_data_dir
 from linqd.domains import DomainStore
@@ -19,19 +20,19 @@ from linqd.ingest.pipeline import IngestPipeline
 from .conftest import make_pki, start_server, stop_server
 
 
-def rows(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
-    data = open_data_dir(data_dir, SystemClock())
+def rows(data_dir: Path, sql: str, store: str) -> list[tuple[object, ...]]:
+    data = open_data_dir(data_dir, SystemClock(), store=store)
     try:
-        return data.store.reader().sql(sql).fetchall()
+        return anystore.rows(data.store, sql)
     finally:
         data.close()
 
 
-def test_sigterm_commits_buffered_events(tmp_path: Path) -> None:
+def test_sigterm_commits_buffered_events(tmp_path: Path, store_spec: str) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     # An hour between commits: only the shutdown path can have stored these events.
-    process, url, _ = start_server(data_dir, None, ["--flush-interval", "3600"])
+    process, url, _ = start_server(data_dir, None, ["--flush-interval", "3600"], store=store_spec)
     try:
         token = json.loads((data_dir / "credentials.json").read_text())["ingestToken"]
         with httpx.Client() as client:
@@ -40,7 +41,7 @@ def test_sigterm_commits_buffered_events(tmp_path: Path) -> None:
                 assert answer.status_code == 204
     finally:
         stop_server(process)
-    stored = rows(data_dir, 'SELECT message FROM "my.app.term" ORDER BY _seq')
+    stored = rows(data_dir, 'SELECT message FROM "my.app.term" ORDER BY _seq', store_spec)
     assert [r[0] for r in stored] == [f"event {i}" for i in range(100)]
 
 

@@ -52,9 +52,9 @@ def broker_launchers() -> ModuleType:
     return module
 
 
-def store_events(data_dir: Path, now_ms: int) -> None:
+def store_events(data_dir: Path, now_ms: int, store: str) -> None:
     """ROWS events a few minutes old, committed before the server starts (the store is ours)."""
-    data = open_data_dir(data_dir, SystemClock())
+    data = open_data_dir(data_dir, SystemClock(), store=store)
     try:
         start = now_ms - 600_000
         for first in range(0, ROWS, 100_000):
@@ -154,13 +154,15 @@ def read(reader: Consumer, *, until_count: int | None = None) -> list[bytes]:
     return events
 
 
-def test_kafka_job_killed_mid_batch_delivers_every_row_once(tmp_path: Path) -> None:
+def test_kafka_job_killed_mid_batch_delivers_every_row_once(
+    tmp_path: Path, store_spec: str
+) -> None:
     brokers = broker_launchers()
     scratch = tmp_path / "tansu"
     scratch.mkdir()
     data_dir = tmp_path / "data"
     now_ms = SystemClock().now_ms()
-    store_events(data_dir, now_ms)
+    store_events(data_dir, now_ms, store_spec)
     with brokers.running_kafka(scratch) as broker:
         topic = f"kill-{uuid.uuid4().hex[:8]}"
         admin = broker.admin()  # held until the topic exists
@@ -188,7 +190,7 @@ def test_kafka_job_killed_mid_batch_delivers_every_row_once(tmp_path: Path) -> N
             watcher = consumer(broker.bootstrap_servers, topic)
             try:
                 assert read(watcher) == []  # joined its group and at the end of the topic
-                process, url, _ = start_server(data_dir, None, LOCAL_BROKER)
+                process, url, _ = start_server(data_dir, None, LOCAL_BROKER, store=store_spec)
                 api = Api(url, data_dir)
                 job_id = api.launch(body)
                 read(watcher, until_count=KILL_AT)
@@ -197,7 +199,7 @@ def test_kafka_job_killed_mid_batch_delivers_every_row_once(tmp_path: Path) -> N
             finally:
                 watcher.close()
             api.close()
-            process, url, _ = start_server(data_dir, None, LOCAL_BROKER)
+            process, url, _ = start_server(data_dir, None, LOCAL_BROKER, store=store_spec)
             api = Api(url, data_dir)
             finished = wait_until_completed(api, job_id)
             api.close()
