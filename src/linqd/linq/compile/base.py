@@ -323,9 +323,56 @@ class Compiler(ABC):
             select.set("order", None)
         return select
 
-    @abstractmethod
     def capped_subquery(self, plan: Plan, width: int) -> exp.Select:
-        """The last ``width`` columns of a subquery, failing past the 32,000-row cap."""
+        """The last ``width`` columns of a subquery, failing past the 32,000-row cap. Each row
+        carries the subquery's row count (one window count over the small result, not a
+        second execution); the engine's ``cap_check`` makes the query fail past the cap."""
+        inner = self.subquery_select(plan)
+        alias = self._alias()
+        names = [c.name for c in plan.columns][-width:]
+        size = exp.column("_n", table=alias, quoted=True)
+        counted = (
+            exp.Select()
+            .select(
+                *(exp.column(n, quoted=True) for n in names),
+                exp.alias_(
+                    exp.Window(this=exp.Count(this=exp.Star())),
+                    exp.to_identifier("_n", quoted=True),
+                ),
+                copy=False,
+            )
+            .from_(
+                exp.Subquery(
+                    this=inner, alias=exp.TableAlias(this=exp.to_identifier(self._alias()))
+                ),
+                copy=False,
+            )
+        )
+        columns: list[exp.Expression] = [exp.column(n, table=alias, quoted=True) for n in names]
+        values, where = self.cap_check(columns, size)
+        select = (
+            exp.Select()
+            .select(
+                *(
+                    exp.alias_(value, exp.to_identifier(name, quoted=True))
+                    for name, value in zip(names, values, strict=True)
+                ),
+                copy=False,
+            )
+            .from_(
+                exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                copy=False,
+            )
+        )
+        return select if where is None else select.where(where, copy=False)
+
+    @abstractmethod
+    def cap_check(
+        self, columns: list[exp.Expression], size: exp.Expression
+    ) -> tuple[list[exp.Expression], exp.Expression | None]:
+        """The subquery's columns as selected, and a filter, such that reading them fails once
+        ``size`` (the row count) is past ``SUBQUERY_ROW_CAP`` with ``CAP_MESSAGE`` and the
+        count."""
 
 
 def _qualify(expression: exp.Expression, table: str) -> exp.Expression:

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from ..functions.base import call, cast, lit
 from ..functions.helpers import any_of, ch_type, from_epoch_ms
-from ..ir import Plan, TBucket, TCall, TColumn, TExpr, TLookup
+from ..ir import TBucket, TCall, TColumn, TExpr, TLookup
 from ..types import Kind
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
@@ -118,47 +118,11 @@ class ClickHouseCompiler(Compiler):
         ]
         return exp.Case(ifs=[exp.If(this=any_of(missing), true=exp.Null())], default=found)
 
-    def capped_subquery(self, plan: Plan, width: int) -> exp.Select:
+    def cap_check(
+        self, columns: list[exp.Expression], size: exp.Expression
+    ) -> tuple[list[exp.Expression], exp.Expression | None]:
         # throwIf() takes a constant message only; reading the message text as a number fails
         # with an error that quotes it, row count included, and if() reads it only past the cap.
-        inner = self.subquery_select(plan)
-        alias = self._alias()
-        names = [c.name for c in plan.columns][-width:]
-        size = exp.column("_n", table=alias, quoted=True)
-        counted = (
-            exp.Select()
-            .select(
-                *(exp.column(n, quoted=True) for n in names),
-                exp.alias_(
-                    exp.Window(this=exp.Count(this=exp.Star())),
-                    exp.to_identifier("_n", quoted=True),
-                ),
-                copy=False,
-            )
-            .from_(
-                exp.Subquery(
-                    this=inner, alias=exp.TableAlias(this=exp.to_identifier(self._alias()))
-                ),
-                copy=False,
-            )
-        )
         failure = call("toUInt8", call("concat", lit(CAP_MESSAGE), call("toString", size)))
         over = exp.GT(this=size.copy(), expression=lit(SUBQUERY_ROW_CAP))
-        check = exp.EQ(this=call("if", over, failure, lit(0)), expression=lit(0))
-        return (
-            exp.Select()
-            .select(
-                *(
-                    exp.alias_(
-                        exp.column(n, table=alias, quoted=True), exp.to_identifier(n, quoted=True)
-                    )
-                    for n in names
-                ),
-                copy=False,
-            )
-            .from_(
-                exp.Subquery(this=counted, alias=exp.TableAlias(this=exp.to_identifier(alias))),
-                copy=False,
-            )
-            .where(check, copy=False)
-        )
+        return columns, exp.EQ(this=call("if", over, failure, lit(0)), expression=lit(0))
