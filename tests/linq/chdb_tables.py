@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from sqlglot import exp
 
 from linqd.clock import SimulatedClock
@@ -94,11 +95,17 @@ def normalize(value: Any) -> Any:
 
 
 @contextmanager
-def clickhouse_copy(store: DuckDBStore, path: Path) -> Iterator[ClickHouseTables]:
-    tables = ClickHouseTables(path)
+def running_on(
+    engine: str, store: DuckDBStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runner]:
+    """A runner of ``engine`` over ``store``'s rows (copied into a ClickHouse store)."""
+    if engine == "duckdb":
+        yield Runner("duckdb", store, None)
+        return
+    tables = ClickHouseTables(tmp_path_factory.mktemp("chdb"))
     try:
         tables.copy(store)
-        yield tables
+        yield Runner("clickhouse", store, tables)
     finally:
         tables.close()
 

@@ -21,7 +21,7 @@ from linqd.linq.functions.time import strftime_format
 from linqd.meta import MetaStore
 from linqd.store.duckdb import DuckDBStore
 
-from .chdb_tables import ENGINES, Runner, clickhouse_copy
+from .chdb_tables import ENGINES, Runner, running_on
 
 NOW_MS = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC, a Tuesday
 EVENT_MS = NOW_MS + 123
@@ -58,11 +58,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
 def engine(
     request: pytest.FixtureRequest, store: DuckDBStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runner]:
-    if request.param == "duckdb":
-        yield Runner("duckdb", store, None)
-        return
-    with clickhouse_copy(store, tmp_path_factory.mktemp("chdb")) as tables:
-        yield Runner("clickhouse", store, tables)
+    with running_on(request.param, store, tmp_path_factory) as runner:
+        yield runner
 
 
 def run(engine: Runner, text: str, now_ms: int = NOW_MS) -> list[tuple[Any, ...]]:

@@ -29,7 +29,7 @@ from linqd.query.dates import TimeRange
 from linqd.query.run import run_query
 from linqd.store.duckdb import DuckDBStore
 
-from .chdb_tables import ENGINES, Runner, clickhouse_copy, normalize
+from .chdb_tables import ENGINES, Runner, normalize, running_on
 
 NOW = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC
 HOUR = 3_600_000
@@ -121,11 +121,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
 def engine(
     request: pytest.FixtureRequest, store: DuckDBStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runner]:
-    if request.param == "duckdb":
-        yield Runner("duckdb", store, None)
-        return
-    with clickhouse_copy(store, tmp_path_factory.mktemp("chdb")) as tables:
-        yield Runner("clickhouse", store, tables)
+    with running_on(request.param, store, tmp_path_factory) as runner:
+        yield runner
 
 
 # -- helpers -------------------------------------------------------------------------------------
