@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -745,4 +745,27 @@ def test_every_period_buckets_from_the_epoch(engine: Runner, every: str) -> None
     expected = sql(
         engine.store, f"SELECT {bucket(period)} AS b, count(*) FROM {BE} GROUP BY b ORDER BY b"
     )
+    assert got == expected
+
+
+@pytest.mark.parametrize("every", ["1500ms", "1s", "5m", "1h", "1d", "7d"])
+def test_buckets_before_1970_are_floored_like_the_rest(engine: Runner, every: str) -> None:
+    # ClickHouse's second-and-coarser intervals clamp times before 1970 to the epoch; buckets
+    # must floor them as DuckDB's time_bucket does.
+    stamps = [-90_061_001, -1, -DAY - 5, -5 * HOUR - 1, 3 * HOUR]
+    table = f"my.old.{engine.engine}_{every}"  # the store is shared by every run here
+    engine.store.append(table, {"message": ["m"] * len(stamps)}, client="self", eventdates=stamps)
+    engine.refresh()
+    result = run_query(
+        engine.target,
+        f"from {table} group every {every} select count() as n",
+        time_range=TimeRange(-30 * DAY, DAY),
+        client="self",
+        now_ms=NOW,
+    ).to_table()
+    got = [(normalize(b), n) for b, n in zip(*result.to_pydict().values(), strict=True)]
+    period = duration_ms(every)
+    counts = Counter(stamp // period * period for stamp in stamps)
+    epoch = dt.datetime(1970, 1, 1)
+    expected = [(epoch + dt.timedelta(milliseconds=b), n) for b, n in sorted(counts.items())]
     assert got == expected

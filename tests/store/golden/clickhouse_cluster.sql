@@ -23,7 +23,7 @@ ON CLUSTER "logs"
   INDEX "tokens_ci_userAgent" lower(ifNull("userAgent", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1;
@@ -80,7 +80,7 @@ ON CLUSTER "logs"
   INDEX "tokens_ci_errorInfo" lower(ifNull("errorInfo", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1;
@@ -113,7 +113,7 @@ ON CLUSTER "logs"
   INDEX "tokens_ci_userAgent" lower(ifNull("userAgent", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1;
@@ -137,7 +137,7 @@ ON CLUSTER "logs"
   INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1;
@@ -176,7 +176,7 @@ ON CLUSTER "logs"
   INDEX "tokens_ci_extraData" lower(ifNull("extraData", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1;
@@ -198,7 +198,7 @@ ON CLUSTER "logs"
   INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1;
@@ -208,15 +208,15 @@ ON CLUSTER "logs"
 ENGINE=Distributed('logs', currentDatabase(), 'my.app.logs#local', cityHash64(client)) AS
 "my.app.logs#local";
 
-CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#local" ON CLUSTER "logs" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}') PARTITION BY toDate(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1;
+CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#local" ON CLUSTER "logs" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}') PARTITION BY toDate32(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1;
 
 CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123" ON CLUSTER "logs" ENGINE=Distributed('logs', currentDatabase(), 'my.lookuplist.x#0123#local', cityHash64(client)) AS "my.lookuplist.x#0123#local";
 
-CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#new#local" ON CLUSTER "logs" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}') PARTITION BY toDate(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1;
+CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#new#local" ON CLUSTER "logs" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}') PARTITION BY toDate32(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1;
 
 CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#new" ON CLUSTER "logs" ENGINE=Distributed('logs', currentDatabase(), 'my.lookuplist.x#0123#new#local', cityHash64(client)) AS "my.lookuplist.x#0123#new#local";
 
-CREATE TABLE IF NOT EXISTS "a.b#local" ON CLUSTER "logs" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "hostname" LowCardinality(Nullable(String)), "message" Nullable(String) CODEC(ZSTD), INDEX "tokens_message" ifNull("message", '') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1, INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1) ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}') PARTITION BY toDate(eventdate) ORDER BY (client, eventdate, _seq) TTL eventdate + INTERVAL 30 DAY SETTINGS ttl_only_drop_parts = 1;
+CREATE TABLE IF NOT EXISTS "a.b#local" ON CLUSTER "logs" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "hostname" LowCardinality(Nullable(String)), "message" Nullable(String) CODEC(ZSTD), INDEX "tokens_message" ifNull("message", '') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1, INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1) ENGINE=ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}') PARTITION BY toDate32(eventdate) ORDER BY (client, eventdate, _seq) TTL eventdate + INTERVAL 30 DAY SETTINGS ttl_only_drop_parts = 1;
 
 CREATE TABLE IF NOT EXISTS "a.b" ON CLUSTER "logs" ENGINE=Distributed('logs', currentDatabase(), 'a.b#local', cityHash64(client)) AS "a.b#local";
 

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS "demo.ecommerce.data" (
   INDEX "tokens_ci_userAgent" lower(ifNull("userAgent", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=MergeTree
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1,
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS "siem.logtrust.web.activity" (
   INDEX "tokens_ci_errorInfo" lower(ifNull("errorInfo", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=MergeTree
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1,
@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS "siem.logtrust.web.navigation" (
   INDEX "tokens_ci_userAgent" lower(ifNull("userAgent", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=MergeTree
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1,
@@ -120,7 +120,7 @@ CREATE TABLE IF NOT EXISTS "linqd.ingest.rejected" (
   INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=MergeTree
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1,
@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS "siem.logtrust.alert.info" (
   INDEX "tokens_ci_extraData" lower(ifNull("extraData", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=MergeTree
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1,
@@ -171,18 +171,18 @@ CREATE TABLE IF NOT EXISTS "my.app.logs" (
   INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
 )
 ENGINE=MergeTree
-PARTITION BY toDate(eventdate)
+PARTITION BY toDate32(eventdate)
 ORDER BY (client, eventdate, _seq)
 SETTINGS
   ttl_only_drop_parts = 1,
   non_replicated_deduplication_window = 1000,
   fsync_after_insert = 1;
 
-CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=MergeTree PARTITION BY toDate(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000, fsync_after_insert = 1;
+CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=MergeTree PARTITION BY toDate32(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000, fsync_after_insert = 1;
 
-CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#new" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=MergeTree PARTITION BY toDate(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000, fsync_after_insert = 1;
+CREATE TABLE IF NOT EXISTS "my.lookuplist.x#0123#new" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "k" Nullable(String) CODEC(ZSTD)) ENGINE=MergeTree PARTITION BY toDate32(eventdate) ORDER BY (client, eventdate, _seq) SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000, fsync_after_insert = 1;
 
-CREATE TABLE IF NOT EXISTS "a.b" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "hostname" LowCardinality(Nullable(String)), "message" Nullable(String) CODEC(ZSTD), INDEX "tokens_message" ifNull("message", '') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1, INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1) ENGINE=MergeTree PARTITION BY toDate(eventdate) ORDER BY (client, eventdate, _seq) TTL eventdate + INTERVAL 30 DAY SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000, fsync_after_insert = 1;
+CREATE TABLE IF NOT EXISTS "a.b" ("eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD), "client" LowCardinality(String), "_seq" Int64, "hostname" LowCardinality(Nullable(String)), "message" Nullable(String) CODEC(ZSTD), INDEX "tokens_message" ifNull("message", '') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1, INDEX "tokens_ci_message" lower(ifNull("message", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1) ENGINE=MergeTree PARTITION BY toDate32(eventdate) ORDER BY (client, eventdate, _seq) TTL eventdate + INTERVAL 30 DAY SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000, fsync_after_insert = 1;
 
 ALTER TABLE "demo.ecommerce.data" MODIFY TTL eventdate + INTERVAL 30 DAY;
 

@@ -17,7 +17,6 @@ from ..types import Kind
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
 
-DAY_MS = 86_400_000
 CLICKHOUSE_SETTINGS: dict[str, str | int] = {
     # Names read in WHERE, GROUP BY and expressions are the source's columns, never an output
     # alias of the same name (the bucket `... AS eventdate` of a grouping).
@@ -43,26 +42,11 @@ class ClickHouseCompiler(Compiler):
         return from_epoch_ms(self, lit(ms))
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
-        # Millisecond intervals are aligned to the epoch, as DuckDB's time_bucket from epoch 0.
-        # Whole seconds, minutes or hours that divide a day, and whole days, are aligned to the
-        # epoch too (the day starts buckets afresh, at an epoch multiple), and ClickHouse
-        # buckets them faster.
-        unit, count = "Millisecond", period_ms
-        if period_ms % DAY_MS == 0:
-            unit, count = "Day", period_ms // DAY_MS
-        elif DAY_MS % period_ms == 0:
-            for name, size in (("Hour", 3_600_000), ("Minute", 60_000), ("Second", 1_000)):
-                if period_ms % size == 0:
-                    unit, count = name, period_ms // size
-                    break
-        interval = call(f"toInterval{unit}", lit(count))
+        # Millisecond intervals are aligned to the epoch, as DuckDB's time_bucket from epoch 0,
+        # and floor times before 1970 as it does. ClickHouse's second-and-coarser intervals
+        # would be faster, but they clamp those times to the epoch (DateTime is unsigned).
+        interval = call("toIntervalMillisecond", lit(period_ms))
         return call("toStartOfInterval", exp.column("eventdate", quoted=True), interval)
-
-    def bucket_sql(self, expr: TBucket) -> exp.Expression:
-        # Second and coarser buckets are DateTime (or Date): the value as eventdate's type.
-        # Computed over the grouped rows only: GROUP BY keeps the bare bucket.
-        bucket = self.time_bucket_sql(expr.period_ms)
-        return call("toDateTime64", bucket, lit(3), lit("UTC"))
 
     def column_sql(self, expr: TColumn) -> exp.Expression:
         column = super().column_sql(expr)
