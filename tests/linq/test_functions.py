@@ -397,6 +397,7 @@ def test_function(engine: Runner, expression: str, expected: object) -> None:
     ("expression", "expected"),
     [
         ("str(clientIpAddress)", "192.168.1.10"),
+        ("str(ip4(referralUri))", None),  # no address, no text (not "")
         ("ip4(str(clientIpAddress))", CLIENT_IP),
         ("int(clientIpAddress)", CLIENT_IP),
         ("isprivate(clientIpAddress)", True),

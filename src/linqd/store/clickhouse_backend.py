@@ -30,6 +30,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -38,6 +39,7 @@ from sqlglot import exp
 from . import clickhouse_ddl as ddl
 
 Settings = Mapping[str, int | str]
+CLOSE_WAIT_S = 10.0
 Params = Mapping[str, int | str]
 
 _CODE_PREFIX = re.compile(r"^.*?Code: \d+\. DB::Exception: ", re.DOTALL)
@@ -128,7 +130,8 @@ class ChdbBackend(Backend):
         self._path = path
         self._setup = ddl.sql(ddl.set_settings(settings)) if settings else ""
         self._closed = False
-        self._closing = threading.Lock()
+        self._closing = threading.Condition()
+        self._live: set[Any] = set()
         try:
             self._anchor = chdb.connect(path)
         except Exception as error:  # chdb raises RuntimeError and its own ChdbError
@@ -140,7 +143,17 @@ class ChdbBackend(Backend):
         with self._closing:
             if self._closed:
                 raise EngineFailure("the store is closed")
-            return self._chdb.connect(self._path)
+            conn = self._chdb.connect(self._path)
+            self._live.add(conn)
+            return conn
+
+    def _release(self, conn: Any) -> None:
+        try:
+            conn.close()
+        finally:
+            with self._closing:
+                self._live.discard(conn)
+                self._closing.notify_all()
 
     def _connect(self, extra: Settings | None = None) -> Any:
         conn = self._open()
@@ -150,7 +163,7 @@ class ChdbBackend(Backend):
             if extra:
                 conn.query(ddl.sql(ddl.set_settings(extra)))
         except Exception as error:
-            conn.close()
+            self._release(conn)
             raise EngineFailure(str(error)) from None
         return conn
 
@@ -162,7 +175,7 @@ class ChdbBackend(Backend):
         except Exception as error:
             raise EngineFailure(str(error)) from None
         finally:
-            conn.close()
+            self._release(conn)
 
     def start(self, sql: str, params: Params | None, tag: str) -> Started:
         conn = self._connect({"log_comment": tag})
@@ -170,15 +183,15 @@ class ChdbBackend(Backend):
             stream = conn.send_query(sql, "ArrowStream", params=_str_params(params))
             first = self._next_chunk(stream)
         except BaseException:
-            conn.close()
+            self._release(conn)
             raise
         if first is None:
             # A streamed query without rows sends no chunk at all, so no schema: ask for the
             # schema alone (LIMIT 0 reads nothing).
-            conn.close()
+            self._release(conn)
             schema = self.query(f"SELECT * FROM ({sql}) LIMIT 0", params).schema
             return Started(schema, iter(()))
-        abandon = _Abandon(conn, stream)
+        abandon = _Abandon(partial(self._release, conn), stream)
         return Started(first.schema, self._rest(stream, first, abandon), abandon)
 
     def _next_chunk(self, stream: Any) -> pa.Table | None:
@@ -207,7 +220,7 @@ class ChdbBackend(Backend):
         except Exception as error:
             raise EngineFailure(str(error)) from None
         finally:
-            conn.close()
+            self._release(conn)
 
     def command(self, sql: str) -> None:
         conn = self._connect()
@@ -216,7 +229,7 @@ class ChdbBackend(Backend):
         except Exception as error:
             raise EngineFailure(str(error)) from None
         finally:
-            conn.close()
+            self._release(conn)
 
     def insert(self, table: str, data: pa.Table, settings: Settings) -> None:
         statement = ddl.command(ddl.InsertInto(table, data.column_names, settings), ddl.Layout())
@@ -232,11 +245,14 @@ class ChdbBackend(Backend):
         except Exception as error:
             raise EngineFailure(str(error)) from None
         finally:
-            conn.close()
+            self._release(conn)
 
     def close(self) -> None:
+        # ClickHouse's engine stops with the last connection to it: wait for the ones still
+        # in use (a KILL on its way, a query letting go) so that the next store can open.
         with self._closing:
             self._closed = True
+            self._closing.wait_for(lambda: not self._live, timeout=CLOSE_WAIT_S)
         self._anchor.close()
 
 
@@ -246,8 +262,8 @@ class _Abandon:
     to its end, and a KILL from this thread would wait for a reader that is itself (the query
     is parked between chunks)."""
 
-    def __init__(self, conn: Any, stream: Any) -> None:
-        self._conn = conn
+    def __init__(self, release: Callable[[], None], stream: Any) -> None:
+        self._release = release
         self._stream = stream
         self.finished = False
         self._done = False
@@ -260,7 +276,7 @@ class _Abandon:
             # Cancelling a stream that ended meanwhile may raise: it is stopped either way.
             with contextlib.suppress(Exception):
                 self._stream.cancel()
-        self._conn.close()
+        self._release()
 
 
 def _str_params(params: Params | None) -> dict[str, str]:

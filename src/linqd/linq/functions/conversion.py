@@ -75,7 +75,9 @@ def ip4_text(ctx: Context, sql: exp.Expression) -> exp.Expression:
         )
         for shift in (24, 16, 8, 0)
     ]
-    return call("concat_ws", lit("."), *octets)
+    # concat_ws skips NULL parts: a null address would come out as "", not null.
+    known = exp.Not(this=exp.Is(this=sql, expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=known, true=call("concat_ws", lit("."), *octets))])
 
 
 def json_text(ctx: Context, sql: exp.Expression) -> exp.Expression:

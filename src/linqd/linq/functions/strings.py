@@ -90,8 +90,13 @@ def _splitter(function: str, clickhouse: str) -> Translator:
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         if on_clickhouse(ctx):
-            # splitByString(separator, text): the other order.
-            pieces = call(clickhouse, args[1].sql, args[0].sql)
+            # splitByString(separator, text): the other order. ClickHouse has no null arrays:
+            # a null text splits into none (not into one empty piece).
+            pieces: exp.Expression = exp.If(
+                this=exp.Is(this=args[0].sql, expression=exp.Null()),
+                true=call("emptyArrayString"),
+                false=call(clickhouse, args[1].sql, args[0].sql),
+            )
         else:
             pieces = call(function, args[0].sql, args[1].sql)
         if len(args) == 2:
