@@ -14,16 +14,13 @@ ENGINES = ("duckdb", "chdb", "clickhouse_connect")
 # Where engines may appear: the stores, the compilers, and ``linq/__init__.py``'s ``render``,
 # which prints a compiled query in its compiler's dialect.
 INSIDE = ("store/", "linq/compile/", "linq/functions/", "linq/__init__.py")
-# The demo generator computes its rows on a private in-memory DuckDB, whatever the store; it
-# reaches the store only through ``append``.
-GENERATOR = ("demo.py",)
 
 
 def _modules() -> list[Path]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE).as_posix()
-        if not relative.startswith(INSIDE) and relative not in GENERATOR:
+        if not relative.startswith(INSIDE):
             found.append(path)
     return found
 
