@@ -93,7 +93,7 @@ def data_dir_option(func: F) -> F:
         is_eager=True,
         callback=_remember,
         help="Where events are kept: duckdb, chdb:DIR, clickhouse://USER@HOST:8123/DB or "
-        "clickhouse+https://USER@HOST:8443/DB (password: $LINQD_CLICKHOUSE_PASSWORD).",
+        "https://USER@HOST:8443/DB (password: $LINQD_CLICKHOUSE_PASSWORD).",
     )(decorated)
     done: F = click.option(
         "--clickhouse-cluster",

@@ -379,7 +379,7 @@ def test_the_single_node_golden_ddl_runs_on_chdb(ch: ClickHouseStore) -> None:
 
 def test_store_specs(tmp_path: Path) -> None:
     meta = MetaStore(tmp_path / "meta.sqlite")
-    for spec in ("postgres://x", "chdb:", "clickhouse://", "https://u@h/db", "clickhouse://h/a/b"):
+    for spec in ("postgres://x", "chdb:", "clickhouse://", "http://u@h/db", "clickhouse://h/a/b"):
         with pytest.raises(ValidationError):
             open_store(spec, tmp_path, meta, SimulatedClock(NOW))
     address = server_address("clickhouse+https://linqd@ch.example:9443/logs")
@@ -398,6 +398,8 @@ def test_store_specs(tmp_path: Path) -> None:
         False,
     )
     assert server_address("clickhouse+https://h").port == 8443
+    tls = server_address("https://linqd@ch.example/logs")  # the spelling of the issue
+    assert (tls.port, tls.secure, tls.database) == (8443, True, "logs")
     meta.close()
 
 

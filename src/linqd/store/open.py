@@ -4,8 +4,8 @@
 - ``chdb:DIR``: ClickHouse's engine in process, its data in ``DIR`` (relative to the data
   directory unless absolute). One process, one such directory.
 - ``clickhouse://USER@HOST[:PORT]/DB``: a ClickHouse server over HTTP (port 8123 by default).
-  ``clickhouse+https://USER@HOST[:PORT]/DB`` is the same over TLS (port 8443 by default): the
-  one spelling for TLS, so the scheme alone says whether the connection is encrypted.
+  ``clickhouse+https://USER@HOST[:PORT]/DB``, or ``https://USER@HOST[:PORT]/DB``, is the same
+  over TLS (port 8443 by default): the scheme alone says whether the connection is encrypted.
   The password is read from the environment variable ``LINQD_CLICKHOUSE_PASSWORD``; a password
   written in the spec is refused, because specs end up on command lines and in logs.
 
@@ -31,12 +31,16 @@ __all__ = ["DEFAULT_MEMORY_LIMIT", "EVENTS_FILE", "open_store", "server_address"
 EVENTS_FILE = "events.duckdb"
 
 PASSWORD_VARIABLE = "LINQD_CLICKHOUSE_PASSWORD"
-_HTTP_SCHEMES = {"clickhouse": (False, 8123), "clickhouse+https": (True, 8443)}
+_HTTP_SCHEMES = {
+    "clickhouse": (False, 8123),
+    "clickhouse+https": (True, 8443),
+    "https": (True, 8443),
+}
 _USAGE = "use duckdb, chdb:DIR, clickhouse://USER@HOST:PORT/DB or clickhouse+https://…"
 
 
 def server_address(spec: str) -> ServerAddress:
-    """The server named by a ``clickhouse://`` or ``clickhouse+https://`` spec."""
+    """The server named by a ``clickhouse://``, ``clickhouse+https://`` or ``https://`` spec."""
     scheme = spec.partition("://")[0].lower()
     secure, default_port = _HTTP_SCHEMES[scheme]
     parts = urlsplit(spec)
