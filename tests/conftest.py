@@ -30,9 +30,16 @@ def _drives_devo_sender(item: pytest.Item) -> bool:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "early: run before the ClickHouse tests leave chdb's state in this process"
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that drive devo-sdk's sender in this process run first. The sender waits on its
-    socket with select(), which takes descriptors below 1024 only, and chdb 26.9 leaves a few
-    descriptors open (/proc/self/task/<thread>/stat and the like) each time its engine stops,
-    which the ClickHouse half of the suite does hundreds of times."""
-    items.sort(key=lambda item: not _drives_devo_sender(item))
+    """Some tests run first, before chdb has left its traces in this process: chdb 26.9
+    leaves a few descriptors open (/proc/self/task/<thread>/stat and the like), and threads,
+    each time its engine stops, which the ClickHouse half of the suite does hundreds of times.
+    Tests that drive devo-sdk's sender in this process (it waits with select(), which takes
+    descriptors below 1024 only), and timing tests (``early``) whose client runs here."""
+    items.sort(key=lambda item: not (_drives_devo_sender(item) or item.get_closest_marker("early")))

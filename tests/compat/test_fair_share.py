@@ -100,6 +100,8 @@ async def test_200_idle_continuous_queries_do_not_slow_another_token(server: Ser
         assert set(refused.json()) == {"msg", "status", "timestamp", "cid"}
 
 
+# Timed from this process: before chdb's threads from the ClickHouse tests share its CPU.
+@pytest.mark.early
 def test_health_answers_during_a_20000_term_compile(server: Server) -> None:
     terms = " or ".join(f"statusCode = {i}" for i in range(20_000))
     body = server.bounded(f"from demo.ecommerce.data where {terms}")
