@@ -16,6 +16,7 @@ from schemathesis.checks import not_a_server_error
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from anystore import STORES
 from linqd.alerts.delivery import (
     HttpJsonConfig,
     MethodInput,
@@ -38,9 +39,9 @@ DOCUMENT = "/alerts/v1/openapi.json"
 
 
 class Fuzzed:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, store: str) -> None:
         clock = SimulatedClock(NOW)
-        self.data = open_data_dir(tmp / "data", clock)
+        self.data = open_data_dir(tmp / "data", clock, store=store)
         domains = DomainStore(self.data.meta, clock)
         self.token = domains.create_domain("fuzz").stand_alone_token
         self.app = create_app(Settings(data_dir=self.data.path), self.data.store, domains, clock)
@@ -73,9 +74,11 @@ class Fuzzed:
             )
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
-    target = Fuzzed(tmp_path_factory.mktemp("fuzz"))
+@pytest.fixture(scope="module", params=list(STORES))
+def fuzzed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Fuzzed]:
+    target = Fuzzed(tmp_path_factory.mktemp("fuzz"), STORES[request.param])
     yield target
     target.data.close()
 
