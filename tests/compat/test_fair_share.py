@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from anystore import STORES
 from linqd.clock import SystemClock
 from linqd.datadir import open_data_dir
 from linqd.domains import DomainStore
@@ -42,11 +43,14 @@ class Server:
         }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=list(STORES))
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    store = STORES[request.param]
     data_dir = tmp_path_factory.mktemp("fair-share")
-    seeded = seed(data_dir)
-    data = open_data_dir(data_dir, SystemClock())
+    seeded = seed(data_dir, store)
+    data = open_data_dir(data_dir, SystemClock(), store=store)
     try:
         other = DomainStore(data.meta, SystemClock()).create_domain("other")
     finally:
@@ -54,7 +58,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     limits = ["--max-queries-per-domain", str(IDLE_STREAMS + 50)]
     limits += ["--max-continuous-queries-per-domain", str(IDLE_STREAMS)]
     # Idle means idle: no keep-alive for 15 s, as with devo-sdk's defaults.
-    process, url, _ = start_server(data_dir, None, [*limits, "--keepalive-interval", "15"])
+    process, url, _ = start_server(
+        data_dir, None, [*limits, "--keepalive-interval", "15"], store=store
+    )
     try:
         mine = json.loads((data_dir / "credentials.json").read_text())["token"]
         yield Server(url, mine, other.token, seeded)
