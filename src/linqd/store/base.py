@@ -29,9 +29,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..clock import Clock
+from ..errors import StoreError
+from ..linq.types import LType
 from ..lookup_tables import is_lookup, lookup_storage
 from ..meta import MetaStore
-from .catalog import TableSchema
+from . import catalog
+from .catalog import CLIENT_COLUMN, EVENTDATE, TableSchema
 
 log = logging.getLogger("linqd.store")
 
@@ -196,6 +199,42 @@ class EventStore(ABC):
         """Append one columnar batch; returns once it is committed (durable), then tells the
         listeners. A table neither built in nor known yet is created as a raw table.
         ``eventdates`` (epoch ms) overrides the arrival stamp."""
+
+    def _arrays(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any] | pa.Array],
+        client: str,
+        eventdates: Sequence[int] | pa.Array | None,
+        arrow_type: Callable[[LType], pa.DataType],
+        stamp: pa.DataType,
+    ) -> tuple[TableSchema, int, dict[str, pa.Array]]:
+        """An append's table (a raw one if it is not known yet), its row count and its columns
+        as Arrow arrays of the store's types (``eventdate`` as ``stamp``, ``client``, the
+        table's own), everything but the sequence. Raises ``StoreError`` for values that do
+        not fit."""
+        schema = self._schemas.get(table) or catalog.raw_schema(table)
+        unknown = set(columns) - set(schema.column_names)
+        if unknown:
+            raise StoreError(f"Table `{table}` has no column(s) {sorted(unknown)}")
+        count = len(next(iter(columns.values()))) if columns else len(eventdates or ())
+        arrays: dict[str, pa.Array] = {}
+        try:
+            now = self._clock.now_ms()
+            stamps = pa.array([now] * count if eventdates is None else eventdates, pa.int64())
+            arrays[EVENTDATE] = stamps.cast(stamp)
+            arrays[CLIENT_COLUMN] = pa.array([client] * count, pa.string())
+            for column in schema.columns:
+                values = columns.get(column.name)
+                kind = arrow_type(column.type)
+                arrays[column.name] = (
+                    pa.nulls(count, kind) if values is None else pa.array(values, kind)
+                )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as error:
+            raise StoreError(f"Bad values for table `{table}`: {error}") from error
+        if any(len(a) != count for a in arrays.values()):
+            raise StoreError(f"Columns of different lengths for table `{table}`")
+        return schema, count, arrays
 
     @abstractmethod
     def write_lookup(self, write: LookupWrite) -> None:

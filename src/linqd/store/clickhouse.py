@@ -389,28 +389,9 @@ class ClickHouseStore(EventStore):
         client: str,
         eventdates: Sequence[int] | pa.Array | None = None,
     ) -> AppendResult:
-        schema = self._schemas.get(table) or catalog.raw_schema(table)
-        unknown = set(columns) - set(schema.column_names)
-        if unknown:
-            raise StoreError(f"Table `{table}` has no column(s) {sorted(unknown)}")
-        count = len(next(iter(columns.values()))) if columns else len(eventdates or ())
-        arrays: dict[str, pa.Array] = {}
-        try:
-            stamps = pa.array(
-                [self._clock.now_ms()] * count if eventdates is None else eventdates, pa.int64()
-            )
-            arrays[EVENTDATE] = stamps.cast(pa.timestamp("ms", tz="UTC"))
-            arrays[CLIENT_COLUMN] = pa.array([client] * count, pa.string())
-            for column in schema.columns:
-                values = columns.get(column.name)
-                kind = arrow_type(column.type)
-                arrays[column.name] = (
-                    pa.nulls(count, kind) if values is None else pa.array(values, kind)
-                )
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as error:
-            raise StoreError(f"Bad values for table `{table}`: {error}") from error
-        if any(len(a) != count for a in arrays.values()):
-            raise StoreError(f"Columns of different lengths for table `{table}`")
+        schema, count, arrays = self._arrays(
+            table, columns, client, eventdates, arrow_type, pa.timestamp("ms", tz="UTC")
+        )
         try:
             self._ensure_table(schema)
         except EngineFailure as error:

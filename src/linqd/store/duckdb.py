@@ -304,31 +304,13 @@ class DuckDBStore(EventStore):
         A table that is neither built in nor known yet is created as a raw table. ``eventdates``
         (epoch ms) overrides the arrival stamp, for historical events and generated data.
         """
-        schema = self._schemas.get(table) or catalog.raw_schema(table)
-        unknown = set(columns) - set(schema.column_names)
-        if unknown:
-            raise StoreError(f"Table `{table}` has no column(s) {sorted(unknown)}")
-        count = len(next(iter(columns.values()))) if columns else len(eventdates or ())
+        schema, count, arrays = self._arrays(
+            table, columns, client, eventdates, arrow_type, pa.timestamp("ms")
+        )
         with self._write_lock:
             self._ensure_table(schema)
             first = self._seq + 1
-            now = self._clock.now_ms()
-            arrays: dict[str, pa.Array] = {}
-            try:
-                for column in schema.columns:
-                    values = columns.get(column.name)
-                    kind = arrow_type(column.type)
-                    arrays[column.name] = (
-                        pa.nulls(count, kind) if values is None else pa.array(values, kind)
-                    )
-                stamps = pa.array([now] * count if eventdates is None else eventdates, pa.int64())
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as error:
-                raise StoreError(f"Bad values for table `{table}`: {error}") from error
-            arrays[EVENTDATE] = stamps.cast(pa.timestamp("ms"))
-            arrays[CLIENT_COLUMN] = pa.array([client] * count, pa.string())
             arrays[SEQ_COLUMN] = pa.array(range(first, first + count), pa.int64())
-            if any(len(a) != count for a in arrays.values()):
-                raise StoreError(f"Columns of different lengths for table `{table}`")
             batch = pa.table(arrays)
             self._db.register("_linqd_batch", batch)
             try:
