@@ -101,6 +101,18 @@ def send(port: int, payload: bytes) -> None:
             continue
 
 
+def send_all(port: int, halves: list[list[bytes]]) -> float:
+    """Seconds for the senders, one per half, to have their events stored (each connection is
+    closed by the server once its events are durable)."""
+    threads = [threading.Thread(target=send, args=(port, b"".join(h))) for h in halves]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def count_rows(url: str, token: str, table: str) -> int:
     body = {"from": 0, "query": f"from {table} group select count() as n", "mode": {"type": "json"}}
     response = httpx.post(
@@ -118,14 +130,7 @@ def main() -> None:
         process, url, port = start_server(folder / "server")
         try:
             credentials = json.loads((folder / "server" / "credentials.json").read_text())
-            payloads = [b"".join(half) for half in halves]
-            threads = [threading.Thread(target=send, args=(port, p)) for p in payloads]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            tcp_s = time.perf_counter() - started
+            tcp_s = send_all(port, halves)
             stored = count_rows(url, credentials["token"], TAG)
             assert stored == LINES, stored
             rate = LINES / tcp_s

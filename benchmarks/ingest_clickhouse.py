@@ -19,7 +19,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from sqlglot import exp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import BATCH, SENDERS, TAG, make_lines, send, start_server
+from ingest import BATCH, SENDERS, TAG, make_lines, send_all, start_server
 from linqd.clock import SystemClock
 from linqd.datadir import open_data_dir
 from linqd.store import catalog
@@ -96,14 +95,7 @@ def main() -> None:
         anchor_s = anchor([line for half in halves for line in half], folder / "anchor")
         process, _, port = start_server(folder / "server", "--store", STORE)
         try:
-            payloads = [b"".join(half) for half in halves]
-            threads = [threading.Thread(target=send, args=(port, p)) for p in payloads]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            tcp_s = time.perf_counter() - started
+            tcp_s = send_all(port, halves)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
