@@ -259,6 +259,7 @@ def _capture(send: Callable[[Any], None]) -> bytes:
     return bytes(received)
 
 
+@pytest.mark.early  # its sender waits with select(): see tests/conftest.py
 def test_devo_sdk_sender_end_to_end() -> None:
     def send(s: Any) -> None:
         s.send(tag="my.app.test", msg="hello world", hostname="vm")
