@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ./linqd-data
 
-.PHONY: install run test lint typecheck bench docs clean
+.PHONY: install run test chromium lint typecheck bench docs clean
 
 $(BIN)/linqd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,8 +17,15 @@ install: $(BIN)/linqd
 run: install
 	$(BIN)/linqd run --data-dir $(DATA)
 
-test: install
+test: install chromium
 	$(BIN)/pytest
+
+# The console's browser tests drive Debian's Chromium (Playwright cannot download its own here).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

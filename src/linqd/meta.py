@@ -220,6 +220,43 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
     "CREATE INDEX alert_flood_reminders ON alert_flood_state(reminder_due_ms)",
+    # The console (ui/): its users (argon2 hashes), their sessions (only the SHA-256 of the id
+    # travels back here), per-user settings and query history, and the key that signs cookies.
+    """
+    CREATE TABLE console_users (
+        name TEXT PRIMARY KEY,
+        domain TEXT NOT NULL REFERENCES domains(name),
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        time_zone TEXT NOT NULL DEFAULT 'UTC',
+        created_ms INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE console_sessions (
+        id_sha256 TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES console_users(name) ON DELETE CASCADE,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE console_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user TEXT NOT NULL,
+        query TEXT NOT NULL,
+        from_text TEXT NOT NULL,
+        to_text TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX console_history_by_user ON console_history(user, id)",
+    """
+    CREATE TABLE console_keys (
+        name TEXT PRIMARY KEY,
+        secret TEXT NOT NULL
+    )
+    """,
 )
 
 

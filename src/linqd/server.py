@@ -23,7 +23,7 @@ from .alerts.delivery import Dispatcher
 from .alerts.engine import AlertEngine
 from .alerts.service import AlertServices
 from .api.app import create_app
-from .clock import SystemClock
+from .clock import Clock, SystemClock
 from .config import Settings
 from .datadir import META_FILE, ensure_private_dir, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
@@ -37,6 +37,7 @@ from .meta import MetaStore
 from .sinks import SinkContext, create_sink, destination_rules
 from .sinks.base import DestinationRules, Sink
 from .sinks.email import SmtpSettings
+from .ui.users import ADMIN_USER, ConsoleUsers
 
 SERVER_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -86,19 +87,32 @@ def read_credentials(data_dir: Path) -> dict[str, str] | None:
     return loaded
 
 
+def ensure_console_admin(data_dir: Path, meta: MetaStore, clock: Clock, domain: str) -> None:
+    """On first start, the console's user ``admin`` of ``domain``, its password written to
+    credentials.json (``consolePassword``)."""
+    password = ConsoleUsers(meta, clock).ensure_admin(domain)
+    if password is not None:
+        written = read_credentials(data_dir) or {}
+        written.update({"consoleUser": ADMIN_USER, "consolePassword": password})
+        write_private_json(data_dir / CREDENTIALS_FILE, written)
+
+
 def ensure_credentials(data_dir: Path) -> dict[str, str]:
-    """The default domain's credentials, creating the domain (and credentials.json) if new."""
+    """The default domain's credentials and console admin, created (with credentials.json) if
+    new."""
     existing = read_credentials(data_dir)
-    if existing is not None:
+    if existing is not None and "consolePassword" in existing:
         return existing
     ensure_private_dir(data_dir)
     meta = MetaStore(data_dir / META_FILE)
     try:
-        fresh = DomainStore(meta, SystemClock()).ensure_domain("self")
+        clock = SystemClock()
+        fresh = DomainStore(meta, clock).ensure_domain("self")
+        if fresh is not None:
+            write_credentials(data_dir, fresh)
+        ensure_console_admin(data_dir, meta, clock, "self")
     finally:
         meta.close()
-    if fresh is not None:
-        write_credentials(data_dir, fresh)
     secure_permissions(data_dir)
     return read_credentials(data_dir) or {}
 
@@ -137,6 +151,7 @@ def serve(settings: Settings) -> None:
     fresh = domains.ensure_domain(settings.default_domain)
     if fresh is not None:
         write_credentials(settings.data_dir, fresh)
+    ensure_console_admin(settings.data_dir, data.meta, clock, settings.default_domain)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit this: without it, a response written in two pieces waits
@@ -154,7 +169,7 @@ def serve(settings: Settings) -> None:
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
     smtp = _smtp(settings)
     rules = destination_rules(settings)
-    sinks = _sink_factory(smtp, clock, rules)
+    sinks = sink_factory(smtp, clock, rules)
     runner = JobRunner(data.store, JobRepository(data.meta), clock, sinks)
     runner.resume_all()
     alerts = AlertServices.over(data.meta, clock)
@@ -237,7 +252,7 @@ def _smtp(settings: Settings) -> SmtpSettings:
     )
 
 
-def _sink_factory(smtp: SmtpSettings, clock: SystemClock, rules: DestinationRules) -> SinkFactory:
+def sink_factory(smtp: SmtpSettings, clock: Clock, rules: DestinationRules) -> SinkFactory:
     context = SinkContext(clock=clock, smtp=smtp, rules=rules)
 
     def factory(job: Job) -> Sink:

@@ -23,6 +23,8 @@ from ..jobs.runner import JobRunner
 from ..sinks import destination_rules
 from ..sinks.email import SmtpSettings
 from ..store.base import EventStore
+from ..ui.console import console_routes
+from ..ui.services import ConsoleServices
 from .alerts import AlertDefinitionsAPI
 from .delco import DelcoAPI
 from .errors import RequestIds, exception_handlers
@@ -59,7 +61,7 @@ def create_app(
     rules = destination_rules(settings)
     jobs = JobsAPI(runner.repo, runner, domains, clock, gate, rules) if runner is not None else None
     search = SearchAPI(settings, store, domains, clock, gate, jobs)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
         Route("/search/query", search.query, methods=["POST"]),
         # devo-sdk posts to "/" when its address ends in a slash.
@@ -98,6 +100,8 @@ def create_app(
     routes += definitions_api.routes()
     routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock, gate))
     routes += DelcoAPI(domains, clock, smtp, outbound=rules.outbound, gate=gate).routes()
+    services = ConsoleServices(settings, store, domains, clock, search, alerts, runner, jobs)
+    routes += console_routes(services)
 
     return api_app(routes, clock)
 

@@ -69,7 +69,7 @@ from ..errors import (
 from ..linq.analyzer import SchemaLookup
 from ..store.catalog import TableSchema
 
-Scheme = Literal["hmac", "bearer", "jwt", "standalone", "ingest"]
+Scheme = Literal["hmac", "bearer", "jwt", "standalone", "ingest", "console"]
 
 _HEX_SIGNATURE = re.compile(r"[0-9A-Fa-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,16}")

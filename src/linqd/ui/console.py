@@ -1,0 +1,25 @@
+"""The console's routes, assembled from its page modules."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .app import PREFIX, Shell, console_mount
+from .search_pages import SearchPages
+from .services import ConsoleServices
+from .sessions import Sessions
+from .users import ConsoleUsers
+
+
+def console_routes(services: ConsoleServices) -> list[BaseRoute]:
+    """``/ui`` and ``GET /`` (which leads there; ``POST /`` stays the Query API)."""
+    users = ConsoleUsers(services.domains.meta, services.clock)
+    shell = Shell(users, Sessions(services.domains.meta, users, services.clock), services.clock)
+    pages: list[BaseRoute] = [*SearchPages(shell, services).routes()]
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+    return [Route("/", root, methods=["GET"]), console_mount(shell, pages)]

@@ -1,0 +1,142 @@
+"""Sign-in, sessions, CSRF and the slowing down of failed sign-ins, without a browser."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from linqd.ui.sessions import COOKIE, FREE_ATTEMPTS
+
+from .conftest import PASSWORD, Console, csrf_of, sign_in
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_pages_lead_to_sign_in_and_back(console: Console) -> None:
+    async with console.client() as client:
+        root = await client.get("/")
+        assert root.status_code == 303 and root.headers["location"] == "/ui/"
+        page = await client.get("/ui/search?q=from%20x")
+        assert page.status_code == 303
+        assert page.headers["location"] == "/ui/login?next=%2Fui%2Fsearch%3Fq%3Dfrom%2520x"
+        form = await client.get(page.headers["location"])
+        assert 'value="/ui/search?q=from%20x"' in form.text
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token
+        signed = await client.post(
+            "/ui/login",
+            data={
+                "user": "ana",
+                "password": PASSWORD,
+                "csrf": token.group(1),
+                "next": "/ui/search?q=from%20x",
+            },
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == "/ui/search?q=from%20x"
+
+
+async def test_post_to_root_stays_the_query_api(console: Console) -> None:
+    async with console.client() as client:
+        answer = await client.post("/", json={"query": "from my.app.x", "from": 0})
+    assert answer.status_code == 401 and "error" in answer.json()
+
+
+async def test_cookie_flags_and_a_new_session_id_at_each_sign_in(console: Console) -> None:
+    async with console.client() as client:
+        first = await sign_in(client, "ana", PASSWORD)
+        (cookie,) = [c for c in first.headers.get_list("set-cookie") if c.startswith(COOKIE)]
+        flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "samesite=strict", "path=/"} <= flags
+        assert "secure" not in flags  # plain HTTP here; see the HTTPS test
+        old = client.cookies[COOKIE]
+        await sign_in(client, "ana", PASSWORD)
+        assert client.cookies[COOKIE] != old
+    # The session a client held before signing in again is its own, not promoted.
+    async with console.client() as other:
+        other.cookies.set(COOKIE, old)
+        assert (await other.get("/ui/search")).status_code == 200
+
+
+async def test_secure_cookie_under_https(console: Console) -> None:
+    async with httpx.AsyncClient(transport=console.transport, base_url="https://linqd") as client:
+        answer = await sign_in(client, "ana", PASSWORD)
+    (cookie,) = [c for c in answer.headers.get_list("set-cookie") if c.startswith(COOKIE)]
+    assert "secure" in cookie.lower()
+
+
+async def test_a_forged_or_ended_session_is_refused(console: Console) -> None:
+    async with console.client() as client:
+        client.cookies.set(COOKIE, "abc.def")
+        assert (await client.get("/ui/search")).status_code == 303
+    async with console.signed_in("ana") as client:
+        token = client.headers["X-CSRF-Token"]
+        cookie = client.cookies[COOKIE]
+        assert (await client.post("/ui/logout")).status_code == 303
+        client.cookies.set(COOKIE, cookie)
+        assert (await client.get("/ui/search")).status_code == 303
+        fragment = await client.post("/ui/logout", headers={"X-CSRF-Token": token})
+        assert fragment.status_code == 401 and fragment.headers["hx-redirect"] == "/ui/login"
+
+
+async def test_state_changes_need_the_csrf_token(console: Console) -> None:
+    async with console.signed_in("ana") as client:
+        token = client.headers.pop("X-CSRF-Token")
+        refused = await client.post("/ui/logout")
+        assert refused.status_code == 403
+        wrong = await client.post("/ui/logout", headers={"X-CSRF-Token": token[:-1] + "0"})
+        assert wrong.status_code == 403
+        assert (await client.get("/ui/search")).status_code == 200  # still signed in
+        form = await client.post("/ui/logout", data={"csrf": token})
+        assert form.status_code == 303
+
+
+async def test_sign_in_needs_its_form_token(console: Console) -> None:
+    async with console.client() as client:
+        answer = await client.post("/ui/login", data={"user": "ana", "password": PASSWORD})
+    assert answer.status_code == 403 and COOKIE not in answer.headers.get("set-cookie", "")
+
+
+async def test_failed_sign_ins_are_slowed_down(console: Console) -> None:
+    async with console.client() as client:
+        for _ in range(FREE_ATTEMPTS):
+            assert (await sign_in(client, "ana", "wrong password")).status_code == 401
+        assert (await sign_in(client, "ana", "wrong password")).status_code == 401
+        # Now even the right password must wait...
+        held = await sign_in(client, "ana", PASSWORD)
+        assert held.status_code == 429 and "try again in 1 s" in held.text
+        console.clock.advance(1_000)
+        # ...until the delay has passed; a further failure doubles it.
+        assert (await sign_in(client, "ana", "wrong password")).status_code == 401
+        console.clock.advance(1_000)
+        assert (await sign_in(client, "ana", PASSWORD)).status_code == 429
+        console.clock.advance(1_000)
+        assert (await sign_in(client, "ana", PASSWORD)).status_code == 303
+        # Another user is not held up by ana's failures.
+        assert (await sign_in(client, "vic", PASSWORD)).status_code == 303
+
+
+async def test_unknown_user_and_wrong_password_look_alike(console: Console) -> None:
+    async with console.client() as client:
+        unknown = await sign_in(client, "nobody", PASSWORD)
+        wrong = await sign_in(client, "ana", "not the password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert "Wrong user or password" in unknown.text and "Wrong user or password" in wrong.text
+
+
+async def test_console_headers(console: Console) -> None:
+    async with console.client() as client:
+        form = await client.get("/ui/login")
+        script = await client.get("/ui/static/htmx-2.0.11.min.js")
+    csp = form.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert form.headers["x-frame-options"] == "DENY"
+    assert script.status_code == 200 and script.headers["content-encoding"] == "gzip"
+
+
+async def test_the_page_shows_who_is_signed_in(console: Console) -> None:
+    async with console.signed_in("vic") as client:
+        page = await client.get("/ui/search")
+    assert "vic · self · viewer" in page.text
+    assert csrf_of(page.text) == client.headers["X-CSRF-Token"]
