@@ -41,8 +41,9 @@ EXAMPLE_QUERY = (
 
 
 HOW_TO_QUERY = """
-The Devo Query API is starting on {url} (Ctrl-C stops it).
-Credentials of the domain `self` are in {data_dir}/credentials.json.
+The console is starting on {url}/ui (Ctrl-C stops it): user {consoleUser}, password
+{consolePassword}. The Devo Query API answers on {url}; the credentials of the domain `self`
+are in {data_dir}/credentials.json.
 
   curl -s {url}/search/query -H 'Authorization: Bearer {token}' \\
        -H 'Content-Type: application/json' \\
@@ -338,7 +339,8 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     )
     credentials = ensure_credentials(data_dir)
     url = f"http://127.0.0.1:{port}"
-    click.echo(HOW_TO_QUERY.format(url=url, data_dir=data_dir, **credentials))
+    shown = {"consoleUser": "admin", "consolePassword": "(see credentials.json)", **credentials}
+    click.echo(HOW_TO_QUERY.format(url=url, data_dir=data_dir, **shown))
     ctx.invoke(
         serve,
         data_dir=data_dir,
@@ -786,3 +788,8 @@ def ingest(data_dir: Path, file: Path, tag: str, hostname: str, url: str | None)
             finally:
                 data.close()
     click.echo(f"{count:,} events stored in {tag}")
+
+
+from .cli_users import user  # noqa: E402  (it builds on the options above)
+
+main.add_command(user)
