@@ -140,3 +140,16 @@ async def test_the_page_shows_who_is_signed_in(console: Console) -> None:
         page = await client.get("/ui/search")
     assert "vic · self · viewer" in page.text
     assert csrf_of(page.text) == client.headers["X-CSRF-Token"]
+
+
+async def test_static_files_are_cached_by_version(console: Console) -> None:
+    async with console.client() as client:
+        vendored = await client.get("/ui/static/uPlot-1.6.32.iife.min.js")
+        own = await client.get("/ui/static/console.js")
+        again = await client.get(
+            "/ui/static/console.js", headers={"if-none-match": own.headers["etag"]}
+        )
+        page = await client.get("/ui/login")
+    assert vendored.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert own.headers["cache-control"] == "no-cache" and again.status_code == 304
+    assert page.headers["cache-control"] == "no-store"

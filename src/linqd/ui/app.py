@@ -12,6 +12,7 @@ templates' autoescaping.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -52,6 +53,9 @@ CSP = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
+
+VENDORED_CACHE = b"public, max-age=31536000, immutable"
+_VERSIONED = re.compile(r"-\d+\.\d+\.\d+\.")
 
 Handler = Callable[[Request, Session], Awaitable[Response]]
 
@@ -279,6 +283,12 @@ class ConsoleHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        static = f"{PREFIX}/static/" in path
+        # Vendored files carry their version in their name and never change; the console's own
+        # are revalidated (304 by ETag) so an upgrade is seen at once. Pages are never stored.
+        cache = VENDORED_CACHE if static and _VERSIONED.search(path) else b"no-cache"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
@@ -287,6 +297,8 @@ class ConsoleHeaders:
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
                 ]
+                if static:
+                    headers.append((b"cache-control", cache))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -84,7 +84,9 @@ class LiveConsole:
         self.data.store.append(table, columns, client=domain, eventdates=eventdates)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and the suite's async tests need the thread's loop free between modules.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None or not Path(path).exists():
