@@ -70,7 +70,8 @@ def chromium_page(server: Server) -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
         try:
-            context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
+            viewport = {"width": 1400, "height": 900}
+            context = browser.new_context(base_url=server.url, viewport=viewport)
             context.set_default_timeout(120_000)
             page = context.new_page()
             sign_in(page, server)
@@ -92,7 +93,7 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def report(name: str, value: float, unit: str, anchor_name: str, anchor: float, target: str) -> None:
+def report(name: str, value: float, anchor_name: str, anchor: float, target: str) -> None:
+    """One figure in seconds beside its anchor, and their ratio."""
     ratio = value / anchor if anchor else float("nan")
-    print(f"{name}: {value:.3f} {unit}; {anchor_name}: {anchor:.3f} {unit}; ratio {ratio:.2f} ({target})")
-
+    print(f"{name}: {value:.3f} s; {anchor_name}: {anchor:.3f} s; ratio {ratio:.2f} ({target})")
