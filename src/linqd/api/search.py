@@ -78,7 +78,7 @@ class QueryRequest:
     destination: Mapping[str, Any] | None
 
 
-class _Answer(StreamingResponse):
+class StreamedAnswer(StreamingResponse):
     """A streamed answer that runs ``finish`` however the response ends (sent, failed, client
     gone, or never started): the query's slot and thread must not outlive it."""
 
@@ -191,9 +191,14 @@ class SearchAPI:
     async def query(self, request: Request) -> Response:
         cid = request_cid(request)
         now = self.clock.now_ms()
+        principal, body = await self.gate.query(request)
+        return await self.answer(principal, body, cid=cid, now=now)
+
+    async def answer(self, principal: Principal, body: bytes, *, cid: str, now: int) -> Response:
+        """The answer to a query ``body`` of an authenticated ``principal``: what
+        ``POST /search/query`` sends, and what the console downloads."""
         ticket: Ticket | None = None
         try:
-            principal, body = await self.gate.query(request)
             ticket = self.admission.enter(principal.domain)
             req, compiled, bounds, continuous = await anyio.to_thread.run_sync(
                 self._prepare, body, principal, now, limiter=self._compiles
@@ -265,16 +270,18 @@ class SearchAPI:
             stream.cancel()
             ticket.release()
 
-        return _Answer(self._emit(stream, framing), media_type=req.mode.content_type, finish=finish)
+        return StreamedAnswer(
+            self._emit(stream, framing), media_type=req.mode.content_type, finish=finish
+        )
 
     async def _emit(self, stream: BatchStream, framing: Framing) -> AsyncIterator[bytes]:
         interval = self.settings.keepalive_interval_s
-        ready = _start(stream)
+        ready = start_stream(stream)
         try:
             yield framing.head()
             while True:
                 try:
-                    piece = await _next_piece(stream, ready, interval)
+                    piece = await next_piece(stream, ready, interval)
                 except queue.Empty:
                     yield framing.keep_alive()
                     continue
@@ -329,18 +336,20 @@ class SearchAPI:
         parts = msgpack_parts(
             compiled.columns, groups, count, req.options, cid=cid, timestamp_ms=now
         )
-        return _Answer(self._packed(parts), media_type=req.mode.content_type, finish=ticket.release)
+        return StreamedAnswer(
+            self._packed(parts), media_type=req.mode.content_type, finish=ticket.release
+        )
 
     async def _collect(self, stream: BatchStream, mode: modes.Mode) -> list[pa.RecordBatch]:
         """Every batch of a whole-document answer, refused past the document limits before
         they are all in memory."""
         max_rows = self.settings.max_document_rows
         max_bytes = self.settings.max_document_bytes
-        ready = _start(stream)
+        ready = start_stream(stream)
         batches: list[pa.RecordBatch] = []
         rows = size = 0
         while True:
-            piece = await _next_piece(stream, ready, None)  # no interval: no keep-alives
+            piece = await next_piece(stream, ready, None)  # no interval: no keep-alives
             if piece is None:
                 return batches
             assert isinstance(piece, pa.RecordBatch)
@@ -377,7 +386,7 @@ class SearchAPI:
         )
 
 
-def _start(stream: BatchStream) -> asyncio.Event:
+def start_stream(stream: BatchStream) -> asyncio.Event:
     """Start ``stream``; the event is set (on this loop) whenever the stream queues a piece."""
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
@@ -391,7 +400,7 @@ def _start(stream: BatchStream) -> asyncio.Event:
     return ready
 
 
-async def _next_piece(
+async def next_piece(
     stream: BatchStream, ready: asyncio.Event, interval: float | None
 ) -> pa.RecordBatch | bytes | None:
     """The stream's next piece (None at its end), waited for on the event loop; raises
