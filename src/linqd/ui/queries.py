@@ -98,8 +98,8 @@ def console_range(from_text: str, to_text: str, *, now_ms: int, tz: tzinfo) -> T
     """A range from the console's fields: Devo's expressions (``1h``, ``today``,
     ``now()-1d``...), ``YYYY-MM-DD HH:MM[:SS]`` or a browser's ``YYYY-MM-DDTHH:MM`` in ``tz``.
     An empty ``to`` means now; ``to`` must come after ``from``."""
-    start = _local_text(from_text.strip()) or "1h"
-    end = _local_text(to_text.strip()) or "now"
+    start = local_text(from_text.strip()) or "1h"
+    end = local_text(to_text.strip()) or "now"
     found = resolve_range(start, end, now_ms=now_ms, tz=tz)
     if found.to_ms is not None and found.to_ms <= found.from_ms:
         raise ValidationError("To must be after From", field="to")
@@ -129,7 +129,7 @@ class ConsoleQueries:
         limit: int = PAGE_ROWS,
     ) -> Answer:
         """Rows ``offset`` to ``offset + limit`` of the query over ``time_range``."""
-        _check_text(text)
+        check_text(text)
         if time_range.to_ms is None:
             raise ValidationError("A page of rows needs an end (To)", field="to")
         ticket = self.services.search.admission.enter(session.user.domain)
@@ -157,7 +157,7 @@ class ConsoleQueries:
     async def hits(self, session: Session, text: str, time_range: TimeRange) -> Hits | None:
         """Rows per bucket over ``time_range`` (a continuous range ends now), or None when the
         query's result has no time axis."""
-        _check_text(text)
+        check_text(text)
         now = self.services.clock.now_ms()
         to_ms = time_range.to_ms if time_range.to_ms is not None else now
         closed = TimeRange(time_range.from_ms, to_ms)
@@ -181,14 +181,14 @@ class ConsoleQueries:
         )
 
 
-def _check_text(text: str) -> None:
+def check_text(text: str) -> None:
     if not text.strip():
         raise ValidationError("Write a query first", field="query")
     if len(text.encode()) > MAX_QUERY_BYTES:
         raise ValidationError(f"A query is at most {MAX_QUERY_BYTES} bytes", field="query")
 
 
-def _local_text(value: str) -> str:
+def local_text(value: str) -> str:
     """``2027-01-15T08:00`` (an HTML datetime-local) as Devo's ``2027-01-15 08:00:00``."""
     found = _LOCAL.fullmatch(value)
     if found is None:
