@@ -164,6 +164,7 @@
 
   function startLive() {
     stopLive();
+    $("live").checked = true;
     if (!query.value.trim()) {
       $("live").checked = false;
       liveStatus("Write a query first");
