@@ -265,11 +265,16 @@ async def test_a_field_shows_its_top_ten_values_with_counts(
 
 
 def test_top_values_query_counts_by_the_column() -> None:
-    assert top_values_query("from t where a > 1;", "status code") == (
+    assert top_values_query("from t where a > 1", "status code") == (
         "from t where a > 1\ngroup by `status code` select count() as count\n"
         "order by count desc limit 10"
     )
     assert "select count() as n\norder by n desc" in top_values_query("from t", "count")
+    # The query's own order and limit would pick rows before the counting: left out.
+    assert top_values_query("from t where a order by b limit 5 pragma x: 1", "c") == (
+        "from t where a pragma x: 1\ngroup by c select count() as count\n"
+        "order by count desc limit 10"
+    )
 
 
 @pytest.mark.parametrize(

@@ -211,9 +211,8 @@ class SearchPages:
         fields = SearchFields.of(request.query_params, session)
         column = request.query_params.get("column", "")
         check_text(fields.query)
-        answer = await self.queries.page(
-            session, top_values_query(fields.query, column), self._range(fields)
-        )
+        top = await anyio.to_thread.run_sync(top_values_query, fields.query, column)
+        answer = await self.queries.page(session, top, self._range(fields))
         values = [
             (row[0], row[1])
             for row in table_rows(answer.table.to_batches(), answer.columns, fields.zone)
@@ -227,9 +226,10 @@ class SearchPages:
         params = request.query_params
         text = params.get("q", "")
         check_text(text)
-        return JSONResponse(
-            {"query": with_filter(text, params.get("column", ""), params.get("value", ""))}
+        filtered = await anyio.to_thread.run_sync(
+            with_filter, text, params.get("column", ""), params.get("value", "")
         )
+        return JSONResponse({"query": filtered})
 
     async def download(self, request: Request, session: Session) -> Response:
         fields = SearchFields.of(request.query_params, session)

@@ -56,25 +56,38 @@ def with_filter(text: str, column: str, value: str) -> str:
     return f"{head}\n{clause}" + (f"\n{tail}" if tail.strip() else "")
 
 
-def _filter_place(query: ast.Query) -> int:
-    """Where a filter on the result goes: before the trailing clauses that pick rows, else after
-    the last clause."""
+def _picking(query: ast.Query) -> tuple[ast.Clause, ...]:
+    """The trailing clauses that only pick rows of the result (order, limit, offset)."""
     clauses = query.clauses
     first = len(clauses)
     while first > 0 and isinstance(clauses[first - 1], _PICKING):
         first -= 1
-    if first < len(clauses):
-        return clauses[first].span.start
+    return clauses[first:]
+
+
+def _filter_place(query: ast.Query) -> int:
+    """Where a filter on the result goes: before the trailing clauses that pick rows, else after
+    the last clause."""
+    picking = _picking(query)
+    if picking:
+        return picking[0].span.start
+    clauses = query.clauses
     spans = [query.table_span, *(c.span for c in clauses), *(p.span for p in query.pragmas)]
     return max(span.end for span in spans)
 
 
 def top_values_query(text: str, column: str) -> str:
-    """The ``TOP_VALUES`` most frequent values of ``column`` in ``text``'s result, with counts
-    (in a column ``count``, or ``n`` when the column itself is called ``count``)."""
+    """The ``TOP_VALUES`` most frequent values of ``column`` among the rows ``text`` selects,
+    with counts (in a column ``count``, or ``n`` when the column itself is called ``count``).
+    The query's trailing ``order by``, ``limit`` and ``offset`` are left out: they would pick
+    rows before the counting, or fight with its own order and limit."""
     name = identifier(column)
     alias = "n" if column == "count" else "count"
-    base = text.rstrip().rstrip(";")
+    query = parse(text)
+    base = text
+    for clause in reversed(_picking(query)):
+        base = f"{base[: clause.span.start].rstrip()} {base[clause.span.end :].lstrip()}"
+    base = base.rstrip().rstrip(";")
     return (
         f"{base}\ngroup by {name} select count() as {alias}\n"
         f"order by {alias} desc limit {TOP_VALUES}"
