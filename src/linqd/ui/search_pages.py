@@ -179,7 +179,7 @@ class SearchPages:
         )
 
     async def rows(self, request: Request, session: Session) -> Response:
-        """ "Load more": the next page of rows, and the button for the one after."""
+        """The next page of rows ("Load more"), and the button for the one after."""
         fields = SearchFields.of(request.query_params, session)
         offset = _offset(request.query_params.get("offset", "0"))
         time_range = self._range(fields)
