@@ -154,6 +154,25 @@ class ConsoleQueries:
         )
         return Answer(result.columns, result.to_table(), time_range)
 
+    async def page_and_hits(
+        self, session: Session, text: str, time_range: TimeRange, *, limit: int
+    ) -> tuple[Answer, Hits | None]:
+        """The first ``limit`` rows and the hits over time: two queries run at once, so the
+        slower one sets the pace. Errors are the rows' (the histogram's own are its absence)."""
+        found: list[Hits | None] = []
+
+        async def count() -> None:
+            found.append(await self.hits(session, text, time_range))
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(count)
+                answer = await self.page(session, text, time_range, limit=limit)
+        except ExceptionGroup as failed:
+            # One query's error, as the caller would have had it from that query alone.
+            raise failed.exceptions[0] from None
+        return answer, found[0]
+
     async def hits(self, session: Session, text: str, time_range: TimeRange) -> Hits | None:
         """Rows per bucket over ``time_range`` (a continuous range ends now), or None when the
         query's result has no time axis."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import anyio
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -27,7 +28,7 @@ from ..errors import LinqdError, ValidationError
 from ..query.dates import TimeRange, parse_timezone, resolve_range
 from .app import PREFIX, Shell, form_of
 from .catalogue import catalogue, columns
-from .cells import filterable, local_time, table_rows
+from .cells import column_widths, filterable, local_time, rows_html, table_rows
 from .downloads import FORMATS, download, epoch_text, format_of
 from .live_tail import LiveTail, failed
 from .queries import PAGE_ROWS, Answer, ConsoleQueries, check_text, console_range, local_text
@@ -116,6 +117,7 @@ class SearchPages:
         self.services = services
         self.queries = ConsoleQueries(services)
         self.live_tail = LiveTail(services)
+        shell.templates.globals["rows_html"] = rows_html
 
     # -- the page --------------------------------------------------------------------------------
 
@@ -149,24 +151,20 @@ class SearchPages:
         fields = SearchFields.of(request.query_params, session)
         zone = fields.zone
         time_range = self._range(fields)
-        answer = await self.queries.page(session, fields.query, time_range, limit=PAGE_ROWS + 1)
-        hits = await self.queries.hits(session, fields.query, time_range)
-        await anyio.to_thread.run_sync(
-            self.shell.users.remember,
-            session.user.name,
-            fields.query,
-            fields.from_text,
-            fields.to_text,
+        answer, hits = await self.queries.page_and_hits(
+            session, fields.query, time_range, limit=PAGE_ROWS + 1
         )
         pinned = fields.pinned(time_range)
+        page = self._page_of_rows(answer, pinned, zone, offset=0)
         end = time_range.to_ms if time_range.to_ms is not None else time_range.from_ms
-        return self.shell.render(
+        response = self.shell.render(
             request,
             "fragments/search_results.html",
             session,
             headers=_push_url(request, session, fields),
             columns=answer.columns,
             filterable=[filterable(c) for c in answer.columns],
+            widths=column_widths([c.name for c in answer.columns], page.rows),
             fields_urls=[
                 f"{PREFIX}/search/field?{urlencode({**pinned.params(), 'column': c.name})}"
                 for c in answer.columns
@@ -175,8 +173,20 @@ class SearchPages:
             zone_name=fields.zone_name,
             chart_zone=fields.zone_name if isinstance(zone, ZoneInfo) else "UTC",
             hits=None if hits is None else hits.json(),
-            page=self._page_of_rows(answer, pinned, zone, offset=0),
+            page=page,
         )
+        # History is written once the answer is sent: its commit waits for the disk.
+        response.background = BackgroundTask(
+            anyio.to_thread.run_sync,
+            partial(
+                self.shell.users.remember,
+                session.user.name,
+                fields.query,
+                fields.from_text,
+                fields.to_text,
+            ),
+        )
+        return response
 
     async def rows(self, request: Request, session: Session) -> Response:
         """The next page of rows ("Load more"), and the button for the one after."""
@@ -190,7 +200,6 @@ class SearchPages:
             request,
             "fragments/search_more.html",
             session,
-            filterable=[filterable(c) for c in answer.columns],
             page=self._page_of_rows(answer, fields, fields.zone, offset=offset),
         )
 

@@ -79,9 +79,24 @@
 
   // -- a click on a value filters on it --------------------------------------------------------------
 
-  function filterOn(cell) {
+  // Cells carry nothing of their own (a page is 12,000 of them): their column's header says
+  // whether a value can be filtered on.
+  function headerOf(cell) {
     var table = cell.closest("table");
-    var header = table && table.tHead && table.tHead.rows[0].cells[cell.cellIndex];
+    return table && table.tHead && table.tHead.rows[0].cells[cell.cellIndex];
+  }
+
+  // Every row is a grid of its own (so rows out of sight are neither laid out nor painted: see
+  // console.css); the columns' widths come from the headers' data-width, in characters.
+  function sizeColumns(table) {
+    var headers = table.tHead ? Array.prototype.slice.call(table.tHead.rows[0].cells) : [];
+    // Two characters more for the cells' padding.
+    var widths = headers.map(function (th) { return (Number(th.dataset.width || 14) + 2) + "ch"; });
+    if (widths.length) table.style.setProperty("--columns", widths.join(" "));
+  }
+
+  function filterOn(cell) {
+    var header = headerOf(cell);
     if (!header) return;
     var params = new URLSearchParams({
       q: query.value, column: header.textContent, value: cell.textContent,
@@ -117,14 +132,21 @@
     results.textContent = "";
     var table = document.createElement("table");
     table.setAttribute("aria-label", "Results");
-    table.className = "live-rows";
-    var head = table.createTHead().insertRow();
+    table.className = "live-rows grid-rows";
+    var thead = table.createTHead();
+    thead.setAttribute("role", "rowgroup");
+    var head = thead.insertRow();
+    head.setAttribute("role", "row");
     columns.forEach(function (column) {
       var th = document.createElement("th");
       th.scope = "col";
+      th.setAttribute("role", "columnheader");
       th.textContent = column.name;
+      th.dataset.width = String(column.kind === "str" ? 32 : 24);
+      if (column.kind === "str") th.setAttribute("data-filter", "");
       head.appendChild(th);
     });
+    sizeColumns(table);
     liveKinds = columns.map(function (column) { return column.kind; });
     liveBody = table.createTBody();
     results.appendChild(table);
@@ -133,14 +155,15 @@
   function addLiveRow(row) {
     if (!liveBody) return;
     var tr = document.createElement("tr");
-    row.forEach(function (value, i) {
+    tr.setAttribute("role", "row");
+    row.forEach(function (value) {
       var td = document.createElement("td");
+      td.setAttribute("role", "cell");
       if (value === null) {
         td.className = "null";
         td.textContent = "null";
       } else {
         td.textContent = value;
-        if (liveKinds[i] === "str") td.setAttribute("data-filter", "");
       }
       tr.appendChild(td);
     });
@@ -387,8 +410,9 @@
       $("lists").textContent = "";
       return;
     }
-    var cell = target.closest("#results td[data-filter]");
-    if (cell && !String(window.getSelection() || "")) {
+    var cell = target.closest("#results td");
+    if (cell && !cell.classList.contains("null") && headerOf(cell) &&
+        headerOf(cell).hasAttribute("data-filter") && !String(window.getSelection() || "")) {
       filterOn(cell);
     }
   }
@@ -428,6 +452,10 @@
     });
     // htmx swaps no error answers by default: a wrong query's message (and its caret) and a
     // refusal are fragments meant to be shown.
+    document.addEventListener("htmx:afterSwap", function () {
+      var table = document.querySelector("#results table.grid-rows");
+      if (table && !table.style.getPropertyValue("--columns")) sizeColumns(table);
+    });
     document.addEventListener("htmx:beforeSwap", function (event) {
       var status = event.detail.xhr.status;
       if (status === 400 || status === 403 || status === 404 || status === 413 || status === 429) {
