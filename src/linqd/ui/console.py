@@ -11,6 +11,7 @@ from .app import PREFIX, Shell, console_mount
 from .search_pages import SearchPages
 from .services import ConsoleServices
 from .sessions import Sessions
+from .triggered_pages import TriggeredPages
 from .users import ConsoleUsers
 
 
@@ -20,6 +21,7 @@ def console_routes(services: ConsoleServices) -> list[BaseRoute]:
     shell = Shell(users, Sessions(services.domains.meta, users, services.clock), services.clock)
     pages: list[BaseRoute] = [*SearchPages(shell, services).routes()]
     pages += AlertPages(shell, services).routes()
+    pages += TriggeredPages(shell, services).routes()
 
     async def root(request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
