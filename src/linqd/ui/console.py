@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from .alert_pages import AlertPages
 from .app import PREFIX, Shell, console_mount
+from .job_pages import JobPages
 from .search_pages import SearchPages
 from .services import ConsoleServices
 from .sessions import Sessions
@@ -22,6 +23,7 @@ def console_routes(services: ConsoleServices) -> list[BaseRoute]:
     pages: list[BaseRoute] = [*SearchPages(shell, services).routes()]
     pages += AlertPages(shell, services).routes()
     pages += TriggeredPages(shell, services).routes()
+    pages += JobPages(shell, services).routes()
 
     async def root(request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
