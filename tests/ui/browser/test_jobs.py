@@ -41,6 +41,7 @@ def test_progress_stop_start_remove(page: Any, live: LiveConsole) -> None:
     job = launch(live, "export-web")
     sign_in(page)
     page.get_by_role("link", name="Jobs", exact=True).click()
+    page.wait_for_url("**/ui/jobs")  # loaded: htmx listens to the buttons
     table = page.get_by_role("table", name="Jobs")
     finished = table.get_by_role("row", name="done-job").locator("td")
     expect(finished).to_have_text(

@@ -40,6 +40,7 @@ def test_filter_and_triage_several_at_once(page: Any, live: LiveConsole) -> None
     ids = [fire(live, d, T0 - i * M, priority=float(i)) for i, d in enumerate("abcd", start=1)]
     sign_in(page)
     page.get_by_role("link", name="Triggered alerts", exact=True).click()
+    page.wait_for_url("**/ui/triggered")  # loaded: htmx listens to the filters
     table = page.get_by_role("table", name="Triggered alerts")
     expect(table.locator("tbody tr")).to_have_count(4)
     page.get_by_label("Minimum priority").select_option("2")
