@@ -47,6 +47,7 @@ from .sessions import Session
 
 MAX_IDS = 1_000
 MAX_FILTER = 256
+BULK_OPS = ("enable", "disable", "delete", "delete-confirmed", "cancel")
 
 
 @dataclass(frozen=True)
@@ -122,31 +123,28 @@ class AlertPages:
         (a browser dialog would be easy to click through)."""
         form = await form_of(request)
         op = form.get("op", "")
+        if op not in BULK_OPS:
+            raise ValidationError("Unknown action", field="op")
         confirming = op == "delete-confirmed"
         ids = list(dict.fromkeys(await form_values(request, "confirm" if confirming else "ids")))
         domain = session.user.domain
         if len(ids) > MAX_IDS:
             raise ValidationError(f"At most {MAX_IDS} alert definitions at once", field="ids")
         chosen = await anyio.to_thread.run_sync(self._owned, domain, ids)
+        noun = count_text(len(ids), "alert definition", "alert definitions")
         message = ""
         confirm: tuple[AlertDefinition, ...] = ()
-        selected: list[str] = []
-        if op == "cancel":
-            selected = []
-        elif not chosen:
+        selected: list[str] = []  # a finished action leaves nothing checked
+        if op != "cancel" and not chosen:
             message = "Select at least one alert definition first"
         elif op in ("enable", "disable"):
             await anyio.to_thread.run_sync(self.repo.set_active, domain, ids, op == "enable")
-            noun = count_text(len(ids), "alert definition", "alert definitions")
             message = f"{'Enabled' if op == 'enable' else 'Disabled'} {noun}"
         elif op == "delete":
             confirm, selected = tuple(chosen), ids
         elif confirming:
             await anyio.to_thread.run_sync(self.repo.delete, domain, ids)
-            message = f"Deleted {count_text(len(ids), 'alert definition', 'alert definitions')}"
-            selected = []
-        else:
-            raise ValidationError("Unknown action", field="op")
+            message = f"Deleted {noun}"
         context = await self._listing(
             session, ListFilters.of(form), message=message, confirm=confirm, selected=selected
         )
