@@ -104,13 +104,18 @@ class JobsAPI:
                 domain, type_=params.get("type"), friendly_name=params.get("name")
             )
             return self._answer([job_object(j) for j in jobs], cid, now)
-        job = self._get(domain, params["id"])
         if action == "get":
-            return self._answer(job_object(job), cid, now)
+            return self._answer(job_object(self._get(domain, params["id"])), cid, now)
         # Stopping waits for the job's worker to finish its batch: off the event loop.
-        change = {"stop": self._stop, "start": self._start, "remove": self._remove}[action]
-        job = await anyio.to_thread.run_sync(change, job)
+        job = await anyio.to_thread.run_sync(self.change, domain, params["id"], action)
         return self._answer(job_object(job), cid, now)
+
+    def change(self, domain: str, job_id: str, action: str) -> Job:
+        """Stop, start or remove one of ``domain``'s jobs: the endpoints' code, and the
+        console's. Blocks while a stopping job's worker finishes its batch."""
+        job = self._get(domain, job_id)
+        change = {"stop": self._stop, "start": self._start, "remove": self._remove}[action]
+        return change(job)
 
     def _get(self, domain: str, job_id: str) -> Job:
         try:

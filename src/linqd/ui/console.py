@@ -6,10 +6,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .alert_pages import AlertPages
 from .app import PREFIX, Shell, console_mount
+from .job_pages import JobPages
 from .search_pages import SearchPages
 from .services import ConsoleServices
 from .sessions import Sessions
+from .triggered_pages import TriggeredPages
 from .users import ConsoleUsers
 
 
@@ -18,6 +21,9 @@ def console_routes(services: ConsoleServices) -> list[BaseRoute]:
     users = ConsoleUsers(services.domains.meta, services.clock)
     shell = Shell(users, Sessions(services.domains.meta, users, services.clock), services.clock)
     pages: list[BaseRoute] = [*SearchPages(shell, services).routes()]
+    pages += AlertPages(shell, services).routes()
+    pages += TriggeredPages(shell, services).routes()
+    pages += JobPages(shell, services).routes()
 
     async def root(request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=303)

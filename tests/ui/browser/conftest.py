@@ -84,10 +84,10 @@ class LiveConsole:
         self.data.store.append(table, columns, client=domain, eventdates=eventdates)
 
 
-# Per module, not per session: Playwright's sync API keeps an event loop running in this thread
-# while it is open, and the suite's async tests need the thread's loop free between modules.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: Playwright's sync API keeps its event loop marked as
+    running while it is started, so a session-wide one would break every async test after it."""
     path = chromium_path()
     if path is None or not Path(path).exists():
         if os.environ.get("CI"):
