@@ -25,7 +25,13 @@
       scales: { x: { time: true, range: function (u, min, max) {
         return [Math.min(min, max), Math.max(min, max) + step];
       } } },
-      axes: [{}, { size: 50 }],
+      // A 24-hour clock, with the date when the range spans days and seconds when it is short.
+      axes: [{ values: function (u, splits) {
+        var span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+        var format = uPlot.fmtDate(span > 2 * 86400 ? "{MM}-{DD} {HH}:{mm}" :
+          span < 300 ? "{HH}:{mm}:{ss}" : "{HH}:{mm}");
+        return splits.map(function (ts) { return format(opts.tzDate(ts)); });
+      } }, { size: 50 }],
       series: [{}, {
         label: "hits", fill: "rgba(36, 87, 197, 0.35)", stroke: "#2457c5", width: 1,
         paths: uPlot.paths.bars({ size: [0.9, Infinity], align: 1 }), points: { show: false },

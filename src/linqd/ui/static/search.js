@@ -90,8 +90,8 @@
   // console.css); the columns' widths come from the headers' data-width, in characters.
   function sizeColumns(table) {
     var headers = table.tHead ? Array.prototype.slice.call(table.tHead.rows[0].cells) : [];
-    // Two characters more for the cells' padding.
-    var widths = headers.map(function (th) { return (Number(th.dataset.width || 14) + 2) + "ch"; });
+    // Four characters more for the cells' padding and the headers' wider font.
+    var widths = headers.map(function (th) { return (Number(th.dataset.width || 14) + 4) + "ch"; });
     if (widths.length) table.style.setProperty("--columns", widths.join(" "));
   }
 
