@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ./linqd-data
 
-.PHONY: install run test chromium lint typecheck bench docs clean
+.PHONY: install run test chromium lint typecheck bench docs screenshots clean
 
 $(BIN)/linqd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: install
 
 docs: install
 	$(BIN)/linqd docs functions > docs/linq-functions.md
+
+screenshots: install chromium
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(DATA) build *.egg-info src/*.egg-info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 STATIC = resources.files("linqd.ui") / "static"
 TEMPLATES = resources.files("linqd.ui") / "templates"
@@ -35,3 +36,11 @@ def _files(folder: Traversable) -> list[Traversable]:
         elif entry.name.endswith(".html"):
             found.append(entry)
     return found
+
+
+def test_the_readme_shows_the_search_page_and_the_backtest_preview() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    for picture in ("docs/console-search.png", "docs/console-backtest.png"):
+        assert f"]({picture})" in readme
+        assert (root / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
