@@ -17,15 +17,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 DOCS = Path(__file__).resolve().parent
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(DOCS.parent / "benchmarks"))
+
+from _console import CHROMIUM_FLAGS  # noqa: E402  (the flags Chromium needs on a closed network)
+
 SEARCH = 'from demo.ecommerce.data where statusCode >= 400 and method = "POST"'
 ALERT = "from demo.ecommerce.data where statusCode >= 500"
 
@@ -49,7 +44,7 @@ def main() -> None:
         credentials = json.loads((folder / "credentials.json").read_text())
         chromium = os.environ.get("LINQD_CHROMIUM") or shutil.which("chromium") or "chromium"
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             page = browser.new_page(base_url=url, viewport={"width": 1400, "height": 860})
             page.goto("/ui/login")
             page.get_by_label("User").fill(credentials["consoleUser"])

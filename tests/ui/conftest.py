@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from linqd.alerts.model import TriggeredAlert
+from linqd.alerts.triggered import TriggeredAlertRepository
 from linqd.api.app import create_app
 from linqd.clock import SimulatedClock
 from linqd.config import Settings
@@ -61,9 +64,9 @@ async def sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.
     )
 
 
-@pytest.fixture
-def console(tmp_path: Path) -> Iterator[Console]:
-    clock = SimulatedClock(T0)
+def populated(tmp_path: Path, clock: SimulatedClock) -> tuple[DataDir, DomainStore, ConsoleUsers]:
+    """A data directory with the domains ``self`` and ``other`` and their users: ana (analyst)
+    and vic (viewer) of self, otto (admin) of other, all with ``PASSWORD``."""
     data = open_data_dir(tmp_path / "data", clock)
     domains = DomainStore(data.meta, clock)
     domains.create_domain("self")
@@ -72,6 +75,13 @@ def console(tmp_path: Path) -> Iterator[Console]:
     users.create("ana", "self", Role.ANALYST, PASSWORD)
     users.create("vic", "self", Role.VIEWER, PASSWORD)
     users.create("otto", "other", Role.ADMIN, PASSWORD)
+    return data, domains, users
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    clock = SimulatedClock(T0)
+    data, domains, users = populated(tmp_path, clock)
     app = create_app(Settings(data_dir=data.path), data.store, domains, clock)
     try:
         yield Console(data, domains, users, clock, httpx.ASGITransport(app=app))
@@ -83,3 +93,25 @@ def console(tmp_path: Path) -> Iterator[Console]:
 async def analyst(console: Console) -> AsyncIterator[httpx.AsyncClient]:
     async with console.signed_in("ana") as client:
         yield client
+
+
+def fire(repo: TriggeredAlertRepository, digest: str, alert_date: int, **changes: Any) -> int:
+    """Store a triggered alert of the domain ``self`` (as the engine would) and return its id."""
+    values: dict[str, Any] = {
+        "domain": "self",
+        "definition_id": "12",
+        "digest": digest,
+        "alert_date": alert_date,
+        "priority": 7.0,
+        "context": "my.alert.self.Port_scan",
+        "alert_name": "Port scan",
+        "subcategory": "lib.my.self.Network",
+        "username": "ana",
+        "message": f"Scan {digest}",
+        "description": "Many ports",
+        "extra_data": {"srcIp": "10.0.0.1", "count": 40, "eventdate": "2027-01-15 07:00:00.000"},
+    }
+    values.update(changes)
+    stored = repo.insert(TriggeredAlert(**values))
+    assert stored is not None
+    return stored.id

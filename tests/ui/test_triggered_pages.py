@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from linqd.alerts.model import AlertStatus, TriggeredAlert
+from linqd.alerts.model import AlertStatus
 from linqd.alerts.triggered import TriggeredAlertRepository
 
 from .conftest import T0, Console
+from .conftest import fire as fire_alert
 
 pytestmark = pytest.mark.anyio
 
@@ -27,24 +28,7 @@ def repo(console: Console) -> TriggeredAlertRepository:
 
 
 def fire(console: Console, digest: str, alert_date: int, **changes: Any) -> int:
-    values: dict[str, Any] = {
-        "domain": "self",
-        "definition_id": "12",
-        "digest": digest,
-        "alert_date": alert_date,
-        "priority": 7.0,
-        "context": "my.alert.self.Port_scan",
-        "alert_name": "Port scan",
-        "subcategory": "lib.my.self.Network",
-        "username": "ana",
-        "message": f"Scan {digest}",
-        "description": "Many ports",
-        "extra_data": {"srcIp": "10.0.0.1", "count": 40, "eventdate": "2027-01-15 07:00:00.000"},
-    }
-    values.update(changes)
-    stored = repo(console).insert(TriggeredAlert(**values))
-    assert stored is not None
-    return stored.id
+    return fire_alert(repo(console), digest, alert_date, **changes)
 
 
 def listed(page: str) -> list[str]:

@@ -26,7 +26,7 @@ from linqd.alerts.service import AlertServices
 from linqd.api.app import create_app
 from linqd.clock import SimulatedClock
 from linqd.config import Settings
-from linqd.datadir import DataDir, open_data_dir
+from linqd.datadir import DataDir
 from linqd.domains import DomainStore
 from linqd.ingest.pipeline import IngestPipeline
 from linqd.jobs.repo import JobRepository
@@ -34,10 +34,10 @@ from linqd.jobs.runner import JobRunner
 from linqd.server import sink_factory
 from linqd.sinks import destination_rules
 from linqd.sinks.email import SmtpSettings
-from linqd.ui.users import ConsoleUsers, Role
+from linqd.ui.users import ConsoleUsers
 
-T0 = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC
-PASSWORD = "correct horse battery"
+from ..conftest import PASSWORD, T0, populated
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -108,14 +108,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveConsole]:
     clock = SimulatedClock(T0)
-    data = open_data_dir(tmp_path / "data", clock)
-    domains = DomainStore(data.meta, clock)
-    domains.create_domain("self")
-    domains.create_domain("other")
-    users = ConsoleUsers(data.meta, clock)
-    users.create("ana", "self", Role.ANALYST, PASSWORD)
-    users.create("vic", "self", Role.VIEWER, PASSWORD)
-    users.create("otto", "other", Role.ADMIN, PASSWORD)
+    data, domains, users = populated(tmp_path, clock)
     settings = Settings(data_dir=data.path)
     pipeline = IngestPipeline(data.store, clock, flush_interval_s=0.01)
     rules = destination_rules(settings)

@@ -7,8 +7,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from linqd.alerts.model import AlertStatus, TriggeredAlert
+from linqd.alerts.model import AlertStatus
 
+from ..conftest import fire as fire_alert
 from .conftest import T0, LiveConsole, sign_in
 
 M = 60_000
@@ -16,24 +17,7 @@ EVIL = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
 def fire(live: LiveConsole, digest: str, alert_date: int, **changes: Any) -> int:
-    values: dict[str, Any] = {
-        "domain": "self",
-        "definition_id": "12",
-        "digest": digest,
-        "alert_date": alert_date,
-        "priority": 7.0,
-        "context": "my.alert.self.Port_scan",
-        "alert_name": "Port scan",
-        "subcategory": "lib.my.self.Network",
-        "username": "ana",
-        "message": f"Scan {digest}",
-        "description": "Many ports",
-        "extra_data": {"srcIp": "10.0.0.1", "count": 40},
-    }
-    values.update(changes)
-    stored = live.alerts.triggered.insert(TriggeredAlert(**values))
-    assert stored is not None
-    return stored.id
+    return fire_alert(live.alerts.triggered, digest, alert_date, **changes)
 
 
 def test_filter_and_triage_several_at_once(page: Any, live: LiveConsole) -> None:
