@@ -38,7 +38,7 @@ from ..linq.ir import ResultColumn
 from ..query.dates import TimeRange
 from ..query.live import BatchStream
 from ..query.run import compile_for
-from .cells import table_rows
+from .display import table_rows
 from .queries import check_text
 from .services import ConsoleServices
 from .sessions import Session

@@ -28,7 +28,7 @@ from ..errors import LinqdError, ValidationError
 from ..query.dates import TimeRange, parse_timezone, resolve_range
 from .app import PREFIX, Shell, form_of
 from .catalogue import catalogue, columns
-from .cells import column_widths, filterable, local_time, rows_html, table_rows
+from .display import column_widths, filterable, local_time, rows_html, table_rows
 from .downloads import FORMATS, download, epoch_text, format_of
 from .live_tail import LiveTail, failed
 from .queries import PAGE_ROWS, Answer, ConsoleQueries, check_text, console_range, local_text
