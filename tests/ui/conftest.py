@@ -64,10 +64,12 @@ async def sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.
     )
 
 
-def populated(tmp_path: Path, clock: SimulatedClock) -> tuple[DataDir, DomainStore, ConsoleUsers]:
+def populated(
+    tmp_path: Path, clock: SimulatedClock, store: str = "duckdb"
+) -> tuple[DataDir, DomainStore, ConsoleUsers]:
     """A data directory with the domains ``self`` and ``other`` and their users: ana (analyst)
     and vic (viewer) of self, otto (admin) of other, all with ``PASSWORD``."""
-    data = open_data_dir(tmp_path / "data", clock)
+    data = open_data_dir(tmp_path / "data", clock, store=store)
     domains = DomainStore(data.meta, clock)
     domains.create_domain("self")
     domains.create_domain("other")
