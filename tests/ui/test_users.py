@@ -133,3 +133,12 @@ def test_history_keeps_the_last_distinct_queries(tmp_path: Path) -> None:
     assert history[0].query == "from t20" and history[0].from_text == "1d"
     assert [h.query for h in history].count("from t20") == 1
     assert history[-1].query == "from t10"
+
+
+def test_make_run_prints_the_console_address_and_password(tmp_path: Path) -> None:
+    from linqd.cli import HOW_TO_QUERY
+
+    credentials = ensure_credentials(tmp_path / "data")
+    shown = HOW_TO_QUERY.format(url="http://127.0.0.1:8080", data_dir=tmp_path, **credentials)
+    assert "http://127.0.0.1:8080/ui" in shown
+    assert f"user admin, password\n{credentials['consolePassword']}" in shown
