@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, quote
 
 import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -271,9 +271,11 @@ def console_mount(shell: Shell, routes: list[BaseRoute]) -> BaseRoute:
         *shell.routes(),
         *routes,
     ]
-    app: ASGIApp = Starlette(routes=inner)
-    app = GZipMiddleware(ConsoleHeaders(app), minimum_size=500)
-    return Mount(PREFIX, app=app)
+    return Mount(
+        PREFIX,
+        routes=inner,
+        middleware=[Middleware(GZipMiddleware, minimum_size=500), Middleware(ConsoleHeaders)],
+    )
 
 
 class ConsoleHeaders:
