@@ -23,9 +23,16 @@ URI = (
     r"(?://(?:[^/?#@]*@)?(\[[^\]]*\]|[^:/?#]*)(?::([0-9]*))?)?"  # 2 host, 3 port
     r"([^?#]*)"  # 4 path
     r"(?:\?([^#]*))?"  # 5 query
-    r"(?:#.*)?$"
+    r"(?:#(.*))?$"  # 6 fragment
 )
-URI_GROUPS = (("urischeme", 1), ("urihost", 2), ("uriport", 3), ("uripath", 4), ("uriquery", 5))
+URI_GROUPS = (
+    ("urischeme", 1),
+    ("urihost", 2),
+    ("uriport", 3),
+    ("uripath", 4),
+    ("uriquery", 5),
+    ("urifragment", 6),
+)
 
 
 def _ranges(value: exp.Expression, networks: Sequence[str]) -> exp.Expression:
@@ -61,6 +68,7 @@ def _uri(name: str, group: int) -> FunctionDef:
         "uriport": "port number",
         "uripath": "path",
         "uriquery": "query (after `?`, still encoded)",
+        "urifragment": "fragment (after `#`, still encoded)",
     }[name]
     returns = "int4" if name == "uriport" else "str"
     return FunctionDef((name,), (sig(f"str -> {returns}"),),
