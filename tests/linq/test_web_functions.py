@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from linqd.clock import SimulatedClock
+from linqd.errors import LinqError
 from linqd.linq import Bounds, compile_linq
 from linqd.meta import MetaStore
 from linqd.store.duckdb import DuckDBStore
@@ -63,6 +64,34 @@ CASES = [
     ('urifragment("/p#a#b")', "a#b"),
     ('urifragment("#top")', "top"),
     ("urifragment(str(bytesTransferred))", None),
+    # -- ipprotocol ------------------------------------------------------------------------------
+    ("ipprotocol(6)", "TCP"),
+    ("ipprotocol(17)", "UDP"),
+    ("ipprotocol(1)", "ICMP"),
+    ("ipprotocol(0)", "HOPOPT"),
+    ("ipprotocol(58)", "IPv6-ICMP"),
+    ("ipprotocol(145)", "NSH"),
+    ("ipprotocol(61)", None),  # "any host internal protocol": no keyword
+    ("ipprotocol(200)", None),
+    ("ipprotocol(-1)", None),
+    ("ipprotocol(bytesTransferred)", None),
+    # -- httpstatusdescription and httpstatustype ------------------------------------------------
+    ("httpstatusdescription(statusCode)", "Not Found"),
+    ("httpstatusdescription(200)", "OK"),
+    ("httpstatusdescription(418)", "I'm a teapot"),
+    ("httpstatusdescription(503)", "Service Unavailable"),
+    ("httpstatusdescription(299)", None),
+    ("httpstatusdescription(bytesTransferred)", None),
+    ("httpstatustype(statusCode)", "Client Error"),
+    ("httpstatustype(100)", "Informational"),
+    ("httpstatustype(204)", "Successful"),
+    ("httpstatustype(399)", "Redirection"),
+    ("httpstatustype(500)", "Server Error"),
+    ("httpstatustype(599)", "Server Error"),
+    ("httpstatustype(99)", None),
+    ("httpstatustype(600)", None),
+    ("httpstatustype(-404)", None),
+    ("httpstatustype(bytesTransferred)", None),
 ]
 
 
@@ -76,9 +105,23 @@ def test_function(engine: Runner, expression: str, expected: object) -> None:
     ("expression", "type_name"),
     [
         ("urifragment(uri)", "str"),
+        ("ipprotocol(6)", "str"),
+        ("httpstatusdescription(statusCode)", "str"),
+        ("httpstatustype(statusCode)", "str"),
     ],
 )
 def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
     value, ltype = evaluate(engine, expression)
     assert ltype == type_name
     assert value is not None
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ('ipprotocol("tcp")', "ipprotocol"),
+    ],
+)
+def test_compile_errors(engine: Runner, expression: str, message: str) -> None:
+    with pytest.raises(LinqError, match=message):
+        evaluate(engine, expression)

@@ -9,10 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from . import aggregates, conversion, json, logic, network, numbers, operators, strings, time
+from . import (
+    aggregates,
+    conversion,
+    json,
+    logic,
+    network,
+    numbers,
+    operators,
+    strings,
+    time,
+    web,
+)
 from .base import FunctionDef
 
-MODULES = (operators, aggregates, conversion, strings, logic, numbers, time, json, network)
+MODULES = (operators, aggregates, conversion, strings, logic, numbers, time, json, network, web)
 
 
 def _build() -> Mapping[str, FunctionDef]:
