@@ -92,6 +92,19 @@ CASES = [
     ("httpstatustype(600)", None),
     ("httpstatustype(-404)", None),
     ("httpstatustype(bytesTransferred)", None),
+    # -- geohash: Wikipedia's examples, the rest from a plain bisection encoder (the algorithm as
+    # published, one bit at a time) worked in Python ----------------------------------------------
+    ("geohash(57.64911, 10.40744, 11)", "u4pruydqqvj"),
+    ("geohash(42.6, -5.6, 5)", "ezs42"),
+    ("geohash(0, 0, 1)", "s"),
+    ("geohash(-90, -180, 4)", "0000"),
+    ("geohash(90, 180, 4)", "zzzz"),
+    ("geohash(48.8583, 2.2945)", "u09tunqu1xpp"),
+    ("geohash(-33.8688, 151.2093)", "r3gx2f77bn44"),
+    ("geohash(37.7749, -122.4194, 9)", "9q8yyk8yt"),
+    ("geohash(91, 0, 5)", None),
+    ("geohash(0, -180.5, 5)", None),
+    ("geohash(float(bytesTransferred), 0)", None),
 ]
 
 
@@ -101,6 +114,31 @@ def test_function(engine: Runner, expression: str, expected: object) -> None:
     assert value == expected
 
 
+# Haversine, R = 6371008.8 m, rounded to the millimetre, worked in Python (math module) for each
+# pair: both engines give these very values.
+DISTANCES = [
+    ("distance(0, 0, 0, 1)", 111_195.08),  # one degree of the equator: 2 pi R / 360
+    ("distance(0, 0, 1, 0)", 111_195.08),  # one degree of a meridian: the same
+    ("distance(10, 20, 10, 20)", 0.0),
+    ("distance(0, 0, 0, 180)", 20_015_114.442),  # antipodes: pi R
+    ("distance(90, 0, -90, 0)", 20_015_114.442),
+    # Paris (Eiffel tower) to London (Big Ben)
+    ("distance(48.8584, 2.2945, 51.5007, -0.1246)", 340_539.39),
+    ("distance(40.7128, -74.0060, 40.7129, -74.0061)", 13.953),  # short: haversine's strength
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), DISTANCES)
+def test_distance(engine: Runner, expression: str, expected: float) -> None:
+    value, type_name = evaluate(engine, expression)
+    assert type_name == "float8"
+    assert value == expected
+
+
+def test_distance_of_a_null_coordinate_is_null(engine: Runner) -> None:
+    assert evaluate(engine, "distance(float(bytesTransferred), 0, 0, 0)")[0] is None
+
+
 @pytest.mark.parametrize(
     ("expression", "type_name"),
     [
@@ -108,6 +146,7 @@ def test_function(engine: Runner, expression: str, expected: object) -> None:
         ("ipprotocol(6)", "str"),
         ("httpstatusdescription(statusCode)", "str"),
         ("httpstatustype(statusCode)", "str"),
+        ("geohash(1.5, 2.5)", "str"),
     ],
 )
 def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
@@ -119,6 +158,9 @@ def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
 @pytest.mark.parametrize(
     ("expression", "message"),
     [
+        ("geohash(1, 2, 0)", "precision of `geohash' must be from 1 to 12"),
+        ("geohash(1, 2, 13)", "precision of `geohash' must be from 1 to 12"),
+        ("geohash(1, 2, statusCode)", "must be a constant integer"),
         ('ipprotocol("tcp")', "ipprotocol"),
     ],
 )
