@@ -1,5 +1,6 @@
-"""Network and web functions (URI fragments, protocol lookups, geometry) on both engines, against
-hand-worked values: the spec (§9.7) names these functions but cites no Devo example for them."""
+"""Network and web functions (URI fragments, protocol lookups, geometry) and shannonentropy on
+both engines, against hand-worked values: the spec (§9.3, §9.7) names these functions but cites
+no Devo example for them."""
 
 from __future__ import annotations
 
@@ -105,6 +106,16 @@ CASES = [
     ("geohash(91, 0, 5)", None),
     ("geohash(0, -180.5, 5)", None),
     ("geohash(float(bytesTransferred), 0)", None),
+    # -- shannonentropy: -sum(p log2 p) over the characters, worked in Python, rounded to 1e-9 ---
+    ('shannonentropy("hello")', 1.921928095),
+    ('shannonentropy("héllo")', 1.921928095),  # characters, not bytes
+    ('shannonentropy("日本日本語")', 1.521928095),
+    ('shannonentropy("1223334444")', 1.846439345),
+    ('shannonentropy("abcd")', 2.0),
+    ('shannonentropy("aaaa")', 0.0),
+    ('shannonentropy("")', 0.0),
+    ('shannonentropy("a b\\nc d")', 2.521640636),  # a newline is a character too
+    ("shannonentropy(str(bytesTransferred))", None),
 ]
 
 
@@ -147,6 +158,7 @@ def test_distance_of_a_null_coordinate_is_null(engine: Runner) -> None:
         ("httpstatusdescription(statusCode)", "str"),
         ("httpstatustype(statusCode)", "str"),
         ("geohash(1.5, 2.5)", "str"),
+        ('shannonentropy("ab")', "float8"),
     ],
 )
 def test_result_types(engine: Runner, expression: str, type_name: str) -> None:

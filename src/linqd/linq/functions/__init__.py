@@ -14,6 +14,7 @@ from . import (
     conversion,
     json,
     logic,
+    measures,
     network,
     numbers,
     operators,
@@ -23,7 +24,19 @@ from . import (
 )
 from .base import FunctionDef
 
-MODULES = (operators, aggregates, conversion, strings, logic, numbers, time, json, network, web)
+MODULES = (
+    operators,
+    aggregates,
+    conversion,
+    strings,
+    logic,
+    numbers,
+    time,
+    json,
+    network,
+    web,
+    measures,
+)
 
 
 def _build() -> Mapping[str, FunctionDef]:
