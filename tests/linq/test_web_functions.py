@@ -1,6 +1,6 @@
-"""Network and web functions (URI fragments, protocol lookups, geometry) and shannonentropy on
-both engines, against hand-worked values: the spec (§9.3, §9.7) names these functions but cites
-no Devo example for them."""
+"""Network and web functions (URI fragments, protocol lookups, geometry), shannonentropy and
+humanSize on both engines, against hand-worked values: the spec (§9.3, §9.7) names these
+functions but cites no Devo example for them."""
 
 from __future__ import annotations
 
@@ -116,6 +116,25 @@ CASES = [
     ('shannonentropy("")', 0.0),
     ('shannonentropy("a b\\nc d")', 2.521640636),  # a newline is a character too
     ("shannonentropy(str(bytesTransferred))", None),
+    # -- humanSize: the Java idiom its signature (bytes, si) comes from, worked by hand ----------
+    ("humanSize(0)", "0 B"),
+    ("humanSize(1023)", "1023 B"),
+    ("humanSize(1024)", "1.0 KiB"),
+    ("humanSize(1536)", "1.5 KiB"),
+    ("humanSize(1075)", "1.0 KiB"),  # 1.0498...
+    ("humanSize(1076)", "1.1 KiB"),  # 1.0507...
+    ("humanSize(1048576)", "1.0 MiB"),
+    ("humanSize(5368709120)", "5.0 GiB"),
+    ("humanSize(9223372036854775807)", "8.0 EiB"),
+    ("humanSize(-5)", "-5 B"),
+    ("humanSize(999, true)", "999 B"),
+    ("humanSize(1000, true)", "1.0 kB"),
+    ("humanSize(1050, true)", "1.1 kB"),  # halves up
+    ("humanSize(106350, true)", "106.4 kB"),  # 106.35 is a hair less as a double: Java's %.1f
+    ("humanSize(1500, false)", "1.5 KiB"),
+    ("humanSize(999950, true)", "1000.0 kB"),  # as the idiom: the unit is chosen before rounding
+    ("humanSize(1234567890, true)", "1.2 GB"),
+    ("humanSize(bytesTransferred)", None),
 ]
 
 
@@ -159,6 +178,7 @@ def test_distance_of_a_null_coordinate_is_null(engine: Runner) -> None:
         ("httpstatustype(statusCode)", "str"),
         ("geohash(1.5, 2.5)", "str"),
         ('shannonentropy("ab")', "float8"),
+        ("humanSize(1)", "str"),
     ],
 )
 def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
@@ -174,6 +194,7 @@ def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
         ("geohash(1, 2, 13)", "precision of `geohash' must be from 1 to 12"),
         ("geohash(1, 2, statusCode)", "must be a constant integer"),
         ('ipprotocol("tcp")', "ipprotocol"),
+        ("humanSize(1, statusCode = 1)", "must be true or false"),
     ],
 )
 def test_compile_errors(engine: Runner, expression: str, message: str) -> None:
