@@ -384,6 +384,27 @@ CASES = [
     ("period(eventdate, 7m)", at("2023-11-14 22:13")),
     ('dayofweek("2023-11-18")', 6),
     ('weekofyear("2023-01-01")', 52),
+    # midnight: the start of the day in UTC or the zone given, as a UTC timestamp
+    ("midnight()", at("2023-11-14")),
+    ("midnight(eventdate)", at("2023-11-14")),
+    ('midnight(eventdate, "Asia/Kolkata")', at("2023-11-14 18:30")),
+    ('midnight(eventdate, "America/New_York")', at("2023-11-14 05:00")),
+    ('midnight("2023-03-26 12:00", "Europe/Madrid")', at("2023-03-25 23:00")),  # a DST day
+    ("midnight(timestamp(hostname))", None),
+    # weekofmonth: Monday-to-Sunday weeks, week 1 holding the 1st (a Wednesday in 2023-11)
+    ("weekofmonth(eventdate)", 3),
+    ('weekofmonth("2023-11-01")', 1),
+    ('weekofmonth("2023-11-05")', 1),
+    ('weekofmonth("2023-11-06")', 2),
+    ('weekofmonth("2023-10-31")', 6),
+    ('weekofmonth("2024-04-01")', 1),
+    ('weekofmonth("2024-04-30 23:00", "Asia/Tokyo")', 1),
+    ("weekofmonth(timestamp(hostname))", None),
+    # text in [brackets] is kept as it is (Devo's `YYYY-MM-DD[T]HH:mm:ss`)
+    ('formatdate(eventdate, "YYYY-MM-DD[T]HH:mm:ss")', "2023-11-14T22:13:20"),
+    ('formatdate(eventdate, "[Day] D [of] MMMM")', "Day 14 of November"),
+    ('formatdate(eventdate, "HH[\'h] mm")', "22'h 13"),
+    ('parsedate("2023-11-14T22:13", "YYYY-MM-DD[T]HH:mm")', at("2023-11-14 22:13")),
 ]
 
 
@@ -440,6 +461,8 @@ def test_function_on_typed_columns(engine: Runner, expression: str, expected: ob
         ("hour()", "duration"),
         ("eventdate - day()", "timestamp"),
         ("today()", "timestamp"),
+        ("midnight(eventdate)", "timestamp"),
+        ("weekofmonth(eventdate)", "int4"),
         ("jsonparse(message)", "json"),
         ("label(message)", "str"),
         ("uriport(hostname)", "int4"),
@@ -460,6 +483,7 @@ def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
         ("formatdate(eventdate, hostname)", "must be a constant string"),
         ('formatdate(eventdate, "yyyy Q")', "unsupported pattern letter 'Q'"),
         ('parsedate(hostname, "yyyy\'")', "unterminated quote"),
+        ('formatdate(eventdate, "HH[h")', "unterminated \\["),
         ('hour(eventdate, "Mars/Olympus")', "Unknown time zone 'Mars/Olympus'"),
         ('today("Mars/Olympus")', "Unknown time zone"),
         ("today(hostname)", "must be a constant string"),
@@ -504,6 +528,8 @@ def test_jq_paths_map_to_jsonpath(path: str, jsonpath: str) -> None:
         ("EEEE, MMMM d", "%A, %B %-d"),
         ("'it''s' HH", "it's %H"),
         ("DDD 100%", "%j 100%%"),
+        ("YYYY-MM-DD[T]HH:mm", "%Y-%m-%dT%H:%M"),
+        ("[at 100%] HH", "at 100%% %H"),
     ],
 )
 def test_date_patterns_map_to_strftime(pattern: str, format_: str) -> None:
