@@ -172,6 +172,14 @@ CASES = [
     ('urldecode("a+b%2Bc%20d")', "a b+c d"),
     ('levenshtein("kitten", "sitting")', 3),
     ('damerau("ab", "ba")', 1),
+    ('hamming("karolin", "kathrin")', 3),
+    ('hamming("1011101", "1001001")', 2),
+    ('hamming("héllo", "hallo")', 1),  # characters, not bytes
+    ('hamming("abc", "ABC")', 3),
+    ('hamming("", "")', 0),
+    ('hamming("ab", "abc")', None),
+    ('hamming(str(timestamp(hostname)), "a")', None),
+    ("hamming(hostname, hostname)", 0),
     ('eqic("ABC", "abc")', True),
     ('eqic("ABC", "abd")', False),
     # toktains: whole tokens unless a side is extended

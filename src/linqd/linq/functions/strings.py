@@ -19,6 +19,7 @@ from .helpers import (
     lower,
     minus,
     on_clickhouse,
+    plus,
     regex_escape,
     regex_extract,
     regex_matches,
@@ -30,6 +31,9 @@ ALNUM = "[A-Za-z0-9]"
 NOT_ALNUM = "[^A-Za-z0-9]"
 LEFT_EDGE = f"(?:^|{NOT_ALNUM})"
 RIGHT_EDGE = f"(?:{NOT_ALNUM}|$)"
+# The position variable of the lambdas that walk a text; an unusual name, so that it does not
+# hide a column of the same name used in the texts.
+LAMBDA_POSITION = "_linqd_pos"
 
 
 # DuckDB's text functions count characters; ClickHouse's plain ones count bytes, its *UTF8 ones
@@ -225,6 +229,31 @@ def _edit_distance(function: str) -> Translator:
     return translate
 
 
+def _hamming(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """The characters that differ position by position; null unless the lengths are equal.
+    Built from a count over the positions: DuckDB's hamming() counts bytes and fails on texts of
+    different lengths (a query must not fail on one row), and ClickHouse has no text one."""
+    first, second = args[0].sql, args[1].sql
+    size = text_call(ctx, "length", first)
+    position = exp.column(LAMBDA_POSITION)
+
+    def char(text: exp.Expression) -> exp.Expression:
+        return text_call(ctx, "substring", text, position, lit(1))
+
+    differs = exp.Lambda(
+        this=exp.NEQ(this=char(first), expression=char(second)),
+        expressions=[exp.to_identifier(LAMBDA_POSITION)],
+    )
+    # A null text has no positions (ClickHouse's range takes no null bound); the CASE is null.
+    positions = call("range", lit(1), plus(exp.Coalesce(this=size, expressions=[lit(0)]), 1))
+    if on_clickhouse(ctx):
+        count = call("arrayCount", differs, positions)
+    else:
+        count = call("len", call("list_filter", positions, differs))
+    same_size = exp.EQ(this=size, expression=text_call(ctx, "length", second))
+    return cast(case((same_size, count)), "INTEGER")
+
+
 def _text(names: tuple[str, ...], signature: str, doc: str, translate: Translator) -> FunctionDef:
     return FunctionDef(names, (sig(signature),), doc, "strings", both(translate))
 
@@ -277,6 +306,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     _text(("damerau",), "str, str -> int4",
           "Damerau-Levenshtein distance (also counts transpositions of adjacent characters).",
           _edit_distance("damerau_levenshtein")),
+    _text(("hamming",), "str, str -> int4",
+          "Hamming distance: the number of positions whose characters differ; null when the "
+          "texts differ in length.", _hamming),
     FunctionDef(("eqic",), (sig("str, str -> bool"),), "Equal, ignoring case.", "comparison",
                 both(_eqic)),
     FunctionDef(("toktains",), TOKEN_SIGNATURE,
