@@ -181,7 +181,8 @@ def _week_of_month(ctx: Context, stamp: exp.Expression) -> exp.Expression:
     """Weeks from Monday to Sunday, week 1 the one holding the 1st (ISO weeks, as
     ``weekofyear``, cut at the month's edges): 1-6."""
     day = _part("day")(ctx, stamp)
-    # The weekday counted from Monday = 0, and that of the 1st (+35 keeps the modulo positive).
+    # The weekday counted from Monday = 0, and that of the 1st: (weekday - (day - 1)) mod 7,
+    # with 35 added so that the engines' modulo (signed, as the dividend) is taken of a positive.
     weekday = exp.Mod(this=plus(_part("dayofweek")(ctx, stamp), 6), expression=lit(7))
     first = exp.Mod(
         this=paren(exp.Add(this=exp.Sub(this=weekday, expression=day), expression=lit(36))),
