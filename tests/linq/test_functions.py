@@ -5,6 +5,7 @@ Both engines must give the very same values."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -172,6 +173,32 @@ CASES = [
     ('urldecode("a+b%2Bc%20d")', "a b+c d"),
     ('levenshtein("kitten", "sitting")', 3),
     ('damerau("ab", "ba")', 1),
+    # damerau is the unrestricted distance, osa the restricted one: they differ when a swapped
+    # pair is edited again ("CA" -> "AC" -> "ABC")
+    ('damerau("CA", "ABC")', 2),
+    ('osa("CA", "ABC")', 3),
+    ('osa("ab", "ba")', 1),
+    ('damerau("kitten", "sitting")', 3),
+    ('osa("kitten", "sitting")', 3),
+    ('damerau("abcdef", "badcfe")', 3),
+    ('osa("abcdef", "badcfe")', 3),
+    ('damerau("héllo", "hlélo")', 1),  # characters, not bytes
+    ('osa("é", "e")', 1),
+    ('damerau("", "abc")', 3),
+    ('osa("abc", "")', 3),
+    ('osa("", "")', 0),
+    ('damerau("Abc", "abc")', 1),
+    ('damerau(str(timestamp(hostname)), "a")', None),
+    ('osa("a", str(timestamp(hostname)))', None),
+    ("osa(hostname, hostname)", 0),
+    ('hamming("karolin", "kathrin")', 3),
+    ('hamming("1011101", "1001001")', 2),
+    ('hamming("héllo", "hallo")', 1),  # characters, not bytes
+    ('hamming("abc", "ABC")', 3),
+    ('hamming("", "")', 0),
+    ('hamming("ab", "abc")', None),
+    ('hamming(str(timestamp(hostname)), "a")', None),
+    ("hamming(hostname, hostname)", 0),
     ('eqic("ABC", "abc")', True),
     ('eqic("ABC", "abd")', False),
     # toktains: whole tokens unless a side is extended
@@ -384,6 +411,27 @@ CASES = [
     ("period(eventdate, 7m)", at("2023-11-14 22:13")),
     ('dayofweek("2023-11-18")', 6),
     ('weekofyear("2023-01-01")', 52),
+    # midnight: the start of the day in UTC or the zone given, as a UTC timestamp
+    ("midnight()", at("2023-11-14")),
+    ("midnight(eventdate)", at("2023-11-14")),
+    ('midnight(eventdate, "Asia/Kolkata")', at("2023-11-14 18:30")),
+    ('midnight(eventdate, "America/New_York")', at("2023-11-14 05:00")),
+    ('midnight("2023-03-26 12:00", "Europe/Madrid")', at("2023-03-25 23:00")),  # a DST day
+    ("midnight(timestamp(hostname))", None),
+    # weekofmonth: Monday-to-Sunday weeks, week 1 holding the 1st (a Wednesday in 2023-11)
+    ("weekofmonth(eventdate)", 3),
+    ('weekofmonth("2023-11-01")', 1),
+    ('weekofmonth("2023-11-05")', 1),
+    ('weekofmonth("2023-11-06")', 2),
+    ('weekofmonth("2023-10-31")', 6),
+    ('weekofmonth("2024-04-01")', 1),
+    ('weekofmonth("2024-04-30 23:00", "Asia/Tokyo")', 1),
+    ("weekofmonth(timestamp(hostname))", None),
+    # text in [brackets] is kept as it is (Devo's `YYYY-MM-DD[T]HH:mm:ss`)
+    ('formatdate(eventdate, "YYYY-MM-DD[T]HH:mm:ss")', "2023-11-14T22:13:20"),
+    ('formatdate(eventdate, "[Day] D [of] MMMM")', "Day 14 of November"),
+    ('formatdate(eventdate, "HH[\'h] mm")', "22'h 13"),
+    ('parsedate("2023-11-14T22:13", "YYYY-MM-DD[T]HH:mm")', at("2023-11-14 22:13")),
 ]
 
 
@@ -440,6 +488,8 @@ def test_function_on_typed_columns(engine: Runner, expression: str, expected: ob
         ("hour()", "duration"),
         ("eventdate - day()", "timestamp"),
         ("today()", "timestamp"),
+        ("midnight(eventdate)", "timestamp"),
+        ("weekofmonth(eventdate)", "int4"),
         ("jsonparse(message)", "json"),
         ("label(message)", "str"),
         ("uriport(hostname)", "int4"),
@@ -460,6 +510,7 @@ def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
         ("formatdate(eventdate, hostname)", "must be a constant string"),
         ('formatdate(eventdate, "yyyy Q")', "unsupported pattern letter 'Q'"),
         ('parsedate(hostname, "yyyy\'")', "unterminated quote"),
+        ('formatdate(eventdate, "HH[h")', "unterminated \\["),
         ('hour(eventdate, "Mars/Olympus")', "Unknown time zone 'Mars/Olympus'"),
         ('today("Mars/Olympus")', "Unknown time zone"),
         ("today(hostname)", "must be a constant string"),
@@ -504,10 +555,56 @@ def test_jq_paths_map_to_jsonpath(path: str, jsonpath: str) -> None:
         ("EEEE, MMMM d", "%A, %B %-d"),
         ("'it''s' HH", "it's %H"),
         ("DDD 100%", "%j 100%%"),
+        ("YYYY-MM-DD[T]HH:mm", "%Y-%m-%dT%H:%M"),
+        ("[at 100%] HH", "at 100%% %H"),
     ],
 )
 def test_date_patterns_map_to_strftime(pattern: str, format_: str) -> None:
     assert strftime_format(pattern) == format_
+
+
+def _reference_distance(a: str, b: str, unrestricted: bool) -> int:
+    """The textbook algorithms: Lowrance-Wagner (Damerau-Levenshtein) and OSA."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    last_row: dict[str, int] = {}
+    for i in range(1, len(a) + 1):
+        last_col = 0
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            best = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if unrestricted:
+                k, col = last_row.get(b[j - 1], 0), last_col
+                if k and col:
+                    best = min(best, d[k - 1][col - 1] + (i - k - 1) + 1 + (j - col - 1))
+                if cost == 0:
+                    last_col = j
+            elif i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                best = min(best, d[i - 2][j - 2] + 1)
+            d[i][j] = best
+        last_row[a[i - 1]] = i
+    return d[len(a)][len(b)]
+
+
+def test_edit_distances_match_the_textbook_algorithms(engine: Runner) -> None:
+    """damerau and osa against the algorithms they are named after, on random short texts over
+    a small alphabet (where swaps and repeated letters are frequent)."""
+    rng = random.Random(7)
+    pairs = [
+        tuple("".join(rng.choice("abcé") for _ in range(rng.randint(0, 6))) for _ in range(2))
+        for _ in range(40)
+    ]
+    selects = ", ".join(
+        f'damerau("{a}", "{b}") as d{n}, osa("{a}", "{b}") as o{n}'
+        for n, (a, b) in enumerate(pairs)
+    )
+    [row] = run(engine, f"from my.app.fn select {selects}")
+    values = row[-2 * len(pairs) :]
+    expected = [
+        distance
+        for a, b in pairs
+        for distance in (_reference_distance(a, b, True), _reference_distance(a, b, False))
+    ]
+    assert list(values) == expected
 
 
 def test_now_and_today_follow_the_query_clock(engine: Runner) -> None:

@@ -73,6 +73,9 @@ CASES: dict[str, str] = {
         f'{E} select method + " " + uri as request where request -> "cart"'
     ),
     "timestamp_arithmetic": f"{E} select eventdate + 1h as later, eventdate - 5m as earlier",
+    "midnight_weekofmonth": (
+        f'{E} select midnight(eventdate, "Europe/Madrid") as m, weekofmonth(eventdate) as w'
+    ),
     # grouping
     "group_every_by_count": (
         f"{E} where statusCode = 404 group every 10m by method, clientIpAddress every 10m "

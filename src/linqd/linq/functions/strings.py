@@ -11,7 +11,9 @@ from ..types import Kind, LType
 from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, paren, sig
 from .helpers import (
     REGEX_SPECIAL,
+    all_of,
     case,
+    ch_cast,
     const_bool,
     const_int,
     contains,
@@ -19,6 +21,7 @@ from .helpers import (
     lower,
     minus,
     on_clickhouse,
+    plus,
     regex_escape,
     regex_extract,
     regex_matches,
@@ -30,6 +33,9 @@ ALNUM = "[A-Za-z0-9]"
 NOT_ALNUM = "[^A-Za-z0-9]"
 LEFT_EDGE = f"(?:^|{NOT_ALNUM})"
 RIGHT_EDGE = f"(?:{NOT_ALNUM}|$)"
+# The position variable of the lambdas that walk a text; an unusual name, so that it does not
+# hide a column of the same name used in the texts.
+LAMBDA_POSITION = "_linqd_pos"
 
 
 # DuckDB's text functions count characters; ClickHouse's plain ones count bytes, its *UTF8 ones
@@ -55,7 +61,6 @@ TEXT_FUNCTIONS = {
     "url_decode": ("url_decode", "decodeURLComponent"),
     # Both count bytes, as DuckDB's do.
     "levenshtein": ("levenshtein", "editDistance"),
-    "damerau_levenshtein": ("damerau_levenshtein", "damerauLevenshteinDistance"),
 }
 
 
@@ -225,6 +230,173 @@ def _edit_distance(function: str) -> Translator:
     return translate
 
 
+def _hamming(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """The characters that differ position by position; null unless the lengths are equal.
+    Built from a count over the positions: DuckDB's hamming() counts bytes and fails on texts of
+    different lengths (a query must not fail on one row), and ClickHouse has no text one."""
+    first, second = args[0].sql, args[1].sql
+    size = text_call(ctx, "length", first)
+    position = exp.column(LAMBDA_POSITION)
+
+    def char(text: exp.Expression) -> exp.Expression:
+        return text_call(ctx, "substring", text, position, lit(1))
+
+    differs = exp.Lambda(
+        this=exp.NEQ(this=char(first), expression=char(second)),
+        expressions=[exp.to_identifier(LAMBDA_POSITION)],
+    )
+    # A null text has no positions (ClickHouse's range takes no null bound); the CASE is null.
+    positions = call("range", lit(1), plus(exp.Coalesce(this=size, expressions=[lit(0)]), 1))
+    if on_clickhouse(ctx):
+        count = call("arrayCount", differs, positions)
+    else:
+        count = call("len", call("list_filter", positions, differs))
+    same_size = exp.EQ(this=size, expression=text_call(ctx, "length", second))
+    return cast(case((same_size, count)), "INTEGER")
+
+
+# -- edit distances built as a dynamic programme over the characters ----------------------------
+#
+# OSA and Damerau-Levenshtein have no engine function that means the same on both (DuckDB's
+# damerau_levenshtein is the unrestricted distance, ClickHouse's damerauLevenshteinDistance the
+# restricted one, OSA, and both count bytes): both are written as a fold over the rows of the
+# distance table, each row a fold over its cells. The state is the table so far, a list of rows;
+# row p is at (1-based) index p + 1 and its cell q at index q + 1. Cost: O(n * m * (n + m)).
+
+TABLE, ROW, ROW_NO, COL_NO, SCAN = (f"_linqd_{n}" for n in ("table", "row", "i", "j", "k"))
+
+
+def _element(ctx: Context, items: exp.Expression, index: exp.Expression) -> exp.Expression:
+    """The element at a 1-based index (sqlglot's Bracket takes 0-based ones)."""
+    return call("arrayElement" if on_clickhouse(ctx) else "list_extract", items, index)
+
+
+def _append(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:
+    return call("arrayPushBack" if on_clickhouse(ctx) else "list_append", items, value)
+
+
+def _range(ctx: Context, start: int, stop: exp.Expression) -> exp.Expression:
+    """start .. stop - 1. On ClickHouse as Int64s: its UInt64 ranges turn a difference into an
+    Int64 and the cells of one row into values of no common type."""
+    numbers = call("range", lit(start), stop)
+    return ch_cast(numbers, "Array(Int64)") if on_clickhouse(ctx) else numbers
+
+
+def _fold(
+    ctx: Context,
+    items: exp.Expression,
+    state: str,
+    item: str,
+    body: exp.Expression,
+    initial: exp.Expression,
+) -> exp.Expression:
+    """``initial`` folded with ``body`` (a function of the columns ``state`` and ``item``)."""
+    step = exp.Lambda(this=body, expressions=[exp.to_identifier(state), exp.to_identifier(item)])
+    if on_clickhouse(ctx):
+        return call("arrayFold", step, items, initial)
+    return call("list_reduce", items, step, initial)
+
+
+def _last_index(ctx: Context, stop: exp.Expression, condition: exp.Expression) -> exp.Expression:
+    """The last of 1 .. stop - 1 for which ``condition`` (on the column SCAN) holds; 0 if none."""
+    test = exp.Lambda(this=condition, expressions=[exp.to_identifier(SCAN)])
+    candidates = _range(ctx, 1, stop)
+    if on_clickhouse(ctx):
+        return call("toInt64", call("arrayLastIndex", test, candidates))
+    found = call("list_max", call("list_filter", candidates, test))
+    return exp.Coalesce(this=found, expressions=[lit(0)])
+
+
+def _dp_distance(ctx: Context, args: Sequence[Arg], unrestricted: bool) -> exp.Expression:
+    first, second = args[0].sql, args[1].sql
+    i, j, k, table, row = (exp.column(name) for name in (ROW_NO, COL_NO, SCAN, TABLE, ROW))
+
+    def char(text: exp.Expression, position: exp.Expression) -> exp.Expression:
+        return text_call(ctx, "substring", text, position, lit(1))
+
+    def size(text: exp.Expression) -> exp.Expression:
+        # A null text is read as empty here (ranges take no null bound); the CASE below is null.
+        return exp.Coalesce(this=text_call(ctx, "length", text), expressions=[lit(0)])
+
+    def cell(p: exp.Expression, q: exp.Expression) -> exp.Expression:
+        """d(p - 1, q - 1): the table's row p - 1, column q - 1."""
+        return _element(ctx, _element(ctx, table, p), q)
+
+    def add(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+        return exp.Add(this=left, expression=right)
+
+    def sub(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+        return exp.Sub(this=left, expression=right)
+
+    a_i, b_j = char(first, i), char(second, j)
+    left = add(_element(ctx, row, j), lit(1))  # d(i, j - 1) + 1: the row so far ends there
+    cost = case((exp.EQ(this=a_i, expression=b_j), lit(0)), default=lit(1))
+    candidates = [
+        add(cell(i, plus(j, 1)), lit(1)),  # d(i - 1, j) + 1
+        left,
+        add(cell(i, j), cost),  # d(i - 1, j - 1) + cost
+    ]
+    if unrestricted:
+        # Lowrance-Wagner: k, the last earlier row whose character is b[j], and l, the last
+        # earlier column of this row whose character is a[i]; a swap across them costs
+        # d(k - 1, l - 1) + (i - k - 1) + 1 + (j - l - 1).
+        last_row = _last_index(ctx, i, exp.EQ(this=char(first, k), expression=b_j))
+        last_col = _last_index(ctx, j, exp.EQ(this=char(second, k), expression=a_i))
+        both_found = all_of([exp.GT(this=last_row, expression=lit(0)),
+                             exp.GT(this=last_col, expression=lit(0))])  # fmt: skip
+        skipped = paren(add(add(last_row, last_col), lit(1)))
+        swap = sub(add(add(cell(last_row, last_col), i), j), skipped)
+    else:
+        # Optimal string alignment: only a swap of the two characters just before, once.
+        both_found = all_of([
+            exp.GT(this=i, expression=lit(1)),
+            exp.GT(this=j, expression=lit(1)),
+            exp.EQ(this=a_i, expression=char(second, minus(j, 1))),
+            exp.EQ(this=char(first, minus(i, 1)), expression=b_j),
+        ])  # fmt: skip
+        swap = add(cell(minus(i, 1), minus(j, 1)), lit(1))  # d(i - 2, j - 2) + 1
+    # Without a swap, a candidate already there: it does not change the minimum.
+    candidates.append(case((both_found, swap), default=left))
+    cells = _fold(
+        ctx,
+        _range(ctx, 1, plus(size(second), 1)),
+        ROW,
+        COL_NO,
+        _append(ctx, row, call("least", *candidates)),
+        exp.Array(expressions=[i]),
+    )
+    rows = _fold(
+        ctx,
+        _range(ctx, 1, plus(size(first), 1)),
+        TABLE,
+        ROW_NO,
+        _append(ctx, table, cells),
+        exp.Array(expressions=[_range(ctx, 0, plus(size(second), 1))]),
+    )
+    distance = _element(ctx, _element(ctx, rows, plus(size(first), 1)), plus(size(second), 1))
+    known = all_of([exp.Not(this=exp.Is(this=text, expression=exp.Null()))
+                    for text in (first, second)])  # fmt: skip
+    return cast(case((known, distance)), "INTEGER")
+
+
+def _osa(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return _dp_distance(ctx, args, unrestricted=False)
+
+
+def _damerau(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    table = _dp_distance(ctx, args, unrestricted=True)
+    if on_clickhouse(ctx):
+        return table
+    # DuckDB's own function is the same distance in bytes, and far faster than the table (which
+    # looks back along a row and a column for every cell): it is used when every character is one
+    # byte. The CASE runs the table only for the rows that reach it.
+    one_byte = all_of([
+        exp.EQ(this=call("strlen", a.sql), expression=call("length", a.sql)) for a in args
+    ])  # fmt: skip
+    native = cast(call("damerau_levenshtein", args[0].sql, args[1].sql), "INTEGER")
+    return case((one_byte, native), default=table)
+
+
 def _text(names: tuple[str, ...], signature: str, doc: str, translate: Translator) -> FunctionDef:
     return FunctionDef(names, (sig(signature),), doc, "strings", both(translate))
 
@@ -275,8 +447,15 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
           "Levenshtein edit distance (insertions, deletions, substitutions).",
           _edit_distance("levenshtein")),
     _text(("damerau",), "str, str -> int4",
-          "Damerau-Levenshtein distance (also counts transpositions of adjacent characters).",
-          _edit_distance("damerau_levenshtein")),
+          "Damerau-Levenshtein distance in characters: insertions, deletions, substitutions and "
+          "transpositions of adjacent characters, with no limit on editing a part twice "
+          '(`damerau("CA", "ABC")` is 2).', _damerau),
+    _text(("osa",), "str, str -> int4",
+          "Optimal string alignment distance in characters: as `damerau`, but no part is "
+          'edited twice (`osa("CA", "ABC")` is 3).', _osa),
+    _text(("hamming",), "str, str -> int4",
+          "Hamming distance: the number of positions whose characters differ; null when the "
+          "texts differ in length.", _hamming),
     FunctionDef(("eqic",), (sig("str, str -> bool"),), "Equal, ignoring case.", "comparison",
                 both(_eqic)),
     FunctionDef(("toktains",), TOKEN_SIGNATURE,

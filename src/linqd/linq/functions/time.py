@@ -38,6 +38,7 @@ from .helpers import (
     from_epoch_ms,
     minus,
     on_clickhouse,
+    plus,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -113,6 +114,20 @@ def _clock(name: str, days: int, doc: str) -> FunctionDef:
                        both(_midnight(name, days)), clock=True)  # fmt: skip
 
 
+def _midnight_of(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """midnight(): the start of the query's day; midnight(ts [, tz]): the start of the day of
+    ``ts`` in UTC or ``tz``, as a UTC timestamp."""
+    if not args:
+        return _midnight("midnight", 0)(ctx, args, result)
+    stamp, *tz = args
+    where = tz[0] if tz else None
+    local = local_time(ctx, stamp.sql, where)
+    if on_clickhouse(ctx):
+        # toStartOfDay keeps the zone of toTimeZone: the cast back to UTC keeps the instant.
+        return ch_cast(call("toStartOfDay", local), UTC_TIMESTAMP)
+    return utc_time(ctx, call("date_trunc", lit("day"), local), where)
+
+
 # -- components ------------------------------------------------------------------------------------
 
 
@@ -160,6 +175,25 @@ def _minute_of_day(ctx: Context, stamp: exp.Expression) -> exp.Expression:
 def _second_of_day(ctx: Context, stamp: exp.Expression) -> exp.Expression:
     minutes = exp.Mul(this=_minute_of_day(ctx, stamp), expression=lit(60))
     return paren(exp.Add(this=minutes, expression=_part("second")(ctx, stamp)))
+
+
+def _week_of_month(ctx: Context, stamp: exp.Expression) -> exp.Expression:
+    """Weeks from Monday to Sunday, week 1 the one holding the 1st (ISO weeks, as
+    ``weekofyear``, cut at the month's edges): 1-6."""
+    day = _part("day")(ctx, stamp)
+    # The weekday counted from Monday = 0, and that of the 1st: (weekday - (day - 1)) mod 7,
+    # with 35 added so that the engines' modulo (signed, as the dividend) is taken of a positive.
+    weekday = exp.Mod(this=plus(_part("dayofweek")(ctx, stamp), 6), expression=lit(7))
+    first = exp.Mod(
+        this=paren(exp.Add(this=exp.Sub(this=weekday, expression=day), expression=lit(36))),
+        expression=lit(7),
+    )
+    days_before = paren(exp.Add(this=minus(day, 1), expression=paren(first)))
+    if on_clickhouse(ctx):
+        weeks = call("intDiv", days_before, lit(7))
+    else:
+        weeks = paren(exp.IntDiv(this=days_before, expression=lit(7)))
+    return plus(weeks, 1)
 
 
 def _is_leap_year(ctx: Context, stamp: exp.Expression) -> exp.Expression:
@@ -232,7 +266,8 @@ def _field(letter: str, count: int) -> str | None:
 
 
 def strftime_format(pattern: str) -> str:
-    """A Java date pattern (`yyyy-MM-dd HH:mm:ss.SSS`, text in 'quotes') as a strftime format.
+    """A Java date pattern (`yyyy-MM-dd HH:mm:ss.SSS`, text in 'quotes' or [brackets]) as a
+    strftime format.
 
     Raises ValueError for a letter that has no equivalent (time-zone letters among them).
     """
@@ -258,6 +293,14 @@ def strftime_format(pattern: str) -> str:
                     continue
                 break
             out.append("".join(text).replace("%", "%%"))
+            i = close + 1
+        elif char == "[":
+            # Devo's patterns follow moment.js (`YYYY-MM-DD[T]HH:mm`): text in brackets is kept
+            # as it is, letters included.
+            close = pattern.find("]", i + 1)
+            if close < 0:
+                raise ValueError("unterminated [")
+            out.append(pattern[i + 1 : close].replace("%", "%%"))
             i = close + 1
         elif char.isascii() and char.isalpha():
             end = i
@@ -382,6 +425,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     _clock("today", 0, f"Midnight at the start of the query's day, {TZ_NOTE}."),
     _clock("yesterday", -1, "Midnight at the start of the day before the query's day."),
     _clock("tomorrow", 1, "Midnight at the start of the day after the query's day."),
+    FunctionDef(("midnight",), (sig("-> timestamp"), sig("timestamp, str? -> timestamp")),
+                "Midnight at the start of the timestamp's day (with no argument, of the "
+                f"query's day), {TZ_NOTE}.", "time", both(_midnight_of)),
     FunctionDef(("period",), (sig("timestamp, duration -> timestamp"),),
                 "Start of the period of that length holding the timestamp, periods aligned to "
                 "1970-01-01 UTC: `period(eventdate, 15m)`.", "time", both(_period)),
@@ -401,6 +447,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     _calendar("monthnumber", _part("month"), f"Month, 1-12, {TZ_NOTE}."),
     _calendar("year", _part("year"), f"Year, {TZ_NOTE}."),
     _calendar("weekofyear", _part("weekofyear"), f"ISO week of the year, 1-53, {TZ_NOTE}."),
+    _calendar("weekofmonth", _week_of_month, "Week of the month, 1-6: weeks run Monday to "
+              f"Sunday and week 1 holds the 1st, {TZ_NOTE}."),
     _calendar("minuteofday", _minute_of_day, f"Minutes since midnight, 0-1439, {TZ_NOTE}."),
     _calendar("secondofday", _second_of_day, f"Seconds since midnight, 0-86399, {TZ_NOTE}."),
     _calendar("dayname", _part("dayname"), f"English name of the weekday, {TZ_NOTE}.",
@@ -411,7 +459,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
               returns="bool"),
     FunctionDef(("formatdate",), (sig("timestamp, str, str? -> str"),),
                 "The timestamp as text with a constant Java-style pattern such as "
-                "`yyyy-MM-dd HH:mm:ss.SSS` (`YYYY-MM-DD HH:mm` also reads as the calendar date), "
+                "`yyyy-MM-dd HH:mm:ss.SSS` (`YYYY-MM-DD HH:mm` also reads as the calendar date; "
+                "text in 'quotes' or [brackets] is kept as it is), "
                 f"{TZ_NOTE}.", "time", both(_formatdate)),
     FunctionDef(("parsedate",), (sig("str, str, str? -> timestamp"),),
                 "The timestamp written in the text with a constant Java-style pattern, read in "
