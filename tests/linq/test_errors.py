@@ -138,6 +138,11 @@ def test_aggregation_before_group(text: str, schemas: Lookup, engine: str) -> No
         (f"{E} select [eventdate, 5] as x", "not timestamp", "5"),
         (f"{E} select [[1], 2] as x", "array literal", "2"),
         (f"{E} where method in {{statusCode}}", "`in`", "method in {statusCode}"),
+        # The values a conditional chooses from share one type (the engines would cast one
+        # side or fail as the rows stream).
+        (f'{E} select ifthenelse(true, "abc", 1) as x', "ifthenelse", '"abc"'),
+        (f"{E} select nvl(method, false) as x", "nvl", "false"),
+        (f'{E} select decode(eventdate, 0.5, "a", "b") as x', "decode", "0.5"),
     ],
 )
 def test_type_errors(text: str, words: str, underline: str, schemas: Lookup, engine: str) -> None:

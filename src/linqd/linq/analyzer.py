@@ -477,6 +477,65 @@ class Analyzer:
             typed.append(item)
         return TCollection(kind, tuple(typed), _collection_type(kind, element))
 
+    def _unify(
+        self,
+        name: str,
+        args: list[TExpr],
+        nodes: Sequence[ast.Expr | None],
+        group: Sequence[int],
+        span: Span,
+        against: TExpr | None = None,
+    ) -> LType | None:
+        """Arguments at ``group`` read as one type, in place: numbers widen, null and string
+        literals take the others' type; another mix is a type error at the argument. With
+        ``against`` (decode's value) the group is read as its type. The
+        engines refuse a CASE or COALESCE of mixed types, or cast one side silently (ClickHouse
+        gives `ifthenelse(false, "abc", -3)` as "-3"); either way not the one LINQ value."""
+        element: LType | None = None
+        if against is not None and against.type.kind not in (Kind.NULL, Kind.ANY):
+            element = against.type
+        for index in group:
+            arg = args[index]
+            itype = arg.type
+            if itype.kind in (Kind.NULL, Kind.ANY) or (
+                isinstance(arg, TLiteral) and itype == t.STR
+            ):
+                continue
+            if element is None or element == itype:
+                element = itype
+            elif element.is_numeric and itype.is_numeric:
+                element = t.common_numeric(element, itype)
+            elif not (_comparable(element, itype) and not itype.is_numeric):
+                # str and json mix (json prints as its text); nothing else does.
+                raise self._argument_error(name, element, arg, nodes[index], span)
+        if element is None:
+            strings = any(args[i].type == t.STR for i in group)
+            return t.STR if strings else None
+        for index in group:
+            arg = args[index]
+            if (
+                isinstance(arg, TLiteral)
+                and arg.value is not None
+                and arg.type != element
+                and not (arg.type == t.STR and element.kind in (Kind.STR, Kind.JSON))
+            ):
+                converted = _widen_literal(arg, element)
+                if converted is None:
+                    raise self._argument_error(name, element, arg, nodes[index], span)
+                args[index] = converted
+        return element
+
+    def _argument_error(
+        self, name: str, element: LType, arg: TExpr, node: ast.Expr | None, span: Span
+    ) -> LinqError:
+        text = f"`{format_expr(node)}` is {arg.type}" if node is not None else f"{arg.type}"
+        return self.error(
+            LinqTypeError,
+            f"The values `{name}' compares or chooses from must share one type: {text}, not "
+            f"{element}",
+            node.span if node is not None else span,
+        )
+
     def _element_error(self, kind: str, element: LType, item: TExpr, node: ast.Expr) -> LinqError:
         article = "an" if kind == "array" else "a"
         return self.error(
@@ -546,6 +605,15 @@ class Analyzer:
             compared = self._compare(fn, args)
             if compared is not None:
                 return compared
+        shared = SHARED_TYPE.get(fn.name)
+        common: LType | None = None
+        if shared is not None:
+            nodes = arg_nodes if len(arg_nodes) == len(args) else (None,) * len(args)
+            for position, group in enumerate(shared(len(args))):
+                against = args[0] if fn.name == "decode" and position == 0 else None
+                element = self._unify(fn.name, args, nodes, group, span, against)
+                if position == len(shared(len(args))) - 1:
+                    common = element
         literals = [isinstance(a, TLiteral) for a in args]
         resolved = resolve(fn, [a.type for a in args], literals)
         if resolved is None:
@@ -553,6 +621,9 @@ class Analyzer:
             got = ", ".join(str(a.type) for a in args)
             raise self.error(LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span)
         signature, result = resolved
+        if common is not None:
+            # `ifthenelse(c, null, "x")` is a str and `nvl(int, 2.5)` a float8: the shared type.
+            result = common
         final: list[TExpr] = []
         for i, arg in enumerate(args):
             pattern = signature.param(i)
@@ -652,6 +723,22 @@ class Analyzer:
                     pair = (converted, other) if first else (other, converted)
                     return TCall(fn, pair, t.BOOL)
         return TLiteral(False, t.BOOL)
+
+
+def _decode_groups(count: int) -> list[list[int]]:
+    """decode(value, key1, result1, key2, result2, ..., [otherwise]): keys, then results."""
+    keys = list(range(1, count - 1, 2))
+    results = list(range(2, count, 2)) + ([count - 1] if count % 2 == 0 else [])
+    return [keys, results]
+
+
+# Functions whose arguments at these positions (given the argument count) must share one type:
+# the values a conditional chooses from, and the last group is the result's.
+SHARED_TYPE: dict[str, Callable[[int], list[list[int]]]] = {
+    "ifthenelse": lambda count: [[1, 2]],
+    "nvl": lambda count: [[0, 1]],
+    "decode": _decode_groups,
+}
 
 
 def _widen_literal(item: TLiteral, element: LType) -> TLiteral | None:
