@@ -765,6 +765,9 @@ def _comparable(a: LType, b: LType) -> bool:
         return True
     if {a.kind, b.kind} <= {Kind.TIMESTAMP} or {a.kind, b.kind} <= {Kind.DURATION}:
         return True
+    if a.kind == b.kind and a.is_collection and a.element is not None and b.element is not None:
+        # `[1, 2.5] = ["a"]` can never hold; the engines would refuse comparing the arrays.
+        return _comparable(a.element, b.element)
     return a.kind == b.kind
 
 
