@@ -129,6 +129,20 @@ def test_aggregation_before_group(text: str, schemas: Lookup, engine: str) -> No
         (f"{E} select method - 1 as m", "sub", "method - 1"),
         (f"{E} group by method select sum(method) as s", "sum", "sum(method)"),
         (f"{E} where uri ~ 5", "matches", "uri ~ 5"),
+        # A literal the analyzer cannot type is an error at its item, never an engine failure
+        # while the rows stream (an HTTP 200 with no rows).
+        (f'{E} select ["One", 77] as x', "share one type", '"One"'),
+        (f'{E} select {{1, "a"}} as x', "set literal", '"a"'),
+        (f"{E} select [1, true] as x", "bool, not int8", "true"),
+        (f"{E} select [method, statusCode] as x", "int8, not str", "statusCode"),
+        (f"{E} select [eventdate, 5] as x", "not timestamp", "5"),
+        (f"{E} select [[1], 2] as x", "array literal", "2"),
+        (f"{E} where method in {{statusCode}}", "`in`", "method in {statusCode}"),
+        # The values a conditional chooses from share one type (the engines would cast one
+        # side or fail as the rows stream).
+        (f'{E} select ifthenelse(true, "abc", 1) as x', "ifthenelse", '"abc"'),
+        (f"{E} select nvl(method, false) as x", "nvl", "false"),
+        (f'{E} select decode(eventdate, 0.5, "a", "b") as x', "decode", "0.5"),
     ],
 )
 def test_type_errors(text: str, words: str, underline: str, schemas: Lookup, engine: str) -> None:

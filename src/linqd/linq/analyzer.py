@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -378,11 +378,11 @@ class Analyzer:
                 return TLookup(keys, plan, plan.columns[-1].type)
             case ast.Index(target=target, index=index):
                 return self._call("at", (target, index), node.span, phase)
+            case ast.Collection(kind="tuple", items=items):
+                # A tuple's items keep their own types: `(1.33, "text", true)`.
+                return TCollection("tuple", tuple(self.expr(i, phase) for i in items), t.TUPLE)
             case ast.Collection(kind=kind, items=items):
-                texprs = tuple(self.expr(i, phase) for i in items)
-                element = texprs[0].type if texprs else t.ANY
-                ctype = {"set": t.set_of(element), "array": t.array_of(element)}.get(kind, t.TUPLE)
-                return TCollection(kind, texprs, ctype)
+                return self._collection(kind, items, phase)
             case ast.MapLiteral():
                 raise self.error(LinqTypeError, "Map literals are not supported here", node.span)
             case ast.Subquery():
@@ -432,6 +432,119 @@ class Analyzer:
         }[kind]
         return TLiteral(node.value, ltype)
 
+    def _collection(
+        self, kind: str, nodes: tuple[ast.Expr, ...], phase: _Phase, membership: bool = False
+    ) -> TCollection:
+        """An array or set literal: one element type for all its items, or a type error at the
+        first item that does not fit. Engines type a literal array by its items, so letting
+        `["One", 77]` through would make them fail while the rows stream (an HTTP 200 with no
+        rows) or, worse, read `true` as 1.
+
+        The element type is that of the items that are not null and not string literals;
+        numbers widen to the widest (`[1, 2.5]` is `array(float8)`), and string literals are
+        read as that type the way `=` reads them (`{10.0.0.1, "10.0.0.2"}` is `set(ip4)`). A
+        set after `in` is read as the tested value's type instead (``_membership_container``),
+        so there its items are only typed one by one (``membership``)."""
+        items = [self.expr(node, phase) for node in nodes]
+        if membership:
+            return TCollection(kind, tuple(items), _collection_type(kind, t.ANY))
+        return self._typed_collection(kind, items, nodes)
+
+    def _typed_collection(
+        self, kind: str, items: list[TExpr], nodes: Sequence[ast.Expr]
+    ) -> TCollection:
+        element: LType | None = None
+        for item, node in zip(items, nodes, strict=True):
+            itype = item.type
+            if itype.kind is Kind.NULL or (isinstance(item, TLiteral) and itype == t.STR):
+                continue
+            if element is None or element == itype:
+                element = itype
+            elif element.is_numeric and itype.is_numeric:
+                element = t.common_numeric(element, itype)
+            else:
+                raise self._element_error(kind, element, item, node)
+        if element is None:
+            strings = any(i.type == t.STR for i in items)
+            element = t.STR if strings else t.ANY
+        typed: list[TExpr] = []
+        for item, node in zip(items, nodes, strict=True):
+            if isinstance(item, TLiteral) and item.value is not None and item.type != element:
+                converted = _widen_literal(item, element)
+                if converted is None:
+                    raise self._element_error(kind, element, item, node)
+                item = converted
+            typed.append(item)
+        return TCollection(kind, tuple(typed), _collection_type(kind, element))
+
+    def _unify(
+        self,
+        name: str,
+        args: list[TExpr],
+        nodes: Sequence[ast.Expr | None],
+        group: Sequence[int],
+        span: Span,
+        against: TExpr | None = None,
+    ) -> LType | None:
+        """Arguments at ``group`` read as one type, in place: numbers widen, null and string
+        literals take the others' type; another mix is a type error at the argument. With
+        ``against`` (decode's value) the group is read as its type. The
+        engines refuse a CASE or COALESCE of mixed types, or cast one side silently (ClickHouse
+        gives `ifthenelse(false, "abc", -3)` as "-3"); either way not the one LINQ value."""
+        element: LType | None = None
+        if against is not None and against.type.kind not in (Kind.NULL, Kind.ANY):
+            element = against.type
+        for index in group:
+            arg = args[index]
+            itype = arg.type
+            if itype.kind in (Kind.NULL, Kind.ANY) or (
+                isinstance(arg, TLiteral) and itype == t.STR
+            ):
+                continue
+            if element is None or element == itype:
+                element = itype
+            elif element.is_numeric and itype.is_numeric:
+                element = t.common_numeric(element, itype)
+            elif not (_comparable(element, itype) and not itype.is_numeric):
+                # str and json mix (json prints as its text); nothing else does.
+                raise self._argument_error(name, element, arg, nodes[index], span)
+        if element is None:
+            strings = any(args[i].type == t.STR for i in group)
+            return t.STR if strings else None
+        for index in group:
+            arg = args[index]
+            if (
+                isinstance(arg, TLiteral)
+                and arg.value is not None
+                and arg.type != element
+                and not (arg.type == t.STR and element.kind in (Kind.STR, Kind.JSON))
+            ):
+                converted = _widen_literal(arg, element)
+                if converted is None:
+                    raise self._argument_error(name, element, arg, nodes[index], span)
+                args[index] = converted
+        return element
+
+    def _argument_error(
+        self, name: str, element: LType, arg: TExpr, node: ast.Expr | None, span: Span
+    ) -> LinqError:
+        text = f"`{format_expr(node)}` is {arg.type}" if node is not None else f"{arg.type}"
+        return self.error(
+            LinqTypeError,
+            f"The values `{name}' compares or chooses from must share one type: {text}, not "
+            f"{element}",
+            node.span if node is not None else span,
+        )
+
+    def _element_error(self, kind: str, element: LType, item: TExpr, node: ast.Expr) -> LinqError:
+        article = "an" if kind == "array" else "a"
+        return self.error(
+            LinqTypeError,
+            f"The items of {article} {kind} literal must share one type: "
+            f"`{format_expr(node)}` is {item.type}, not {element}",
+            node.span,
+        )
+
     def _tuple_items(self, node: ast.Expr, phase: _Phase) -> tuple[TExpr, ...]:
         if isinstance(node, ast.Collection) and node.kind == "tuple":
             return tuple(self.expr(i, phase) for i in node.items)
@@ -468,6 +581,16 @@ class Analyzer:
                 )
             inner = _Phase(phase.source, phase.pre_scope, [])
             args = [self.expr(a, inner) for a in arg_nodes]
+        elif (
+            fn.name == "in"
+            and isinstance(last := arg_nodes[-1], ast.Collection)
+            and (last.kind != "tuple")
+        ):
+            # The set is read as the tested value's type (`_membership_container`), not typed
+            # on its own: `statusCode in {404, "500"}`.
+            args = [self.expr(a, phase) for a in arg_nodes[:-1]]
+            untyped = args[0].type.kind in (Kind.ANY, Kind.NULL)
+            args.append(self._collection(last.kind, last.items, phase, membership=not untyped))
         else:
             args = [self.expr(a, phase) for a in arg_nodes]
         if fn.name == "net4" and len(args) == 1 and isinstance(args[0], TLiteral):
@@ -477,11 +600,20 @@ class Analyzer:
                 raise self.error(LinqTypeError, f"Cannot read {args[0].value!r} as net4", span)
             return folded
         if fn.name == "in" and len(args) >= 2:
-            args = [*args[:-1], self._membership_container(args[0], args[-1])]
+            args = [*args[:-1], self._membership_container(args[0], args[-1], span)]
         if fn.name in COMPARISONS:
             compared = self._compare(fn, args)
             if compared is not None:
                 return compared
+        shared = SHARED_TYPE.get(fn.name)
+        common: LType | None = None
+        if shared is not None:
+            nodes = arg_nodes if len(arg_nodes) == len(args) else (None,) * len(args)
+            for position, group in enumerate(shared(len(args))):
+                against = args[0] if fn.name == "decode" and position == 0 else None
+                element = self._unify(fn.name, args, nodes, group, span, against)
+                if position == len(shared(len(args))) - 1:
+                    common = element
         literals = [isinstance(a, TLiteral) for a in args]
         resolved = resolve(fn, [a.type for a in args], literals)
         if resolved is None:
@@ -489,6 +621,9 @@ class Analyzer:
             got = ", ".join(str(a.type) for a in args)
             raise self.error(LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span)
         signature, result = resolved
+        if common is not None:
+            # `ifthenelse(c, null, "x")` is a str and `nvl(int, 2.5)` a float8: the shared type.
+            result = common
         final: list[TExpr] = []
         for i, arg in enumerate(args):
             pattern = signature.param(i)
@@ -544,14 +679,16 @@ class Analyzer:
         plan = self._subquery(query)
         return TLookup((key,), plan, plan.columns[-1].type)
 
-    def _membership_container(self, value: TExpr, container: TExpr) -> TExpr:
+    def _membership_container(self, value: TExpr, container: TExpr, span: Span) -> TExpr:
         """String literals in a set (or a quoted CIDR) read as the value's type, as `=` does."""
         if value.type.kind is Kind.IP4 and isinstance(container, TLiteral):
             as_net = coerce_literal(container.value, t.NET4)
             if as_net is not None and "/" in str(container.value):
                 return as_net
-        if not isinstance(container, TCollection) or value.type.kind in (Kind.STR, Kind.ANY):
+        if not isinstance(container, TCollection) or container.kind == "tuple":
             return container
+        if value.type.kind in (Kind.ANY, Kind.NULL):
+            return container  # typed on its own (`_call`)
         items: list[TExpr] = []
         for item in container.items:
             if isinstance(item, TLiteral) and item.type != value.type:
@@ -559,6 +696,13 @@ class Analyzer:
                 if converted is None:
                     continue  # a value of another type can never be a member: drop it
                 item = converted
+            elif not _comparable(item.type, value.type):
+                # A computed item of another type would make the engine fail as rows stream.
+                raise self.error(
+                    LinqTypeError,
+                    f"`in` tests a {value.type} value, and a set item is {item.type}",
+                    span,
+                )
             items.append(item)
         element = value.type if items else t.ANY
         ctype = t.array_of(element) if container.kind == "array" else t.set_of(element)
@@ -581,6 +725,37 @@ class Analyzer:
         return TLiteral(False, t.BOOL)
 
 
+def _decode_groups(count: int) -> list[list[int]]:
+    """decode(value, key1, result1, key2, result2, ..., [otherwise]): keys, then results."""
+    keys = list(range(1, count - 1, 2))
+    results = list(range(2, count, 2)) + ([count - 1] if count % 2 == 0 else [])
+    return [keys, results]
+
+
+# Functions whose arguments at these positions (given the argument count) must share one type:
+# the values a conditional chooses from, and the last group is the result's.
+SHARED_TYPE: dict[str, Callable[[int], list[list[int]]]] = {
+    "ifthenelse": lambda count: [[1, 2]],
+    "nvl": lambda count: [[0, 1]],
+    "decode": _decode_groups,
+}
+
+
+def _widen_literal(item: TLiteral, element: LType) -> TLiteral | None:
+    """A literal item read as its collection's element type: a string as `=` reads it, a
+    number as a wider number; nothing else converts (`[1, true]` is not `[1, 1]`)."""
+    if item.type == t.STR:
+        return coerce_literal(item.value, element)
+    if item.type.is_numeric and element.is_numeric:
+        value = float(item.value) if element == t.FLOAT8 else item.value  # type: ignore[arg-type]
+        return TLiteral(value, element)
+    return None
+
+
+def _collection_type(kind: str, element: LType) -> LType:
+    return t.set_of(element) if kind == "set" else t.array_of(element)
+
+
 def _comparable(a: LType, b: LType) -> bool:
     if Kind.NULL in (a.kind, b.kind) or Kind.ANY in (a.kind, b.kind):
         return True
@@ -590,6 +765,9 @@ def _comparable(a: LType, b: LType) -> bool:
         return True
     if {a.kind, b.kind} <= {Kind.TIMESTAMP} or {a.kind, b.kind} <= {Kind.DURATION}:
         return True
+    if a.kind == b.kind and a.is_collection and a.element is not None and b.element is not None:
+        # `[1, 2.5] = ["a"]` can never hold; the engines would refuse comparing the arrays.
+        return _comparable(a.element, b.element)
     return a.kind == b.kind
 
 

@@ -253,7 +253,7 @@ class Compiler(ABC):
         return exp.Anonymous(this="epoch_ms", expressions=[lit(ms)])
 
     def call_sql(self, expr: TCall) -> exp.Expression:
-        args = [Arg(self.expr_sql(a), a.type, _const(a)) for a in expr.args]
+        args = [Arg(_operand(self.expr_sql(a)), a.type, _const(a)) for a in expr.args]
         translate = expr.fn.translate.get(self.engine)
         if translate is None:
             raise LinqTypeError(f"Function `{expr.fn.name}' is not available on {self.engine}")
@@ -373,6 +373,17 @@ class Compiler(ABC):
         """The subquery's columns as selected, and a filter, such that reading them fails once
         ``size`` (the row count) is past ``SUBQUERY_ROW_CAP`` with ``CAP_MESSAGE`` and the
         count."""
+
+
+# Nodes sqlglot prints without parentheses whose precedence is lower than a function argument's
+# place may need: `isnull(not true)` printed as `NOT TRUE IS NULL` reads as `NOT (TRUE IS NULL)`.
+_LOOSE = (exp.Not, exp.Is, exp.Binary, exp.Between, exp.In, exp.Neg, exp.Case, exp.If)
+
+
+def _operand(sql: exp.Expression) -> exp.Expression:
+    """An argument's SQL made safe to place inside any translation: operators parenthesized, so
+    a translator building `arg IS NULL` or `-arg` never regroups its argument."""
+    return exp.Paren(this=sql) if isinstance(sql, _LOOSE) else sql
 
 
 def _qualify(expression: exp.Expression, table: str) -> exp.Expression:
