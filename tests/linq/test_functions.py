@@ -29,6 +29,15 @@ EVENT_MS = NOW_MS + 123
 MESSAGE = '{"user": {"name": "Ana", "roles": ["admin", "dev"]}, "ok": true, "n": 42}'
 URL = "https://ana@www.example.com:8443/api/v1/items?q=a+b&x=%2F#top"
 CLIENT_IP = 3_232_235_786  # 192.168.1.10
+# The one demo.ecommerce.data event (at EVENT_MS) the function tests read.
+DEMO_ROW: dict[str, list[Any]] = {
+    "clientIpAddress": [CLIENT_IP],
+    "statusCode": [404],
+    "uri": ["/cart?id=7"],
+    "method": ["GET"],
+    "bytesTransferred": [1500],
+    "timeTaken": [None],
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +49,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     )
     events.append(
         "demo.ecommerce.data",
-        {
-            "clientIpAddress": [CLIENT_IP],
-            "statusCode": [404],
-            "uri": ["/cart?id=7"],
-            "method": ["GET"],
-            "bytesTransferred": [1500],
-            "timeTaken": [None],
-        },
+        DEMO_ROW,
         client="self",
         eventdates=[EVENT_MS],
     )

@@ -27,11 +27,9 @@ from linqd.meta import MetaStore
 from linqd.store.duckdb import DuckDBStore
 
 from .chdb_tables import Runner, running_on
+from .test_functions import DEMO_ROW, EVENT_MS, NOW_MS
 
-NOW_MS = 1_700_000_000_000
-EVENT_MS = NOW_MS + 123
 TABLE = "demo.ecommerce.data"
-CLIENT_IP = 3_232_235_786  # 192.168.1.10
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +38,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     events = DuckDBStore(tmp / "e.duckdb", MetaStore(tmp / "m.sqlite"), SimulatedClock())
     events.append(
         TABLE,
-        {
-            "clientIpAddress": [CLIENT_IP],
-            "statusCode": [404],
-            "uri": ["/cart?id=7"],
-            "method": ["GET"],
-            "bytesTransferred": [1500],
-            "timeTaken": [None],
-        },
+        DEMO_ROW,
         client="self",
         eventdates=[EVENT_MS],
     )

@@ -12,13 +12,13 @@ import pytest
 
 from linqd.clock import SimulatedClock
 from linqd.errors import LinqError
-from linqd.linq import Bounds, compile_linq
 from linqd.meta import MetaStore
 from linqd.store.duckdb import DuckDBStore
 
 from .chdb_tables import ENGINES, Runner, running_on
+from .test_functions import NOW_MS
+from .test_functions import evaluate as evaluate_on
 
-NOW_MS = 1_700_000_000_000
 URL = "https://www.example.com/docs/a%20b?x=1#sec%202"
 
 
@@ -45,16 +45,7 @@ def engine(
 
 
 def evaluate(engine: Runner, expression: str) -> tuple[Any, str]:
-    query = compile_linq(
-        f"from demo.ecommerce.data select {expression} as value",
-        engine.store.schema,
-        now_ms=NOW_MS,
-        bounds=Bounds(client="self"),
-        engine=engine.engine,
-    )
-    rows = engine.rows(query)
-    assert len(rows) == 1
-    return rows[0][0], query.columns[-1].type.name
+    return evaluate_on(engine, expression, table="demo.ecommerce.data")
 
 
 CASES = [
