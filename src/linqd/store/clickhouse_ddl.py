@@ -50,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
 from sqlglot import exp
 
 from ..linq.types import Kind, LType
@@ -308,6 +309,52 @@ def create_table(
         ),
     )
     return [local, distributed]
+
+
+# Arrow types of reference data (``reference.py``) → ClickHouse column types.
+_ARROW_TYPES = {
+    pa.string(): "String",
+    pa.large_string(): "String",
+    pa.binary(): "String",
+    pa.bool_(): "Bool",
+    pa.int8(): "Int8",
+    pa.int16(): "Int16",
+    pa.int32(): "Int32",
+    pa.int64(): "Int64",
+    pa.uint8(): "UInt8",
+    pa.uint16(): "UInt16",
+    pa.uint32(): "UInt32",
+    pa.uint64(): "UInt64",
+    pa.float32(): "Float32",
+    pa.float64(): "Float64",
+}
+
+
+def reference_table_ddl(name: str, schema: pa.Schema) -> exp.Expression:
+    """``CREATE OR REPLACE TABLE`` of reference data with ``schema``'s columns (Nullable where
+    the field is), ordered by its first column: the range tables' start, the suffix tables'
+    key. On one node only: reference data is each node's own."""
+    columns = []
+    for field in schema:
+        if field.type not in _ARROW_TYPES:
+            raise ValueError(f"reference column {field.name!r} has an unsupported type")
+        text = _ARROW_TYPES[field.type]
+        kind = exp.DataType.build(f"Nullable({text})" if field.nullable else text, dialect=DIALECT)
+        columns.append(exp.ColumnDef(this=_ident(field.name), kind=kind))
+    first = schema.field(0)
+    order = exp.column(first.name, quoted=True)
+    return exp.Create(
+        this=exp.Schema(this=_table(name), expressions=columns),
+        kind="TABLE",
+        replace=True,
+        properties=exp.Properties(
+            expressions=[
+                exp.EngineProperty(this=exp.var("MergeTree")),
+                exp.Order(expressions=[exp.Ordered(this=order, nulls_first=False)]),
+                *([_settings(allow_nullable_key=1)] if first.nullable else []),
+            ]
+        ),
+    )
 
 
 def drop_table(name: str, layout: Layout) -> list[exp.Expression]:
