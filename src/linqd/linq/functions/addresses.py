@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from sqlglot import exp
 
 from ..addresses import (
-    IP4_TEXT,
-    IP6_PATTERN,
+    DOTTED_AS_HEX,
+    DOTTED_TAIL,
+    HEX6_PATTERN,
     MAC_PATTERN,
     MAC_SEPARATORS,
     MAPPED_HIGH,
@@ -77,25 +78,20 @@ def bound(
 def ip6_of_text(ctx: Context, text: exp.Expression) -> exp.Expression:
     """The ip6 of any RFC 4291 text (see ``addresses.py``); null when the text is not one."""
     if on_clickhouse(ctx):
-        return bound(
-            ctx,
-            trim(ctx, text),
-            "_ip6_text",
-            lambda t: case(
-                (
-                    regex_full_match(ctx, t, IP6_PATTERN),
-                    call("toUInt128", call("toIPv6OrNull", t)),
-                )
-            ),
-        )
+
+        def read(t: exp.Expression) -> exp.Expression:
+            hexes = call("replaceRegexpOne", t, lit(DOTTED_TAIL), lit(DOTTED_AS_HEX))
+            valid = regex_full_match(ctx, hexes, HEX6_PATTERN)
+            return case((valid, call("toUInt128", call("toIPv6OrNull", t))))
+
+        return bound(ctx, trim(ctx, text), "_ip6_text", read)
     return bound(ctx, trim(ctx, text), "_ip6_text", lambda t: _duckdb_ip6(ctx, t))
 
 
 def _duckdb_ip6(ctx: Context, text: exp.Expression) -> exp.Expression:
     # The groups before `::` count from the left, those after it from the right; a trailing
     # dotted IPv4 reads as two zero groups plus its own 32-bit value.
-    quad = r"(\d+)\.(\d+)\.(\d+)\.(\d+)$"
-    hexes = call("regexp_replace", text, lit(rf"({IP4_TEXT})$"), lit("0:0"))
+    hexes = call("regexp_replace", text, lit(DOTTED_TAIL), lit(DOTTED_AS_HEX))
 
     def shifted(value: exp.Expression, shift: int) -> exp.Expression:
         zero = exp.Coalesce(this=value, expressions=[ip6_literal(0)])
@@ -110,14 +106,15 @@ def _duckdb_ip6(ctx: Context, text: exp.Expression) -> exp.Expression:
         ]:
             digits = exp.DPipe(this=lit("0x"), expression=call("list_extract", parts, lit(index)))
             terms.append(shifted(try_cast(digits, IP6_SQL), shift))
-        return _or_all(terms)
+        return case((regex_full_match(ctx, h, HEX6_PATTERN), _or_all(terms)))
 
+    quad = r"(\d+)\.(\d+)\.(\d+)\.(\d+)$"
     octets = [
         shifted(try_cast(call("regexp_extract", text, lit(quad), lit(index)), IP6_SQL), shift)
         for index, shift in enumerate((24, 16, 8, 0), start=1)
     ]
-    total = _or_all([bound(ctx, hexes, "_ip6_hex", groups), *octets])
-    return case((regex_full_match(ctx, text, IP6_PATTERN), total))
+    # Null when the hex part is not valid: null | x is null.
+    return _or_all([bound(ctx, hexes, "_ip6_hex", groups), *octets])
 
 
 def _or_all(terms: Sequence[exp.Expression]) -> exp.Expression:

@@ -83,6 +83,8 @@ def _ispublic(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressio
 def peek_network(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     """The first network of a constant array that holds the address, as its text."""
     address, networks = args
+    if networks.type.kind is Kind.NULL:
+        return exp.cast(exp.Null(), "VARCHAR")
     items = networks.const
     if not isinstance(items, list) or not isinstance(networks.sql, exp.Array):
         raise ctx.error("The networks of `peek' must be an array of net4 or net6 constants")

@@ -113,7 +113,7 @@ def _splitter(function: str, clickhouse: str) -> Translator:
 
 
 def _peek(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    if args[-1].type.is_collection:
+    if args[-1].type.is_collection or args[0].type.kind in (Kind.IP4, Kind.IP6):
         return peek_network(ctx, args, result)
     text, pattern, *rest = args
     group = const_int(ctx, rest[0], "peek", "group") if rest else 0
