@@ -611,6 +611,7 @@ class Analyzer:
             return folded
         if fn.name == "in" and len(args) >= 2:
             args = [*args[:-1], self._membership_container(args[0], args[-1], span)]
+            self._check_network_membership(args[:-1], args[-1], span)
         if fn.name in COMPARISONS:
             compared = self._compare(fn, args)
             if compared is not None:
@@ -720,6 +721,34 @@ class Analyzer:
         element = value.type if items else t.ANY
         ctype = t.array_of(element) if container.kind == "array" else t.set_of(element)
         return TCollection(container.kind, tuple(items), ctype)
+
+    def _check_network_membership(
+        self, values: Sequence[TExpr], container: TExpr, span: Span
+    ) -> None:
+        """`x <- net` tests addresses against a constant network; anything else would fail on
+        the engine as the rows stream (a number or text against a range, an address against a
+        text that is no CIDR)."""
+        kinds = {v.type.kind for v in values} - {Kind.NULL, Kind.ANY}
+        if container.type.kind in (Kind.NET4, Kind.NET6):
+            if not isinstance(container, TLiteral):
+                raise self.error(
+                    LinqTypeError, f"`in` needs a constant {container.type} (a literal)", span
+                )
+            wrong = kinds - {Kind.IP4, Kind.IP6}
+            if wrong:
+                found = ", ".join(sorted(k.value for k in wrong))
+                raise self.error(
+                    LinqTypeError, f"`in` tests an ip4 or ip6 against a network, not {found}", span
+                )
+        elif isinstance(container, TLiteral) and container.type == t.STR:
+            addresses = kinds & {Kind.IP4, Kind.IP6, Kind.MAC}
+            if addresses:
+                found = ", ".join(sorted(k.value for k in addresses))
+                raise self.error(
+                    LinqTypeError,
+                    f"Cannot read {container.value!r} as a network for `in` on {found}",
+                    span,
+                )
 
     def _compare(self, fn: FunctionDef, args: list[TExpr]) -> TExpr | None:
         """Comparisons accept mismatched types the way Devo does: a literal is read as the other

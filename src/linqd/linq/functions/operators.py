@@ -494,7 +494,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("any, any... -> bool"),),
         "Membership of the first arguments in the last: a set or array literal, a string, a "
         "net4 or net6 range or a subquery. Infix `in` and `<-`; the function form needs back "
-        "quotes. Across address families an ip4 is its IPv4-mapped ip6 (`::ffff:a.b.c.d`): "
+        'quotes. A network must be a constant (a literal, `net4("...")`, `net6("...")` or '
+        "quoted CIDR text) and what it tests ip4 or ip6 addresses; a type error otherwise. "
+        "Across address families an ip4 is its IPv4-mapped ip6 (`::ffff:a.b.c.d`): "
         '`10.1.2.3 <- net6("::ffff:10.0.0.0/104")` and `ip6("::ffff:10.1.2.3") <- '
         "10.0.0.0/8` hold.",
         "membership",
