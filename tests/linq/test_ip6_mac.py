@@ -48,6 +48,27 @@ TEXTS = [
 ]
 
 
+def _edge_texts() -> list[str]:
+    """Texts at the edges of the forms (`::` at either end or standing for one group, all
+    zeros, all ones, the dotted tail) and a fixed sample of addresses in the compressed,
+    full and upper-case forms, zero groups frequent."""
+    edges = [
+        "::", "::1", "1::", "0:0:0:0:0:0:0:0", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+        "FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF", "::ffff:0.0.0.0", "::0.0.0.1",
+        "1:2:3:4:5:6:255.255.255.255", "1::255.255.255.255", "1:2:3:4:5:6:7:8::", ":1", "1:",
+        "::ffff:1.2.3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:", "-", "::1:", "00:00:00:00:00:00",
+    ]  # fmt: skip
+    rng = random.Random(5952)
+    for _ in range(60):
+        groups = [rng.choice((0, 0, 0, 1, 0xFFFF, rng.randrange(1 << 16))) for _ in range(8)]
+        address = ipaddress.IPv6Address(b"".join(g.to_bytes(2, "big") for g in groups))
+        edges += [str(address), address.exploded, address.compressed.upper()]
+    return edges
+
+
+EDGE_TEXTS = _edge_texts()
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     tmp: Path = tmp_path_factory.mktemp("ip6")
@@ -58,6 +79,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     count = len(TEXTS)
     events.append("my.app.texts", {"message": TEXTS, "hostname": ["h"] * count}, client="self",
                   eventdates=[NOW_MS - 1000 + i for i in range(count)])  # fmt: skip
+    edges = len(EDGE_TEXTS)
+    events.append("my.app.edges", {"message": EDGE_TEXTS, "hostname": ["h"] * edges},
+                  client="self", eventdates=[NOW_MS - 1000 + i for i in range(edges)])  # fmt: skip
     yield events
     events.close()
 
@@ -224,11 +248,14 @@ def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
     assert evaluate(engine, expression)[1] == type_name
 
 
-def test_column_text_as_python_reads_it(engine: Runner) -> None:
+@pytest.mark.parametrize(
+    ("table", "texts"), [("my.app.texts", TEXTS), ("my.app.edges", EDGE_TEXTS)]
+)
+def test_column_text_as_python_reads_it(engine: Runner, table: str, texts: list[str]) -> None:
     """Each text of a column read as ip6 and mac, and written back, as ``addresses.py`` does in
     Python (the engines' SQL is not the analyzer's constant folding)."""
-    rows = run(engine, "from my.app.texts select message, ip6(message) as i, mac(message) as m")
-    assert len(rows) == len(TEXTS)
+    rows = run(engine, f"from {table} select message, ip6(message) as i, mac(message) as m")
+    assert len(rows) == len(texts)
     for message, ip, mac in (row[-3:] for row in rows):
         number, hw = parse_ip6(message), parse_mac(message)
         assert ip == (None if number is None else ip6_text(number)), message
