@@ -136,6 +136,11 @@ POOLS: dict[str, tuple[str, ...]] = {
     "duration": ("5m", "1d"),
     "ip4": ("10.0.0.1", "clientIpAddress"),
     "net4": ("10.0.0.0/8",),
+    "ip6": ('ip6("2001:db8::1")', 'ip6("::ffff:10.0.0.1")', "ip6(uri)"),
+    "net6": ('net6("2001:db8::/32")', 'net6("::ffff:10.0.0.0/104")'),
+    "mac": ('mac("00:1a:2b:3c:4d:5e")', "mac(method)"),
+    "array(net4)": ("[10.0.0.0/8, 192.168.0.0/16]",),
+    "array(net6)": ('[net6("fc00::/7"), net6("::/0")]',),
     "null": ("null",),
     "re": ('re("[a-z]+")',),
     "json": ('jsonparse("{\\"a\\": [1, 2]}")',),
@@ -238,6 +243,8 @@ FUNCTIONS: list[FunctionDef] = [fn for fn in unique_functions() if not fn.aggreg
 def _pool(pattern: str) -> tuple[str, ...]:
     if pattern in PATTERNS:
         return PATTERNS[pattern]
+    if pattern in POOLS:
+        return POOLS[pattern]
     if pattern.startswith(("array", "set")):
         return POOLS["coll"]
     return POOLS.get(pattern, ALL)

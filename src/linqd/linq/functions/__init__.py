@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from . import (
+    addresses,
     aggregates,
     conversion,
     json,
@@ -28,6 +29,7 @@ MODULES = (
     operators,
     aggregates,
     conversion,
+    addresses,
     strings,
     logic,
     numbers,
