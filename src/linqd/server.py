@@ -27,6 +27,8 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .datadir import META_FILE, ensure_private_dir, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
+from .geoip import CACHE_DIR as GEOIP_CACHE
+from .geoip import geoip_references
 from .ingest.collector import CollectorConfig, SyslogCollector
 from .ingest.pipeline import IngestPipeline
 from .jobs.model import Job
@@ -145,6 +147,7 @@ def serve(settings: Settings) -> None:
         memory_limit=settings.memory_limit,
         store=settings.store,
         cluster=settings.clickhouse_cluster,
+        references=geoip_references(settings.geoip_dir, settings.data_dir / GEOIP_CACHE),
     )
     secure_permissions(settings.data_dir)
     domains = DomainStore(data.meta, clock)
