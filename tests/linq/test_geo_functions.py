@@ -16,8 +16,10 @@ from netaddr import IPSet  # type: ignore[import-untyped]
 
 from linqd import geoip
 from linqd.clock import SimulatedClock
-from linqd.linq import Bounds, compile_linq
+from linqd.linq import Bounds, compile_linq, compile_plan
 from linqd.meta import MetaStore
+from linqd.query.lines import line_expression, line_select
+from linqd.query.modes import EncodeOptions, Mode
 from linqd.reference import References
 from linqd.store.duckdb import DuckDBStore
 
@@ -265,3 +267,25 @@ def test_a_folder_that_cannot_serve_is_refused(tmp_path: Path) -> None:
     write_mmdb(tmp_path / "c.mmdb", "GeoIP2-Anonymous-IP", {})
     with pytest.raises(geoip.GeoIPError, match="is a GeoIP2-Anonymous-IP database"):
         geoip.scan(tmp_path)
+
+
+def test_geolocation_in_a_live_window_as_lines(engine: Runner) -> None:
+    """A continuous query compiles its plan again for each window (other bounds, ``query/live``)
+    and an API answer or alert wraps it in a line-building SELECT (``query/lines``)."""
+    query = compile_linq(
+        "from demo.ecommerce.data select mm2country(clientIpAddress) as country, "
+        "mm2asn(clientIpAddress) as asn",
+        engine.store.schema,
+        now_ms=NOW_MS,
+        bounds=Bounds(client="self"),
+        engine=engine.engine,
+    )
+    window = compile_plan(
+        query.plan,
+        now_ms=NOW_MS,
+        bounds=Bounds(NOW_MS - 60_000, NOW_MS, "self", seq_after=0),
+        engine=engine.engine,
+    )
+    line = line_expression(Mode.JSON, query.columns, EncodeOptions(), engine=engine.engine)
+    rows = engine.target.fetch(line_select(window, line))
+    assert [row[0] for row in rows] == ['{"country":"US","asn":15169}']
