@@ -289,3 +289,18 @@ def test_geolocation_in_a_live_window_as_lines(engine: Runner) -> None:
     line = line_expression(Mode.JSON, query.columns, EncodeOptions(), engine=engine.engine)
     rows = engine.target.fetch(line_select(window, line))
     assert [row[0] for row in rows] == ['{"country":"US","asn":15169}']
+
+
+def test_the_servers_warm_up_fills_the_cache_and_only_logs_a_failure(
+    geoip_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    geoip.warm_cache(geoip_dir, tmp_path / "cache")
+    tables = sorted(p.name.split(".", 1)[1] for p in (tmp_path / "cache").iterdir())
+    assert tables == [
+        "geo4_asn.arrow",
+        "geo4_city.arrow",
+        "geo4_connection.arrow",
+        "geo4_isp.arrow",
+    ]
+    geoip.warm_cache(tmp_path / "missing", tmp_path / "cache")
+    assert "geolocation data not prepared: --geoip-dir" in caplog.text
