@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import ipaddress
 import logging
 import pickle
@@ -37,7 +38,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache, partial
-from importlib import resources
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -327,8 +327,12 @@ class _PlainData(pickle.Unpickler):
 # Read once a process (tables are immutable): every store of the process shares the rows.
 @cache
 def _package_data() -> tuple[Any, ...]:
-    path = resources.files(PACKAGE) / PACKAGE_FILE
-    with path.open("rb") as raw, gzip.open(raw, "rb") as source:
+    # Found without importing the package: only its data file is used, never its code.
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise OSError(f"the {PACKAGE} package is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / PACKAGE_FILE
+    with gzip.open(path, "rb") as source:
         version, info, _total, database = _PlainData(source).load()
     if version not in (120, 121) or not (info.get("country") and info.get("asn")):
         raise ValueError(f"{PACKAGE_FILE} has an unknown layout ({version}, {info})")
@@ -353,8 +357,7 @@ def _package_rows(
 @cache
 def packaged_city() -> pa.Table:
     """The country of every network geoip2fast knows (other city facts null)."""
-    index, _, countries, _, firsts, _, country_ids, _, prefixes, _ = _package_data()
-    del index
+    _, _, countries, _, firsts, _, country_ids, _, prefixes, _ = _package_data()
     codes = [None if i < _SPECIAL_COUNTRIES else c.split(":")[0] for i, c in enumerate(countries)]
     blank = (None,) * (len(SCHEMAS[CITY]) - len(_KEY_FIELDS) - 1)
     return _table(CITY, _package_rows(firsts, prefixes, country_ids, lambda i: (codes[i], *blank)))

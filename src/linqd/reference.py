@@ -10,6 +10,11 @@ sources this process was started with (``serve --geoip-dir``), never stale copie
 Reference tables are not LINQ tables: ``from`` cannot name them, ingestion cannot create them
 (their names start with ``ref$``, which no tag can), and they belong to no domain. Shared by the
 catalogue, the compilers and the stores; it imports neither.
+
+A reference whose rows carry a ``TRIE_KEY`` column is also an IP-trie where the engine has one:
+the ClickHouse store builds an ``ip_trie`` dictionary over it (``trie_name``) when it loads the
+table, before the read-only query that uses it runs; that query names the dictionary in a
+string, which ``referenced`` finds as the first argument of ``dictGet`` and its kin.
 """
 
 from __future__ import annotations

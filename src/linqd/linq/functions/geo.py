@@ -25,7 +25,9 @@ from ...reference import reference_table, trie_name
 from ..types import LType
 from .base import Arg, Context, FunctionDef, Translator, call, lit, sig
 
-_KEY = "ref$k"  # the subquery's aliases: no event field can be named so ($ is not in a name)
+# The subquery's own aliases: every column it reads of them is qualified with one, so an event
+# field of any name (even `start`) stays the outer row's.
+_KEY = "ref$k"
 _RANGE = "ref$r"
 
 
@@ -48,8 +50,10 @@ def _duckdb(table: str, fact: str) -> Translator:
         key = exp.column("k", table=_KEY, quoted=True)
         ranges = reference_table(table).as_(_RANGE, quoted=True)
         address = exp.alias_(_outer(ctx, args[0].sql), "k", quoted=True)
-        probe = exp.select(address).subquery(_KEY, copy=False)
-        probe.args["alias"].this.set("quoted", True)
+        probe = exp.Subquery(
+            this=exp.select(address),
+            alias=exp.TableAlias(this=exp.to_identifier(_KEY, quoted=True)),
+        )
         inside = key <= exp.column("stop", table=_RANGE, quoted=True)
         value = exp.Case(
             ifs=[exp.If(this=inside, true=exp.column(fact, table=_RANGE, quoted=True))]
@@ -104,13 +108,13 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
          + _DEFAULT_DATA),
     _geo(("city", "mm2city", "mmcity"), geoip.CITY, "city", "str",
          "English name of the city of an address." + _FROM_CITY),
-    _geo(("subdivision1code", "mm2subdivision1code"), geoip.CITY, "subdivision1code", "str",
+    _geo(("subdivision1code",), geoip.CITY, "subdivision1code", "str",
          "ISO 3166-2 code (without the country) of the largest subdivision of an address "
          "(a US state: `CA`)." + _FROM_CITY),
-    _geo(("subdivision2code", "mm2subdivision2code"), geoip.CITY, "subdivision2code", "str",
+    _geo(("subdivision2code",), geoip.CITY, "subdivision2code", "str",
          "ISO 3166-2 code of the second subdivision of an address (an English county)."
          + _FROM_CITY),
-    _geo(("postalcode", "mm2postalcode"), geoip.CITY, "postalcode", "str",
+    _geo(("postalcode",), geoip.CITY, "postalcode", "str",
          "Postal code of an address." + _FROM_CITY),
     _geo(("latitude", "mm2latitude", "mmlatitude"), geoip.CITY, "latitude", "float8",
          "Approximate latitude of an address, in degrees." + _FROM_CITY),
@@ -120,7 +124,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
          "Approximate location of an address as text `latitude,longitude` "
          "(`37.751,-97.822`): linqd has no geographic type; `latitude` and `longitude` give "
          "the numbers." + _FROM_CITY),
-    _geo(("accuracyradius", "mm2accuracyradius"), geoip.CITY, "accuracyradius", "int4",
+    _geo(("accuracyradius",), geoip.CITY, "accuracyradius", "int4",
          "Radius in km around the location of an address that holds it." + _FROM_CITY),
     _geo(("asn", "mm2asn", "mmasn"), geoip.ASN, "asn", "int4",
          "Number of the autonomous system announcing an address (15169). From an ASN "
@@ -133,7 +137,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
          "Internet service provider of an address." + _COMMERCIAL.format(db="ISP")),
     _geo(("org", "mm2org", "mmorg"), geoip.ISP, "org", "str",
          "Organisation an address is assigned to." + _COMMERCIAL.format(db="ISP")),
-    _geo(("connectiontype", "mm2connectiontype"), geoip.CONNECTION, "connectiontype", "str",
+    _geo(("connectiontype",), geoip.CONNECTION, "connectiontype", "str",
          "Connection type of an address (`Cable/DSL`, `Cellular`, `Corporate`, `Satellite`)."
          + _COMMERCIAL.format(db="Connection-Type")),
 )  # fmt: skip
