@@ -127,6 +127,11 @@ CASES: dict[str, str] = {
         f"{A} select username, (from siem.logtrust.web.navigation group by userEmail, userid)"
         "[username] as uid"
     ),
+    # reference data
+    "geolocation": (
+        f'{E} where mm2country(clientIpAddress) != "ES" group by clientIpAddress '
+        "select asn(clientIpAddress) as asn, latitude(clientIpAddress) as lat, count() as n"
+    ),
     # raw table and pragmas
     "raw_table": 'from my.app.test where message -> "error" select hostname, message',
     "pragmas_ignored": f'{E} where statusCode = 404 pragma comment.free:"x" pragma tz: tz("UTC")',

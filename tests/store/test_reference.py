@@ -16,6 +16,7 @@ from linqd.reference import (
     is_reference_table,
     reference_table,
     referenced,
+    trie_name,
 )
 from linqd.store.base import EventStore
 from linqd.store.catalog import Column, TableSchema
@@ -107,3 +108,61 @@ def test_referenced_names_each_reference_once() -> None:
     assert referenced(query) == ["a", "b"]
     # A table of another database is never a reference, whatever its name.
     assert referenced(exp.select("*").from_(exp.table_("ref$a", db="other"))) == []
+
+
+TRIE_SCHEMA = pa.schema(
+    [
+        pa.field("network", pa.string(), nullable=False),
+        pa.field("code", pa.string()),
+        pa.field("size", pa.int32()),
+        pa.field("share", pa.float64()),
+    ]
+)
+
+
+def test_a_reference_with_a_network_column_is_also_an_ip_trie_on_clickhouse(
+    opener: Opener,
+) -> None:
+    rows = {
+        "network": ["10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/24"],
+        "code": ["ten", "ten-one", None],
+        "size": [8, None, 24],
+        "share": [None, 0.5, 1.5],
+    }
+    source = Source(rows, TRIE_SCHEMA)
+    store = opener(references=References([ReferenceSource("nets", source.load, "the nets")]))
+    if opener.kind == "duckdb":
+        # No IP-trie structure there: the table is read like any other.
+        query = exp.select("code").from_(reference_table("nets")).order_by("network")
+        assert store.fetch(query) == [("ten",), ("ten-one",), (None,)]
+        return
+    name = exp.Literal.string(trie_name("nets"))
+
+    def lookup(address: str) -> tuple[object, ...]:
+        key = exp.Anonymous(this="toIPv4", expressions=[exp.Literal.string(address)])
+        facts = [
+            exp.Anonymous(this="dictGet", expressions=[name, exp.Literal.string(f), key])
+            for f in ("code", "size", "share")
+        ]
+        [row] = store.fetch(exp.select(*facts))
+        return tuple(row)
+
+    # The longest prefix wins; a null fact reads as '', 0 or nan, as does an address outside.
+    assert lookup("10.1.2.3") == ("ten-one", 0, 0.5)
+    assert lookup("10.2.0.1") == ("ten", 8, pytest.approx(float("nan"), nan_ok=True))
+    assert lookup("192.168.0.9") == ("", 24, 1.5)
+    assert lookup("8.8.8.8") == ("", 0, pytest.approx(float("nan"), nan_ok=True))
+    assert source.loads == 1
+
+
+def test_referenced_finds_an_ip_trie_named_in_a_dictionary_function() -> None:
+    key = exp.column("ip")
+    lookup = exp.Anonymous(
+        this="dictGet",
+        expressions=[exp.Literal.string(trie_name("geo")), exp.Literal.string("c"), key],
+    )
+    assert referenced(exp.select(lookup).from_("events")) == ["geo"]
+    # The same text anywhere else is a string, not a reference.
+    text = exp.Literal.string(trie_name("geo"))
+    assert referenced(exp.select(exp.Anonymous(this="lower", expressions=[text]))) == []
+    assert referenced(exp.select(text)) == []

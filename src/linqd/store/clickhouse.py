@@ -78,7 +78,7 @@ from ..errors import (
 from ..linq import TOO_DEEP
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
-from ..reference import References, is_reference_table, reference_table
+from ..reference import TRIE_KEY, References, is_reference_table, reference_table, trie_name
 from . import catalog
 from . import clickhouse_ddl as ddl
 from .base import DAY_MS, AppendResult, Cursor, EventStore, LookupWrite, Params, Row, Statement
@@ -575,6 +575,11 @@ class ClickHouseStore(EventStore):
                 self._run([ddl.reference_table_ddl(table, data.schema)])
                 if data.num_rows:
                     self._backend.insert(table, data, {})
+                if TRIE_KEY in data.schema.names:
+                    trie = trie_name(name)
+                    self._run([ddl.reference_trie_ddl(trie, table, data.schema, TRIE_KEY)])
+                    # Loaded now, not by the first (readonly) query that reads it.
+                    self._backend.command(ddl.command(ddl.ReloadDictionary(trie), self._layout))
             except (EngineFailure, ValueError) as error:
                 text = clean_text(error.text) if isinstance(error, EngineFailure) else str(error)
                 raise StoreError(f"Loading reference data `{name}` failed: {text}") from None

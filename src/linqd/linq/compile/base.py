@@ -85,6 +85,9 @@ class Compiler(ABC):
     def time_column(self) -> exp.Expression | None:
         return self._time
 
+    def source_alias(self) -> str | None:
+        return self._source
+
     # -- plans and stages ------------------------------------------------------------------------
 
     def compile(self, plan: Plan) -> exp.Select:

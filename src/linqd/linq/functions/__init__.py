@@ -13,6 +13,7 @@ from . import (
     addresses,
     aggregates,
     conversion,
+    geo,
     json,
     logic,
     measures,
@@ -36,6 +37,7 @@ MODULES = (
     time,
     json,
     network,
+    geo,
     web,
     measures,
 )

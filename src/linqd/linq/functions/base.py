@@ -52,6 +52,9 @@ class Context(Protocol):
     def time_column(self) -> exp.Expression | None:
         """The event time of the rows being aggregated (None when regrouping grouped rows)."""
 
+    def source_alias(self) -> str | None:
+        """The alias of the table or subquery the expression's columns come from."""
+
 
 Translator = Callable[[Context, Sequence[Arg], LType], exp.Expression]
 
