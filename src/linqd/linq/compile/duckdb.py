@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..functions.base import call, lit
+from ..ir import Plan
 from .base import SUBQUERY_ROW_CAP, Compiler
 
 EPOCH = exp.Anonymous(this="epoch_ms", expressions=[exp.Literal.number(0)])
@@ -14,9 +15,17 @@ CAP_MESSAGE = (
 )
 
 
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.In)
+
+
 class DuckDBCompiler(Compiler):
     engine = "duckdb"
     dialect = "duckdb"
+
+    def compile(self, plan: Plan) -> exp.Select:
+        select = super().compile(plan)
+        select.transform(_shield_case_operands, copy=False)
+        return select
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         width = call("to_milliseconds", lit(period_ms))
@@ -32,3 +41,18 @@ class DuckDBCompiler(Compiler):
         over = exp.GT(this=size.copy(), expression=lit(SUBQUERY_ROW_CAP))
         first = exp.Case(ifs=[exp.If(this=over, true=failure)], default=columns[0])
         return [first, *columns[1:]], None
+
+
+def _shield_case_operands(node: exp.Expression) -> exp.Expression:
+    """DuckDB 2.0 fails to bind a comparison of a constant with a CASE whose branches all
+    differ from it and that has no match ("BindBuiltinScalarFunction did not return a
+    BoundFunctionExpression": ``(CASE x WHEN 1 THEN 'a' WHEN 2 THEN 'a' END) = 'abc'``), as its
+    optimizer folds the comparison into the branches. ``greatest`` of one value is that value,
+    and keeps the optimizer from folding."""
+    if isinstance(node, _COMPARISONS):
+        for key in ("this", "expression"):
+            operand = node.args.get(key)
+            inner = operand.unnest() if isinstance(operand, exp.Expression) else None
+            if isinstance(inner, exp.Case):
+                node.set(key, call("greatest", inner))
+    return node
