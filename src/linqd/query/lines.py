@@ -7,7 +7,8 @@ then only glues the Arrow ``line`` column with the bytes of a ``Framing``. The r
 decided here, for every engine; how an engine writes each step is its ``LineDialect``
 (``linq/compile/lines_*.py``), and every engine writes DuckDB's bytes.
 
-JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``),
+JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``), bytes
+(and ``dc`` sketches) standard base64 text with padding (in csv/tsv cells too),
 durations ms, ``json`` columns embedded as JSON (text that does not parse goes as a string),
 NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
 (``1e20`` → ``100000000000000000000.0``, ``1e-07`` → ``1e-7``) and writes ``\\u000F`` for
@@ -121,6 +122,8 @@ def _json_value(
             return d.json_bool(ref)
         case Kind.STR:
             return d.json_string(ref)
+        case Kind.BYTES | Kind.DC:
+            return d.json_string(d.base64(ref), plain=True)
         case Kind.JSON:
             return d.json_embedded(ref)
         case Kind.ARRAY | Kind.SET:
@@ -155,6 +158,8 @@ def _text_value(
             return d.bool_text(ref)
         case Kind.STR | Kind.JSON:
             return ref
+        case Kind.BYTES | Kind.DC:
+            return d.base64(ref)
         case Kind.ARRAY | Kind.SET | Kind.MAP | Kind.TUPLE:
             return d.json_text(_json_value(d, ref, ltype, options))
     return d.to_text(ref)

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from ..functions.base import call, cast, lit
 from ..functions.helpers import any_of, ch_type, from_epoch_ms
-from ..ir import TBucket, TCall, TColumn, TExpr, TLookup
+from ..ir import Plan, TBucket, TCall, TColumn, TExpr, TLookup
 from ..types import Kind
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
@@ -33,10 +33,29 @@ CLICKHOUSE_SETTINGS: dict[str, str | int] = {
     "output_format_arrow_string_as_string": 1,
 }
 
+# ClickHouse has one String type for text and bytes, and Arrow strings are UTF-8: a `bytes` or
+# `dc` result column leaves the query as a one-field named tuple, an Arrow struct of this one
+# field, which the store turns into Arrow binary (what DuckDB's BLOB is).
+BINARY_FIELD = "linqd_bytes"
+BINARY_TUPLE = f"Tuple({BINARY_FIELD} Nullable(String))"
+
 
 class ClickHouseCompiler(Compiler):
     engine = "clickhouse"
     dialect = "clickhouse"
+
+    def compile(self, plan: Plan) -> exp.Select:
+        select = super().compile(plan)
+        binary = {c.name for c in plan.columns if c.type.is_binary}
+        if binary:
+            for projection in select.expressions:
+                if isinstance(projection, exp.Alias) and projection.alias in binary:
+                    wrapped = exp.Cast(
+                        this=call("tuple", projection.this),
+                        to=exp.DataType.build(BINARY_TUPLE, dialect=self.dialect),
+                    )
+                    projection.set("this", wrapped)
+        return select
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return from_epoch_ms(self, lit(ms))

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from . import (
     aggregates,
     conversion,
+    encodings,
     json,
     logic,
     measures,
@@ -36,6 +37,7 @@ MODULES = (
     network,
     web,
     measures,
+    encodings,
 )
 
 

@@ -111,6 +111,9 @@ def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return json_text(ctx, value.sql)
     if kind is Kind.IP4:
         return ip4_text(ctx, value.sql)
+    if value.type.is_binary:
+        # Bytes are no text: their base16, as to16 prints them.
+        return exp.Lower(this=call("hex", value.sql))
     if not on_clickhouse(ctx):
         if kind is Kind.TIMESTAMP:
             return call("strftime", value.sql, lit(TIMESTAMP_TEXT))
@@ -241,7 +244,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("str",),
         (sig("any -> str"),),
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
-        "ip4 as a dotted quad, durations as milliseconds.",
+        "ip4 as a dotted quad, durations as milliseconds, bytes as lower-case base16.",
         "conversion",
         both(_str),
     ),

@@ -19,6 +19,8 @@ SQL_TYPES = (
     (Kind.DURATION, "BIGINT"),
     (Kind.IP4, "UINTEGER"),
     (Kind.JSON, "VARCHAR"),
+    (Kind.BYTES, "BLOB"),
+    (Kind.DC, "BLOB"),
 )
 
 
@@ -33,6 +35,9 @@ CLICKHOUSE_TYPES = (
     (Kind.DURATION, "Nullable(Int64)"),
     (Kind.IP4, "Nullable(UInt32)"),
     (Kind.JSON, "Nullable(String)"),
+    # ClickHouse's String holds any bytes; result columns of these two are sent as BINARY_TUPLE.
+    (Kind.BYTES, "Nullable(String)"),
+    (Kind.DC, "Nullable(String)"),
 )
 CLICKHOUSE = "clickhouse"
 
