@@ -20,6 +20,7 @@ from . import (
     numbers,
     operators,
     strings,
+    substitutions,
     time,
     web,
 )
@@ -38,6 +39,7 @@ MODULES = (
     web,
     measures,
     encodings,
+    substitutions,
 )
 
 
