@@ -19,6 +19,7 @@ from . import (
     network,
     numbers,
     operators,
+    sketches,
     strings,
     substitutions,
     time,
@@ -40,6 +41,7 @@ MODULES = (
     measures,
     encodings,
     substitutions,
+    sketches,
 )
 
 

@@ -22,11 +22,13 @@ CATEGORIES = (
     ("math", "Mathematics"),
     ("conversion", "Conversion"),
     ("strings", "Strings"),
+    ("encodings", "Encodings and hashes"),
     ("time", "Date and time"),
     ("json", "JSON"),
     ("network", "Network and web"),
     ("collections", "Collections"),
     ("aggregation", "Aggregation"),
+    ("sketches", "HyperLogLog sketches"),
 )
 
 INTRO = """\

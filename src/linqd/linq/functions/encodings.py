@@ -16,6 +16,7 @@ from sqlglot import exp
 from ..types import Kind, LType
 from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, paren, sig
 from .helpers import all_of, case, on_clickhouse, regex_full_match
+from .lambdas import join, lambda_, map_, pieces
 
 HEX_TEXT = "^([0-9a-fA-F]{2})*$"
 # RFC 4648 §4: groups of 4, the last one padded with `=` to 4.
@@ -132,43 +133,13 @@ def _digest(name: str) -> Translator:
 # -- Z85 -------------------------------------------------------------------------------------------
 
 
-def _lambda(body: exp.Expression, name: str) -> exp.Lambda:
-    return exp.Lambda(this=body, expressions=[exp.to_identifier(name)])
-
-
-def _map(ctx: Context, body: exp.Expression, name: str, items: exp.Expression) -> exp.Expression:
-    if on_clickhouse(ctx):
-        return call("arrayMap", _lambda(body, name), items)
-    return call("list_transform", items, _lambda(body, name))
-
-
-def _join(ctx: Context, texts: exp.Expression) -> exp.Expression:
-    if on_clickhouse(ctx):
-        return call("arrayStringConcat", texts, lit(""))
-    return call("array_to_string", texts, lit(""))
-
-
-def _indexes(ctx: Context, count: exp.Expression) -> exp.Expression:
-    """0, 1, ... count - 1."""
-    return call("range", count)
-
-
-def _group_value(ctx: Context, data: exp.Expression, index: exp.Expression) -> exp.Expression:
-    """The 4-byte group ``index`` (0-based) of ``data`` as a big-endian unsigned number."""
-    if on_clickhouse(ctx):
-        start = exp.Add(this=exp.Mul(this=index, expression=lit(4)), expression=lit(1))
-        group = call("substring", data, start, lit(4))
-        return call("reinterpretAsUInt32", call("reverse", group))
-    # DuckDB cannot cut a BLOB: the group is read from its hex text.
-    start = exp.Add(this=exp.Mul(this=index, expression=lit(8)), expression=lit(1))
-    digits = call("substring", call("hex", data), start, lit(8))
-    return cast(exp.DPipe(this=lit("0x"), expression=digits), "UBIGINT")
-
-
 def _toz85(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     data = raw(ctx, args[0])
-    index = exp.column("i")
-    value = _group_value(ctx, data, index)
+    group = exp.column("g")  # a 4-byte group as 8 hex digits
+    if on_clickhouse(ctx):
+        value = call("reinterpretAsUInt32", call("reverse", call("unhex", group)))
+    else:
+        value = cast(exp.DPipe(this=lit("0x"), expression=group), "UBIGINT")
     chars = []
     for position in range(5):
         digit = exp.Mod(
@@ -177,9 +148,8 @@ def _toz85(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         # An unsigned position is not an index DuckDB's substring takes.
         place = cast(exp.Add(this=digit, expression=lit(1)), "BIGINT")
         chars.append(call("substring", lit(Z85_ALPHABET), place, lit(1)))
-    group_text = call("concat", *chars)
-    count = _int_div(ctx, byte_count(ctx, data), lit(4))
-    text = _join(ctx, _map(ctx, group_text, "i", _indexes(ctx, count)))
+    groups = pieces(ctx, call("hex", data), 8)
+    text = join(ctx, map_(ctx, call("concat", *chars), "g", groups))
     whole_groups = exp.EQ(
         this=exp.Mod(this=byte_count(ctx, data.copy()), expression=lit(4)), expression=lit(0)
     )
@@ -188,33 +158,30 @@ def _toz85(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _fromz85(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text = args[0].sql
-    index = exp.column("i")
+    group = exp.column("g")  # 5 characters (checked to be Z85's, so one byte each)
     find = "position" if on_clickhouse(ctx) else "strpos"
     value: exp.Expression = lit(0)
     for position in range(5):
-        start = exp.Add(
-            this=exp.Mul(this=index.copy(), expression=lit(5)), expression=lit(position + 1)
-        )
-        char = call("substring", text, start, lit(1))
+        char = call("substring", group, lit(position + 1), lit(1))
         digit = exp.Sub(this=call(find, lit(Z85_ALPHABET), char), expression=lit(1))
         value = exp.Add(
             this=value, expression=exp.Mul(this=paren(digit), expression=lit(85 ** (4 - position)))
         )
-    count = _int_div(ctx, call("length", text), lit(5))
-    values = _map(ctx, paren(value), "i", _indexes(ctx, count))
+    values = map_(ctx, paren(value), "g", pieces(ctx, text, 5))
     v = exp.column("v")
     if on_clickhouse(ctx):
         group_hex = call("leftPad", call("hex", call("toUInt32", v)), lit(8), lit("0"))
         too_big = call(
-            "arrayExists", _lambda(exp.GT(this=v, expression=lit(UINT32_MAX)), "v"), values.copy()
+            "arrayExists", lambda_(exp.GT(this=v, expression=lit(UINT32_MAX)), "v"), values.copy()
         )
     else:
-        group_hex = call("lpad", call("hex", cast(v, "UBIGINT")), lit(8), lit("0"))
+        # BIGINT: a group of characters outside the alphabet (refused below) must not fail.
+        group_hex = call("lpad", call("hex", cast(v, "BIGINT")), lit(8), lit("0"))
         too_big = exp.GT(
             this=call("coalesce", call("list_max", values.copy()), lit(0)),
             expression=lit(UINT32_MAX),
         )
-    data = unhex(ctx, _join(ctx, _map(ctx, group_hex, "v", values)))
+    data = unhex(ctx, join(ctx, map_(ctx, group_hex, "v", values)))
     valid = all_of([regex_full_match(ctx, text, Z85_TEXT), exp.Not(this=paren(too_big))])
     return case((valid, data))
 
