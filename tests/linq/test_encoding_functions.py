@@ -1,4 +1,5 @@
-"""Encodings, hashes, hex, substitutions and HyperLogLog sketches on both engines.
+"""Encodings, hashes, hex, substitutions, number formats and HyperLogLog sketches on both
+engines.
 
 Published test vectors where there are some: RFC 4648 §10 (base16, base64), the Z85 spec's
 example (ZeroMQ RFC 32: bytes 86 4F D2 6F B5 59 F7 5B are "HelloWorld"), RFC 1321 §A.5 (MD5),
@@ -160,6 +161,37 @@ CASES = [
     ('subs("héllo", re("é"), template("e"))', "hello"),
     ('subs(uri, re("^/([a-z]+).*"), template("\\\\1"))', "cart"),
     ('subs(str(timeTaken), re("x"), template("y"), "none")', None),
+    # -- formatnumber: what Java's DecimalFormat writes for these patterns, worked by hand ------
+    ('formatnumber(1234567.891, "#,##0.00")', "1,234,567.89"),
+    ('formatnumber(1234567.891, "#,##0.00", "es")', "1.234.567,89"),
+    ('formatnumber(1234567.891, "#,##0.00", "en_US")', "1,234,567.89"),
+    ('formatnumber(1234.5, "#,##0.0", "de-DE")', "1.234,5"),
+    ('formatnumber(42, "00000")', "00042"),
+    ('formatnumber(123456, "00000")', "123456"),
+    ('formatnumber(0.5, "0.###")', "0.5"),
+    ('formatnumber(2, "0.###")', "2"),
+    ('formatnumber(2.1, "0.0#")', "2.1"),
+    ('formatnumber(2.125, "0.0#")', "2.12"),  # half to even
+    ('formatnumber(0.5, "#.##")', ".5"),  # no minimum integer digit: none written
+    ('formatnumber(0.001, "#.##")', "0"),  # no digit at all: 0
+    ('formatnumber(0, "#")', "0"),
+    ('formatnumber(0.125, "0.00")', "0.12"),
+    ('formatnumber(0.375, "0.00")', "0.38"),
+    ('formatnumber(1.005, "0.00")', "1.00"),  # the float8 nearest 1.005 is below it
+    ('formatnumber(2.5, "0")', "2"),
+    ('formatnumber(3.5, "0")', "4"),
+    ('formatnumber(-0.001, "0.00")', "-0.00"),  # Java keeps the sign
+    ('formatnumber(-1234.5, "#,##0.00")', "-1,234.50"),
+    ('formatnumber(0.256, "0.0%")', "25.6%"),
+    ('formatnumber(-0.5, "#%")', "-50%"),
+    ('formatnumber(123456789, "#,##0")', "123,456,789"),
+    ('formatnumber(123, "#,##0")', "123"),
+    ('formatnumber(1234, "#,#0")', "12,34"),  # the last group's size counts
+    ('formatnumber(1234, "0,000,000")', "0,001,234"),
+    ('formatnumber(statusCode, "#,##0.0")', "404.0"),
+    ('formatnumber(timeTaken, "0")', None),
+    ('formatnumber(1e20, "0")', None),
+    ('formatnumber(1 / 0, "0")', None),
 ]  # fmt: skip
 
 
@@ -208,6 +240,14 @@ def test_result_types(engine: Runner, expression: str, type_name: str) -> None:
         ('subs("abc", re("b"), template("\\\\q"))', "Invalid template for `subs'"),
         ('subs("abc", re("b"), method)', "template of `subs' must be a constant string"),
         ('estimation("abc")', "estimation"),
+        ('formatnumber(1.5, "0.00E0")', "Unsupported pattern for `formatnumber': '0.00E0'"),
+        ('formatnumber(1.5, "$#,##0")', "Unsupported pattern"),
+        ('formatnumber(1.5, "#,##0;(#)")', "Unsupported pattern"),
+        ('formatnumber(1.5, "#,")', "Unsupported pattern"),
+        ('formatnumber(1.5, "0#")', "Unsupported pattern"),
+        ('formatnumber(1.5, "")', "Unsupported pattern"),
+        ('formatnumber(1.5, "0.0", "fr")', "Unsupported locale for `formatnumber': 'fr'"),
+        ("formatnumber(1.5, method)", "pattern of `formatnumber' must be a constant"),
     ],
 )
 def test_compile_errors(engine: Runner, expression: str, message: str) -> None:

@@ -141,6 +141,8 @@ POOLS: dict[str, tuple[str, ...]] = {
     "json": ('jsonparse("{\\"a\\": [1, 2]}")',),
     "jq": ('jqcompile(".a")',),
     "tuple": ('(1, "a")',),
+    "bytes": ('from16("00ff")', 'md5("a")', 'toutf8("héllo")', 'from64("")'),
+    "dc": ('unpackhllpp(from16("010e000041"))',),
     "coll": ('["a", "b"]', "[1, 2.5]", "{1, 2}", "[]", '["One", 77]', "[true, 1]"),
 }
 ALL = tuple(e for pool in POOLS.values() for e in pool)

@@ -17,6 +17,7 @@ from . import (
     logic,
     measures,
     network,
+    numberformat,
     numbers,
     operators,
     sketches,
@@ -42,6 +43,7 @@ MODULES = (
     encodings,
     substitutions,
     sketches,
+    numberformat,
 )
 
 
