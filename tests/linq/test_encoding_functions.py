@@ -273,7 +273,7 @@ def python_sketch(values: list[str]) -> bytes:
     """The packed sketch as the module's doc describes it, worked in Python."""
     registers: dict[int, int] = {}
     for value in values:
-        (h,) = struct.unpack("<Q", hashlib.md5(value.encode()).digest()[:8])
+        (h,) = struct.unpack(">Q", hashlib.md5(value.encode()).digest()[:8])
         low = h & ((1 << RANK_BITS) - 1)
         rank = min(RANK_BITS + 1 - low.bit_length(), MAX_RANK)
         register = h >> RANK_BITS

@@ -73,6 +73,7 @@ CASES: dict[str, str] = {
         f'{E} select method + " " + uri as request where request -> "cart"'
     ),
     "hash_to16_md5": f"{E} select to16(md5(uri)) as h",
+    "hash_sha256_bytes": f"{E} select sha256(uri) as h",
     "subs_template": f'{E} select subs(uri, re("^/([a-z]+)/"), template("<\\\\1>")) as s',
     "timestamp_arithmetic": f"{E} select eventdate + 1h as later, eventdate - 5m as earlier",
     "midnight_weekofmonth": (

@@ -63,7 +63,19 @@ def unhex(ctx: Context, text: exp.Expression) -> exp.Expression:
     return call("unhex", text)
 
 
+# Engine functions whose result is base16 text: DuckDB's digests, ClickHouse's hex.
+HEX_RESULTS = ("md5", "sha1", "sha256", "hex")
+
+
 def _to16(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    sql = args[0].sql
+    # to16(md5(x)) is the digest's own hex text: not decoded to bytes and encoded back (DuckDB
+    # hashes a dictionary-encoded column once per distinct value only when nothing follows).
+    if isinstance(sql, exp.Anonymous) and sql.name.lower() == "unhex":
+        inner = sql.expressions[0]
+        if isinstance(inner, exp.Anonymous) and inner.name.lower() in HEX_RESULTS:
+            # DuckDB's digests are lower-case already, ClickHouse's hex upper-case.
+            return exp.Lower(this=inner) if inner.name.lower() == "hex" else inner
     return hex_of(ctx, raw(ctx, args[0]))
 
 
@@ -125,7 +137,9 @@ def _digest(name: str) -> Translator:
         if on_clickhouse(ctx):
             # The digest is a FixedString: every cast to String drops its trailing zero bytes.
             return call("unhex", call("hex", call(DIGESTS[name], data)))
-        return call("unhex", call(name, data))
+        # DuckDB hashes a text's UTF-8 as it is: no BLOB of it is needed.
+        text = args[0].sql if args[0].type.kind is Kind.STR else data
+        return call("unhex", call(name, text))
 
     return translate
 

@@ -5,8 +5,9 @@ of distinct values from it, ``pack``/``unpackhllpp`` turn it into bytes and back
 A sketch is the same bytes on both engines, so it is built in SQL from parts both compute alike:
 
 - the hash of a value is the first 8 bytes of the MD5 of its text (``str(f)``), read as a
-  little-endian unsigned 64-bit number (DuckDB's ``md5_number_upper``, ClickHouse's
-  ``reinterpretAsUInt64`` of the digest's first 8 bytes);
+  big-endian unsigned 64-bit number (DuckDB reads the first 16 digits of ``md5()``'s hex text,
+  which it computes once per distinct value of a dictionary-encoded column: ``md5_number_upper``
+  is 6 times slower; ClickHouse reverses the digest's first 8 bytes for ``reinterpretAsUInt64``);
 - precision p = 14: the hash's top 14 bits pick one of m = 16384 registers, and the rank is the
   number of leading zeros of the other 50 bits plus one, at most 50 (a value whose 50 bits are
   all zero, once in 2^50, counts as rank 50);
@@ -68,8 +69,10 @@ def _size(ctx: Context, items: exp.Expression) -> exp.Expression:
 def _hash(ctx: Context, value: Arg) -> exp.Expression:
     text = text_of(ctx, [value], STR) if value.type.kind is not Kind.STR else value.sql
     if on_clickhouse(ctx):
-        return call("reinterpretAsUInt64", call("substring", call("MD5", text), lit(1), lit(8)))
-    return call("md5_number_upper", text)
+        first = call("substring", call("MD5", text), lit(1), lit(8))
+        return call("reinterpretAsUInt64", call("reverse", first))
+    digits = call("left", call("md5", text), lit(16))
+    return cast(exp.DPipe(this=lit("0x"), expression=digits), "UBIGINT")
 
 
 def _register_and_rank(ctx: Context, value: Arg) -> tuple[exp.Expression, exp.Expression]:
