@@ -455,3 +455,17 @@ def test_an_unknown_store_is_one_clear_error(tmp_path: Path) -> None:
     result = invoke("tables", "--data-dir", str(tmp_path), "--store", "mysql://x")
     assert result.exit_code == 2
     assert "Unknown store" in result.output and "Traceback" not in result.output
+
+
+def test_serve_refuses_a_geoip_dir_that_cannot_serve(tmp_path: Path) -> None:
+    missing = tmp_path / "geoip"
+    result = invoke("serve", "--geoip-dir", str(missing), "--data-dir", str(tmp_path / "d"))
+    assert result.exit_code == 2
+    assert "Invalid value for '--geoip-dir'" in result.output
+    assert f"--geoip-dir {missing} is not a folder" in result.output
+    missing.mkdir()
+    (missing / "GeoLite2-City.mmdb").write_bytes(b"\0" * 64)
+    result = invoke("serve", "--geoip-dir", str(missing), "--data-dir", str(tmp_path / "d"))
+    assert result.exit_code == 2
+    assert "GeoLite2-City.mmdb is not a readable MaxMind DB file" in result.output
+    assert not (tmp_path / "d").exists()  # refused before anything is opened

@@ -58,6 +58,17 @@ are in {data_dir}/credentials.json.
 """
 
 
+def check_geoip_dir(directory: Path) -> None:
+    """Refuse to start over a --geoip-dir that cannot serve (the databases are read at the
+    first geolocation query, too late to tell the operator)."""
+    from .geoip import GeoIPError, scan
+
+    try:
+        scan(directory)
+    except GeoIPError as error:
+        raise click.BadParameter(str(error), param_hint="'--geoip-dir'") from None
+
+
 def _outbound_rules(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
     """Refuse a malformed --outbound-allow/--outbound-deny at start-up, not at first use."""
     from .outbound import OutboundPolicy
@@ -477,6 +488,14 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     "they take inline PEM only.",
 )
 @click.option(
+    "--geoip-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of MaxMind DB files (GeoLite2/GeoIP2 City, Country, ASN, ISP, "
+    "Connection-Type .mmdb) for the geolocation functions; without it, the packaged GeoLite2 "
+    "country and AS-organisation data.",
+)
+@click.option(
     "--max-queries-per-domain",
     type=click.IntRange(min=1),
     default=Settings.max_queries_per_domain,
@@ -535,6 +554,7 @@ def serve(
     outbound_allow: tuple[str, ...],
     outbound_deny: tuple[str, ...],
     destination_files_dir: Path | None,
+    geoip_dir: Path | None,
     max_queries_per_domain: int,
     max_continuous_queries_per_domain: int,
     max_document_rows: int,
@@ -546,6 +566,8 @@ def serve(
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    if geoip_dir is not None:
+        check_geoip_dir(geoip_dir)
     _open(data_dir).close()  # refuse early when another server owns the directory
     spec, cluster = store_choice()
     settings = Settings(
@@ -574,6 +596,7 @@ def serve(
         outbound_allow=outbound_allow,
         outbound_deny=outbound_deny,
         destination_files_dir=destination_files_dir,
+        geoip_dir=geoip_dir,
         max_queries_per_domain=max_queries_per_domain,
         max_continuous_queries_per_domain=max_continuous_queries_per_domain,
         max_document_rows=max_document_rows,

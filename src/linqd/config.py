@@ -42,6 +42,8 @@ class Settings:
     # The event store (store/open.py) and, for a ClickHouse server, its cluster.
     store: str = "duckdb"
     clickhouse_cluster: str | None = None
+    # MaxMind DB files for the geolocation functions (geoip.py); None: the packaged data.
+    geoip_dir: Path | None = None
     # An alert period is closed this long after its end (events may be committed late).
     alert_lateness_ms: int = 2_000
     # Connections that requests ask for (webhooks, job destinations): the operator's rules

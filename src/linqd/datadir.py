@@ -9,6 +9,7 @@ from pathlib import Path
 from .clock import Clock, SystemClock
 from .domains import secure_permissions
 from .meta import MetaStore
+from .reference import References
 from .store.base import EventStore
 from .store.open import DEFAULT_MEMORY_LIMIT, EVENTS_FILE, open_store
 
@@ -40,12 +41,22 @@ def open_data_dir(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     store: str = "duckdb",
     cluster: str | None = None,
+    references: References | None = None,
 ) -> DataDir:
-    """``store`` and ``cluster``: ``--store`` and ``--clickhouse-cluster`` (``store/open.py``)."""
+    """``store`` and ``cluster``: ``--store`` and ``--clickhouse-cluster`` (``store/open.py``);
+    ``references``: the reference data its queries may read (the built-in data by default)."""
     ensure_private_dir(path)
     meta = MetaStore(path / META_FILE)
     try:
-        events = open_store(store, path, meta, clock, cluster=cluster, memory_limit=memory_limit)
+        events = open_store(
+            store,
+            path,
+            meta,
+            clock,
+            cluster=cluster,
+            memory_limit=memory_limit,
+            references=references,
+        )
     except BaseException:
         meta.close()
         raise

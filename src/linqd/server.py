@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .datadir import META_FILE, ensure_private_dir, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
+from .geoip import CACHE_DIR as GEOIP_CACHE
+from .geoip import geoip_references, warm_cache
 from .ingest.collector import CollectorConfig, SyslogCollector
 from .ingest.pipeline import IngestPipeline
 from .jobs.model import Job
@@ -145,8 +148,16 @@ def serve(settings: Settings) -> None:
         memory_limit=settings.memory_limit,
         store=settings.store,
         cluster=settings.clickhouse_cluster,
+        references=geoip_references(settings.geoip_dir, settings.data_dir / GEOIP_CACHE),
     )
     secure_permissions(settings.data_dir)
+    if settings.geoip_dir is not None:
+        threading.Thread(
+            target=warm_cache,
+            args=(settings.geoip_dir, settings.data_dir / GEOIP_CACHE),
+            name="geoip-cache",
+            daemon=True,
+        ).start()
     domains = DomainStore(data.meta, clock)
     fresh = domains.ensure_domain(settings.default_domain)
     if fresh is not None:

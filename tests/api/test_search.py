@@ -224,6 +224,32 @@ async def test_ip_as_string(env: Env) -> None:
     assert response.json()["object"][0]["clientIpAddress"] == "127.0.0.1"
 
 
+async def test_ip6_mac_and_net6_are_canonical_text(env: Env) -> None:
+    """ip6, net6 and mac values go out as their canonical text in every mode (spec §5.11 has
+    no encoding for them; `ipAsString` is about ip4 only)."""
+    query = (
+        "from demo.ecommerce.data select ip6(clientIpAddress) as mapped, "
+        'ip6("2001:DB8:0:0:1:0:0:1") as v6, mac("00-1A-2B-3C-4D-5E") as hw, '
+        'net6("2001:db8::1/32") as net limit 1'
+    )
+    texts = ["::ffff:127.0.0.1", "2001:db8::1:0:0:1", "00:1a:2b:3c:4d:5e", "2001:db8::/32"]
+    compact = await env.query({**BOUNDED, "query": query, "mode": {"type": "json/compact"}})
+    obj = compact.json()["object"]
+    assert [obj["m"][name]["type"] for name in ("mapped", "v6", "hw", "net")] == [
+        "ip6",
+        "ip6",
+        "mac",
+        "net6",
+    ]
+    assert obj["d"] == [texts]
+    lines = await env.query({**BOUNDED, "query": query, "mode": {"type": "json/simple"}})
+    assert json.loads(lines.text.split("\r\n")[0]) == dict(
+        zip(("mapped", "v6", "hw", "net"), texts, strict=True)
+    )
+    csv_text = (await env.query({**BOUNDED, "query": query, "mode": {"type": "csv"}})).text
+    assert csv_text.split("\r\n")[1] == ",".join(texts)
+
+
 async def test_csv_and_tsv(env: Env) -> None:
     query = "from demo.ecommerce.data select eventdate, uri, statusCode limit 2"
     csv_text = (await env.query({**BOUNDED, "query": query, "mode": {"type": "csv"}})).text

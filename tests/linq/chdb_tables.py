@@ -18,6 +18,7 @@ from linqd.clock import SimulatedClock
 from linqd.columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from linqd.linq import CompiledQuery
 from linqd.meta import MetaStore
+from linqd.reference import References
 from linqd.store.base import EventStore
 from linqd.store.duckdb import DuckDBStore
 from linqd.store.open import open_store
@@ -32,10 +33,12 @@ class ClickHouseTables:
     through the store seam, so the queries the tests run go through the same store code as
     linqd's own (settings, read-only queries, Arrow types, error mapping)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, references: References | None = None) -> None:
         self.path = path
         self.meta = MetaStore(path / "meta.sqlite")
-        self.store = open_store("chdb:events", path, self.meta, SimulatedClock())
+        self.store = open_store(
+            "chdb:events", path, self.meta, SimulatedClock(), references=references
+        )
         self._copied = 0  # the source's rows up to this sequence number are copied
 
     def close(self) -> None:
@@ -96,13 +99,17 @@ def normalize(value: Any) -> Any:
 
 @contextmanager
 def running_on(
-    engine: str, store: DuckDBStore, tmp_path_factory: pytest.TempPathFactory
+    engine: str,
+    store: DuckDBStore,
+    tmp_path_factory: pytest.TempPathFactory,
+    references: References | None = None,
 ) -> Iterator[Runner]:
-    """A runner of ``engine`` over ``store``'s rows (copied into a ClickHouse store)."""
+    """A runner of ``engine`` over ``store``'s rows (copied into a ClickHouse store, which
+    reads ``references``: the built-in ones by default; give the DuckDB store the same)."""
     if engine == "duckdb":
         yield Runner("duckdb", store, None)
         return
-    tables = ClickHouseTables(tmp_path_factory.mktemp("chdb"))
+    tables = ClickHouseTables(tmp_path_factory.mktemp("chdb"), references)
     try:
         tables.copy(store)
         yield Runner("clickhouse", store, tables)

@@ -58,6 +58,9 @@ CASES: dict[str, str] = {
     "where_in_ip_set": f"{E} where clientIpAddress in {{10.0.0.1, 192.168.1.7}}",
     "where_ip_eq": f"{E} where clientIpAddress = 203.0.113.21",
     "where_cidr": f"{E} where clientIpAddress <- 10.0.0.0/8",
+    # an ip6 read from text (its SQL: the RFC 4291 pattern and the groups, on DuckDB) and its
+    # network as one range of 128-bit integers
+    "where_ip6_in_net6": 'from my.app.test where ip6(message) <- net6("2001:db8::/32")',
     "where_regex": f'{E} where uri ~ re("\\\\.(zip|js)$")',
     "where_regex_single_quotes": f"{E} where uri ~ re('\\.(zip|js)$')",
     "where_now_minus_duration": f"{E} where now() - 1h < eventdate",
@@ -126,6 +129,11 @@ CASES: dict[str, str] = {
     "lookup_map": (
         f"{A} select username, (from siem.logtrust.web.navigation group by userEmail, userid)"
         "[username] as uid"
+    ),
+    # reference data
+    "geolocation": (
+        f'{E} where mm2country(clientIpAddress) != "ES" group by clientIpAddress '
+        "select asn(clientIpAddress) as asn, latitude(clientIpAddress) as lat, count() as n"
     ),
     # raw table and pragmas
     "raw_table": 'from my.app.test where message -> "error" select hostname, message',

@@ -136,6 +136,11 @@ POOLS: dict[str, tuple[str, ...]] = {
     "duration": ("5m", "1d"),
     "ip4": ("10.0.0.1", "clientIpAddress"),
     "net4": ("10.0.0.0/8",),
+    "ip6": ('ip6("2001:db8::1")', 'ip6("::ffff:10.0.0.1")', "ip6(uri)"),
+    "net6": ('net6("2001:db8::/32")', 'net6("::ffff:10.0.0.0/104")'),
+    "mac": ('mac("00:1a:2b:3c:4d:5e")', "mac(method)"),
+    "array(net4)": ("[10.0.0.0/8, 192.168.0.0/16]",),
+    "array(net6)": ('[net6("fc00::/7"), net6("::/0")]',),
     "null": ("null",),
     "re": ('re("[a-z]+")',),
     "json": ('jsonparse("{\\"a\\": [1, 2]}")',),
@@ -230,6 +235,11 @@ EXCLUSIONS = (
     ),
     # A collection or tuple as text: DuckDB prints `[a, b]`, ClickHouse `['a','b']`.
     Exclusion("str-of-a-collection", r"\bstr\(", r"DuckDB '[\[(].*ClickHouse ['\"][\[(]"),
+    # DuckDB 2.0 fails to bind a CASE of texts compared with a text constant
+    # (`(CASE b WHEN 100 THEN 'Continue' END) = 'abc'` is "BindBuiltinScalarFunction did not
+    # return a BoundFunctionExpression"): an engine bug, met through the lookup functions'
+    # CASE (`eq(httpstatusdescription(n), "abc")`); ClickHouse answers.
+    Exclusion("duckdb-case-compared-with-text", r".", "BindBuiltinScalarFunction did not return"),
     # A tuple as a value: ClickHouse's Arrow gives it as a struct (a dict), DuckDB as a tuple.
     Exclusion("tuple-as-a-value", r"\(1, \"a\"\)", r"ClickHouse \{'1'"),
 )
@@ -240,6 +250,8 @@ FUNCTIONS: list[FunctionDef] = [fn for fn in unique_functions() if not fn.aggreg
 def _pool(pattern: str) -> tuple[str, ...]:
     if pattern in PATTERNS:
         return PATTERNS[pattern]
+    if pattern in POOLS:
+        return POOLS[pattern]
     if pattern.startswith(("array", "set")):
         return POOLS["coll"]
     return POOLS.get(pattern, ALL)

@@ -16,6 +16,7 @@ import pytest
 
 from linqd.clock import SimulatedClock
 from linqd.meta import MetaStore
+from linqd.reference import References
 from linqd.store.base import EventStore
 from linqd.store.open import PASSWORD_VARIABLE, open_store
 
@@ -60,7 +61,10 @@ class Opener:
         return "duckdb"
 
     def __call__(
-        self, clock: SimulatedClock | None = None, meta: MetaStore | None = None
+        self,
+        clock: SimulatedClock | None = None,
+        meta: MetaStore | None = None,
+        references: References | None = None,
     ) -> EventStore:
         store = open_store(
             self.spec,
@@ -68,6 +72,7 @@ class Opener:
             meta or MetaStore(self.path / "meta.sqlite"),
             clock or SimulatedClock(NOW),
             environ={PASSWORD_VARIABLE: FRONT_PASSWORD},
+            references=references,
         )
         self.opened.append(store)
         return store

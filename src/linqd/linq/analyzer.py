@@ -28,6 +28,7 @@ from ..errors import (
 from ..lookup_tables import LOOKUP_PREFIX
 from . import ast
 from . import types as t
+from .addresses import parse_ip6, parse_mac, parse_net6
 from .format import format_expr
 from .functions import CATALOGUE
 from .functions.base import FunctionDef, resolve
@@ -67,6 +68,8 @@ OPERATOR_FUNCTIONS = {
 }  # fmt: skip
 UNARY_FUNCTIONS = {"-": "neg", "not": "not", "~": "bnot"}
 COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
+# The constructors of the network types, which the analyzer folds into constants.
+NETWORKS = {"net4": t.NET4, "net6": t.NET6}
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
 
 
@@ -97,7 +100,8 @@ def parse_net4(text: str) -> tuple[int, int] | None:
 
 
 def coerce_literal(value: object, to: LType) -> TLiteral | None:
-    """A string literal converted to ``to`` (timestamp, ip4, net4, numbers); None if it can't be."""
+    """A string literal converted to ``to`` (timestamp, addresses, networks, numbers); None if it
+    can't be."""
     if not isinstance(value, str):
         if isinstance(value, int) and not isinstance(value, bool):
             if to.kind is Kind.TIMESTAMP or (to.kind is Kind.IP4 and 0 <= value < 2**32):
@@ -114,6 +118,12 @@ def coerce_literal(value: object, to: LType) -> TLiteral | None:
         converted = parse_ip4(value)
     elif to.kind is Kind.NET4:
         converted = parse_net4(value)
+    elif to.kind is Kind.IP6:
+        converted = parse_ip6(value)
+    elif to.kind is Kind.NET6:
+        converted = parse_net6(value)
+    elif to.kind is Kind.MAC:
+        converted = parse_mac(value)
     elif to.is_integer:
         converted = int(value) if re.fullmatch(r"\s*-?\d+\s*", value) else None
     elif to == t.FLOAT8:
@@ -593,14 +603,15 @@ class Analyzer:
             args.append(self._collection(last.kind, last.items, phase, membership=not untyped))
         else:
             args = [self.expr(a, phase) for a in arg_nodes]
-        if fn.name == "net4" and len(args) == 1 and isinstance(args[0], TLiteral):
+        if fn.name in NETWORKS and len(args) == 1 and isinstance(args[0], TLiteral):
             # A constant network folds into a literal, so `ip in net4("10.0.0.0/8")` is a range.
-            folded = coerce_literal(args[0].value, t.NET4)
+            folded = coerce_literal(args[0].value, NETWORKS[fn.name])
             if folded is None:
-                raise self.error(LinqTypeError, f"Cannot read {args[0].value!r} as net4", span)
+                raise self.error(LinqTypeError, f"Cannot read {args[0].value!r} as {fn.name}", span)
             return folded
         if fn.name == "in" and len(args) >= 2:
             args = [*args[:-1], self._membership_container(args[0], args[-1], span)]
+            self._check_network_membership(args[:-1], args[-1], span)
         if fn.name in COMPARISONS:
             compared = self._compare(fn, args)
             if compared is not None:
@@ -681,10 +692,13 @@ class Analyzer:
 
     def _membership_container(self, value: TExpr, container: TExpr, span: Span) -> TExpr:
         """String literals in a set (or a quoted CIDR) read as the value's type, as `=` does."""
-        if value.type.kind is Kind.IP4 and isinstance(container, TLiteral):
-            as_net = coerce_literal(container.value, t.NET4)
-            if as_net is not None and "/" in str(container.value):
-                return as_net
+        if value.type.kind in (Kind.IP4, Kind.IP6) and isinstance(container, TLiteral):
+            text = str(container.value)
+            nets = (t.NET4, t.NET6) if value.type.kind is Kind.IP4 else (t.NET6, t.NET4)
+            for net in nets:
+                as_net = coerce_literal(container.value, net)
+                if as_net is not None and "/" in text:
+                    return as_net
         if not isinstance(container, TCollection) or container.kind == "tuple":
             return container
         if value.type.kind in (Kind.ANY, Kind.NULL):
@@ -707,6 +721,34 @@ class Analyzer:
         element = value.type if items else t.ANY
         ctype = t.array_of(element) if container.kind == "array" else t.set_of(element)
         return TCollection(container.kind, tuple(items), ctype)
+
+    def _check_network_membership(
+        self, values: Sequence[TExpr], container: TExpr, span: Span
+    ) -> None:
+        """`x <- net` tests addresses against a constant network; anything else would fail on
+        the engine as the rows stream (a number or text against a range, an address against a
+        text that is no CIDR)."""
+        kinds = {v.type.kind for v in values} - {Kind.NULL, Kind.ANY}
+        if container.type.kind in (Kind.NET4, Kind.NET6):
+            if not isinstance(container, TLiteral):
+                raise self.error(
+                    LinqTypeError, f"`in` needs a constant {container.type} (a literal)", span
+                )
+            wrong = kinds - {Kind.IP4, Kind.IP6}
+            if wrong:
+                found = ", ".join(sorted(k.value for k in wrong))
+                raise self.error(
+                    LinqTypeError, f"`in` tests an ip4 or ip6 against a network, not {found}", span
+                )
+        elif isinstance(container, TLiteral) and container.type == t.STR:
+            addresses = kinds & {Kind.IP4, Kind.IP6, Kind.MAC}
+            if addresses:
+                found = ", ".join(sorted(k.value for k in addresses))
+                raise self.error(
+                    LinqTypeError,
+                    f"Cannot read {container.value!r} as a network for `in` on {found}",
+                    span,
+                )
 
     def _compare(self, fn: FunctionDef, args: list[TExpr]) -> TExpr | None:
         """Comparisons accept mismatched types the way Devo does: a literal is read as the other

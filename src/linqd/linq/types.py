@@ -1,5 +1,10 @@
 """LINQ's data types, as Devo names them on the wire (``str``, ``int8``, ``ip4``,
-``array(str)`` ...)."""
+``array(str)`` ...).
+
+The address types hold integers in SQL: ``ip4`` an unsigned 32-bit one, ``ip6`` an unsigned
+128-bit one (DuckDB UHUGEINT, ClickHouse UInt128), ``mac`` an unsigned 48-bit one in 64 bits;
+``net4`` and ``net6`` are constants (their text in SQL). A query's result carries ``ip6`` and
+``mac`` values as their canonical text (``addresses.py``): Arrow has no 128-bit integer."""
 
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ class Kind(Enum):
     DURATION = "duration"
     IP4 = "ip4"
     NET4 = "net4"
+    IP6 = "ip6"
+    NET6 = "net6"
+    MAC = "mac"
     JSON = "json"
     REGEX = "re"
     JQ = "jq"
@@ -73,6 +81,9 @@ TIMESTAMP = LType(Kind.TIMESTAMP)
 DURATION = LType(Kind.DURATION)
 IP4 = LType(Kind.IP4)
 NET4 = LType(Kind.NET4)
+IP6 = LType(Kind.IP6)
+NET6 = LType(Kind.NET6)
+MAC = LType(Kind.MAC)
 JSON = LType(Kind.JSON)
 REGEX = LType(Kind.REGEX)
 JQ = LType(Kind.JQ)
@@ -105,6 +116,9 @@ _BY_NAME = {
         DURATION,
         IP4,
         NET4,
+        IP6,
+        NET6,
+        MAC,
         JSON,
         REGEX,
         JQ,

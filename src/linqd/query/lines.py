@@ -7,8 +7,9 @@ then only glues the Arrow ``line`` column with the bytes of a ``Framing``. The r
 decided here, for every engine; how an engine writes each step is its ``LineDialect``
 (``linq/compile/lines_*.py``), and every engine writes DuckDB's bytes.
 
-JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``), bytes
-(and ``dc`` sketches) standard base64 text with padding (in csv/tsv cells too),
+JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``), ip6, net6
+and mac their canonical text (``linq/addresses.py``; the compiled query already gives them so),
+bytes (and ``dc`` sketches) standard base64 text with padding (in csv/tsv cells too),
 durations ms, ``json`` columns embedded as JSON (text that does not parse goes as a string),
 NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
 (``1e20`` → ``100000000000000000000.0``, ``1e-07`` → ``1e-7``) and writes ``\\u000F`` for
@@ -120,7 +121,8 @@ def _json_value(
             return d.json_float(ref)
         case Kind.BOOL:
             return d.json_bool(ref)
-        case Kind.STR:
+        case Kind.STR | Kind.IP6 | Kind.NET6 | Kind.MAC:
+            # A result's ip6 and mac are their canonical text already (Compiler.result_sql).
             return d.json_string(ref)
         case Kind.BYTES | Kind.DC:
             return d.json_string(d.base64(ref), plain=True)
@@ -156,7 +158,7 @@ def _text_value(
             return d.float_text(ref)
         case Kind.BOOL:
             return d.bool_text(ref)
-        case Kind.STR | Kind.JSON:
+        case Kind.STR | Kind.JSON | Kind.IP6 | Kind.NET6 | Kind.MAC:
             return ref
         case Kind.BYTES | Kind.DC:
             return d.base64(ref)

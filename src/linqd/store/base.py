@@ -33,6 +33,7 @@ from ..errors import StoreError
 from ..linq.types import LType
 from ..lookup_tables import is_lookup, lookup_storage
 from ..meta import MetaStore
+from ..reference import References, builtin_references, is_reference_table, referenced
 from . import catalog
 from .catalog import CLIENT_COLUMN, EVENTDATE, TableSchema
 
@@ -99,9 +100,14 @@ class EventStore(ABC):
 
     engine: ClassVar[str]  # the LINQ compiler that builds this store's queries
 
-    def __init__(self, meta: MetaStore, clock: Clock) -> None:
+    def __init__(self, meta: MetaStore, clock: Clock, references: References | None = None) -> None:
         self._meta = meta
         self._clock = clock
+        self._references = builtin_references() if references is None else references
+        # Reference tables loaded by this process; the lock makes concurrent first queries
+        # load each once.
+        self._loaded_references: set[str] = set()
+        self._references_lock = threading.Lock()
         self._listeners: list[Listener] = []
         # The stored tables by name; the engine's catalog is read into it when a store opens.
         self._schemas: dict[str, TableSchema] = {}
@@ -127,6 +133,8 @@ class EventStore(ABC):
         table: it may belong to another domain."""
         if name in self._schemas:
             return None
+        if is_reference_table(name):
+            return f"Table `{name}` has a name reserved for reference data"
         lowered = name.lower()
         # DuckDB folds identifier case, so two such tables would silently share storage;
         # ClickHouse tells them apart, but both stores keep one catalog. list() copies the
@@ -276,6 +284,33 @@ class EventStore(ABC):
         params: Params | None = None,
     ) -> Cursor:
         """Start ``query``; its rows arrive as Arrow batches of at most ``batch_rows``."""
+
+    # -- reference data ----------------------------------------------------------------------------
+
+    def _ensure_references(self, query: exp.Expression | Statement) -> None:
+        """Load the reference tables ``query`` reads that this process has not loaded yet
+        (before it is rendered or run: a prepared statement was ensured when prepared)."""
+        if isinstance(query, Statement):
+            return
+        for name in referenced(query):
+            if name in self._loaded_references:
+                continue
+            with self._references_lock:
+                if name in self._loaded_references:
+                    continue
+                source = self._references.get(name)
+                if source is None:
+                    raise StoreError(f"No reference data `{name}` is configured")
+                try:
+                    data = source.load()
+                except (OSError, ValueError) as error:
+                    raise StoreError(f"Reading {source.description} failed: {error}") from None
+                self._load_reference(name, data)
+                self._loaded_references.add(name)
+
+    @abstractmethod
+    def _load_reference(self, name: str, data: pa.Table) -> None:
+        """Replace reference table ``name`` (``reference.reference_table``) with ``data``."""
 
     # -- following -------------------------------------------------------------------------------
 

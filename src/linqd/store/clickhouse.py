@@ -79,6 +79,7 @@ from ..linq import TOO_DEEP
 from ..linq.compile.clickhouse import BINARY_FIELD
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
+from ..reference import TRIE_KEY, References, is_reference_table, reference_table, trie_name
 from . import catalog
 from . import clickhouse_ddl as ddl
 from .base import DAY_MS, AppendResult, Cursor, EventStore, LookupWrite, Params, Row, Statement
@@ -296,8 +297,9 @@ class ClickHouseStore(EventStore):
         state_dir: Path,
         writer_id: str | None = None,
         cluster: str | None = None,
+        references: References | None = None,
     ) -> None:
-        super().__init__(meta, clock)
+        super().__init__(meta, clock, references)
         self._backend = backend
         self._layout = ddl.Layout(cluster)
         self.writer_id = writer_id or writer_id_in(state_dir)
@@ -341,7 +343,7 @@ class ClickHouseStore(EventStore):
         found: dict[str, list[Column]] = {}
         for row in columns:
             table, name, type_name = str(row["table"]), str(row["name"]), str(row["type"])
-            if table.endswith((ddl.LOCAL_SUFFIX, ddl.STAGING_SUFFIX)):
+            if table.endswith((ddl.LOCAL_SUFFIX, ddl.STAGING_SUFFIX)) or is_reference_table(table):
                 continue
             cols = found.setdefault(table, [])
             if name in (EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN):
@@ -358,6 +360,8 @@ class ClickHouseStore(EventStore):
             )
         for row in tables:
             name = str(row["name"])
+            if is_reference_table(name):
+                continue
             if name.endswith(ddl.STAGING_SUFFIX):
                 # A lookup swap that did not finish: the lookup still holds its old rows.
                 self._run(ddl.drop_table(name, self._layout))
@@ -570,9 +574,11 @@ class ClickHouseStore(EventStore):
         return got.cast(_naive_schema(got.schema))
 
     def prepare(self, query: exp.Expression) -> Statement:
+        self._ensure_references(query)
         return Statement(query, _render(query))
 
     def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
+        self._ensure_references(query)
         sql = _sql_for(query, params)
         try:
             table = self._backend.query(sql, params)
@@ -588,7 +594,24 @@ class ClickHouseStore(EventStore):
         batch_rows: int = 65_536,
         params: Params | None = None,
     ) -> Cursor:
+        self._ensure_references(query)
         return _ClickHouseCursor(self._backend, _sql_for(query, params), params, batch_rows)
+
+    def _load_reference(self, name: str, data: pa.Table) -> None:
+        table = reference_table(name).name
+        with self._write_lock:
+            try:
+                self._run([ddl.reference_table_ddl(table, data.schema)])
+                if data.num_rows:
+                    self._backend.insert(table, data, {})
+                if TRIE_KEY in data.schema.names:
+                    trie = trie_name(name)
+                    self._run([ddl.reference_trie_ddl(trie, table, data.schema, TRIE_KEY)])
+                    # Loaded now, not by the first (readonly) query that reads it.
+                    self._backend.command(ddl.command(ddl.ReloadDictionary(trie), self._layout))
+            except (EngineFailure, ValueError) as error:
+                text = clean_text(error.text) if isinstance(error, EngineFailure) else str(error)
+                raise StoreError(f"Loading reference data `{name}` failed: {text}") from None
 
     # -- retention -------------------------------------------------------------------------------
 

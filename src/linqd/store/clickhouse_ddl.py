@@ -50,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
 from sqlglot import exp
 
 from ..linq.types import Kind, LType
@@ -310,6 +311,117 @@ def create_table(
     return [local, distributed]
 
 
+# Arrow types of reference data (``reference.py``) → ClickHouse column types.
+_ARROW_TYPES = {
+    pa.string(): "String",
+    pa.large_string(): "String",
+    pa.binary(): "String",
+    pa.bool_(): "Bool",
+    pa.int8(): "Int8",
+    pa.int16(): "Int16",
+    pa.int32(): "Int32",
+    pa.int64(): "Int64",
+    pa.uint8(): "UInt8",
+    pa.uint16(): "UInt16",
+    pa.uint32(): "UInt32",
+    pa.uint64(): "UInt64",
+    pa.float32(): "Float32",
+    pa.float64(): "Float64",
+}
+
+
+def reference_table_ddl(name: str, schema: pa.Schema) -> exp.Expression:
+    """``CREATE OR REPLACE TABLE`` of reference data with ``schema``'s columns (Nullable where
+    the field is), ordered by its first column: the range tables' start, the suffix tables'
+    key. On one node only: reference data is each node's own."""
+    columns = []
+    for field in schema:
+        if field.type not in _ARROW_TYPES:
+            raise ValueError(f"reference column {field.name!r} has an unsupported type")
+        text = _ARROW_TYPES[field.type]
+        kind = exp.DataType.build(f"Nullable({text})" if field.nullable else text, dialect=DIALECT)
+        columns.append(exp.ColumnDef(this=_ident(field.name), kind=kind))
+    first = schema.field(0)
+    order = exp.column(first.name, quoted=True)
+    return exp.Create(
+        this=exp.Schema(this=_table(name), expressions=columns),
+        kind="TABLE",
+        replace=True,
+        properties=exp.Properties(
+            expressions=[
+                exp.EngineProperty(this=exp.var("MergeTree")),
+                exp.Order(expressions=[exp.Ordered(this=order, nulls_first=False)]),
+                *([_settings(allow_nullable_key=1)] if first.nullable else []),
+            ]
+        ),
+    )
+
+
+# What a null of reference data reads as in an IP-trie dictionary, whose attributes cannot be
+# Nullable: the compiled SQL reads these back as null (``functions/geo.py``).
+_TRIE_NULLS = {
+    "String": exp.Literal.string(""),
+    "Float32": exp.var("nan"),
+    "Float64": exp.var("nan"),
+}
+
+
+def reference_trie_ddl(name: str, table: str, schema: pa.Schema, key: str) -> exp.Expression:
+    """``CREATE OR REPLACE DICTIONARY name`` with layout ``IP_TRIE`` over reference ``table``,
+    keyed by its CIDR column ``key``, every other column but the integer range bounds
+    (``start``, ``stop``) an attribute. A null reads as ``''``, ``0`` or ``nan``."""
+    columns: list[exp.Expression] = [
+        exp.ColumnDef(this=_ident(key), kind=exp.DataType.build("String", dialect=DIALECT))
+    ]
+    selected: list[exp.Expression] = [exp.column(key, quoted=True)]
+    for field in schema:
+        if field.name in (key, "start", "stop"):
+            continue
+        if field.type not in _ARROW_TYPES:
+            raise ValueError(f"reference column {field.name!r} has an unsupported type")
+        text = _ARROW_TYPES[field.type]
+        default = _TRIE_NULLS.get(text, exp.Literal.number(0))
+        # The default is also what an address outside every network reads.
+        constraint = exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=default.copy()))
+        columns.append(
+            exp.ColumnDef(
+                this=_ident(field.name),
+                kind=exp.DataType.build(text, dialect=DIALECT),
+                constraints=[constraint],
+            )
+        )
+        value = exp.Anonymous(
+            this="ifNull", expressions=[exp.column(field.name, quoted=True), default]
+        )
+        selected.append(exp.Alias(this=value, alias=_ident(field.name)))
+    source = exp.select(*selected).from_(_table(table))
+    return exp.Create(
+        this=exp.Schema(this=_table(name), expressions=columns),
+        kind="DICTIONARY",
+        replace=True,
+        properties=exp.Properties(
+            expressions=[
+                exp.PrimaryKey(expressions=[_ident(key)]),
+                exp.DictProperty(
+                    this=exp.var("SOURCE"),
+                    kind="CLICKHOUSE",
+                    settings=[
+                        exp.DictSubProperty(
+                            this=exp.var("QUERY"), value=exp.Literal.string(sql(source))
+                        )
+                    ],
+                ),
+                exp.DictProperty(this=exp.var("LAYOUT"), kind="IP_TRIE"),
+                exp.DictRange(
+                    this=exp.var("LIFETIME"),
+                    min=exp.Literal.number(0),
+                    max=exp.Literal.number(0),
+                ),
+            ]
+        ),
+    )
+
+
 def drop_table(name: str, layout: Layout) -> list[exp.Expression]:
     """Drop ``name`` (and, on a cluster, its local tables). SYNC: a table created again under
     the same name must not meet the old one's parts or replication path."""
@@ -396,16 +508,22 @@ class KillQuery:
     value: str
 
 
-Command = ModifyTTL | Exchange | InsertInto | KillQuery
+@dataclass(frozen=True)
+class ReloadDictionary:
+    name: str  # on this node only, like the reference data it holds
+
+
+Command = ModifyTTL | Exchange | InsertInto | KillQuery | ReloadDictionary
 
 
 def command(op: Command, layout: Layout) -> str:
     """The ClickHouse text of a statement sqlglot cannot build, from quoted pieces.
 
     sqlglot 30 parses ``ALTER TABLE … MODIFY TTL`` only into a node meant for ``MODIFY SQL
-    SECURITY`` and ``REMOVE TTL``, ``EXCHANGE TABLES`` and ``KILL QUERY`` not at all (they fall
-    back to an opaque Command); its INSERT needs a SELECT or VALUES, not ``SETTINGS`` followed by
-    data in a format. Every name and value below is quoted by sqlglot; nothing else is spliced.
+    SECURITY`` and ``REMOVE TTL``, ``EXCHANGE TABLES``, ``KILL QUERY`` and ``SYSTEM RELOAD
+    DICTIONARY`` not at all (they fall back to an opaque Command); its INSERT needs a SELECT or
+    VALUES, not ``SETTINGS`` followed by data in a format. Every name and value below is quoted
+    by sqlglot; nothing else is spliced.
     """
     cluster = f" ON CLUSTER {sql(_ident(layout.cluster))}" if layout.cluster else ""
     match op:
@@ -430,4 +548,6 @@ def command(op: Command, layout: Layout) -> str:
                 exp.EQ(this=exp.maybe_parse(column, dialect=DIALECT), expression=_literal(value))
             )
             return f"KILL QUERY WHERE {where} SYNC"
+        case ReloadDictionary(name):
+            return f"SYSTEM RELOAD DICTIONARY {sql(_table(name))}"
     raise AssertionError(op)  # pragma: no cover - the match is exhaustive

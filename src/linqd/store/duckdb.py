@@ -34,6 +34,7 @@ from ..linq import TOO_DEEP
 from ..linq.types import Kind, LType, parse_type
 from ..lookup_tables import is_lookup, is_lookup_storage, lookup_storage
 from ..meta import MetaStore
+from ..reference import References, is_reference_table, reference_table
 from . import catalog
 from .base import (
     DAY_MS,
@@ -166,6 +167,7 @@ class DuckDBStore(EventStore):
         clock: Clock,
         *,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        references: References | None = None,
     ) -> None:
         # Past the memory limit, sorts and hash tables spill next to the database file, so a
         # huge ordered result costs disk, not the server's memory.
@@ -187,7 +189,7 @@ class DuckDBStore(EventStore):
         locked = self._db.execute("SELECT current_setting('lock_configuration')").fetchone()
         if not (locked and locked[0]):
             self._db.execute("SET lock_configuration = true")
-        super().__init__(meta, clock)
+        super().__init__(meta, clock, references)
         self._write_lock = threading.Lock()
         self._load_schemas()
         self._split_shared_lookups()
@@ -204,6 +206,8 @@ class DuckDBStore(EventStore):
         )
         columns: dict[str, list[Column]] = {}
         for table, column, data_type in rows:
+            if is_reference_table(table):
+                continue
             if column in (EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN):
                 columns.setdefault(table, [])
                 continue
@@ -393,6 +397,16 @@ class DuckDBStore(EventStore):
         finally:
             self._db.unregister(view)
 
+    def _load_reference(self, name: str, data: pa.Table) -> None:
+        table = reference_table(name).sql(dialect=DIALECT)
+        with self._write_lock:
+            try:
+                self._with_view(
+                    "_reference", data, f"CREATE OR REPLACE TABLE {table} AS FROM _reference", []
+                )
+            except duckdb.Error as error:
+                raise engine_error(error) from None
+
     # -- reading ---------------------------------------------------------------------------------
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -401,9 +415,11 @@ class DuckDBStore(EventStore):
         return self._db.cursor()
 
     def prepare(self, query: exp.Expression) -> Statement:
+        self._ensure_references(query)
         return Statement(query, _render(query))
 
     def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
+        self._ensure_references(query)
         sql = query.sql if isinstance(query, Statement) else _render(query)
         try:
             rows: list[Row] = self._db.cursor().execute(sql, dict(params or {})).fetchall()
@@ -418,6 +434,7 @@ class DuckDBStore(EventStore):
         batch_rows: int = 65_536,
         params: Params | None = None,
     ) -> Cursor:
+        self._ensure_references(query)
         sql = query.sql if isinstance(query, Statement) else _render(query)
         return _DuckDBCursor(self._db.cursor(), sql, params, batch_rows)
 

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from ..clock import Clock
 from ..errors import StoreError, ValidationError
 from ..meta import MetaStore
+from ..reference import References
 from .base import EventStore
 from .clickhouse_backend import Backend, ChdbBackend, EngineFailure, HttpBackend, ServerAddress
 from .duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
@@ -75,13 +76,17 @@ def open_store(
     cluster: str | None = None,
     environ: Mapping[str, str] | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    references: References | None = None,
 ) -> EventStore:
     """Open the event store ``spec`` names for ``data_dir`` (see the module docstring).
-    ``cluster`` (``--clickhouse-cluster``) creates ClickHouse tables ``ON CLUSTER``."""
+    ``cluster`` (``--clickhouse-cluster``) creates ClickHouse tables ``ON CLUSTER``;
+    ``references`` are the reference sources it may load (the built-in ones by default)."""
     spec = spec.strip()
     scheme = spec.partition("://")[0].lower() if "://" in spec else spec.partition(":")[0]
     if spec == "duckdb":
-        return DuckDBStore(data_dir / EVENTS_FILE, meta, clock, memory_limit=memory_limit)
+        return DuckDBStore(
+            data_dir / EVENTS_FILE, meta, clock, memory_limit=memory_limit, references=references
+        )
     backend: Backend
     settings = _settings()
     try:
@@ -103,7 +108,9 @@ def open_store(
         raise StoreError(f"ClickHouse store unavailable: {error.text}") from None
     from .clickhouse import ClickHouseStore
 
-    return ClickHouseStore(backend, meta, clock, state_dir=data_dir, cluster=cluster)
+    return ClickHouseStore(
+        backend, meta, clock, state_dir=data_dir, cluster=cluster, references=references
+    )
 
 
 # In process, Arrow's own compression only costs time.

@@ -18,6 +18,8 @@ from sqlglot import exp
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ...errors import LinqTypeError, Span
 from ...lookup_tables import is_lookup, lookup_storage
+from ..addresses import net6_text
+from ..functions.addresses import ip6_literal, mac_literal, result_text, text_in_results
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
 from ..ir import (
     Plan,
@@ -73,6 +75,7 @@ class Compiler(ABC):
         # id(expression) → (expression, nodes as printed, depth); holding the expression keeps
         # its id from being reused while the compilation runs.
         self._measured: dict[int, tuple[exp.Expression, int, int]] = {}
+        self._result: Stage | None = None  # the stage whose rows are the query's result
 
     # -- Context protocol for translators --------------------------------------------------------
 
@@ -82,6 +85,9 @@ class Compiler(ABC):
     def time_column(self) -> exp.Expression | None:
         return self._time
 
+    def source_alias(self) -> str | None:
+        return self._source
+
     # -- plans and stages ------------------------------------------------------------------------
 
     def compile(self, plan: Plan) -> exp.Select:
@@ -90,6 +96,7 @@ class Compiler(ABC):
         # (and garbage-collector pauses that stop every thread). One copy at the end makes the
         # result a tree of its own: translators share argument nodes, and module constants
         # (EPOCH) must never become part of a caller's tree.
+        self._result = plan.stage
         return self.plan_sql(plan, self.bounds).copy()
 
     def plan_sql(self, plan: Plan, bounds: Bounds) -> exp.Select:
@@ -132,8 +139,9 @@ class Compiler(ABC):
                 if grouping.period_ms is not None:
                     group_by.append(self.time_bucket_sql(grouping.period_ms))
                 group_by += [self.expr_sql(k.expr) for k in grouping.keys]
+            output = self.result_sql if stage is self._result else self.output_sql
             outputs = [
-                exp.alias_(self.output_sql(o.expr), exp.to_identifier(o.name, quoted=True))
+                exp.alias_(output(o.expr), exp.to_identifier(o.name, quoted=True))
                 for o in stage.outputs
             ]
             if grouping is not None and not outputs:
@@ -231,6 +239,14 @@ class Compiler(ABC):
         """An output column of a stage (an engine may pin its storage type here)."""
         return self.expr_sql(expr)
 
+    def result_sql(self, expr: TExpr) -> exp.Expression:
+        """An output column of the query's result (the outer stage): as any stage's, but with
+        the values Arrow cannot carry as text (``result_text``). Inner stages and subqueries
+        keep the SQL values, which comparisons and ranges work on."""
+        if text_in_results(expr.type) is None:
+            return self.output_sql(expr)
+        return result_text(self, self.expr_sql(expr), expr.type)
+
     def column_sql(self, expr: TColumn) -> exp.Expression:
         return exp.column(expr.name, quoted=True)
 
@@ -247,6 +263,13 @@ class Compiler(ABC):
             assert isinstance(expr.value, tuple)
             network, prefix = expr.value
             return lit(f"{ip4_dotted(int(network))}/{prefix}")
+        if kind is Kind.NET6:
+            assert isinstance(expr.value, tuple)
+            return lit(net6_text(int(expr.value[0]), int(expr.value[1])))
+        if kind is Kind.IP6:
+            return ip6_literal(int(expr.value))  # type: ignore[call-overload]
+        if kind is Kind.MAC:
+            return mac_literal(int(expr.value))  # type: ignore[call-overload]
         return lit(expr.value)
 
     def timestamp_sql(self, ms: int) -> exp.Expression:

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from ..functions.base import call, cast, lit
 from ..functions.helpers import any_of, ch_type, from_epoch_ms
-from ..ir import Plan, TBucket, TCall, TColumn, TExpr, TLookup
+from ..ir import TBucket, TCall, TColumn, TExpr, TLookup
 from ..types import Kind
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
@@ -44,18 +44,12 @@ class ClickHouseCompiler(Compiler):
     engine = "clickhouse"
     dialect = "clickhouse"
 
-    def compile(self, plan: Plan) -> exp.Select:
-        select = super().compile(plan)
-        binary = {c.name for c in plan.columns if c.type.is_binary}
-        if binary:
-            for projection in select.expressions:
-                if isinstance(projection, exp.Alias) and projection.alias in binary:
-                    wrapped = exp.Cast(
-                        this=call("tuple", projection.this),
-                        to=exp.DataType.build(BINARY_TUPLE, dialect=self.dialect),
-                    )
-                    projection.set("this", wrapped)
-        return select
+    def result_sql(self, expr: TExpr) -> exp.Expression:
+        sql = super().result_sql(expr)
+        if not expr.type.is_binary:
+            return sql
+        tuple_type = exp.DataType.build(BINARY_TUPLE, dialect=self.dialect)
+        return exp.Cast(this=call("tuple", sql), to=tuple_type)
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return from_epoch_ms(self, lit(ms))

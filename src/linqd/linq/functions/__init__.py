@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from . import (
+    addresses,
     aggregates,
     conversion,
     encodings,
+    geo,
     json,
     logic,
     measures,
@@ -32,12 +34,14 @@ MODULES = (
     operators,
     aggregates,
     conversion,
+    addresses,
     strings,
     logic,
     numbers,
     time,
     json,
     network,
+    geo,
     web,
     measures,
     encodings,

@@ -10,8 +10,8 @@ Signatures are written as small strings so the catalogue reads as data::
 
 Parameter patterns: a type name (``str``, ``int8``, ``timestamp`` ...), ``int`` (any integer),
 ``num`` (any number), ``any``, ``coll`` (array or set). Integers widen to wider integers and to
-float8; a string literal is accepted where a ``timestamp``, ``ip4``, ``net4`` or ``re`` is expected
-(the analyzer converts it).
+float8; a string literal is accepted where a ``timestamp``, ``ip4``, ``net4``, ``ip6``, ``net6``,
+``mac`` or ``re`` is expected (the analyzer converts it).
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ class Context(Protocol):
 
     def time_column(self) -> exp.Expression | None:
         """The event time of the rows being aggregated (None when regrouping grouped rows)."""
+
+    def source_alias(self) -> str | None:
+        """The alias of the table or subquery the expression's columns come from."""
 
 
 Translator = Callable[[Context, Sequence[Arg], LType], exp.Expression]
@@ -116,7 +119,16 @@ class FunctionDef:
         return self.names[0]
 
 
-COERCIBLE_FROM_STRING = (Kind.TIMESTAMP, Kind.IP4, Kind.NET4, Kind.REGEX, Kind.DURATION)
+COERCIBLE_FROM_STRING = (
+    Kind.TIMESTAMP,
+    Kind.IP4,
+    Kind.NET4,
+    Kind.IP6,
+    Kind.NET6,
+    Kind.MAC,
+    Kind.REGEX,
+    Kind.DURATION,
+)
 
 
 def accepts(pattern: str, actual: LType, literal: bool) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
+from .addresses import address_text
 from .base import Arg, Context, FunctionDef, both, call, cast, lit, paren, sig, try_cast
 from .helpers import (
     all_of,
@@ -105,8 +106,10 @@ def _float_text(sql: exp.Expression) -> exp.Expression:
 def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
     kind = value.type.kind
-    if kind in (Kind.STR, Kind.REGEX, Kind.NET4):
-        return value.sql  # a net4 or re is already its text in SQL
+    if kind in (Kind.STR, Kind.REGEX, Kind.NET4, Kind.NET6):
+        return value.sql  # a network or re is already its text in SQL
+    if kind in (Kind.IP6, Kind.MAC):
+        return address_text(ctx, value.sql, kind)
     if kind is Kind.JSON:
         return json_text(ctx, value.sql)
     if kind is Kind.IP4:
@@ -244,7 +247,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("str",),
         (sig("any -> str"),),
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
-        "ip4 as a dotted quad, durations as milliseconds, bytes as lower-case base16.",
+        "ip4 as a dotted quad, ip6 in RFC 5952 form, mac as `00:1a:2b:3c:4d:5e`, durations as "
+        "milliseconds, bytes as lower-case base16.",
         "conversion",
         both(_str),
     ),

@@ -26,6 +26,7 @@ CATEGORIES = (
     ("time", "Date and time"),
     ("json", "JSON"),
     ("network", "Network and web"),
+    ("geolocation", "Geolocation"),
     ("collections", "Collections"),
     ("aggregation", "Aggregation"),
     ("sketches", "HyperLogLog sketches"),

@@ -18,6 +18,10 @@ SQL_TYPES = (
     (Kind.TIMESTAMP, "TIMESTAMP"),
     (Kind.DURATION, "BIGINT"),
     (Kind.IP4, "UINTEGER"),
+    (Kind.IP6, "UHUGEINT"),
+    (Kind.MAC, "UBIGINT"),
+    (Kind.NET4, "VARCHAR"),
+    (Kind.NET6, "VARCHAR"),
     (Kind.JSON, "VARCHAR"),
     (Kind.BYTES, "BLOB"),
     (Kind.DC, "BLOB"),
@@ -34,6 +38,10 @@ CLICKHOUSE_TYPES = (
     (Kind.TIMESTAMP, "Nullable(DateTime64(3, 'UTC'))"),
     (Kind.DURATION, "Nullable(Int64)"),
     (Kind.IP4, "Nullable(UInt32)"),
+    (Kind.IP6, "Nullable(UInt128)"),
+    (Kind.MAC, "Nullable(UInt64)"),
+    (Kind.NET4, "Nullable(String)"),
+    (Kind.NET6, "Nullable(String)"),
     (Kind.JSON, "Nullable(String)"),
     # ClickHouse's String holds any bytes; result columns of these two are sent as BINARY_TUPLE.
     (Kind.BYTES, "Nullable(String)"),
@@ -83,6 +91,8 @@ CLICKHOUSE_TRY_TYPES = {
     "INTEGER": "Int32",
     "DOUBLE": "Float64",
     "UINTEGER": "UInt32",
+    "UBIGINT": "UInt64",
+    "UHUGEINT": "UInt128",
 }
 
 

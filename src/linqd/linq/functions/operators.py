@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
+from .addresses import in_network
 from .base import (
     Arg,
     Context,
@@ -199,18 +200,30 @@ def _items(arg: Arg) -> list[exp.Expression] | None:
     return None
 
 
-def in_net4(value: exp.Expression, net: object) -> exp.Expression:
-    assert isinstance(net, tuple)
-    network, prefix = int(net[0]), int(net[1])
-    size = 1 << (32 - int(prefix))
-    return exp.Between(this=value, low=lit(network), high=lit(network + size - 1))
+NETWORK_KINDS = (Kind.NET4, Kind.NET6)
+ADDRESS_KINDS = (Kind.IP4, Kind.IP6)
+
+
+def _in_network(ctx: Context, value: Arg, network: Arg) -> exp.Expression:
+    kind = value.type.kind
+    if not network.is_const:
+        raise ctx.error(f"`in` needs a constant {network.type} (a literal or net4/net6 of text)")
+    if kind in (Kind.NULL, Kind.ANY):
+        kind = Kind.IP4 if network.type.kind is Kind.NET4 else Kind.IP6
+    elif kind not in ADDRESS_KINDS:
+        raise ctx.error(f"`in` tests an ip4 or ip6 against a {network.type}, not a {value.type}")
+    return in_network(value.sql, kind, network.type.kind, network.const)
 
 
 def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     *values, container = args
-    if container.type.kind is Kind.NET4 and container.is_const:
-        checks = [in_net4(v.sql, container.const) for v in values]
+    if container.type.kind in NETWORK_KINDS:
+        checks = [_in_network(ctx, v, container) for v in values]
     elif container.type.kind is Kind.STR:
+        for value in values:
+            if value.type.kind in (*ADDRESS_KINDS, Kind.MAC):
+                # A quoted text that is no CIDR: containment in text would fail on the engine.
+                raise ctx.error(f"`in` tests a {value.type} against a network, not a str")
         checks = [contains(ctx, container.sql, v.sql) for v in values]
     elif (items := _items(container)) is not None:
         checks = [exp.In(this=v.sql, expressions=items) for v in values]
@@ -480,7 +493,12 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("in",),
         (sig("any, any... -> bool"),),
         "Membership of the first arguments in the last: a set or array literal, a string, a "
-        "net4 range or a subquery. Infix `in` and `<-`; the function form needs back quotes.",
+        "net4 or net6 range or a subquery. Infix `in` and `<-`; the function form needs back "
+        'quotes. A network must be a constant (a literal, `net4("...")`, `net6("...")` or '
+        "quoted CIDR text) and what it tests ip4 or ip6 addresses; a type error otherwise. "
+        "Across address families an ip4 is its IPv4-mapped ip6 (`::ffff:a.b.c.d`): "
+        '`10.1.2.3 <- net6("::ffff:10.0.0.0/104")` and `ip6("::ffff:10.1.2.3") <- '
+        "10.0.0.0/8` hold.",
         "membership",
         both(_in),
         infix="in",

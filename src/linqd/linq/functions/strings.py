@@ -27,6 +27,7 @@ from .helpers import (
     regex_matches,
     shifted,
 )
+from .network import PEEK_NETWORK, peek_network
 
 # Devo's tokens are runs of ASCII letters and digits; anything else separates them.
 ALNUM = "[A-Za-z0-9]"
@@ -112,6 +113,8 @@ def _splitter(function: str, clickhouse: str) -> Translator:
 
 
 def _peek(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if args[-1].type.is_collection or args[0].type.kind in (Kind.IP4, Kind.IP6):
+        return peek_network(ctx, args, result)
     text, pattern, *rest = args
     group = const_int(ctx, rest[0], "peek", "group") if rest else 0
     # regexp_extract gives '' when nothing matches; Devo gives null.
@@ -422,9 +425,12 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(("splitre",), (sig("str, re -> array(str)"), sig("str, re, int -> str")),
                 "As `split`, with a regular expression as separator.", "strings",
                 both(_splitter("regexp_split_to_array", "splitByRegexp"))),
-    _text(("peek",), "str, re, int? -> str",
-          "The first match of the regular expression, or its capture group `n` (0 = the "
-          "whole match); null when it does not match.", _peek),
+    FunctionDef(("peek",), (sig("str, re, int? -> str"), *PEEK_NETWORK),
+                "The first match of the regular expression, or its capture group `n` (0 = the "
+                "whole match); null when it does not match. `peek(ip, [net, ...])`: the first "
+                "network of the array (net4 or net6 constants) that holds the ip4 or ip6, null "
+                "when none does (across families an ip4 is its IPv4-mapped ip6).", "strings",
+                both(_peek)),
     _text(("replace",), "str, str, str -> str",
           "The text with the first occurrence of `search` (literal text) replaced.",
           _replace_first),
