@@ -285,6 +285,37 @@ async def test_xls_is_a_workbook(env: Env) -> None:
     assert len(rows) == ROWS + 1
 
 
+async def test_bytes_are_base64_text_in_every_mode(env: Env) -> None:
+    """Devo's docs name no wire form for bytes (hashes, decoded base16/base64): linqd sends
+    standard base64 text with padding, in the JSON modes, csv/tsv cells, msgpack and xls, and
+    types the column `bytes`; a null is a null (an empty cell)."""
+    query = (
+        "from demo.ecommerce.data where statusCode = 404 "
+        'select md5("POST") as h, from16(ifthenelse(timeTaken = 0, "00ff", null)) as b'
+    )
+    digest = "oCQ57CKdi+DnSwwWAjkjEA=="  # base64 of the MD5 of "POST"
+    rows = [[digest, "AP8="], [digest, None], [digest, None]]  # timeTaken 0, 4, 8
+
+    def answer(mode: str, **extra: Any) -> Any:
+        return env.query({**BOUNDED, "query": query, "mode": {"type": mode}, **extra})
+
+    objects = (await answer("json")).json()["object"]
+    assert [[o["h"], o["b"]] for o in objects] == rows
+    compact = (await answer("json/compact")).json()["object"]
+    assert compact["m"]["h"] == {"type": "bytes", "index": 0}
+    assert compact["d"] == rows
+    simple = (await answer("json/simple")).text.split("\r\n")
+    assert [list(json.loads(line).values()) for line in simple if line] == rows
+    for mode, separator in (("csv", ","), ("tsv", "\t")):
+        lines = [line for line in (await answer(mode)).text.split("\r\n") if line]
+        assert lines == [f"h{separator}b"] + [f"{h}{separator}{b or ''}" for h, b in rows], mode
+    document = msgpack.unpackb((await answer("msgpack")).content)
+    assert [[o["h"], o["b"]] for o in document["object"]] == rows
+    sheet = openpyxl.load_workbook(io.BytesIO((await answer("xls")).content)).active
+    assert sheet is not None
+    assert [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)] == rows
+
+
 async def test_limit_and_offset(env: Env) -> None:
     body = {**BOUNDED, "query": Q, "mode": {"type": "json"}, "limit": 3, "offset": 2}
     objects = (await env.query(body)).json()["object"]

@@ -75,6 +75,9 @@ CASES: dict[str, str] = {
     "string_concat_and_alias_in_where": (
         f'{E} select method + " " + uri as request where request -> "cart"'
     ),
+    "hash_to16_md5": f"{E} select to16(md5(uri)) as h",
+    "hash_sha256_bytes": f"{E} select sha256(uri) as h",
+    "subs_template": f'{E} select subs(uri, re("^/([a-z]+)/"), template("<\\\\1>")) as s',
     "timestamp_arithmetic": f"{E} select eventdate + 1h as later, eventdate - 5m as earlier",
     "midnight_weekofmonth": (
         f'{E} select midnight(eventdate, "Europe/Madrid") as m, weekofmonth(eventdate) as w'

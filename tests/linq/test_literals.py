@@ -146,6 +146,8 @@ POOLS: dict[str, tuple[str, ...]] = {
     "json": ('jsonparse("{\\"a\\": [1, 2]}")',),
     "jq": ('jqcompile(".a")',),
     "tuple": ('(1, "a")',),
+    "bytes": ('from16("00ff")', 'md5("a")', 'toutf8("héllo")', 'from64("")'),
+    "dc": ('unpackhllpp(from16("010e000041"))',),
     "coll": ('["a", "b"]', "[1, 2.5]", "{1, 2}", "[]", '["One", 77]', "[true, 1]"),
 }
 ALL = tuple(e for pool in POOLS.values() for e in pool)
@@ -233,6 +235,11 @@ EXCLUSIONS = (
     ),
     # A collection or tuple as text: DuckDB prints `[a, b]`, ClickHouse `['a','b']`.
     Exclusion("str-of-a-collection", r"\bstr\(", r"DuckDB '[\[(].*ClickHouse ['\"][\[(]"),
+    # DuckDB 2.0 fails to bind a CASE of texts compared with a text constant
+    # (`(CASE b WHEN 100 THEN 'Continue' END) = 'abc'` is "BindBuiltinScalarFunction did not
+    # return a BoundFunctionExpression"): an engine bug, met through the lookup functions'
+    # CASE (`eq(httpstatusdescription(n), "abc")`); ClickHouse answers.
+    Exclusion("duckdb-case-compared-with-text", r".", "BindBuiltinScalarFunction did not return"),
     # A tuple as a value: ClickHouse's Arrow gives it as a struct (a dict), DuckDB as a tuple.
     Exclusion("tuple-as-a-value", r"\(1, \"a\"\)", r"ClickHouse \{'1'"),
 )

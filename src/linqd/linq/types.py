@@ -30,6 +30,8 @@ class Kind(Enum):
     JQ = "jq"
     TEMPLATE = "template"
     DC = "dc"
+    # Raw bytes (hashes, decoded base16/base64/Z85): Devo's docs name no wire type for them.
+    BYTES = "bytes"
     ARRAY = "array"
     SET = "set"
     MAP = "map"
@@ -61,6 +63,11 @@ class LType:
         return self.kind in (Kind.INT4, Kind.INT8, Kind.FLOAT8)
 
     @property
+    def is_binary(self) -> bool:
+        """Held as bytes by the engines: ``bytes``, and ``dc`` sketches (their packed form)."""
+        return self.kind in (Kind.BYTES, Kind.DC)
+
+    @property
     def is_collection(self) -> bool:
         return self.kind in (Kind.ARRAY, Kind.SET)
 
@@ -82,6 +89,7 @@ REGEX = LType(Kind.REGEX)
 JQ = LType(Kind.JQ)
 TEMPLATE = LType(Kind.TEMPLATE)
 DC = LType(Kind.DC)
+BYTES = LType(Kind.BYTES)
 MAP = LType(Kind.MAP)
 TUPLE = LType(Kind.TUPLE)
 NULL = LType(Kind.NULL)
@@ -115,6 +123,7 @@ _BY_NAME = {
         REGEX,
         JQ,
         DC,
+        BYTES,
         MAP,
         TUPLE,
         TEMPLATE,

@@ -3,6 +3,7 @@ MessagePack, packed as it is sent) and ``xls`` (an XLSX workbook)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -46,6 +47,9 @@ def json_value(value: Any, ltype: LType, options: EncodeOptions) -> Any:
     """A Python row value as the JSON modes send it (the reference for msgpack and tests)."""
     if value is None:
         return None
+    if isinstance(value, bytes):
+        # bytes (and dc sketches, packed) as the line modes send them: base64 text.
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, (list, tuple)) and ltype.is_collection:
         return [json_value(v, (ltype.element or ANY), options) for v in value]
     if isinstance(value, dt.datetime):
@@ -124,7 +128,7 @@ def encode_xls(
 
     Timestamps are Excel date-times on the ``timeZone`` wall clock shown as
     ``yyyy-mm-dd hh:mm:ss.000`` (text with ``dateFormat`` iso, which Excel cannot hold); ip4 is
-    a number or, with ``ipAsString``, dotted text; arrays are JSON text."""
+    a number or, with ``ipAsString``, dotted text; arrays are JSON text; bytes base64 text."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -170,5 +174,7 @@ def _write_cell(
             sheet.write_number(row, col, number)
     elif isinstance(value, (list, tuple, dict)):
         sheet.write_string(row, col, _dumps(json_value(value, ltype, options)))
+    elif isinstance(value, bytes):
+        sheet.write_string(row, col, json_value(value, ltype, options))
     else:
         sheet.write_string(row, col, str(value))

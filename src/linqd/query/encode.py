@@ -1,11 +1,12 @@
 """Rows → text for people and files: the CLI's ``table``, ``csv`` and ``json`` formats.
 
 Values follow Devo's JSON encoding: timestamps as epoch milliseconds, ip4 as integers unless
-``ip_as_string``. The readable table prints timestamps and addresses as text.
+``ip_as_string``, bytes as base64 text. The readable table prints timestamps and addresses as text.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -32,6 +33,8 @@ def text_value(value: Any, column: ResultColumn) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if column.type.kind is Kind.IP4 and isinstance(value, int):
         return ip4_dotted(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)
     return str(value)

@@ -9,6 +9,7 @@ decided here, for every engine; how an engine writes each step is its ``LineDial
 
 JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``), ip6, net6
 and mac their canonical text (``linq/addresses.py``; the compiled query already gives them so),
+bytes (and ``dc`` sketches) standard base64 text with padding (in csv/tsv cells too),
 durations ms, ``json`` columns embedded as JSON (text that does not parse goes as a string),
 NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
 (``1e20`` → ``100000000000000000000.0``, ``1e-07`` → ``1e-7``) and writes ``\\u000F`` for
@@ -123,6 +124,8 @@ def _json_value(
         case Kind.STR | Kind.IP6 | Kind.NET6 | Kind.MAC:
             # A result's ip6 and mac are their canonical text already (Compiler.result_sql).
             return d.json_string(ref)
+        case Kind.BYTES | Kind.DC:
+            return d.json_string(d.base64(ref), plain=True)
         case Kind.JSON:
             return d.json_embedded(ref)
         case Kind.ARRAY | Kind.SET:
@@ -157,6 +160,8 @@ def _text_value(
             return d.bool_text(ref)
         case Kind.STR | Kind.JSON | Kind.IP6 | Kind.NET6 | Kind.MAC:
             return ref
+        case Kind.BYTES | Kind.DC:
+            return d.base64(ref)
         case Kind.ARRAY | Kind.SET | Kind.MAP | Kind.TUPLE:
             return d.json_text(_json_value(d, ref, ltype, options))
     return d.to_text(ref)

@@ -60,7 +60,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -76,6 +76,7 @@ from ..errors import (
     TableRefused,
 )
 from ..linq import TOO_DEEP
+from ..linq.compile.clickhouse import BINARY_FIELD
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
 from ..reference import TRIE_KEY, References, is_reference_table, reference_table, trie_name
@@ -181,21 +182,49 @@ class _Watermark:
             return self._mark
 
 
+def _is_binary_tuple(kind: pa.DataType) -> bool:
+    """The struct a bytes result column arrives as (``BINARY_FIELD``)."""
+    if not pa.types.is_struct(kind) or kind.num_fields != 1:
+        return False
+    return bool(kind.field(0).name == BINARY_FIELD)
+
+
+def _duckdb_field(f: pa.Field) -> pa.Field:
+    if pa.types.is_timestamp(f.type) and f.type.tz is not None:
+        return f.with_type(pa.timestamp(f.type.unit))
+    if _is_binary_tuple(f.type):
+        return pa.field(f.name, pa.binary())
+    return f
+
+
 def _naive_schema(schema: pa.Schema) -> pa.Schema:
-    """UTC timestamps as DuckDBStore returns them: naive (the zone is always UTC)."""
-    return pa.schema(
-        [
-            f.with_type(pa.timestamp(f.type.unit))
-            if pa.types.is_timestamp(f.type) and f.type.tz is not None
-            else f
-            for f in schema
-        ]
-    )
+    """The types DuckDBStore returns: UTC timestamps naive (the zone is always UTC), bytes
+    as Arrow binary."""
+    return pa.schema([_duckdb_field(f) for f in schema])
 
 
-def _naive_utc(batch: pa.RecordBatch) -> pa.RecordBatch:
+def _binary(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A ``BINARY_FIELD`` struct column as binary: its one field's bytes (the tuple is never
+    null, its field may be). Arrow's string → binary cast only relabels the buffers."""
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([_binary(c) for c in column.chunks], pa.binary())
+    # flatten(), not field(): it keeps a sliced batch's offset.
+    return column.flatten()[0].cast(pa.binary())
+
+
+_Rows = TypeVar("_Rows", pa.RecordBatch, pa.Table)
+
+
+def _naive_utc(batch: _Rows) -> _Rows:
     schema = _naive_schema(batch.schema)
-    return batch if schema.equals(batch.schema) else batch.cast(schema)
+    if schema.equals(batch.schema):
+        return batch
+    columns = [
+        _binary(column) if _is_binary_tuple(f.type) else column
+        for f, column in zip(batch.schema, batch.columns, strict=True)
+    ]
+    rebuilt = type(batch).from_arrays(columns, names=batch.schema.names)
+    return rebuilt.cast(schema)
 
 
 class _ClickHouseCursor(Cursor):
@@ -555,7 +584,7 @@ class ClickHouseStore(EventStore):
             table = self._backend.query(sql, params)
         except EngineFailure as error:
             raise engine_error(error.text) from None
-        columns = [c.to_pylist() for c in table.cast(_naive_schema(table.schema)).columns]
+        columns = [c.to_pylist() for c in _naive_utc(table).columns]
         return list(zip(*columns, strict=True)) if columns else []
 
     def stream(

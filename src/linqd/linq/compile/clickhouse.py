@@ -33,10 +33,23 @@ CLICKHOUSE_SETTINGS: dict[str, str | int] = {
     "output_format_arrow_string_as_string": 1,
 }
 
+# ClickHouse has one String type for text and bytes, and Arrow strings are UTF-8: a `bytes` or
+# `dc` result column leaves the query as a one-field named tuple, an Arrow struct of this one
+# field, which the store turns into Arrow binary (what DuckDB's BLOB is).
+BINARY_FIELD = "linqd_bytes"
+BINARY_TUPLE = f"Tuple({BINARY_FIELD} Nullable(String))"
+
 
 class ClickHouseCompiler(Compiler):
     engine = "clickhouse"
     dialect = "clickhouse"
+
+    def result_sql(self, expr: TExpr) -> exp.Expression:
+        sql = super().result_sql(expr)
+        if not expr.type.is_binary:
+            return sql
+        tuple_type = exp.DataType.build(BINARY_TUPLE, dialect=self.dialect)
+        return exp.Cast(this=call("tuple", sql), to=tuple_type)
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return from_epoch_ms(self, lit(ms))

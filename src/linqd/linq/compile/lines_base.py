@@ -111,6 +111,10 @@ class LineDialect(ABC):
         the offset: ``suffix`` for a fixed zone, ``±HH:MM`` of the row's own offset otherwise."""
 
     @abstractmethod
+    def base64(self, ref: exp.Expression) -> exp.Expression:
+        """A ``bytes`` or ``dc`` result column as standard base64 text (padded)."""
+
+    @abstractmethod
     def matches(self, text: exp.Expression, pattern: str) -> exp.Expression:
         """Whether the regular expression ``pattern`` matches somewhere in ``text``."""
 

@@ -311,6 +311,10 @@ class ClickHouseLines(LineDialect):
         )
         return call("concat", text, sign, clock)
 
+    def base64(self, ref: exp.Expression) -> exp.Expression:
+        # The column is the one-field tuple bytes results leave ClickHouse's queries as.
+        return call("base64Encode", call("tupleElement", ref, lit(1)))
+
     def matches(self, text: exp.Expression, pattern: str) -> exp.Expression:
         return call("match", text, lit(pattern))
 

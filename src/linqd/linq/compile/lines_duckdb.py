@@ -116,6 +116,9 @@ class DuckDBLines(LineDialect):
         clock = call("strftime", call("epoch_ms", call("abs", offset)), lit("%H:%M"))
         return _concat(text, sign, clock)
 
+    def base64(self, ref: exp.Expression) -> exp.Expression:
+        return call("to_base64", ref)
+
     def matches(self, text: exp.Expression, pattern: str) -> exp.Expression:
         return call("regexp_matches", text, lit(pattern))
 

@@ -13,14 +13,18 @@ from . import (
     addresses,
     aggregates,
     conversion,
+    encodings,
     geo,
     json,
     logic,
     measures,
     network,
+    numberformat,
     numbers,
     operators,
+    sketches,
     strings,
+    substitutions,
     time,
     web,
 )
@@ -40,6 +44,10 @@ MODULES = (
     geo,
     web,
     measures,
+    encodings,
+    substitutions,
+    sketches,
+    numberformat,
 )
 
 

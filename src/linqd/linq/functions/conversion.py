@@ -114,6 +114,9 @@ def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         return json_text(ctx, value.sql)
     if kind is Kind.IP4:
         return ip4_text(ctx, value.sql)
+    if value.type.is_binary:
+        # Bytes are no text: their base16, as to16 prints them.
+        return exp.Lower(this=call("hex", value.sql))
     if not on_clickhouse(ctx):
         if kind is Kind.TIMESTAMP:
             return call("strftime", value.sql, lit(TIMESTAMP_TEXT))
@@ -245,7 +248,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("any -> str"),),
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
         "ip4 as a dotted quad, ip6 in RFC 5952 form, mac as `00:1a:2b:3c:4d:5e`, durations as "
-        "milliseconds.",
+        "milliseconds, bytes as lower-case base16.",
         "conversion",
         both(_str),
     ),

@@ -22,12 +22,14 @@ CATEGORIES = (
     ("math", "Mathematics"),
     ("conversion", "Conversion"),
     ("strings", "Strings"),
+    ("encodings", "Encodings and hashes"),
     ("time", "Date and time"),
     ("json", "JSON"),
     ("network", "Network and web"),
     ("geolocation", "Geolocation"),
     ("collections", "Collections"),
     ("aggregation", "Aggregation"),
+    ("sketches", "HyperLogLog sketches"),
 )
 
 INTRO = """\

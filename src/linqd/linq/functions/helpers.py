@@ -23,6 +23,8 @@ SQL_TYPES = (
     (Kind.NET4, "VARCHAR"),
     (Kind.NET6, "VARCHAR"),
     (Kind.JSON, "VARCHAR"),
+    (Kind.BYTES, "BLOB"),
+    (Kind.DC, "BLOB"),
 )
 
 
@@ -41,6 +43,9 @@ CLICKHOUSE_TYPES = (
     (Kind.NET4, "Nullable(String)"),
     (Kind.NET6, "Nullable(String)"),
     (Kind.JSON, "Nullable(String)"),
+    # ClickHouse's String holds any bytes; result columns of these two are sent as BINARY_TUPLE.
+    (Kind.BYTES, "Nullable(String)"),
+    (Kind.DC, "Nullable(String)"),
 )
 CLICKHOUSE = "clickhouse"
 
