@@ -235,11 +235,6 @@ EXCLUSIONS = (
     ),
     # A collection or tuple as text: DuckDB prints `[a, b]`, ClickHouse `['a','b']`.
     Exclusion("str-of-a-collection", r"\bstr\(", r"DuckDB '[\[(].*ClickHouse ['\"][\[(]"),
-    # DuckDB 2.0 fails to bind a CASE of texts compared with a text constant
-    # (`(CASE b WHEN 100 THEN 'Continue' END) = 'abc'` is "BindBuiltinScalarFunction did not
-    # return a BoundFunctionExpression"): an engine bug, met through the lookup functions'
-    # CASE (`eq(httpstatusdescription(n), "abc")`); ClickHouse answers.
-    Exclusion("duckdb-case-compared-with-text", r".", "BindBuiltinScalarFunction did not return"),
     # A tuple as a value: ClickHouse's Arrow gives it as a struct (a dict), DuckDB as a tuple.
     Exclusion("tuple-as-a-value", r"\(1, \"a\"\)", r"ClickHouse \{'1'"),
 )

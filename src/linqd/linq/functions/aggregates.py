@@ -24,10 +24,11 @@ CLICKHOUSE_AGGREGATES = {
     "stddev_samp": "stddevSamp",
     "var_pop": "varPop",
     "var_samp": "varSamp",
+    "approx_count_distinct": "uniqCombined64",
 }
 
 
-def _agg(name: str, *, nulls_as_zero: bool = False) -> Translator:
+def _agg(name: str, *, nulls_as_zero: bool = False, to: str | None = None) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         sql_args = [a.sql for a in args]
         if nulls_as_zero:
@@ -38,9 +39,14 @@ def _agg(name: str, *, nulls_as_zero: bool = False) -> Translator:
             # ClickHouse's sample deviation of one value is nan, DuckDB's is null.
             enough = exp.GT(this=exp.Count(this=sql_args[0]), expression=lit(1))
             out = case((enough, call(CLICKHOUSE_AGGREGATES[name], *sql_args)))
+        elif name == "approx_count_distinct":
+            # An estimate of no rows is 0 (not null, as the store's null-for-empty makes it).
+            out = exp.Coalesce(
+                this=call(CLICKHOUSE_AGGREGATES[name], *sql_args), expressions=[lit(0)]
+            )
         else:
             out = call(CLICKHOUSE_AGGREGATES[name], *sql_args)
-        return out
+        return cast(out, to) if to else out
 
     return translate
 
@@ -247,6 +253,12 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("nnuvar",), "num -> float8", "Variance (unbiased) of non-null values.", _agg("var_samp")
     ),
     _aggregate(("sum2",), "num -> float8", "Sum of the squares.", _sum2),
+    _aggregate(
+        ("hllppcount",),
+        "any -> float8",
+        "Estimated number of distinct values (HyperLogLog).",
+        _agg("approx_count_distinct", to="DOUBLE"),
+    ),
     _aggregate(
         ("sizedistinct",),
         "any -> int8",

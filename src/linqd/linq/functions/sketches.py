@@ -1,6 +1,7 @@
 """HyperLogLog sketches (``dc``): ``hllpp`` builds one per group, ``estimation`` reads the number
 of distinct values from it, ``pack``/``unpackhllpp`` turn it into bytes and back, and
-``hllppcount`` is ``estimation(hllpp(f))`` in one step.
+``hllppcount`` is not built from these sketches: it stays each engine's own estimator, many
+times faster (``aggregates.py``).
 
 A sketch is the same bytes on both engines, so it is built in SQL from parts both compute alike:
 
@@ -233,10 +234,6 @@ def _hllpp(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return _pack_codes(ctx, _codes(ctx, args[0]))
 
 
-def _hllppcount(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return _estimate(ctx, _codes(ctx, args[0]))
-
-
 def _estimation(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     data = args[0].sql
     return case((_valid_packing(ctx, data), _estimate(ctx, _unpack_codes(ctx, data.copy()))))
@@ -256,10 +253,6 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 "A HyperLogLog sketch (`dc`) of the distinct non-null values, for `estimation`: "
                 "precision 14 (16384 registers), MD5 of the value's text as hash; the same bytes "
                 "on every engine.", "aggregation", both(_hllpp), aggregate=True),
-    FunctionDef(("hllppcount",), (sig("any -> float8"),),
-                "Estimated number of distinct non-null values: `estimation(hllpp(f))` (Ertl's "
-                "improved HyperLogLog estimate, about 0.8% standard error, rounded to a whole "
-                "number; 0 for none).", "aggregation", both(_hllppcount), aggregate=True),
     FunctionDef(("estimation",), (sig("dc -> float8"),),
                 "The estimated number of distinct values of a `dc` sketch (a whole number); "
                 "null for bytes that are not a packed sketch.", "sketches",
