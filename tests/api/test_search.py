@@ -302,6 +302,20 @@ async def test_linq_error_names_line_and_column(env: Env) -> None:
     assert "Unknown identifier `nope' at line 2, column 7" in response.json()["object"][1]
 
 
+async def test_a_refused_function_reaches_the_caller_in_devos_error_shape(env: Env) -> None:
+    text = "from demo.ecommerce.data\nselect reputation(clientIpAddress) as r"
+    response = await env.query({**BOUNDED, "query": text})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["msg"] == "Error Launching Query"
+    assert body["object"] == [
+        "Error Launching Query",
+        "`reputation' needs Devo's reputation feed, which this server does not have "
+        "at line 2, column 8",
+    ]
+    assert body["code"] == 1101002
+
+
 @pytest.mark.parametrize(
     ("window", "code"),
     [

@@ -22,6 +22,7 @@ from ..errors import (
     LinqNameError,
     LinqTypeError,
     Span,
+    UnavailableFunctionError,
     UnknownFunctionError,
     UnknownTableError,
 )
@@ -31,6 +32,7 @@ from . import types as t
 from .format import format_expr
 from .functions import CATALOGUE
 from .functions.base import FunctionDef, resolve
+from .functions.refused import REFUSED
 from .ir import (
     Grouping,
     OrderKey,
@@ -571,6 +573,9 @@ class Analyzer:
             return self._lookup_function(arg_nodes, span, phase)
         fn = self.functions.get(name)
         if fn is None:
+            refusal = REFUSED.get(name)
+            if refusal is not None:
+                raise self.error(UnavailableFunctionError, refusal.message(name), span)
             raise self.error(UnknownFunctionError, f"No function named `{name}'", span)
         if fn.aggregate:
             if phase.pre_scope is None:

@@ -23,6 +23,7 @@ from . import (
     web,
 )
 from .base import FunctionDef
+from .refused import REFUSED
 
 MODULES = (
     operators,
@@ -47,6 +48,9 @@ def _build() -> Mapping[str, FunctionDef]:
                 if name in table:
                     raise RuntimeError(f"function {name!r} defined twice")
                 table[name] = fn
+    both = sorted(set(table) & set(REFUSED))
+    if both:
+        raise RuntimeError(f"functions {both} are both defined and refused")
     return MappingProxyType(table)
 
 
