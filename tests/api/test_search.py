@@ -391,6 +391,22 @@ async def test_token_scope(env: Env) -> None:
     assert response.status_code == 403
 
 
+async def test_all_data_reads_the_domains_tables_in_the_tokens_scope(env: Env) -> None:
+    env.data.store.append("my.app.x", {"message": ["GET in my.app.x"]}, client="self")
+    env.data.store.append("my.app.theirs", {"message": ["GET of theirs"]}, client="other")
+    query = 'from all.data where toktains(message, "GET") group by table select count() as n'
+    body = {**BOUNDED, "query": query, "mode": {"type": "json"}}
+    response = await env.query(body)
+    assert response.status_code == 200, response.text
+    counts = {o["table"]: o["n"] for o in response.json()["object"]}
+    assert counts == {"demo.ecommerce.data": ROWS // 2, "my.app.x": 1}
+    # A token reads the tables of its scope only, without being refused for the others.
+    token = env.domains.create_token("self", tables=["my.app.*"])
+    response = await env.query(body, Authorization=f"Bearer {token}")
+    assert response.status_code == 200, response.text
+    assert {o["table"]: o["n"] for o in response.json()["object"]} == {"my.app.x": 1}
+
+
 async def test_saved_query(env: Env) -> None:
     env.domains.add_saved_query("self", "qid-1", "from demo.ecommerce.data select method")
     body = {**BOUNDED, "queryId": "qid-1", "mode": {"type": "json"}}

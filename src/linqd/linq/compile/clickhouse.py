@@ -67,6 +67,16 @@ class ClickHouseCompiler(Compiler):
             return sql
         return exp.Cast(this=sql, to=to)
 
+    def text_sql(self, sql: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=sql, to=exp.DataType.build("Nullable(String)", dialect=self.dialect))
+
+    def joined_text_sql(self, texts: list[exp.Expression]) -> exp.Expression:
+        # concatWithSeparator is null as soon as one text is: keep only those that are not.
+        element = exp.to_identifier("x")
+        present = exp.Lambda(this=call("isNotNull", exp.column("x")), expressions=[element])
+        kept = call("arrayFilter", present, exp.Array(expressions=texts))
+        return call("arrayStringConcat", kept, lit(" "))
+
     def pick_sql(self, value: exp.Expression) -> exp.Expression:
         return call("anyOrNull", value)
 

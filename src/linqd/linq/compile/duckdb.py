@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ..functions.base import call, lit
+from ..functions.base import call, cast, lit
 from .base import SUBQUERY_ROW_CAP, Compiler
 
 EPOCH = exp.Anonymous(this="epoch_ms", expressions=[exp.Literal.number(0)])
@@ -21,6 +21,12 @@ class DuckDBCompiler(Compiler):
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         width = call("to_milliseconds", lit(period_ms))
         return call("time_bucket", width, exp.column("eventdate", quoted=True), EPOCH)
+
+    def text_sql(self, sql: exp.Expression) -> exp.Expression:
+        return cast(sql, "VARCHAR")
+
+    def joined_text_sql(self, texts: list[exp.Expression]) -> exp.Expression:
+        return call("concat_ws", lit(" "), *texts)
 
     def cap_check(
         self, columns: list[exp.Expression], size: exp.Expression

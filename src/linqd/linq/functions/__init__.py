@@ -12,6 +12,7 @@ from types import MappingProxyType
 from . import (
     aggregates,
     conversion,
+    introspection,
     json,
     logic,
     measures,
@@ -37,6 +38,7 @@ MODULES = (
     network,
     web,
     measures,
+    introspection,
 )
 
 

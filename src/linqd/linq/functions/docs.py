@@ -27,6 +27,7 @@ CATEGORIES = (
     ("json", "JSON"),
     ("network", "Network and web"),
     ("collections", "Collections"),
+    ("introspection", "Tables and queries"),
     ("aggregation", "Aggregation"),
 )
 
