@@ -130,11 +130,9 @@ def _int(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
     kind = value.type.kind
     if kind is Kind.FLOAT8:
-        # Java truncates towards zero where DuckDB's cast rounds.
-        if on_clickhouse(ctx):
-            # accurateCast fails on NaN and out of range, as DuckDB's cast does.
-            return call("accurateCast", call("trunc", value.sql), lit("Nullable(Int64)"))
-        return cast(call("trunc", value.sql), "BIGINT")
+        # Java truncates towards zero where DuckDB's cast rounds. NaN, the infinities and
+        # numbers beyond int8 have no int8 value: null, rather than failing the whole query.
+        return try_cast_as(ctx, call("trunc", value.sql), "BIGINT")
     if kind in (Kind.STR, Kind.JSON):
         text = trim(ctx, value.sql if kind is Kind.STR else json_text(ctx, value.sql))
         # DuckDB would round "3.7" to 4; text that is not an integer is null.
@@ -248,8 +246,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("int", "bigint"),
         tuple(sig(f"{source} -> int8") for source in INT_SOURCES),
-        "An int8: numbers truncated towards zero, text read as an integer (null when it is "
-        "not one), timestamps as epoch milliseconds, durations as milliseconds.",
+        "An int8: numbers truncated towards zero (null for NaN, infinities and numbers beyond "
+        "int8), text read as an integer (null when it is not one), timestamps as epoch "
+        "milliseconds, durations as milliseconds.",
         "conversion",
         both(_int),
     ),

@@ -21,10 +21,12 @@ from .base import (
     sig,
 )
 from .helpers import (
+    case,
     ch_cast,
     contains,
     epoch_ms_of,
     from_epoch_ms,
+    json_input,
     lower,
     on_clickhouse,
     regex_matches,
@@ -135,10 +137,20 @@ def _ch_sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return _ch_arithmetic(exp.Sub)(ctx, args, result)
 
 
+def _divisor(arg: Arg, result: LType) -> exp.Expression:
+    """The divisor of an integer division or remainder, null when it is zero: an integer has no
+    infinity, and both engines would fail the whole query (a float divides as IEEE does)."""
+    if not (result.is_integer or result.kind is Kind.DURATION):
+        return arg.sql
+    if arg.is_const and isinstance(arg.const, int) and arg.const != 0:
+        return arg.sql  # `statusCode \ 100`: nothing to check
+    return exp.Nullif(this=arg.sql, expression=lit(0))
+
+
 def _ch_div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if result.is_integer or result.kind is Kind.DURATION:
-        # intDiv truncates towards zero and fails on a zero divisor, as DuckDB's // does.
-        return call("intDiv", args[0].sql, args[1].sql)
+        # intDiv truncates towards zero, as DuckDB's // does.
+        return call("intDiv", args[0].sql, _divisor(args[1], result))
     return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
 
 
@@ -168,12 +180,22 @@ def _rdiv(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if result.is_integer or result.kind is Kind.DURATION:
-        return paren(exp.IntDiv(this=args[0].sql, expression=args[1].sql))
+        return paren(exp.IntDiv(this=args[0].sql, expression=_divisor(args[1], result)))
     return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
 
 
+def _rem(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args[0].sql, _divisor(args[1], result)
+    remainder = paren(exp.Mod(this=a, expression=b))
+    if on_clickhouse(ctx) and result.kind is Kind.FLOAT8:
+        # fmod: a finite number by an infinity is that number (ClickHouse's % gives NaN).
+        dividend_kept = exp.And(this=call("isInfinite", b), expression=call("isFinite", a))
+        return case((dividend_kept, a), default=remainder)
+    return remainder
+
+
 def _mod(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    a, b = args[0].sql, args[1].sql
+    a, b = args[0].sql, _divisor(args[1], result)
     inner = exp.Mod(
         this=paren(exp.Add(this=paren(exp.Mod(this=a, expression=b)), expression=b)), expression=b
     )
@@ -227,14 +249,37 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 
 def _list_contains(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:
-    return call("has" if on_clickhouse(ctx) else "list_contains", items, value)
+    """Whether ``items`` holds ``value``; null for a null value, as `=` and text containment
+    are (ClickHouse's has() would look for a null item)."""
+    if on_clickhouse(ctx):
+        return call("if", call("isNull", value), exp.Null(), call("has", items, value))
+    return call("list_contains", items, value)
+
+
+def _may_hold(element: LType, needle: LType) -> bool:
+    """Whether items of type ``element`` can equal a value of type ``needle``."""
+    kinds = {element.kind, needle.kind}
+    if kinds & {Kind.ANY, Kind.NULL}:
+        return True
+    if element.is_numeric and needle.is_numeric:
+        return True
+    return element == needle
 
 
 def _has(case_sensitive: bool) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         target, *needles = args
         if target.type.is_collection:
-            checks = [_list_contains(ctx, target.sql, n.sql) for n in needles]
+            element = target.type.element
+            checks = [
+                _list_contains(ctx, target.sql, n.sql)
+                if element is None or _may_hold(element, n.type)
+                # A needle of another type is never an item (DuckDB's list_contains would
+                # refuse the query): false, or null for a null needle.
+                else case((exp.Not(this=exp.Is(this=n.sql, expression=exp.Null())),
+                           exp.false()))
+                for n in needles
+            ]  # fmt: skip
         elif case_sensitive:
             checks = [contains(ctx, target.sql, n.sql) for n in needles]
         else:
@@ -252,9 +297,17 @@ def _matches(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression
     return regex_matches(ctx, args[0].sql, args[1].sql)
 
 
+def _json_key(arg: Arg) -> bool:
+    """Whether ``arg`` can name a JSON member: an integer (a position) or a string (a key).
+    Any other index (a fraction, a boolean) names none: null on both engines."""
+    return arg.type.is_integer or arg.type.kind is Kind.STR
+
+
 def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     target, index = args
     if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
+        if not _json_key(index):
+            return cast(exp.Null(), "VARCHAR")
         path: exp.Expression
         if index.type.is_integer:
             path = exp.DPipe(
@@ -262,8 +315,10 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
                 expression=lit("]"),
             )
         else:
-            path = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
-        return call("json_extract", target.sql, path)
+            # JSONPath cannot name the empty key (`$.""`); a JSON pointer can: `/`.
+            quoted = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
+            path = case((exp.EQ(this=index.sql, expression=lit("")), lit("/")), default=quoted)
+        return call("json_extract", json_input(ctx, target), path)
     if target.type.kind is Kind.TUPLE:
         # A tuple's elements may differ in type: the engine picks one by a constant position.
         if not index.is_const or not isinstance(index.const, int) or index.const < 0:
@@ -276,6 +331,8 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     target, index = args
     if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
+        if not _json_key(index):
+            return ch_cast(exp.Null(), "Nullable(String)")
         key = index.sql
         if index.type.is_integer:
             # JSONPath's [0] is ClickHouse's 1 (its negative indexes count from the end too).
@@ -285,7 +342,7 @@ def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
                 plus_one = exp.Add(this=index.sql, expression=lit(1))
                 key = call("if", exp.GTE(this=index.sql, expression=lit(0)), plus_one, index.sql)
         # JSONExtractRaw gives '' for a missing key where DuckDB gives null.
-        return call("nullIf", call("JSONExtractRaw", target.sql, key), lit(""))
+        return call("nullIf", call("JSONExtractRaw", json_input(ctx, target), key), lit(""))
     if target.type.kind is Kind.TUPLE:
         if not index.is_const or not isinstance(index.const, int) or index.const < 0:
             raise ctx.error("A tuple's index must be a constant integer from 0")
@@ -375,7 +432,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("div",),
         (sig("int, int -> $num"), sig("duration, int -> duration"), sig("num, num -> float8")),
-        "Integer division for integers, real division otherwise. Infix `\\`.",
+        "Integer division for integers (null when dividing by zero), real division otherwise. "
+        "Infix `\\`.",
         "arithmetic",
         {"duckdb": _div, "clickhouse": _ch_div},
         infix="\\",
@@ -383,15 +441,16 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("rem",),
         NUMERIC,
-        "Remainder of the division (sign of the dividend). Infix `%`.",
+        "Remainder of the division (sign of the dividend); null for an integer remainder by "
+        "zero. Infix `%`.",
         "arithmetic",
-        both(_binary(exp.Mod)),
+        both(_rem),
         infix="%",
     ),
     FunctionDef(
         ("mod",),
         NUMERIC,
-        "Modulo (sign of the divisor). Infix `%%`.",
+        "Modulo (sign of the divisor); null for an integer modulo by zero. Infix `%%`.",
         "arithmetic",
         both(_mod),
         infix="%%",
@@ -488,7 +547,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("has",),
         (sig("str, str... -> bool"), sig("coll, any... -> bool")),
-        "Contains any of the values (case-sensitive). Infix `->`.",
+        "Contains any of the values (case-sensitive); a value of another type than a "
+        "collection's items is never one of them. Infix `->`.",
         "membership",
         both(_has(True)),
         infix="->",

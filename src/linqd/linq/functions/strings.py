@@ -3,6 +3,8 @@ replacement, tokens and URL encoding."""
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Sequence
 
 from sqlglot import exp
@@ -12,6 +14,7 @@ from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, 
 from .helpers import (
     REGEX_SPECIAL,
     all_of,
+    any_of,
     case,
     ch_cast,
     const_bool,
@@ -91,19 +94,27 @@ def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
 
 
 def _splitter(function: str, clickhouse: str) -> Translator:
-    """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based)."""
+    """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based).
+
+    A null text or separator splits into no piece: ClickHouse has no null arrays, so [] is the
+    one answer both engines can give. An empty text is one empty piece, as a text without the
+    separator is one piece (DuckDB's answer; ClickHouse's splitBy* give none)."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        text, separator = args[0].sql, args[1].sql
+        missing = any_of([exp.Is(this=a, expression=exp.Null()) for a in (text, separator)])
+        pieces: exp.Expression
         if on_clickhouse(ctx):
-            # splitByString(separator, text): the other order. ClickHouse has no null arrays:
-            # a null text splits into none (not into one empty piece).
-            pieces: exp.Expression = exp.If(
-                this=exp.Is(this=args[0].sql, expression=exp.Null()),
-                true=call("emptyArrayString"),
-                false=call(clickhouse, args[1].sql, args[0].sql),
+            # splitByString(separator, text): the other order.
+            whole = exp.If(
+                this=exp.EQ(this=text, expression=lit("")),
+                true=exp.Array(expressions=[lit("")]),
+                false=call(clickhouse, separator, text),
             )
+            pieces = exp.If(this=missing, true=call("emptyArrayString"), false=whole)
         else:
-            pieces = call(function, args[0].sql, args[1].sql)
+            pieces = case((missing, cast(exp.Array(expressions=[]), "VARCHAR[]")),
+                          default=call(function, text, separator))  # fmt: skip
         if len(args) == 2:
             return pieces
         return text_call(ctx, "list_extract", pieces, shifted(args[2], 1))
@@ -111,9 +122,26 @@ def _splitter(function: str, clickhouse: str) -> Translator:
     return translate
 
 
+def _groups(pattern: str) -> int:
+    """The capture groups of a regular expression (Python's count, as RE2's); a pattern Python
+    cannot read counts as having every group (the engine judges it)."""
+    try:
+        return re.compile(pattern).groups
+    except re.error:
+        return sys.maxsize
+
+
 def _peek(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text, pattern, *rest = args
     group = const_int(ctx, rest[0], "peek", "group") if rest else 0
+    written = pattern.sql  # re("...") is its text
+    if isinstance(written, exp.Literal) and written.is_string and group > _groups(written.name):
+        # A group the pattern lacks captures nothing (ClickHouse would refuse the query).
+        return (
+            cast(exp.Null(), "VARCHAR")
+            if not on_clickhouse(ctx)
+            else ch_cast(exp.Null(), "Nullable(String)")
+        )
     # regexp_extract gives '' when nothing matches; Devo gives null.
     found = regex_extract(ctx, text.sql, pattern.sql, group)
     return case((regex_matches(ctx, text.sql, pattern.sql), found))
@@ -171,6 +199,11 @@ def _weakin(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     needle = lower(ctx, value.sql)
     if container.type.kind is Kind.STR:
         return contains(ctx, lower(ctx, container.sql), needle)
+    items_type = container.type.element
+    if items_type is not None and items_type.kind not in (Kind.STR, Kind.ANY, Kind.NULL):
+        # Text is never an item of a collection of other values (DuckDB would fail the query
+        # reading its items as text): false, or null for a null needle.
+        return case((exp.Not(this=exp.Is(this=value.sql, expression=exp.Null())), exp.false()))
     items = _lowered_items(ctx, container)
     if items is not None:
         return paren(exp.In(this=needle, expressions=items)) if items else exp.false()
