@@ -102,9 +102,37 @@ def _float_text(sql: exp.Expression) -> exp.Expression:
     return case((whole, call("concat", text, lit(".0"))), default=text)
 
 
+def _collection_text(ctx: Context, value: Arg) -> exp.Expression:
+    """A collection as text: `[a, b]`, each item as `str` writes it and a null item as `null`
+    (the way a Java list prints, one form on both engines)."""
+    name = f"_i{_depth(value.sql)}"  # a nested collection's items need a name of their own
+    item = exp.column(name)
+    element = value.type.element
+    if element is None or element.kind in (Kind.ANY, Kind.NULL):
+        text = ch_cast(item, "Nullable(String)") if on_clickhouse(ctx) else cast(item, "VARCHAR")
+    else:
+        text = _str(ctx, [Arg(item, element)], value.type)
+    written = exp.Lambda(
+        this=exp.Coalesce(this=text, expressions=[lit("null")]),
+        expressions=[exp.to_identifier(name)],
+    )
+    if on_clickhouse(ctx):
+        items = call("arrayStringConcat", call("arrayMap", written, value.sql), lit(", "))
+        return call("concat", lit("["), items, lit("]"))
+    items = call("array_to_string", call("list_transform", value.sql, written), lit(", "))
+    return exp.DPipe(this=exp.DPipe(this=lit("["), expression=items), expression=lit("]"))
+
+
+def _depth(sql: exp.Expression) -> int:
+    """How many item names (``_iN``) ``sql`` already uses: the next one is free."""
+    return sum(1 for c in sql.find_all(exp.Column) if c.name.startswith("_i"))
+
+
 def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
     kind = value.type.kind
+    if value.type.is_collection:
+        return _collection_text(ctx, value)
     if kind in (Kind.STR, Kind.REGEX, Kind.NET4):
         return value.sql  # a net4 or re is already its text in SQL
     if kind is Kind.JSON:
@@ -239,7 +267,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("str",),
         (sig("any -> str"),),
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
-        "ip4 as a dotted quad, durations as milliseconds.",
+        "ip4 as a dotted quad, durations as milliseconds, arrays and sets as `[a, b]` (each "
+        "item as its text, a null item as `null`).",
         "conversion",
         both(_str),
     ),

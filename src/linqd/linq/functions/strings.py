@@ -88,9 +88,28 @@ def _length(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return cast(_size(ctx, args[0]), "INTEGER")
 
 
+def _no_text(ctx: Context) -> exp.Expression:
+    """A null of the text type (a bare NULL has none on either engine)."""
+    if on_clickhouse(ctx):
+        return ch_cast(exp.Null(), "Nullable(String)")
+    return cast(exp.Null(), "VARCHAR")
+
+
 def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text, start, *size = args
-    return text_call(ctx, "substring", text.sql, shifted(start, 1), *(s.sql for s in size))
+    part = text_call(ctx, "substring", text.sql, shifted(start, 1), *(s.sql for s in size))
+    # A negative start or length names no part of the text, as Java's substring refuses them
+    # (the engines would count from the end, each its own way).
+    negative: list[exp.Expression] = [
+        exp.LT(this=a.sql, expression=lit(0))
+        for a in (start, *size)
+        if not (a.is_const and isinstance(a.const, int) and a.const >= 0)
+    ]
+    if not negative:
+        return part
+    if any(a.is_const and isinstance(a.const, int) and a.const < 0 for a in (start, *size)):
+        return _no_text(ctx)
+    return case((exp.Not(this=any_of(negative)), part))
 
 
 def _splitter(function: str, clickhouse: str) -> Translator:
@@ -137,11 +156,7 @@ def _peek(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     written = pattern.sql  # re("...") is its text
     if isinstance(written, exp.Literal) and written.is_string and group > _groups(written.name):
         # A group the pattern lacks captures nothing (ClickHouse would refuse the query).
-        return (
-            cast(exp.Null(), "VARCHAR")
-            if not on_clickhouse(ctx)
-            else ch_cast(exp.Null(), "Nullable(String)")
-        )
+        return _no_text(ctx)
     # regexp_extract gives '' when nothing matches; Devo gives null.
     found = regex_extract(ctx, text.sql, pattern.sql, group)
     return case((regex_matches(ctx, text.sql, pattern.sql), found))
@@ -446,7 +461,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 "Number of characters of a string, or of elements of an array or set.",
                 "strings", both(_length)),
     _text(("substring",), "str, int, int? -> str",
-          "The part starting at `start` (0-based), `length` characters long or to the end.",
+          "The part starting at `start` (0-based), `length` characters long or to the end; "
+          "null for a negative start or length.",
           _substring),
     FunctionDef(("split",), (sig("str, str -> array(str)"), sig("str, str, int -> str")),
                 "The pieces of the text between separators; with `n`, only the n-th piece "
