@@ -59,23 +59,15 @@ def _ch_int_type(result: LType) -> str:
 
 
 def _ch_checked(
-    result: LType,
-    build: Callable[[exp.Expression, exp.Expression], exp.Expression],
-    *,
-    widen_left: bool = False,
+    result: LType, build: Callable[[exp.Expression, exp.Expression], exp.Expression]
 ) -> Translator:
     """Integer arithmetic that fails on overflow, as DuckDB's does: computed in Int128 and cast
     back with accurateCast (ClickHouse's own Int64 arithmetic wraps around). One Int128 operand
     makes the operation Int128: the right one, a leaf in a chain like `a + b + c`, so a chain
-    costs two levels of SQL per operator, not three (the compile budget counts them); a shift
-    must widen what it shifts."""
+    costs two levels of SQL per operator, not three (the compile budget counts them)."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-        left, right = args[0].sql, args[1].sql
-        if widen_left:
-            wide = build(call("toInt128", left), right)
-        else:
-            wide = build(left, call("toInt128", right))
+        wide = build(args[0].sql, call("toInt128", args[1].sql))
         return call("accurateCast", wide, lit(_ch_int_type(result)))
 
     return translate
@@ -154,15 +146,66 @@ def _ch_div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
 
 
-def _ch_lshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    shift = _ch_checked(result, lambda a, b: call("bitShiftLeft", a, b), widen_left=True)
-    return shift(ctx, args, result)
+# Shifts are Java's, on the two's complement bits of an int8 (64 bits) or int4 (32): the count
+# is taken modulo the width (`n & 63`), a left shift drops the bits it pushes out, `>>` keeps
+# the sign and `>>>` shifts zeros in. The engines refuse or answer 0 for counts past the width,
+# and DuckDB refuses to shift a negative number left.
 
 
-def _ch_urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    # DuckDB's CAST(-8 AS UBIGINT) fails; accurateCast fails the same way.
-    unsigned = call("accurateCast", args[0].sql, lit("Nullable(UInt64)"))
-    return call("bitShiftRight", unsigned, args[1].sql)
+def _bits(result: LType) -> int:
+    return 32 if result.kind is Kind.INT4 else 64
+
+
+def _count(ctx: Context, count: Arg, bits: int) -> exp.Expression:
+    if count.is_const and isinstance(count.const, int):
+        return lit(count.const & (bits - 1))
+    # An unsigned count: ClickHouse shifts an unsigned value by a signed count arithmetically;
+    # DuckDB shifts a BIT string by an INTEGER only.
+    if on_clickhouse(ctx):
+        masked = call("bitAnd", ch_cast(count.sql, "Nullable(Int64)"), lit(bits - 1))
+        return ch_cast(masked, "Nullable(UInt8)")
+    return cast(exp.BitwiseAnd(this=count.sql, expression=lit(bits - 1)), "INTEGER")
+
+
+def _bits_of(sql: exp.Expression, to: str) -> exp.Expression:
+    """DuckDB: an integer as its two's complement bits (its BIT string, as wide as its type),
+    which shift logically and wrap. A shift's own result is taken back as its bits, so a
+    chain `a << b << c` costs no extra casts per operator."""
+    if (
+        isinstance(sql, exp.Cast)
+        and isinstance(sql.this, exp.BitwiseLeftShift | exp.BitwiseRightShift)
+        and sql.to.sql("duckdb") == exp.DataType.build(to, dialect="duckdb").sql("duckdb")
+    ):
+        return sql.this
+    return cast(cast(sql, to), "BIT")
+
+
+def _lshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    bits = _bits(result)
+    count = _count(ctx, args[1], bits)
+    if on_clickhouse(ctx):
+        width = _ch_int_type(result)
+        return call("bitShiftLeft", ch_cast(args[0].sql, width), count)
+    to = "INTEGER" if bits == 32 else "BIGINT"
+    return cast(exp.BitwiseLeftShift(this=_bits_of(args[0].sql, to), expression=count), to)
+
+
+def _rshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    count = _count(ctx, args[1], _bits(result))
+    if on_clickhouse(ctx):
+        return call("bitShiftRight", ch_cast(args[0].sql, _ch_int_type(result)), count)
+    # A literal is a small type on DuckDB (-8 is a TINYINT): shift it as the result's type.
+    value = cast(args[0].sql, "INTEGER" if result.kind is Kind.INT4 else "BIGINT")
+    return paren(exp.BitwiseRightShift(this=value, expression=count))
+
+
+def _urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    count = _count(ctx, args[1], 64)
+    if on_clickhouse(ctx):
+        bits = call("reinterpretAsUInt64", ch_cast(args[0].sql, "Nullable(Int64)"))
+        return call("toInt64", call("bitShiftRight", bits, count))
+    shifted_bits = exp.BitwiseRightShift(this=_bits_of(args[0].sql, "BIGINT"), expression=count)
+    return cast(shifted_bits, "BIGINT")
 
 
 def _sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -501,30 +544,27 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("lshift",),
         (sig("int, int -> $0"),),
-        "Shift left. Infix `<<`.",
+        "Shift left, as Java's: the count modulo the width (64 bits, 32 for an int4), the bits "
+        "pushed out dropped. Infix `<<`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseLeftShift), "clickhouse": _ch_lshift},
+        both(_lshift),
         infix="<<",
     ),
     FunctionDef(
         ("rshift",),
         (sig("int, int -> $0"),),
-        "Arithmetic shift right. Infix `>>`.",
+        "Arithmetic shift right (the sign kept), the count modulo the width. Infix `>>`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseRightShift), "clickhouse": _ch_bitwise("bitShiftRight")},
+        both(_rshift),
         infix=">>",
     ),
     FunctionDef(
         ("urshift",),
         (sig("int, int -> int8"),),
-        "Unsigned shift right. Infix `>>>`.",
+        "Unsigned shift right of the 64 bits (zeros shifted in: `-8 >>> 60` is 15), the count "
+        "modulo 64. Infix `>>>`.",
         "bitwise",
-        {
-            "duckdb": lambda ctx, a, r: paren(
-                exp.BitwiseRightShift(this=cast(a[0].sql, "UBIGINT"), expression=a[1].sql)
-            ),
-            "clickhouse": _ch_urshift,
-        },
+        both(_urshift),
         infix=">>>",
     ),
     FunctionDef(
