@@ -21,6 +21,8 @@ from .base import (
     sig,
 )
 from .helpers import (
+    all_of,
+    any_of,
     case,
     ch_cast,
     contains,
@@ -47,11 +49,30 @@ def _comparison(
         (name,),
         (sig("any, any -> bool"),),
         f"{doc}. Infix `{symbol}`. A literal is read as the other side's type; values that "
-        "cannot be compared make the comparison false (no rows), as in Devo.",
+        "cannot be compared make the comparison false (no rows), as in Devo. NaN compares as "
+        "in Java: only `!=` holds.",
         "comparison",
-        both(_binary(cls)),
+        both(_compare(cls)),
         infix=symbol,
     )
+
+
+def _compare(cls: Callable[..., exp.Expression]) -> Translator:
+    """A comparison as IEEE 754 (and Java, and ClickHouse) has it: NaN is neither equal to,
+    less than nor greater than anything, itself included; only `!=` holds. DuckDB holds NaN
+    equal to itself and greater than every number: its float operands are checked."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        compared = cls(this=args[0].sql, expression=args[1].sql)
+        floats = [a.sql for a in args if a.type.kind is Kind.FLOAT8 and not a.is_const]
+        if on_clickhouse(ctx) or not floats:
+            return paren(compared)
+        nans = [call("isnan", f) for f in floats]
+        if cls is exp.NEQ:
+            return paren(any_of([compared, *nans]))
+        return paren(all_of([compared, *(exp.Not(this=n) for n in nans)]))
+
+    return translate
 
 
 def _ch_int_type(result: LType) -> str:

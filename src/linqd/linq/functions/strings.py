@@ -112,7 +112,7 @@ def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
     return case((exp.Not(this=any_of(negative)), part))
 
 
-def _splitter(function: str, clickhouse: str) -> Translator:
+def _splitter(name: str, function: str, clickhouse: str) -> Translator:
     """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based).
 
     A null text or separator splits into no piece: ClickHouse has no null arrays, so [] is the
@@ -124,6 +124,12 @@ def _splitter(function: str, clickhouse: str) -> Translator:
         missing = any_of([exp.Is(this=a, expression=exp.Null()) for a in (text, separator)])
         pieces: exp.Expression
         if on_clickhouse(ctx):
+            constant = isinstance(separator, exp.Null) or (
+                isinstance(separator, exp.Literal) and separator.is_string
+            )
+            if not constant:
+                # Refused now rather than as the rows stream: splitBy* take a constant only.
+                raise ctx.error(f"The separator of `{name}' must be a constant on {ctx.engine}")
             # splitByString(separator, text): the other order.
             whole = exp.If(
                 this=exp.EQ(this=text, expression=lit("")),
@@ -466,11 +472,12 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
           _substring),
     FunctionDef(("split",), (sig("str, str -> array(str)"), sig("str, str, int -> str")),
                 "The pieces of the text between separators; with `n`, only the n-th piece "
-                "(0-based, null when there are fewer).", "strings",
-                both(_splitter("string_split", "splitByString"))),
+                "(0-based, null when there are fewer). On ClickHouse the separator must be a "
+                "constant.", "strings",
+                both(_splitter("split", "string_split", "splitByString"))),
     FunctionDef(("splitre",), (sig("str, re -> array(str)"), sig("str, re, int -> str")),
                 "As `split`, with a regular expression as separator.", "strings",
-                both(_splitter("regexp_split_to_array", "splitByRegexp"))),
+                both(_splitter("splitre", "regexp_split_to_array", "splitByRegexp"))),
     _text(("peek",), "str, re, int? -> str",
           "The first match of the regular expression, or its capture group `n` (0 = the "
           "whole match); null when it does not match.", _peek),
