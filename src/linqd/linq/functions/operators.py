@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
+from .. import types as t
 from ..types import Kind, LType
 from .base import (
     Arg,
@@ -292,20 +294,59 @@ def in_net4(value: exp.Expression, net: object) -> exp.Expression:
     return exp.Between(this=value, low=lit(network), high=lit(network + size - 1))
 
 
+def _as_member(value: Arg, element: LType) -> Arg | None:
+    """``value`` as a possible member of a container of ``element`` items: itself when the types
+    can be equal, a text literal read as a number the way `=` reads it (`"404"` for 404), or
+    None when it can never be a member."""
+    if _may_hold(element, value.type):
+        return value
+    if isinstance(value.const, str) and element.is_numeric:
+        text = value.const.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return Arg(lit(int(text)), element, int(text))
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return Arg(cast(lit(number), "DOUBLE"), t.FLOAT8, number)
+    if isinstance(value.const, str) and element.kind not in (Kind.STR, Kind.JSON):
+        return value  # a timestamp or an address in text: the engines read it, as before
+    return None
+
+
+def _never(value: Arg) -> exp.Expression:
+    """The membership of a value of another type than the container's: false, null for null."""
+    return case((exp.Not(this=exp.Is(this=value.sql, expression=exp.Null())), exp.false()))
+
+
 def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     *values, container = args
     if container.type.kind is Kind.NET4 and container.is_const:
         checks = [in_net4(v.sql, container.const) for v in values]
     elif container.type.kind is Kind.STR:
-        checks = [contains(ctx, container.sql, v.sql) for v in values]
-    elif (items := _items(container)) is not None:
-        checks = [exp.In(this=v.sql, expressions=items) for v in values]
-        if not items:
-            return exp.false()
-    elif container.type.is_collection:
-        checks = [_list_contains(ctx, container.sql, v.sql) for v in values]
+        checks = [
+            contains(ctx, container.sql, v.sql) if _may_hold(t.STR, v.type) else _never(v)
+            for v in values
+        ]
     else:
-        checks = [exp.EQ(this=v.sql, expression=container.sql) for v in values]
+        # The analyzer read a literal set's items as the first value's type
+        # (`_membership_container`); each other value must fit them too.
+        items = _items(container)
+        if items is not None and not items:
+            return exp.false()
+        element = container.type.element if container.type.is_collection else container.type
+        element = element or values[0].type
+        checks = []
+        for value in values:
+            member = _as_member(value, element)
+            if member is None:
+                checks.append(_never(value))
+            elif items is not None:
+                checks.append(exp.In(this=member.sql, expressions=items))
+            elif container.type.is_collection:
+                checks.append(_list_contains(ctx, container.sql, member.sql))
+            else:
+                checks.append(exp.EQ(this=member.sql, expression=container.sql))
     result_sql = checks[0]
     for check in checks[1:]:
         result_sql = exp.And(this=result_sql, expression=check)
