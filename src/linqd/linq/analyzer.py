@@ -667,6 +667,8 @@ class Analyzer:
                             LinqTypeError, f"Cannot read {arg.value!r} as {target}", span
                         )
                     arg = converted
+            elif isinstance(arg, TLiteral) and arg.type.kind is Kind.NULL:
+                arg = _typed_null(pattern, arg)
             final.append(arg)
         return TCall(fn, tuple(final), result, span)
 
@@ -770,6 +772,17 @@ SHARED_TYPE: dict[str, Callable[[int], list[list[int]]]] = {
     "nvl": lambda count: [[0, 1]],
     "decode": _decode_groups,
 }
+
+
+def _typed_null(pattern: str, null: TLiteral) -> TLiteral:
+    """A null argument typed as its parameter when the parameter names one type: DuckDB cannot
+    choose among a function's overloads for an untyped NULL (`hour(null)`)."""
+    if pattern in ("any", "num", "int", "coll") or pattern.startswith("$"):
+        return null
+    target = t.parse_type(pattern)
+    if target.is_collection or target.kind in (Kind.ANY, Kind.NULL):
+        return null
+    return TLiteral(None, target)
 
 
 def _widen_literal(item: TLiteral, element: LType) -> TLiteral | None:

@@ -20,6 +20,7 @@ from ...errors import LinqTypeError, Span
 from ...lookup_tables import is_lookup, lookup_storage
 from .. import alldata
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
+from ..functions.helpers import SQL_TYPES, sql_type
 from ..ir import (
     Plan,
     Stage,
@@ -34,7 +35,7 @@ from ..ir import (
     UnionTable,
 )
 from ..limits import Meter, refuse
-from ..types import Kind, ip4_dotted
+from ..types import Kind, LType, ip4_dotted
 
 SUBQUERY_ROW_CAP = 32_000
 
@@ -317,7 +318,7 @@ class Compiler(ABC):
     def literal_sql(self, expr: TLiteral) -> exp.Expression:
         kind = expr.type.kind
         if expr.value is None:
-            return exp.Null()
+            return self.null_sql(expr.type)
         if kind is Kind.TIMESTAMP:
             return self.timestamp_sql(int(expr.value))  # type: ignore[call-overload]
         if kind is Kind.FLOAT8 and isinstance(expr.value, float):
@@ -328,6 +329,12 @@ class Compiler(ABC):
             network, prefix = expr.value
             return lit(f"{ip4_dotted(int(network))}/{prefix}")
         return lit(expr.value)
+
+    def null_sql(self, ltype: LType) -> exp.Expression:
+        """A null of ``ltype``'s SQL type where it has one (a typed null argument)."""
+        if ltype.kind in (Kind.NULL, Kind.ANY) or ltype.kind not in dict(SQL_TYPES):
+            return exp.Null()
+        return cast(exp.Null(), sql_type(ltype))
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return exp.Anonymous(this="epoch_ms", expressions=[lit(ms)])

@@ -13,7 +13,7 @@ from sqlglot import exp
 from ..functions.base import call, cast, lit
 from ..functions.helpers import any_of, ch_type, from_epoch_ms
 from ..ir import TBucket, TCall, TColumn, TExpr, TLookup
-from ..types import Kind
+from ..types import Kind, LType
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
 
@@ -40,6 +40,10 @@ class ClickHouseCompiler(Compiler):
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return from_epoch_ms(self, lit(ms))
+
+    def null_sql(self, ltype: LType) -> exp.Expression:
+        to = ch_type(ltype)
+        return exp.Null() if to is None else exp.Cast(this=exp.Null(), to=to)
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         # Millisecond intervals are aligned to the epoch, as DuckDB's time_bucket from epoch 0,

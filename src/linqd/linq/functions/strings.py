@@ -124,9 +124,10 @@ def _splitter(name: str, function: str, clickhouse: str) -> Translator:
         missing = any_of([exp.Is(this=a, expression=exp.Null()) for a in (text, separator)])
         pieces: exp.Expression
         if on_clickhouse(ctx):
-            constant = isinstance(separator, exp.Null) or (
-                isinstance(separator, exp.Literal) and separator.is_string
+            null = isinstance(separator, exp.Null) or (
+                isinstance(separator, exp.Cast) and isinstance(separator.this, exp.Null)
             )
+            constant = null or (isinstance(separator, exp.Literal) and separator.is_string)
             if not constant:
                 # Refused now rather than as the rows stream: splitBy* take a constant only.
                 raise ctx.error(f"The separator of `{name}' must be a constant on {ctx.engine}")
