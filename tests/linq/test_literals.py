@@ -156,6 +156,9 @@ def test_operator_arguments_keep_their_grouping(
         ('has(["a"], null)', None),
         ('has(["a"], "b", null)', None),
         ('has(["a"], 1)', False),
+        # weakhas ignores case in a collection too.
+        ('weakhas(["A", "b"], "B")', True),
+        ('has(["A"], "a")', False),
         # An empty date pattern writes nothing and reads no date.
         ('formatdate(eventdate, "")', ""),
         ('parsedate("2023", "")', None),

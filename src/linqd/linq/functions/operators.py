@@ -376,15 +376,24 @@ def _has(case_sensitive: bool) -> Translator:
         target, *needles = args
         if target.type.is_collection:
             element = target.type.element
+            items = target.sql
+            folded = not case_sensitive and element is not None and element.kind is Kind.STR
+            if folded:
+                name = exp.to_identifier("_w")
+                fold = exp.Lambda(this=lower(ctx, exp.column("_w")), expressions=[name])
+                items = (
+                    call("arrayMap", fold, items)
+                    if on_clickhouse(ctx)
+                    else call("list_transform", items, fold)
+                )
             checks = [
-                _list_contains(ctx, target.sql, n.sql)
+                _list_contains(ctx, items, lower(ctx, n.sql) if folded else n.sql)
                 if element is None or _may_hold(element, n.type)
                 # A needle of another type is never an item (DuckDB's list_contains would
                 # refuse the query): false, or null for a null needle.
-                else case((exp.Not(this=exp.Is(this=n.sql, expression=exp.Null())),
-                           exp.false()))
+                else _never(n)
                 for n in needles
-            ]  # fmt: skip
+            ]
         elif case_sensitive:
             checks = [contains(ctx, target.sql, n.sql) for n in needles]
         else:
