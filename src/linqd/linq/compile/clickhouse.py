@@ -34,6 +34,9 @@ CLICKHOUSE_SETTINGS: dict[str, str | int] = {
 }
 
 
+TEXT = exp.DataType.build("Nullable(String)", dialect="clickhouse")
+
+
 class ClickHouseCompiler(Compiler):
     engine = "clickhouse"
     dialect = "clickhouse"
@@ -72,7 +75,7 @@ class ClickHouseCompiler(Compiler):
         return exp.Cast(this=sql, to=to)
 
     def text_sql(self, sql: exp.Expression) -> exp.Expression:
-        return exp.Cast(this=sql, to=exp.DataType.build("Nullable(String)", dialect=self.dialect))
+        return exp.Cast(this=sql, to=TEXT.copy())
 
     def joined_text_sql(self, texts: list[exp.Expression]) -> exp.Expression:
         # concatWithSeparator is null as soon as one text is: keep only those that are not.
