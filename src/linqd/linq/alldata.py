@@ -8,17 +8,20 @@ Its columns are the ones every table can give:
 - ``table``: the name of the table the event is stored in.
 - ``tables``: the same name as an array of one, the form Devo's ``anymatches(tables, ...)``
   reads (an event of Devo's may belong to several tables).
-- ``hostname``: the sending host of a raw table's event; null for a typed table.
-- ``message``: the raw event text of a raw table; for a typed table (its events were JSON,
-  parsed into columns) its text columns, in schema order, joined by single spaces, nulls left
-  out, so a full-text search finds the words of its values.
+- ``hostname``: the sending host, from a table's ``hostname`` column (raw tables have one);
+  null for a table without one.
+- ``message``: a table's ``message`` text column, the raw event text (raw tables have one);
+  for a typed table without one (its events were JSON, parsed into columns) its text columns,
+  in schema order, joined by single spaces, nulls left out, so a full-text search finds the
+  words of its values.
 
 The tables are those of the domain that exist in the store (``TableCatalog.table_names``), minus
 lookups (reference data, not events). An ``anymatches(tables, nameglob("<constant>"))`` filter
 before the first ``group`` leaves out at compile time the tables its glob does not match, and at
 most ``MAX_TABLES`` may remain: past that the query is refused at the ``from``, asking for a
 glob. Each table is read with the query's own range and domain, so another domain's rows are
-never read even from a table both domains have.
+never read even from a table both domains have. The tables are chosen when the query is
+compiled: a continuous query or a job does not take in a table created after it started.
 """
 
 from __future__ import annotations
