@@ -96,6 +96,14 @@ class UnknownFunctionError(LinqNameError):
     devo_code = 1101002
 
 
+class UnavailableFunctionError(LinqNameError):
+    """A function of Devo's catalogue that needs what this server does not have (a proprietary
+    feed, captured packets): known, and refused with the reason."""
+
+    code = "linq.unavailable_function"
+    devo_code = 1101002
+
+
 class DuplicateIdentifierError(LinqNameError):
     code = "linq.duplicate_identifier"
     devo_code = 1101003

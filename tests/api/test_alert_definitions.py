@@ -525,6 +525,14 @@ async def test_the_seeds_subquery_table(env: Env, query: str, refusal: str | Non
     assert answer.status_code == (200 if query == f"from {T1}" else 400), answer.text
 
 
+async def test_an_alert_reads_one_table_not_all_data(env: Env) -> None:
+    answer = await env.post(
+        definition('from all.data where toktains(message, "x")', {"kind": "each"})
+    )
+    assert answer.status_code == 400, answer.text
+    assert "an alert's query must read one table, not all.data" in answer.json()["msg"]
+
+
 async def test_subqueries_need_their_parameters_and_no_lookup_tables(env: Env) -> None:
     answer = await env.post(definition(EACH_SUB, {"kind": "each"}))
     assert answer.status_code == 400

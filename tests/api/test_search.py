@@ -359,6 +359,20 @@ async def test_linq_error_names_line_and_column(env: Env) -> None:
     assert "Unknown identifier `nope' at line 2, column 7" in response.json()["object"][1]
 
 
+async def test_a_refused_function_reaches_the_caller_in_devos_error_shape(env: Env) -> None:
+    text = "from demo.ecommerce.data\nselect reputation(clientIpAddress) as r"
+    response = await env.query({**BOUNDED, "query": text})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["msg"] == "Error Launching Query"
+    assert body["object"] == [
+        "Error Launching Query",
+        "`reputation' needs Devo's reputation feed, which this server does not have "
+        "at line 2, column 8",
+    ]
+    assert body["code"] == 1101002
+
+
 @pytest.mark.parametrize(
     ("window", "code"),
     [
@@ -432,6 +446,22 @@ async def test_token_scope(env: Env) -> None:
     )
     response = await env.query({**BOUNDED, "query": sub}, Authorization=f"Bearer {scoped}")
     assert response.status_code == 403
+
+
+async def test_all_data_reads_the_domains_tables_in_the_tokens_scope(env: Env) -> None:
+    env.data.store.append("my.app.x", {"message": ["GET in my.app.x"]}, client="self")
+    env.data.store.append("my.app.theirs", {"message": ["GET of theirs"]}, client="other")
+    query = 'from all.data where toktains(message, "GET") group by table select count() as n'
+    body = {**BOUNDED, "query": query, "mode": {"type": "json"}}
+    response = await env.query(body)
+    assert response.status_code == 200, response.text
+    counts = {o["table"]: o["n"] for o in response.json()["object"]}
+    assert counts == {"demo.ecommerce.data": ROWS // 2, "my.app.x": 1}
+    # A token reads the tables of its scope only, without being refused for the others.
+    token = env.domains.create_token("self", tables=["my.app.*"])
+    response = await env.query(body, Authorization=f"Bearer {token}")
+    assert response.status_code == 200, response.text
+    assert {o["table"]: o["n"] for o in response.json()["object"]} == {"my.app.x": 1}
 
 
 async def test_saved_query(env: Env) -> None:

@@ -287,6 +287,7 @@ def test_written_by_linqd() -> None:
     assert written_by_linqd("siem.logtrust.web.activity")
     assert written_by_linqd("my.lookuplist.x")
     assert written_by_linqd("a.b.unparsed")
+    assert written_by_linqd("all.data")  # LINQ's every table of the domain
     assert not written_by_linqd("my.lookup.control.x.FULL")  # the lookup protocol's own tags
     assert not written_by_linqd("my.app.web")
     assert not written_by_linqd("siem.other.table")

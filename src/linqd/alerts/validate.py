@@ -142,6 +142,9 @@ def check_query(
     groupings = [s.grouping for s in stages(plan) if s.grouping is not None]
     temporal = [g for g in groupings if g.period_ms is not None]
     query_field = f"{_CONTEXT}.querySourceCode"
+    if stages(plan)[0].union is not None:
+        # An alert follows the appends of its one table; all.data is many.
+        raise invalid(query_field, f"an alert's query must read one table, not {plan.table}")
     if kind in (TriggerKind.SEVERAL, TriggerKind.LOW, TriggerKind.INACTIVITY) and groupings:
         raise invalid(query_field, f"a {kind.value} alert's query must not group")
     if kind is TriggerKind.ROLLING and temporal:

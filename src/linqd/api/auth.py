@@ -66,6 +66,7 @@ from ..errors import (
     MissingCredentials,
     ValidationError,
 )
+from ..linq.alldata import TableCatalog
 from ..linq.analyzer import SchemaLookup
 from ..store.catalog import TableSchema
 
@@ -99,14 +100,27 @@ class Principal:
     def scoped(self, schemas: SchemaLookup) -> SchemaLookup:
         """``schemas`` as this principal may use them: a table outside its scope is refused
         (403) the moment a query names it, before any of its columns is looked at, so that
-        errors cannot reveal them."""
+        errors cannot reveal them. A lookup that lists its tables (for ``all.data``) lists only
+        those in scope."""
+        return ScopedTables(self, schemas)
 
-        def lookup(name: str) -> TableSchema | None:
-            if not self.may_read(name):
-                raise ForbiddenError(f"Access not allowed for table '{name}'")
-            return schemas(name)
 
-        return lookup
+@dataclass(frozen=True)
+class ScopedTables:
+    """A schema lookup narrowed to a principal's scope (``Principal.scoped``)."""
+
+    principal: Principal
+    schemas: SchemaLookup
+
+    def __call__(self, name: str) -> TableSchema | None:
+        if not self.principal.may_read(name):
+            raise ForbiddenError(f"Access not allowed for table '{name}'")
+        return self.schemas(name)
+
+    def table_names(self) -> list[str]:
+        if not isinstance(self.schemas, TableCatalog):
+            return []
+        return [name for name in self.schemas.table_names() if self.principal.may_read(name)]
 
 
 # -- helpers shared with clients and tests --------------------------------------------------------

@@ -22,16 +22,19 @@ from ..errors import (
     LinqNameError,
     LinqTypeError,
     Span,
+    UnavailableFunctionError,
     UnknownFunctionError,
     UnknownTableError,
 )
 from ..lookup_tables import LOOKUP_PREFIX
-from . import ast
+from . import alldata, ast
 from . import types as t
 from .addresses import parse_ip6, parse_mac, parse_net6
+from .alldata import ALL_DATA, TableCatalog, with_union
 from .format import format_expr
 from .functions import CATALOGUE
 from .functions.base import FunctionDef, resolve
+from .functions.refused import REFUSED
 from .ir import (
     Grouping,
     OrderKey,
@@ -47,6 +50,7 @@ from .ir import (
     TInSubquery,
     TLiteral,
     TLookup,
+    UnionTable,
     is_aggregate,
     mentions_column,
     uses_bucket,
@@ -175,12 +179,9 @@ class Analyzer:
     # -- query -----------------------------------------------------------------------------------
 
     def analyze(self, query: ast.Query) -> Plan:
-        schema = self.schemas(query.table)
-        if schema is None:
-            raise self.error(UnknownTableError, f"Unknown table `{query.table}`", query.table_span)
         scope: dict[str, TExpr] = {EVENTDATE: TColumn(EVENTDATE, t.TIMESTAMP)}
-        for column in schema.columns:
-            scope[column.name] = TColumn(column.name, column.type)
+        for name, ltype in self._table_columns(query):
+            scope[name] = TColumn(name, ltype)
         visible = [Output(name, expr) for name, expr in scope.items()]
         scope[CLIENT_COLUMN] = TColumn(CLIENT_COLUMN, t.STR)
         phase = _Phase(query.table, scope, visible)
@@ -212,6 +213,8 @@ class Analyzer:
                 case ast.OrderBy():
                     phase.order = [self._order_key(item, phase) for item in clause.items]
         stage = self._finish(phase)
+        if query.table == ALL_DATA:
+            stage = with_union(stage, lambda source: self._union(source, query))
         pragmas = tuple(
             (p.key, p.value.value if isinstance(p.value, ast.Literal) else format_expr(p.value))
             for p in query.pragmas
@@ -219,6 +222,31 @@ class Analyzer:
         )
         columns = tuple(ResultColumn(o.name, o.expr.type) for o in stage.outputs)
         return Plan(query.table, stage, columns, pragmas, client_period, own_range)
+
+    def _table_columns(self, query: ast.Query) -> list[tuple[str, LType]]:
+        if query.table == ALL_DATA and isinstance(self.schemas, TableCatalog):
+            return alldata.schema_columns()[1:]
+        schema = self.schemas(query.table)
+        if schema is None:
+            raise self.error(UnknownTableError, f"Unknown table `{query.table}`", query.table_span)
+        return [(column.name, column.type) for column in schema.columns]
+
+    def _union(self, source: Stage, query: ast.Query) -> tuple[UnionTable, ...]:
+        """The tables ``all.data`` reads: the domain's, less those the constant globs of its
+        ``anymatches`` filters leave out; refused past ``MAX_TABLES``."""
+        assert isinstance(self.schemas, TableCatalog)
+        globs = alldata.restricting_globs(source.where)
+        tables = alldata.select_tables(self.schemas.table_names(), globs)
+        if len(tables) > alldata.MAX_TABLES:
+            raise self.error(
+                LinqError,
+                f"`{ALL_DATA}` would read {len(tables)} tables, more than "
+                f"{alldata.MAX_TABLES}: choose some with "
+                f'`where anymatches(tables, nameglob("..."))`',
+                query.table_span,
+            )
+        found = [(name, self.schemas(name)) for name in tables]
+        return tuple(alldata.union_table(schema) for _, schema in found if schema is not None)
 
     def _condition(self, node: ast.Expr, phase: _Phase) -> TExpr:
         expr = self.expr(node, phase)
@@ -581,6 +609,9 @@ class Analyzer:
             return self._lookup_function(arg_nodes, span, phase)
         fn = self.functions.get(name)
         if fn is None:
+            refusal = REFUSED.get(name)
+            if refusal is not None:
+                raise self.error(UnavailableFunctionError, refusal.message(name), span)
             raise self.error(UnknownFunctionError, f"No function named `{name}'", span)
         if fn.aggregate:
             if phase.pre_scope is None:
@@ -647,6 +678,8 @@ class Analyzer:
                             LinqTypeError, f"Cannot read {arg.value!r} as {target}", span
                         )
                     arg = converted
+            elif isinstance(arg, TLiteral) and arg.type.kind is Kind.NULL:
+                arg = _typed_null(pattern, arg)
             final.append(arg)
         return TCall(fn, tuple(final), result, span)
 
@@ -781,6 +814,17 @@ SHARED_TYPE: dict[str, Callable[[int], list[list[int]]]] = {
     "nvl": lambda count: [[0, 1]],
     "decode": _decode_groups,
 }
+
+
+def _typed_null(pattern: str, null: TLiteral) -> TLiteral:
+    """A null argument typed as its parameter when the parameter names one type: DuckDB cannot
+    choose among a function's overloads for an untyped NULL (`hour(null)`)."""
+    if pattern in ("any", "num", "int", "coll") or pattern.startswith("$"):
+        return null
+    target = t.parse_type(pattern)
+    if target.is_collection or target.kind in (Kind.ANY, Kind.NULL):
+        return null
+    return TLiteral(None, target)
 
 
 def _widen_literal(item: TLiteral, element: LType) -> TLiteral | None:

@@ -131,6 +131,15 @@ class OrderKey:
 
 
 @dataclass(frozen=True)
+class UnionTable:
+    """One table of a union source (``all.data``) and where its common columns come from."""
+
+    name: str
+    hostname: str | None  # its column of the sending host, if it has one
+    text: tuple[str, ...]  # the text columns its message is made of (one: the raw text)
+
+
+@dataclass(frozen=True)
 class Stage:
     source: str | Stage
     where: tuple[TExpr, ...]
@@ -140,6 +149,9 @@ class Stage:
     order: tuple[OrderKey, ...]
     limit: int | None = None
     offset: int | None = None
+    # The tables a source that stands for several (``all.data``) reads, as one union; None for
+    # a source that is one table.
+    union: tuple[UnionTable, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -194,8 +206,10 @@ def subplans(plan: Plan) -> list[Plan]:
 
 
 def tables_read(plan: Plan) -> set[str]:
-    """Every table a plan reads: its own and those of its subqueries (scope checks need all)."""
-    found = {plan.table}
+    """Every table a plan reads: its own (those of its union, for ``all.data``) and those of its
+    subqueries (scope checks need all)."""
+    source = stages(plan)[0]
+    found = {plan.table} if source.union is None else {u.name for u in source.union}
     for sub in subplans(plan):
         found |= tables_read(sub)
     return found

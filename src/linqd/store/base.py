@@ -95,6 +95,27 @@ class LookupWrite:
     rows: Sequence[Row] = ()
 
 
+@dataclass(frozen=True)
+class DomainTables:
+    """The schema lookup of one domain (``EventStore.schemas_for``), which can also list the
+    event tables it answers for (what ``all.data`` reads, ``linq/alldata.py``)."""
+
+    store: EventStore
+    client: str
+
+    def __call__(self, name: str) -> TableSchema | None:
+        if is_lookup(name):
+            stored = self.store.schema(lookup_storage(name, self.client))
+            return None if stored is None else replace(stored, name=name)
+        schema = self.store.schema(name)
+        if schema is None or schema.builtin or self.store.holds(name, self.client):
+            return schema
+        return None
+
+    def table_names(self) -> list[str]:
+        return [s.name for s in self.store.tables() if not is_lookup(s.name) and self(s.name)]
+
+
 class EventStore(ABC):
     """Tables of events of every domain, appended in batches and read with compiled queries."""
 
@@ -177,21 +198,11 @@ class EventStore(ABC):
         with self._holders_lock:
             self._holders[table] = clients
 
-    def schemas_for(self, client: str) -> Callable[[str], TableSchema | None]:
+    def schemas_for(self, client: str) -> DomainTables:
         """The tables as ``client`` sees them: the built-in ones, and every other table only
         once ``client`` has stored rows in it. Another domain's tables are unknown, exactly
         like tables that do not exist, so their names and columns do not leak."""
-
-        def lookup(name: str) -> TableSchema | None:
-            if is_lookup(name):
-                stored = self.schema(lookup_storage(name, client))
-                return None if stored is None else replace(stored, name=name)
-            schema = self.schema(name)
-            if schema is None or schema.builtin or self.holds(name, client):
-                return schema
-            return None
-
-        return lookup
+        return DomainTables(self, client)
 
     # -- writing ---------------------------------------------------------------------------------
 

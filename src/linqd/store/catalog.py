@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ..errors import ValidationError
 from ..linq import types as t
+from ..linq.alldata import ALL_DATA
 from ..linq.types import LType
 from ..lookup_tables import LOOKUP_PREFIX
 
@@ -116,7 +117,12 @@ def written_by_linqd(table: str) -> bool:
     """Whether ``table`` is one that linqd writes itself, so ingestion must refuse it (case is
     ignored: a table differing only in case would share the same storage)."""
     lowered = table.lower()
-    return lowered.startswith(_WRITTEN_BY_LINQD) or lowered.endswith(UNPARSED_SUFFIX)
+    return (
+        lowered.startswith(_WRITTEN_BY_LINQD)
+        or lowered.endswith(UNPARSED_SUFFIX)
+        # LINQ reads `all.data` as every table of the domain: no table of that name is read.
+        or lowered == ALL_DATA
+    )
 
 
 def table_name_for_tag(tag: str) -> str:

@@ -18,9 +18,11 @@ from sqlglot import exp
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
 from ...errors import LinqTypeError, Span
 from ...lookup_tables import is_lookup, lookup_storage
+from .. import alldata
 from ..addresses import net6_text
 from ..functions.addresses import ip6_literal, mac_literal, result_text, text_in_results
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
+from ..functions.helpers import SQL_TYPES, sql_type
 from ..ir import (
     Plan,
     Stage,
@@ -32,9 +34,10 @@ from ..ir import (
     TInSubquery,
     TLiteral,
     TLookup,
+    UnionTable,
 )
 from ..limits import Meter, refuse
-from ..types import Kind, ip4_dotted
+from ..types import Kind, LType, ip4_dotted
 
 SUBQUERY_ROW_CAP = 32_000
 
@@ -116,8 +119,15 @@ class Compiler(ABC):
             bounds = Bounds(client=bounds.client)
             if bounds.client is not None:
                 table = lookup_storage(table, bounds.client)
-        if table is not None:
-            source: exp.Expression = exp.Table(
+        if stage.union is not None:
+            source: exp.Expression = exp.Subquery(
+                this=self.union_sql(stage.union, bounds),
+                alias=exp.TableAlias(this=exp.to_identifier(alias)),
+            )
+            filters = []  # each table of the union is read within the bounds
+            self._time = exp.column(EVENTDATE, quoted=True)
+        elif table is not None:
+            source = exp.Table(
                 this=exp.to_identifier(table, quoted=True),
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
             )
@@ -197,6 +207,77 @@ class Compiler(ABC):
             out.append(exp.Paren(this=exp.Or(this=later, expression=exp.Paren(this=tie))))
         return out
 
+    def union_sql(self, tables: Sequence[UnionTable], bounds: Bounds) -> exp.Expression:
+        """``all.data`` (``alldata.py``): one SELECT per table giving the common columns, each
+        within ``bounds``, as one UNION ALL; a union of no table is no row."""
+        branches = [self._union_branch(table, bounds) for table in tables]
+        if not branches:
+            empty = self._union_columns(
+                self.timestamp_sql(0), lit(""), lit(0), "", exp.Null(), exp.Null()
+            )
+            return exp.Select().select(*empty, copy=False).where(exp.false(), copy=False)
+        result: exp.Expression = branches[0]
+        for branch in branches[1:]:
+            result = exp.Union(this=result, expression=branch, distinct=False)
+        return result
+
+    def _union_branch(self, table: UnionTable, bounds: Bounds) -> exp.Select:
+        if table.hostname is None:
+            host: exp.Expression = exp.Null()
+        else:
+            host = exp.column(table.hostname, quoted=True)
+        texts: list[exp.Expression] = [exp.column(name, quoted=True) for name in table.text]
+        message: exp.Expression
+        if len(texts) == 1:
+            message = texts[0]
+        else:
+            message = self.joined_text_sql(texts) if texts else exp.Null()
+        columns = self._union_columns(
+            exp.column(EVENTDATE, quoted=True),
+            exp.column(CLIENT_COLUMN, quoted=True),
+            exp.column(SEQ_COLUMN, quoted=True),
+            table.name,
+            host,
+            message,
+        )
+        select = (
+            exp.Select()
+            .select(*columns, copy=False)
+            .from_(exp.Table(this=exp.to_identifier(table.name, quoted=True)), copy=False)
+        )
+        filters = self.bounds_sql(bounds)
+        return select.where(_and_all(filters), copy=False) if filters else select
+
+    def _union_columns(
+        self,
+        eventdate: exp.Expression,
+        client: exp.Expression,
+        seq: exp.Expression,
+        name: str,
+        host: exp.Expression,
+        message: exp.Expression,
+    ) -> list[exp.Expression]:
+        values = (
+            (EVENTDATE, eventdate),
+            (CLIENT_COLUMN, client),
+            (SEQ_COLUMN, seq),
+            (alldata.TABLE_COLUMN, self.text_sql(lit(name))),
+            (alldata.TABLES_COLUMN, exp.Array(expressions=[self.text_sql(lit(name))])),
+            (alldata.HOSTNAME_COLUMN, self.text_sql(host)),
+            (alldata.MESSAGE_COLUMN, self.text_sql(message)),
+        )
+        return [
+            exp.Alias(this=value, alias=exp.to_identifier(n, quoted=True)) for n, value in values
+        ]
+
+    @abstractmethod
+    def text_sql(self, sql: exp.Expression) -> exp.Expression:
+        """``sql`` as the engine's nullable text type (every table's branch of a union alike)."""
+
+    @abstractmethod
+    def joined_text_sql(self, texts: list[exp.Expression]) -> exp.Expression:
+        """The texts joined by single spaces, nulls left out ('' when all are null)."""
+
     # -- expressions -----------------------------------------------------------------------------
 
     def expr_sql(self, expr: TExpr) -> exp.Expression:
@@ -253,7 +334,7 @@ class Compiler(ABC):
     def literal_sql(self, expr: TLiteral) -> exp.Expression:
         kind = expr.type.kind
         if expr.value is None:
-            return exp.Null()
+            return self.null_sql(expr.type)
         if kind is Kind.TIMESTAMP:
             return self.timestamp_sql(int(expr.value))  # type: ignore[call-overload]
         if kind is Kind.FLOAT8 and isinstance(expr.value, float):
@@ -271,6 +352,12 @@ class Compiler(ABC):
         if kind is Kind.MAC:
             return mac_literal(int(expr.value))  # type: ignore[call-overload]
         return lit(expr.value)
+
+    def null_sql(self, ltype: LType) -> exp.Expression:
+        """A null of ``ltype``'s SQL type where it has one (a typed null argument)."""
+        if ltype.kind in (Kind.NULL, Kind.ANY) or ltype.kind not in dict(SQL_TYPES):
+            return exp.Null()
+        return cast(exp.Null(), sql_type(ltype))
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return exp.Anonymous(this="epoch_ms", expressions=[lit(ms)])

@@ -13,7 +13,7 @@ from sqlglot import exp
 from ..functions.base import call, cast, lit
 from ..functions.helpers import any_of, ch_type, from_epoch_ms
 from ..ir import TBucket, TCall, TColumn, TExpr, TLookup
-from ..types import Kind
+from ..types import Kind, LType
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
 
@@ -40,6 +40,9 @@ BINARY_FIELD = "linqd_bytes"
 BINARY_TUPLE = f"Tuple({BINARY_FIELD} Nullable(String))"
 
 
+TEXT = exp.DataType.build("Nullable(String)", dialect="clickhouse")
+
+
 class ClickHouseCompiler(Compiler):
     engine = "clickhouse"
     dialect = "clickhouse"
@@ -53,6 +56,10 @@ class ClickHouseCompiler(Compiler):
 
     def timestamp_sql(self, ms: int) -> exp.Expression:
         return from_epoch_ms(self, lit(ms))
+
+    def null_sql(self, ltype: LType) -> exp.Expression:
+        to = ch_type(ltype)
+        return exp.Null() if to is None else exp.Cast(this=exp.Null(), to=to)
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         # Millisecond intervals are aligned to the epoch, as DuckDB's time_bucket from epoch 0,
@@ -79,6 +86,16 @@ class ClickHouseCompiler(Compiler):
         ):
             return sql
         return exp.Cast(this=sql, to=to)
+
+    def text_sql(self, sql: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=sql, to=TEXT.copy())
+
+    def joined_text_sql(self, texts: list[exp.Expression]) -> exp.Expression:
+        # concatWithSeparator is null as soon as one text is: keep only those that are not.
+        element = exp.to_identifier("x")
+        present = exp.Lambda(this=call("isNotNull", exp.column("x")), expressions=[element])
+        kept = call("arrayFilter", present, exp.Array(expressions=texts))
+        return call("arrayStringConcat", kept, lit(" "))
 
     def pick_sql(self, value: exp.Expression) -> exp.Expression:
         return call("anyOrNull", value)

@@ -9,6 +9,7 @@ from ..ir import Plan
 from .base import SUBQUERY_ROW_CAP, Compiler
 
 EPOCH = exp.Anonymous(this="epoch_ms", expressions=[exp.Literal.number(0)])
+TEXT = exp.DataType.build("VARCHAR", dialect="duckdb")
 CAP_MESSAGE = (
     "Exceeded limits while computing data for subproblem: max value for size is "
     f"{SUBQUERY_ROW_CAP} but reached "
@@ -30,6 +31,14 @@ class DuckDBCompiler(Compiler):
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         width = call("to_milliseconds", lit(period_ms))
         return call("time_bucket", width, exp.column("eventdate", quoted=True), EPOCH)
+
+    def text_sql(self, sql: exp.Expression) -> exp.Expression:
+        # Built once: parsing a type name for each of a large union's columns is most of its
+        # compilation time.
+        return exp.Cast(this=sql, to=TEXT.copy())
+
+    def joined_text_sql(self, texts: list[exp.Expression]) -> exp.Expression:
+        return call("concat_ws", lit(" "), *texts)
 
     def cap_check(
         self, columns: list[exp.Expression], size: exp.Expression

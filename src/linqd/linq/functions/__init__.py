@@ -15,6 +15,7 @@ from . import (
     conversion,
     encodings,
     geo,
+    introspection,
     json,
     logic,
     measures,
@@ -29,6 +30,7 @@ from . import (
     web,
 )
 from .base import FunctionDef
+from .refused import REFUSED
 
 MODULES = (
     operators,
@@ -48,6 +50,7 @@ MODULES = (
     substitutions,
     sketches,
     numberformat,
+    introspection,
 )
 
 
@@ -59,6 +62,9 @@ def _build() -> Mapping[str, FunctionDef]:
                 if name in table:
                     raise RuntimeError(f"function {name!r} defined twice")
                 table[name] = fn
+    both = sorted(set(table) & set(REFUSED))
+    if both:
+        raise RuntimeError(f"functions {both} are both defined and refused")
     return MappingProxyType(table)
 
 

@@ -103,9 +103,37 @@ def _float_text(sql: exp.Expression) -> exp.Expression:
     return case((whole, call("concat", text, lit(".0"))), default=text)
 
 
+def _collection_text(ctx: Context, value: Arg) -> exp.Expression:
+    """A collection as text: `[a, b]`, each item as `str` writes it and a null item as `null`
+    (the way a Java list prints, one form on both engines)."""
+    name = f"_i{_depth(value.sql)}"  # a nested collection's items need a name of their own
+    item = exp.column(name)
+    element = value.type.element
+    if element is None or element.kind in (Kind.ANY, Kind.NULL):
+        text = ch_cast(item, "Nullable(String)") if on_clickhouse(ctx) else cast(item, "VARCHAR")
+    else:
+        text = _str(ctx, [Arg(item, element)], value.type)
+    written = exp.Lambda(
+        this=exp.Coalesce(this=text, expressions=[lit("null")]),
+        expressions=[exp.to_identifier(name)],
+    )
+    if on_clickhouse(ctx):
+        items = call("arrayStringConcat", call("arrayMap", written, value.sql), lit(", "))
+        return call("concat", lit("["), items, lit("]"))
+    items = call("array_to_string", call("list_transform", value.sql, written), lit(", "))
+    return exp.DPipe(this=exp.DPipe(this=lit("["), expression=items), expression=lit("]"))
+
+
+def _depth(sql: exp.Expression) -> int:
+    """How many item names (``_iN``) ``sql`` already uses: the next one is free."""
+    return sum(1 for c in sql.find_all(exp.Column) if c.name.startswith("_i"))
+
+
 def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
     kind = value.type.kind
+    if value.type.is_collection:
+        return _collection_text(ctx, value)
     if kind in (Kind.STR, Kind.REGEX, Kind.NET4, Kind.NET6):
         return value.sql  # a network or re is already its text in SQL
     if kind in (Kind.IP6, Kind.MAC):
@@ -136,11 +164,9 @@ def _int(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     value = args[0]
     kind = value.type.kind
     if kind is Kind.FLOAT8:
-        # Java truncates towards zero where DuckDB's cast rounds.
-        if on_clickhouse(ctx):
-            # accurateCast fails on NaN and out of range, as DuckDB's cast does.
-            return call("accurateCast", call("trunc", value.sql), lit("Nullable(Int64)"))
-        return cast(call("trunc", value.sql), "BIGINT")
+        # Java truncates towards zero where DuckDB's cast rounds. NaN, the infinities and
+        # numbers beyond int8 have no int8 value: null, rather than failing the whole query.
+        return try_cast_as(ctx, call("trunc", value.sql), "BIGINT")
     if kind in (Kind.STR, Kind.JSON):
         text = trim(ctx, value.sql if kind is Kind.STR else json_text(ctx, value.sql))
         # DuckDB would round "3.7" to 4; text that is not an integer is null.
@@ -248,15 +274,17 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("any -> str"),),
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
         "ip4 as a dotted quad, ip6 in RFC 5952 form, mac as `00:1a:2b:3c:4d:5e`, durations as "
-        "milliseconds, bytes as lower-case base16.",
+        "milliseconds, bytes as lower-case base16, arrays and sets as `[a, b]` (each item as its "
+        "text, a null item as `null`).",
         "conversion",
         both(_str),
     ),
     FunctionDef(
         ("int", "bigint"),
         tuple(sig(f"{source} -> int8") for source in INT_SOURCES),
-        "An int8: numbers truncated towards zero, text read as an integer (null when it is "
-        "not one), timestamps as epoch milliseconds, durations as milliseconds.",
+        "An int8: numbers truncated towards zero (null for NaN, infinities and numbers beyond "
+        "int8), text read as an integer (null when it is not one), timestamps as epoch "
+        "milliseconds, durations as milliseconds.",
         "conversion",
         both(_int),
     ),

@@ -10,6 +10,7 @@ import re
 
 from . import unique_functions
 from .base import FunctionDef
+from .refused import REFUSALS
 
 # Section order and titles; a category missing here is listed last under its own name.
 CATEGORIES = (
@@ -28,6 +29,7 @@ CATEGORIES = (
     ("network", "Network and web"),
     ("geolocation", "Geolocation"),
     ("collections", "Collections"),
+    ("introspection", "Tables and queries"),
     ("aggregation", "Aggregation"),
     ("sketches", "HyperLogLog sketches"),
 )
@@ -41,6 +43,12 @@ one that repeats; `int`, `num`, `any` and `coll` stand for any integer, any numb
 an array or set; `$0` is the type of the first argument and `$num` the common type of the numeric
 arguments. A string literal is read as a timestamp, ip4, net4 or re where one is expected.
 Aggregation functions are only allowed in the `select` after a `group`."""
+
+
+REFUSED_INTRO = """\
+Functions of Devo's catalogue that need what a self-hosted server does not have. linqd knows their
+names: a query calling one is refused with what is missing (`` `reputation' needs Devo's
+reputation feed, which this server does not have ``), not with "No function named"."""
 
 
 def title(category: str) -> str:
@@ -80,9 +88,15 @@ def render_markdown() -> str:
     categories = sorted({fn.category for fn in functions}, key=_order)
     lines = ["# LINQ functions", "", INTRO, ""]
     links = " · ".join(f"[{title(c)}](#{_anchor(title(c))})" for c in categories)
-    lines.append(f"{len(functions)} functions: {links}.")
+    refused = "[Refused functions](#refused-functions)"
+    lines.append(f"{len(functions)} functions: {links} · {refused}.")
     for category in categories:
         lines += ["", f"## {title(category)}", ""]
         lines += ["| Function | Signatures | Infix | Description |", "|---|---|---|---|"]
         lines += [_row(fn) for fn in functions if fn.category == category]
+    lines += ["", "## Refused functions", "", REFUSED_INTRO, ""]
+    lines += ["| What is missing | Functions | Why |", "|---|---|---|"]
+    for refusal in REFUSALS:
+        names = ", ".join(_code(name) for name in refusal.names)
+        lines.append(f"| {_cell(refusal.needs)} | {names} | {_cell(refusal.why)} |")
     return "\n".join(lines) + "\n"

@@ -62,6 +62,25 @@ def on_clickhouse(ctx: Context) -> bool:
     return ctx.engine == CLICKHOUSE
 
 
+def json_plain(ctx: Context, sql: exp.Expression) -> exp.Expression:
+    """Text as ClickHouse's JSON functions take it: they refuse LowCardinality(Nullable(String)),
+    which the ClickHouse store uses for low-cardinality columns such as ``hostname``."""
+    if on_clickhouse(ctx):
+        return exp.Cast(this=sql, to=exp.DataType.build("Nullable(String)", dialect="clickhouse"))
+    return sql
+
+
+def json_input(ctx: Context, value: Arg) -> exp.Expression:
+    """The JSON a json function reads from ``value``: text that is not JSON is null. Checking
+    the input, not the result, matters: DuckDB folds a constant call (`label("abc")`) while it
+    plans, and its JSON functions fail the whole query on text that is not JSON."""
+    sql = json_plain(ctx, value.sql)
+    if value.type.kind is Kind.STR:
+        valid = call("isValidJSON" if on_clickhouse(ctx) else "json_valid", sql)
+        return exp.Case(ifs=[exp.If(this=valid, true=sql)])
+    return sql
+
+
 def sql_type(ltype: LType) -> str:
     for kind, name in SQL_TYPES:
         if kind is ltype.kind:

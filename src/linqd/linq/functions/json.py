@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ..types import Kind, LType
 from .base import Arg, Context, FunctionDef, both, call, cast, lit, sig
-from .helpers import case, const_text, on_clickhouse
+from .helpers import case, const_text, json_input, json_plain, on_clickhouse
 
 # One step of a jq path: `.name`, `[n]` / `.[n]`, `["key"]` / `.["key"]` or `."key"`.
 JQ_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\.?\[(-?\d+)\]|\.?\["([^"\\]*)"\]|\."([^"\\]*)"')
@@ -94,23 +94,15 @@ def jsonpath_steps(path: str) -> list[exp.Expression]:
     return steps
 
 
-def _plain(ctx: Context, sql: exp.Expression) -> exp.Expression:
-    """Text as ClickHouse's JSON functions take it: they refuse LowCardinality(Nullable(String)),
-    which the ClickHouse store uses for low-cardinality columns such as ``hostname``."""
-    if on_clickhouse(ctx):
-        return exp.Cast(this=sql, to=exp.DataType.build("Nullable(String)", dialect="clickhouse"))
-    return sql
-
-
 def _valid(ctx: Context, sql: exp.Expression) -> exp.Expression:
-    return call("isValidJSON" if on_clickhouse(ctx) else "json_valid", _plain(ctx, sql))
+    return call("isValidJSON" if on_clickhouse(ctx) else "json_valid", json_plain(ctx, sql))
 
 
 def minified(ctx: Context, sql: exp.Expression) -> exp.Expression:
     """The text of a JSON value without its insignificant spaces. ClickHouse writes numbers as
     their value (`1.0` → `1`), DuckDB keeps a real's decimal point (docs/devo-compatibility.md)."""
     if on_clickhouse(ctx):
-        return call("JSONExtractRaw", _plain(ctx, sql))
+        return call("JSONExtractRaw", json_plain(ctx, sql))
     return cast(call("json", sql), "VARCHAR")
 
 
@@ -142,7 +134,7 @@ def _jqeval(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if not (isinstance(program.sql, exp.Literal) and program.sql.is_string):
         raise ctx.error(f"The jq program of `jqeval' must be a jqcompile(...) on {ctx.engine}")
     steps = jsonpath_steps(program.sql.name)
-    found = call("JSONExtractRaw", _plain(ctx, value.sql), *steps)
+    found = call("JSONExtractRaw", json_plain(ctx, value.sql), *steps)
     # '' is what JSONExtractRaw gives for a missing path (no JSON value is empty).
     return checked(ctx, value, exp.Nullif(this=found, expression=lit("")))
 
@@ -153,7 +145,7 @@ def _label(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         (CLICKHOUSE_LABELS, "JSONType") if on_clickhouse(ctx) else (LABELS, "json_type")
     )
     ifs = [exp.If(this=lit(engine), true=lit(label)) for engine, label in labels]
-    return checked(ctx, value, exp.Case(this=call(function, _plain(ctx, value.sql)), ifs=ifs))
+    return exp.Case(this=call(function, json_input(ctx, value)), ifs=ifs)
 
 
 def _stringify(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:

@@ -50,18 +50,22 @@ def _half_away(value: exp.Expression) -> exp.Expression:
 
 
 def _round(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    if not on_clickhouse(ctx):
+    constant_digits = len(args) == 1 or (args[1].is_const and isinstance(args[1].const, int))
+    if not on_clickhouse(ctx) and constant_digits:
         return _keeping_type("round")(ctx, args, result)
+    # DuckDB's round of a double halves away from zero (ClickHouse's: to even), and it takes
+    # its digits as a constant only: other digits compute what it does, on both engines.
+    half_away = _half_away if on_clickhouse(ctx) else (lambda v: call("round", v))
     value = number(args[0])
     if len(args) == 1:
         if result.is_integer:
             return as_type(value, result)
-        return as_type(_half_away(value), result)
+        return as_type(half_away(value), result)
     digits = args[1].sql
     # DuckDB: round(x * 10^d) / 10^d, and for d < 0 round(x / 10^-d) * 10^-d.
     power = call("pow", lit(10.0), call("abs", digits))
-    up = exp.Div(this=_half_away(exp.Mul(this=value, expression=power)), expression=power)
-    down = exp.Mul(this=_half_away(exp.Div(this=value, expression=power)), expression=power)
+    up = exp.Div(this=half_away(exp.Mul(this=value, expression=power)), expression=power)
+    down = exp.Mul(this=half_away(exp.Div(this=value, expression=power)), expression=power)
     if args[1].is_const and isinstance(args[1].const, int):
         if args[1].const >= 0 and result.is_integer:
             return as_type(value, result)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
+from .. import types as t
 from ..types import Kind, LType
 from .addresses import in_network
 from .base import (
@@ -22,10 +24,14 @@ from .base import (
     sig,
 )
 from .helpers import (
+    all_of,
+    any_of,
+    case,
     ch_cast,
     contains,
     epoch_ms_of,
     from_epoch_ms,
+    json_input,
     lower,
     on_clickhouse,
     regex_matches,
@@ -46,11 +52,30 @@ def _comparison(
         (name,),
         (sig("any, any -> bool"),),
         f"{doc}. Infix `{symbol}`. A literal is read as the other side's type; values that "
-        "cannot be compared make the comparison false (no rows), as in Devo.",
+        "cannot be compared make the comparison false (no rows), as in Devo. NaN compares as "
+        "in Java: only `!=` holds.",
         "comparison",
-        both(_binary(cls)),
+        both(_compare(cls)),
         infix=symbol,
     )
+
+
+def _compare(cls: Callable[..., exp.Expression]) -> Translator:
+    """A comparison as IEEE 754 (and Java, and ClickHouse) has it: NaN is neither equal to,
+    less than nor greater than anything, itself included; only `!=` holds. DuckDB holds NaN
+    equal to itself and greater than every number: its float operands are checked."""
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        compared = cls(this=args[0].sql, expression=args[1].sql)
+        floats = [a.sql for a in args if a.type.kind is Kind.FLOAT8 and not a.is_const]
+        if on_clickhouse(ctx) or not floats:
+            return paren(compared)
+        nans = [call("isnan", f) for f in floats]
+        if cls is exp.NEQ:
+            return paren(any_of([compared, *nans]))
+        return paren(all_of([compared, *(exp.Not(this=n) for n in nans)]))
+
+    return translate
 
 
 def _ch_int_type(result: LType) -> str:
@@ -58,23 +83,15 @@ def _ch_int_type(result: LType) -> str:
 
 
 def _ch_checked(
-    result: LType,
-    build: Callable[[exp.Expression, exp.Expression], exp.Expression],
-    *,
-    widen_left: bool = False,
+    result: LType, build: Callable[[exp.Expression, exp.Expression], exp.Expression]
 ) -> Translator:
     """Integer arithmetic that fails on overflow, as DuckDB's does: computed in Int128 and cast
     back with accurateCast (ClickHouse's own Int64 arithmetic wraps around). One Int128 operand
     makes the operation Int128: the right one, a leaf in a chain like `a + b + c`, so a chain
-    costs two levels of SQL per operator, not three (the compile budget counts them); a shift
-    must widen what it shifts."""
+    costs two levels of SQL per operator, not three (the compile budget counts them)."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-        left, right = args[0].sql, args[1].sql
-        if widen_left:
-            wide = build(call("toInt128", left), right)
-        else:
-            wide = build(left, call("toInt128", right))
+        wide = build(args[0].sql, call("toInt128", args[1].sql))
         return call("accurateCast", wide, lit(_ch_int_type(result)))
 
     return translate
@@ -136,22 +153,83 @@ def _ch_sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return _ch_arithmetic(exp.Sub)(ctx, args, result)
 
 
+def _divisor(arg: Arg, result: LType) -> exp.Expression:
+    """The divisor of an integer division or remainder, null when it is zero: an integer has no
+    infinity, and both engines would fail the whole query (a float divides as IEEE does)."""
+    if not (result.is_integer or result.kind is Kind.DURATION):
+        return arg.sql
+    if arg.is_const and isinstance(arg.const, int) and arg.const != 0:
+        return arg.sql  # `statusCode \ 100`: nothing to check
+    return exp.Nullif(this=arg.sql, expression=lit(0))
+
+
 def _ch_div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if result.is_integer or result.kind is Kind.DURATION:
-        # intDiv truncates towards zero and fails on a zero divisor, as DuckDB's // does.
-        return call("intDiv", args[0].sql, args[1].sql)
+        # intDiv truncates towards zero, as DuckDB's // does.
+        return call("intDiv", args[0].sql, _divisor(args[1], result))
     return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
 
 
-def _ch_lshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    shift = _ch_checked(result, lambda a, b: call("bitShiftLeft", a, b), widen_left=True)
-    return shift(ctx, args, result)
+# Shifts are Java's, on the two's complement bits of an int8 (64 bits) or int4 (32): the count
+# is taken modulo the width (`n & 63`), a left shift drops the bits it pushes out, `>>` keeps
+# the sign and `>>>` shifts zeros in. The engines refuse or answer 0 for counts past the width,
+# and DuckDB refuses to shift a negative number left.
 
 
-def _ch_urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    # DuckDB's CAST(-8 AS UBIGINT) fails; accurateCast fails the same way.
-    unsigned = call("accurateCast", args[0].sql, lit("Nullable(UInt64)"))
-    return call("bitShiftRight", unsigned, args[1].sql)
+def _bits(result: LType) -> int:
+    return 32 if result.kind is Kind.INT4 else 64
+
+
+def _count(ctx: Context, count: Arg, bits: int) -> exp.Expression:
+    if count.is_const and isinstance(count.const, int):
+        return lit(count.const & (bits - 1))
+    # An unsigned count: ClickHouse shifts an unsigned value by a signed count arithmetically;
+    # DuckDB shifts a BIT string by an INTEGER only.
+    if on_clickhouse(ctx):
+        masked = call("bitAnd", ch_cast(count.sql, "Nullable(Int64)"), lit(bits - 1))
+        return ch_cast(masked, "Nullable(UInt8)")
+    return cast(exp.BitwiseAnd(this=count.sql, expression=lit(bits - 1)), "INTEGER")
+
+
+def _bits_of(sql: exp.Expression, to: str) -> exp.Expression:
+    """DuckDB: an integer as its two's complement bits (its BIT string, as wide as its type),
+    which shift logically and wrap. A shift's own result is taken back as its bits, so a
+    chain `a << b << c` costs no extra casts per operator."""
+    if (
+        isinstance(sql, exp.Cast)
+        and isinstance(sql.this, exp.BitwiseLeftShift | exp.BitwiseRightShift)
+        and sql.to.sql("duckdb") == exp.DataType.build(to, dialect="duckdb").sql("duckdb")
+    ):
+        return sql.this
+    return cast(cast(sql, to), "BIT")
+
+
+def _lshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    bits = _bits(result)
+    count = _count(ctx, args[1], bits)
+    if on_clickhouse(ctx):
+        width = _ch_int_type(result)
+        return call("bitShiftLeft", ch_cast(args[0].sql, width), count)
+    to = "INTEGER" if bits == 32 else "BIGINT"
+    return cast(exp.BitwiseLeftShift(this=_bits_of(args[0].sql, to), expression=count), to)
+
+
+def _rshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    count = _count(ctx, args[1], _bits(result))
+    if on_clickhouse(ctx):
+        return call("bitShiftRight", ch_cast(args[0].sql, _ch_int_type(result)), count)
+    # A literal is a small type on DuckDB (-8 is a TINYINT): shift it as the result's type.
+    value = cast(args[0].sql, "INTEGER" if result.kind is Kind.INT4 else "BIGINT")
+    return paren(exp.BitwiseRightShift(this=value, expression=count))
+
+
+def _urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    count = _count(ctx, args[1], 64)
+    if on_clickhouse(ctx):
+        bits = call("reinterpretAsUInt64", ch_cast(args[0].sql, "Nullable(Int64)"))
+        return call("toInt64", call("bitShiftRight", bits, count))
+    shifted_bits = exp.BitwiseRightShift(this=_bits_of(args[0].sql, "BIGINT"), expression=count)
+    return cast(shifted_bits, "BIGINT")
 
 
 def _sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -169,12 +247,22 @@ def _rdiv(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _div(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if result.is_integer or result.kind is Kind.DURATION:
-        return paren(exp.IntDiv(this=args[0].sql, expression=args[1].sql))
+        return paren(exp.IntDiv(this=args[0].sql, expression=_divisor(args[1], result)))
     return paren(exp.Div(this=args[0].sql, expression=args[1].sql))
 
 
+def _rem(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    a, b = args[0].sql, _divisor(args[1], result)
+    remainder = paren(exp.Mod(this=a, expression=b))
+    if on_clickhouse(ctx) and result.kind is Kind.FLOAT8:
+        # fmod: a finite number by an infinity is that number (ClickHouse's % gives NaN).
+        dividend_kept = exp.And(this=call("isInfinite", b), expression=call("isFinite", a))
+        return case((dividend_kept, a), default=remainder)
+    return remainder
+
+
 def _mod(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    a, b = args[0].sql, args[1].sql
+    a, b = args[0].sql, _divisor(args[1], result)
     inner = exp.Mod(
         this=paren(exp.Add(this=paren(exp.Mod(this=a, expression=b)), expression=b)), expression=b
     )
@@ -215,6 +303,31 @@ def _in_network(ctx: Context, value: Arg, network: Arg) -> exp.Expression:
     return in_network(value.sql, kind, network.type.kind, network.const)
 
 
+def _as_member(value: Arg, element: LType) -> Arg | None:
+    """``value`` as a possible member of a container of ``element`` items: itself when the types
+    can be equal, a text literal read as a number the way `=` reads it (`"404"` for 404), or
+    None when it can never be a member."""
+    if _may_hold(element, value.type):
+        return value
+    if isinstance(value.const, str) and element.is_numeric:
+        text = value.const.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return Arg(lit(int(text)), element, int(text))
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return Arg(cast(lit(number), "DOUBLE"), t.FLOAT8, number)
+    if isinstance(value.const, str) and element.kind not in (Kind.STR, Kind.JSON):
+        return value  # a timestamp or an address in text: the engines read it, as before
+    return None
+
+
+def _never(value: Arg) -> exp.Expression:
+    """The membership of a value of another type than the container's: false, null for null."""
+    return case((exp.Not(this=exp.Is(this=value.sql, expression=exp.Null())), exp.false()))
+
+
 def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     *values, container = args
     if container.type.kind in NETWORK_KINDS:
@@ -224,15 +337,29 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
             if value.type.kind in (*ADDRESS_KINDS, Kind.MAC):
                 # A quoted text that is no CIDR: containment in text would fail on the engine.
                 raise ctx.error(f"`in` tests a {value.type} against a network, not a str")
-        checks = [contains(ctx, container.sql, v.sql) for v in values]
-    elif (items := _items(container)) is not None:
-        checks = [exp.In(this=v.sql, expressions=items) for v in values]
-        if not items:
-            return exp.false()
-    elif container.type.is_collection:
-        checks = [_list_contains(ctx, container.sql, v.sql) for v in values]
+        checks = [
+            contains(ctx, container.sql, v.sql) if _may_hold(t.STR, v.type) else _never(v)
+            for v in values
+        ]
     else:
-        checks = [exp.EQ(this=v.sql, expression=container.sql) for v in values]
+        # The analyzer read a literal set's items as the first value's type
+        # (`_membership_container`); each other value must fit them too.
+        items = _items(container)
+        if items is not None and not items:
+            return exp.false()
+        element = container.type.element if container.type.is_collection else container.type
+        element = element or values[0].type
+        checks = []
+        for value in values:
+            member = _as_member(value, element)
+            if member is None:
+                checks.append(_never(value))
+            elif items is not None:
+                checks.append(exp.In(this=member.sql, expressions=items))
+            elif container.type.is_collection:
+                checks.append(_list_contains(ctx, container.sql, member.sql))
+            else:
+                checks.append(exp.EQ(this=member.sql, expression=container.sql))
     result_sql = checks[0]
     for check in checks[1:]:
         result_sql = exp.And(this=result_sql, expression=check)
@@ -240,14 +367,46 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 
 def _list_contains(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:
-    return call("has" if on_clickhouse(ctx) else "list_contains", items, value)
+    """Whether ``items`` holds ``value``; null for a null value, as `=` and text containment
+    are (ClickHouse's has() would look for a null item)."""
+    if on_clickhouse(ctx):
+        return call("if", call("isNull", value), exp.Null(), call("has", items, value))
+    return call("list_contains", items, value)
+
+
+def _may_hold(element: LType, needle: LType) -> bool:
+    """Whether items of type ``element`` can equal a value of type ``needle``."""
+    kinds = {element.kind, needle.kind}
+    if kinds & {Kind.ANY, Kind.NULL}:
+        return True
+    if element.is_numeric and needle.is_numeric:
+        return True
+    return element == needle
 
 
 def _has(case_sensitive: bool) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         target, *needles = args
         if target.type.is_collection:
-            checks = [_list_contains(ctx, target.sql, n.sql) for n in needles]
+            element = target.type.element
+            items = target.sql
+            folded = not case_sensitive and element is not None and element.kind is Kind.STR
+            if folded:
+                name = exp.to_identifier("_w")
+                fold = exp.Lambda(this=lower(ctx, exp.column("_w")), expressions=[name])
+                items = (
+                    call("arrayMap", fold, items)
+                    if on_clickhouse(ctx)
+                    else call("list_transform", items, fold)
+                )
+            checks = [
+                _list_contains(ctx, items, lower(ctx, n.sql) if folded else n.sql)
+                if element is None or _may_hold(element, n.type)
+                # A needle of another type is never an item (DuckDB's list_contains would
+                # refuse the query): false, or null for a null needle.
+                else _never(n)
+                for n in needles
+            ]
         elif case_sensitive:
             checks = [contains(ctx, target.sql, n.sql) for n in needles]
         else:
@@ -265,9 +424,17 @@ def _matches(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression
     return regex_matches(ctx, args[0].sql, args[1].sql)
 
 
+def _json_key(arg: Arg) -> bool:
+    """Whether ``arg`` can name a JSON member: an integer (a position) or a string (a key).
+    Any other index (a fraction, a boolean) names none: null on both engines."""
+    return arg.type.is_integer or arg.type.kind is Kind.STR
+
+
 def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     target, index = args
     if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
+        if not _json_key(index):
+            return cast(exp.Null(), "VARCHAR")
         path: exp.Expression
         if index.type.is_integer:
             path = exp.DPipe(
@@ -275,8 +442,10 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
                 expression=lit("]"),
             )
         else:
-            path = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
-        return call("json_extract", target.sql, path)
+            # JSONPath cannot name the empty key (`$.""`); a JSON pointer can: `/`.
+            quoted = exp.DPipe(this=lit("$."), expression=call("json_quote", index.sql))
+            path = case((exp.EQ(this=index.sql, expression=lit("")), lit("/")), default=quoted)
+        return call("json_extract", json_input(ctx, target), path)
     if target.type.kind is Kind.TUPLE:
         # A tuple's elements may differ in type: the engine picks one by a constant position.
         if not index.is_const or not isinstance(index.const, int) or index.const < 0:
@@ -289,6 +458,8 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     target, index = args
     if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
+        if not _json_key(index):
+            return ch_cast(exp.Null(), "Nullable(String)")
         key = index.sql
         if index.type.is_integer:
             # JSONPath's [0] is ClickHouse's 1 (its negative indexes count from the end too).
@@ -298,7 +469,7 @@ def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
                 plus_one = exp.Add(this=index.sql, expression=lit(1))
                 key = call("if", exp.GTE(this=index.sql, expression=lit(0)), plus_one, index.sql)
         # JSONExtractRaw gives '' for a missing key where DuckDB gives null.
-        return call("nullIf", call("JSONExtractRaw", target.sql, key), lit(""))
+        return call("nullIf", call("JSONExtractRaw", json_input(ctx, target), key), lit(""))
     if target.type.kind is Kind.TUPLE:
         if not index.is_const or not isinstance(index.const, int) or index.const < 0:
             raise ctx.error("A tuple's index must be a constant integer from 0")
@@ -388,7 +559,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("div",),
         (sig("int, int -> $num"), sig("duration, int -> duration"), sig("num, num -> float8")),
-        "Integer division for integers, real division otherwise. Infix `\\`.",
+        "Integer division for integers (null when dividing by zero), real division otherwise. "
+        "Infix `\\`.",
         "arithmetic",
         {"duckdb": _div, "clickhouse": _ch_div},
         infix="\\",
@@ -396,15 +568,16 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("rem",),
         NUMERIC,
-        "Remainder of the division (sign of the dividend). Infix `%`.",
+        "Remainder of the division (sign of the dividend); null for an integer remainder by "
+        "zero. Infix `%`.",
         "arithmetic",
-        both(_binary(exp.Mod)),
+        both(_rem),
         infix="%",
     ),
     FunctionDef(
         ("mod",),
         NUMERIC,
-        "Modulo (sign of the divisor). Infix `%%`.",
+        "Modulo (sign of the divisor); null for an integer modulo by zero. Infix `%%`.",
         "arithmetic",
         both(_mod),
         infix="%%",
@@ -455,30 +628,27 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("lshift",),
         (sig("int, int -> $0"),),
-        "Shift left. Infix `<<`.",
+        "Shift left, as Java's: the count modulo the width (64 bits, 32 for an int4), the bits "
+        "pushed out dropped. Infix `<<`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseLeftShift), "clickhouse": _ch_lshift},
+        both(_lshift),
         infix="<<",
     ),
     FunctionDef(
         ("rshift",),
         (sig("int, int -> $0"),),
-        "Arithmetic shift right. Infix `>>`.",
+        "Arithmetic shift right (the sign kept), the count modulo the width. Infix `>>`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseRightShift), "clickhouse": _ch_bitwise("bitShiftRight")},
+        both(_rshift),
         infix=">>",
     ),
     FunctionDef(
         ("urshift",),
         (sig("int, int -> int8"),),
-        "Unsigned shift right. Infix `>>>`.",
+        "Unsigned shift right of the 64 bits (zeros shifted in: `-8 >>> 60` is 15), the count "
+        "modulo 64. Infix `>>>`.",
         "bitwise",
-        {
-            "duckdb": lambda ctx, a, r: paren(
-                exp.BitwiseRightShift(this=cast(a[0].sql, "UBIGINT"), expression=a[1].sql)
-            ),
-            "clickhouse": _ch_urshift,
-        },
+        both(_urshift),
         infix=">>>",
     ),
     FunctionDef(
@@ -506,7 +676,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("has",),
         (sig("str, str... -> bool"), sig("coll, any... -> bool")),
-        "Contains any of the values (case-sensitive). Infix `->`.",
+        "Contains any of the values (case-sensitive); a value of another type than a "
+        "collection's items is never one of them. Infix `->`.",
         "membership",
         both(_has(True)),
         infix="->",

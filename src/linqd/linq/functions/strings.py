@@ -3,6 +3,8 @@ replacement, tokens and URL encoding."""
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Sequence
 
 from sqlglot import exp
@@ -12,6 +14,7 @@ from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, 
 from .helpers import (
     REGEX_SPECIAL,
     all_of,
+    any_of,
     case,
     ch_cast,
     const_bool,
@@ -86,25 +89,59 @@ def _length(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return cast(_size(ctx, args[0]), "INTEGER")
 
 
+def _no_text(ctx: Context) -> exp.Expression:
+    """A null of the text type (a bare NULL has none on either engine)."""
+    if on_clickhouse(ctx):
+        return ch_cast(exp.Null(), "Nullable(String)")
+    return cast(exp.Null(), "VARCHAR")
+
+
 def _substring(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text, start, *size = args
-    return text_call(ctx, "substring", text.sql, shifted(start, 1), *(s.sql for s in size))
+    part = text_call(ctx, "substring", text.sql, shifted(start, 1), *(s.sql for s in size))
+    # A negative start or length names no part of the text, as Java's substring refuses them
+    # (the engines would count from the end, each its own way).
+    negative: list[exp.Expression] = [
+        exp.LT(this=a.sql, expression=lit(0))
+        for a in (start, *size)
+        if not (a.is_const and isinstance(a.const, int) and a.const >= 0)
+    ]
+    if not negative:
+        return part
+    if any(a.is_const and isinstance(a.const, int) and a.const < 0 for a in (start, *size)):
+        return _no_text(ctx)
+    return case((exp.Not(this=any_of(negative)), part))
 
 
-def _splitter(function: str, clickhouse: str) -> Translator:
-    """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based)."""
+def _splitter(name: str, function: str, clickhouse: str) -> Translator:
+    """split/splitre: the array of pieces, or with a third argument the n-th piece (0-based).
+
+    A null text or separator splits into no piece: ClickHouse has no null arrays, so [] is the
+    one answer both engines can give. An empty text is one empty piece, as a text without the
+    separator is one piece (DuckDB's answer; ClickHouse's splitBy* give none)."""
 
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        text, separator = args[0].sql, args[1].sql
+        missing = any_of([exp.Is(this=a, expression=exp.Null()) for a in (text, separator)])
+        pieces: exp.Expression
         if on_clickhouse(ctx):
-            # splitByString(separator, text): the other order. ClickHouse has no null arrays:
-            # a null text splits into none (not into one empty piece).
-            pieces: exp.Expression = exp.If(
-                this=exp.Is(this=args[0].sql, expression=exp.Null()),
-                true=call("emptyArrayString"),
-                false=call(clickhouse, args[1].sql, args[0].sql),
+            null = isinstance(separator, exp.Null) or (
+                isinstance(separator, exp.Cast) and isinstance(separator.this, exp.Null)
             )
+            constant = null or (isinstance(separator, exp.Literal) and separator.is_string)
+            if not constant:
+                # Refused now rather than as the rows stream: splitBy* take a constant only.
+                raise ctx.error(f"The separator of `{name}' must be a constant on {ctx.engine}")
+            # splitByString(separator, text): the other order.
+            whole = exp.If(
+                this=exp.EQ(this=text, expression=lit("")),
+                true=exp.Array(expressions=[lit("")]),
+                false=call(clickhouse, separator, text),
+            )
+            pieces = exp.If(this=missing, true=call("emptyArrayString"), false=whole)
         else:
-            pieces = call(function, args[0].sql, args[1].sql)
+            pieces = case((missing, cast(exp.Array(expressions=[]), "VARCHAR[]")),
+                          default=call(function, text, separator))  # fmt: skip
         if len(args) == 2:
             return pieces
         return text_call(ctx, "list_extract", pieces, shifted(args[2], 1))
@@ -112,11 +149,24 @@ def _splitter(function: str, clickhouse: str) -> Translator:
     return translate
 
 
+def _groups(pattern: str) -> int:
+    """The capture groups of a regular expression (Python's count, as RE2's); a pattern Python
+    cannot read counts as having every group (the engine judges it)."""
+    try:
+        return re.compile(pattern).groups
+    except re.error:
+        return sys.maxsize
+
+
 def _peek(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     if args[-1].type.is_collection or args[0].type.kind in (Kind.IP4, Kind.IP6):
         return peek_network(ctx, args, result)
     text, pattern, *rest = args
     group = const_int(ctx, rest[0], "peek", "group") if rest else 0
+    written = pattern.sql  # re("...") is its text
+    if isinstance(written, exp.Literal) and written.is_string and group > _groups(written.name):
+        # A group the pattern lacks captures nothing (ClickHouse would refuse the query).
+        return _no_text(ctx)
     # regexp_extract gives '' when nothing matches; Devo gives null.
     found = regex_extract(ctx, text.sql, pattern.sql, group)
     return case((regex_matches(ctx, text.sql, pattern.sql), found))
@@ -174,6 +224,11 @@ def _weakin(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     needle = lower(ctx, value.sql)
     if container.type.kind is Kind.STR:
         return contains(ctx, lower(ctx, container.sql), needle)
+    items_type = container.type.element
+    if items_type is not None and items_type.kind not in (Kind.STR, Kind.ANY, Kind.NULL):
+        # Text is never an item of a collection of other values (DuckDB would fail the query
+        # reading its items as text): false, or null for a null needle.
+        return case((exp.Not(this=exp.Is(this=value.sql, expression=exp.Null())), exp.false()))
     items = _lowered_items(ctx, container)
     if items is not None:
         return paren(exp.In(this=needle, expressions=items)) if items else exp.false()
@@ -416,15 +471,17 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 "Number of characters of a string, or of elements of an array or set.",
                 "strings", both(_length)),
     _text(("substring",), "str, int, int? -> str",
-          "The part starting at `start` (0-based), `length` characters long or to the end.",
+          "The part starting at `start` (0-based), `length` characters long or to the end; "
+          "null for a negative start or length.",
           _substring),
     FunctionDef(("split",), (sig("str, str -> array(str)"), sig("str, str, int -> str")),
                 "The pieces of the text between separators; with `n`, only the n-th piece "
-                "(0-based, null when there are fewer).", "strings",
-                both(_splitter("string_split", "splitByString"))),
+                "(0-based, null when there are fewer). On ClickHouse the separator must be a "
+                "constant.", "strings",
+                both(_splitter("split", "string_split", "splitByString"))),
     FunctionDef(("splitre",), (sig("str, re -> array(str)"), sig("str, re, int -> str")),
                 "As `split`, with a regular expression as separator.", "strings",
-                both(_splitter("regexp_split_to_array", "splitByRegexp"))),
+                both(_splitter("splitre", "regexp_split_to_array", "splitByRegexp"))),
     FunctionDef(("peek",), (sig("str, re, int? -> str"), *PEEK_NETWORK),
                 "The first match of the regular expression, or its capture group `n` (0 = the "
                 "whole match); null when it does not match. `peek(ip, [net, ...])`: the first "

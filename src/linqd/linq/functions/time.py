@@ -32,6 +32,7 @@ from .base import (
 from .helpers import (
     all_of,
     any_of,
+    case,
     ch_cast,
     const_text,
     epoch_ms_of,
@@ -220,15 +221,28 @@ def _calendar(
 
 def _period(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     stamp, width = args
+    if width.is_const and (not isinstance(width.const, int) or width.const <= 0):
+        # A period has a positive length: none holds the timestamp (DuckDB would refuse it).
+        null = exp.Null()
+        return ch_cast(null, UTC_TIMESTAMP) if on_clickhouse(ctx) else cast(null, "TIMESTAMP")
+    if not width.is_const:
+        positive = exp.GT(this=width.sql, expression=lit(0))
+        return case((positive, _bucket(ctx, stamp, width)))
+    return _bucket(ctx, stamp, width)
+
+
+def _bucket(ctx: Context, stamp: Arg, width: Arg) -> exp.Expression:
     if on_clickhouse(ctx):
         if width.is_const:
             interval = call("toIntervalMillisecond", width.sql)
             return call("toStartOfInterval", stamp.sql, interval)
         # A computed width: the start of the epoch-aligned period (floored, as time_bucket).
+        # A zero width is null here (the caller gives null for it), not a division by zero.
         ms = epoch_ms_of(ctx, stamp.sql)
+        size = exp.Nullif(this=width.sql, expression=lit(0))
         offset = exp.Mod(
-            this=paren(exp.Add(this=exp.Mod(this=ms, expression=width.sql), expression=width.sql)),
-            expression=width.sql,
+            this=paren(exp.Add(this=exp.Mod(this=ms, expression=size), expression=size)),
+            expression=size,
         )
         return from_epoch_ms(ctx, exp.Sub(this=ms, expression=paren(offset)))
     origin = call("epoch_ms", lit(0))
@@ -374,30 +388,49 @@ def joda_pattern(strftime: str) -> str:
     return "".join(out)
 
 
-def _format_text(ctx: Context, arg: Arg, function: str) -> str:
+def _strftime_text(ctx: Context, arg: Arg, function: str) -> str:
     pattern = const_text(ctx, arg, function, "date pattern")
     try:
-        format_ = strftime_format(pattern)
+        return strftime_format(pattern)
     except ValueError as error:
         raise ctx.error(f"Invalid date pattern {pattern!r} for `{function}': {error}") from None
+
+
+def _format_text(ctx: Context, arg: Arg, function: str) -> str:
+    format_ = _strftime_text(ctx, arg, function)
     return joda_pattern(format_) if on_clickhouse(ctx) else format_
 
 
 def _formatdate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     stamp, pattern, *tz = args
     local = local_time(ctx, stamp.sql, tz[0] if tz else None)
-    format_ = lit(_format_text(ctx, pattern, "formatdate"))
+    text = _format_text(ctx, pattern, "formatdate")
+    if not text:
+        # An empty pattern writes nothing (DuckDB's strftime refuses it).
+        return case((exp.Not(this=exp.Is(this=local, expression=exp.Null())), lit("")))
+    format_ = lit(text)
     return call("formatDateTimeInJodaSyntax" if on_clickhouse(ctx) else "strftime", local, format_)
 
 
 def _parsedate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     text, pattern, *tz = args
-    format_ = lit(_format_text(ctx, pattern, "parsedate"))
+    written = _strftime_text(ctx, pattern, "parsedate")
+    if not written:
+        # An empty pattern reads no date (DuckDB's strptime refuses it).
+        null = exp.Null()
+        return ch_cast(null, UTC_TIMESTAMP) if on_clickhouse(ctx) else cast(null, "TIMESTAMP")
+    source = text.sql
+    if "%Y" not in written and "%y" not in written:
+        # A date without a year is of 1970, as Java's (DuckDB would read 1900, ClickHouse 1970
+        # or 2000): the year is given to both.
+        written = "%Y " + written
+        source = exp.DPipe(this=lit("1970 "), expression=source)
     if on_clickhouse(ctx):
         where = _zone_sql(ctx, tz[0]) if tz else lit("UTC")
-        parsed = call("parseDateTime64InJodaSyntaxOrNull", text.sql, format_, where)
+        format_ = lit(joda_pattern(written))
+        parsed = call("parseDateTime64InJodaSyntaxOrNull", source, format_, where)
         return ch_cast(parsed, UTC_TIMESTAMP)
-    parsed = call("try_strptime", text.sql, format_)
+    parsed = call("try_strptime", source, lit(written))
     return utc_time(ctx, parsed, tz[0] if tz else None)
 
 
@@ -430,7 +463,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 f"query's day), {TZ_NOTE}.", "time", both(_midnight_of)),
     FunctionDef(("period",), (sig("timestamp, duration -> timestamp"),),
                 "Start of the period of that length holding the timestamp, periods aligned to "
-                "1970-01-01 UTC: `period(eventdate, 15m)`.", "time", both(_period)),
+                "1970-01-01 UTC: `period(eventdate, 15m)`; null for a length that is not "
+                "positive.", "time", both(_period)),
     _calendar("hour", _part("hour"), f"Hour of the day, 0-23, {TZ_NOTE}. With no argument, a "
               "one-hour duration: `eventdate - hour()`.", HOUR_MS),
     _calendar("minute", _part("minute"), f"Minute of the hour, 0-59, {TZ_NOTE}. With no "
@@ -464,6 +498,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
                 f"{TZ_NOTE}.", "time", both(_formatdate)),
     FunctionDef(("parsedate",), (sig("str, str, str? -> timestamp"),),
                 "The timestamp written in the text with a constant Java-style pattern, read in "
-                "UTC or in the time zone given; null when the text does not match.", "time",
+                "UTC or in the time zone given; null when the text does not match (or the "
+                "pattern is empty). A pattern without a year reads a date of 1970, as Java "
+                "does.", "time",
                 both(_parsedate)),
 )  # fmt: skip
