@@ -8,12 +8,13 @@ computes exist, and aggregation arguments are read from the rows before the grou
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..columns import CLIENT_COLUMN, EVENTDATE
 from ..errors import (
@@ -44,13 +45,16 @@ from .ir import (
     TColumn,
     TExpr,
     TInSubquery,
+    TLambda,
     TLiteral,
     TLookup,
+    TParam,
     is_aggregate,
     mentions_column,
     uses_bucket,
 )
 from .limits import Meter
+from .parser import parse_expression
 from .types import Kind, LType
 
 if TYPE_CHECKING:
@@ -66,6 +70,16 @@ OPERATOR_FUNCTIONS = {
     ">>>": "urshift",
 }  # fmt: skip
 UNARY_FUNCTIONS = {"-": "neg", "not": "not", "~": "bnot"}
+# Functions that build the literals' values: mkarray(1, 2) is [1, 2].
+CONSTRUCTORS = {"mkarray": "array", "mkset": "set", "mktuple": "tuple"}
+# Functions whose second argument is a LINQ expression of `_` in a string.
+HIGHER_ORDER = frozenset({"map", "filter"})
+# The SQL names of `_`, one per nesting level of higher-order functions.
+LAMBDA_PREFIX = "_elem"
+MAP_KEY_KINDS = frozenset(
+    {Kind.STR, Kind.INT4, Kind.INT8, Kind.FLOAT8, Kind.BOOL, Kind.TIMESTAMP, Kind.IP4,
+     Kind.DURATION, Kind.ANY}
+)  # fmt: skip
 COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
 
@@ -383,8 +397,8 @@ class Analyzer:
                 return TCollection("tuple", tuple(self.expr(i, phase) for i in items), t.TUPLE)
             case ast.Collection(kind=kind, items=items):
                 return self._collection(kind, items, phase)
-            case ast.MapLiteral():
-                raise self.error(LinqTypeError, "Map literals are not supported here", node.span)
+            case ast.MapLiteral(items=pairs):
+                return self._map(pairs, phase)
             case ast.Subquery():
                 raise self.error(
                     LinqTypeError, "A subquery must follow `in` or be indexed", node.span
@@ -566,12 +580,116 @@ class Analyzer:
             return TInSubquery(values, plan)
         return self._call("in", (left, right), span, phase)
 
+    def _map(self, pairs: Sequence[tuple[ast.Expr, ast.Expr]], phase: _Phase) -> TCollection:
+        """A map literal ``{k: v, ...}`` (or ``mkmap(k, v, ...)``): keys of one scalar type,
+        values of one type, as the items of array literals are typed."""
+        key_nodes = [k for k, _ in pairs]
+        value_nodes = [v for _, v in pairs]
+        keys = self._typed_collection("map", [self.expr(k, phase) for k in key_nodes], key_nodes)
+        values = self._typed_collection(
+            "map", [self.expr(v, phase) for v in value_nodes], value_nodes
+        )
+        for key, node in zip(keys.items, key_nodes, strict=True):
+            if isinstance(key, TLiteral) and key.value is None:
+                raise self.error(LinqTypeError, "A map key cannot be null", node.span)
+            if key.type.kind not in MAP_KEY_KINDS:
+                raise self.error(
+                    LinqTypeError, f"A map key must be a single value, not {key.type}", node.span
+                )
+        key_type = keys.type.element or t.ANY
+        value_type = values.type.element or t.ANY
+        items = tuple(x for pair in zip(keys.items, values.items, strict=True) for x in pair)
+        result = t.map_of(key_type, value_type)
+        _check_map_keys(self, result, key_nodes[0].span)
+        return TCollection("map", items, result)
+
+    def _constructor(
+        self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase
+    ) -> TExpr:
+        """``mkarray(...)``, ``mkset(...)``, ``mktuple(...)``, ``mkmap(k, v, ...)``: the literals'
+        typing rules, with computed items."""
+        if name == "mkmap":
+            if len(arg_nodes) % 2:
+                raise self.error(LinqTypeError, "mkmap takes keys and values in pairs", span)
+            if not arg_nodes:
+                # A map of no type at all: Arrow cannot carry DuckDB's MAP(NULL, NULL).
+                raise self.error(LinqTypeError, "mkmap needs at least one key and value", span)
+            return self._map(list(zip(arg_nodes[0::2], arg_nodes[1::2], strict=True)), phase)
+        return self.expr(ast.Collection(CONSTRUCTORS[name], arg_nodes, span), phase)
+
+    def _higher_order(
+        self, fn: FunctionDef, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase
+    ) -> TExpr:
+        """``map(arr, '_ * 2')``, ``filter(arr, '_ > 2')``: the string is a LINQ expression of the
+        element ``_`` (the outer names stay visible), analyzed here; its errors point into it."""
+        if len(arg_nodes) != 2:
+            raise self.error(
+                LinqTypeError, f"`{fn.name}' takes an array and an expression of `_'", span
+            )
+        items = self.expr(arg_nodes[0], phase)
+        text = arg_nodes[1]
+        if not (isinstance(text, ast.Literal) and text.kind is ast.LitKind.STR):
+            raise self.error(
+                LinqTypeError,
+                f"The expression of `{fn.name}' must be a string literal, as '_ * 2'",
+                text.span,
+            )
+        if items.type.kind not in (Kind.ARRAY, Kind.SET, Kind.NULL, Kind.ANY):
+            raise self.error(
+                LinqTypeError,
+                f"`{fn.name}' applies to an array or a set, not {items.type}",
+                arg_nodes[0].span,
+            )
+        depth = sum(1 for name in phase.scope if name.startswith(LAMBDA_PREFIX)) + 1
+        param = TParam(f"{LAMBDA_PREFIX}{depth}", items.type.element or t.ANY)
+        inner = _Phase(phase.source, {**phase.scope, "_": param, param.name: param}, [])
+        body = self.expr(self._lambda_body(str(text.value), text.span), inner)
+        lam = TLambda(param, body, body.type)
+        if fn.name == "filter":
+            if body.type.kind not in (Kind.BOOL, Kind.NULL, Kind.ANY):
+                raise self.error(
+                    LinqTypeError,
+                    f"The expression of `filter' must be a bool, not {body.type}",
+                    text.span,
+                )
+            result = items.type if items.type.is_collection else t.array_of(t.ANY)
+        else:
+            result = t.array_of(body.type)
+        return TCall(fn, (items, lam), result, span)
+
+    def _lambda_body(self, text: str, span: Span) -> ast.Expr:
+        """The expression in a string literal, parsed at its place in the query when the
+        literal holds it verbatim (no escapes), so errors point into the string."""
+        verbatim = self.source[span.start + 1 : span.end - 1] == text
+        if verbatim:
+            # Everything but the string's content blanked: offsets, lines and columns stay.
+            blank = "".join(
+                c if span.start < i < span.end - 1 or c == "\n" else " "
+                for i, c in enumerate(self.source)
+            )
+            try:
+                return parse_expression(blank, self.meter)
+            except LinqError as error:
+                error.source = self.source
+                raise
+        try:
+            moved: ast.Expr = _moved(parse_expression(text, self.meter), span)
+            return moved
+        except LinqError as error:
+            raise self.error(
+                type(error), f"In the expression {text!r}: {error.message}", span
+            ) from None
+
     def _call(self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
         if name == "lu":
             return self._lookup_function(arg_nodes, span, phase)
+        if name in CONSTRUCTORS or name == "mkmap":
+            return self._constructor(name, arg_nodes, span, phase)
         fn = self.functions.get(name)
         if fn is None:
             raise self.error(UnknownFunctionError, f"No function named `{name}'", span)
+        if fn.name in HIGHER_ORDER:
+            return self._higher_order(fn, arg_nodes, span, phase)
         if fn.aggregate:
             if phase.pre_scope is None:
                 raise self.error(
@@ -593,6 +711,9 @@ class Analyzer:
             args.append(self._collection(last.kind, last.items, phase, membership=not untyped))
         else:
             args = [self.expr(a, phase) for a in arg_nodes]
+        if fn.name == "bag" and not (len(args) == 1 and args[0].type.is_collection):
+            # bag(1, 2, 2) is the bag of [1, 2, 2]: the arguments typed as an array literal's.
+            args = [self._typed_collection("array", args, arg_nodes)]
         if fn.name == "net4" and len(args) == 1 and isinstance(args[0], TLiteral):
             # A constant network folds into a literal, so `ip in net4("10.0.0.0/8")` is a range.
             folded = coerce_literal(args[0].value, t.NET4)
@@ -621,6 +742,13 @@ class Analyzer:
             got = ", ".join(str(a.type) for a in args)
             raise self.error(LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span)
         signature, result = resolved
+        _check_map_keys(self, result, span)
+        if fn.name == "at" and args[0].type.kind is Kind.MAP and isinstance(args[1], TLiteral):
+            # `m["10.0.0.1"]` on a map of ip4 keys reads the key as one, as `=` would.
+            key_type = args[0].type.key or t.ANY
+            converted = coerce_literal(args[1].value, key_type)
+            if converted is not None and args[1].type != key_type:
+                args[1] = converted
         if common is not None:
             # `ifthenelse(c, null, "x")` is a str and `nvl(int, 2.5)` a float8: the shared type.
             result = common
@@ -685,7 +813,7 @@ class Analyzer:
             as_net = coerce_literal(container.value, t.NET4)
             if as_net is not None and "/" in str(container.value):
                 return as_net
-        if not isinstance(container, TCollection) or container.kind == "tuple":
+        if not isinstance(container, TCollection) or container.kind in ("tuple", "map"):
             return container
         if value.type.kind in (Kind.ANY, Kind.NULL):
             return container  # typed on its own (`_call`)
@@ -779,6 +907,29 @@ def _default_name(node: ast.Expr | ast.Star) -> str:
     if isinstance(node, ast.Star):
         return "*"
     return format_expr(node)
+
+
+def _check_map_keys(analyzer: Analyzer, ltype: LType, span: Span) -> None:
+    """A map must know its key type: the engines give a map of untyped keys (`bag()`,
+    `bag(null)`) a type Arrow cannot carry, and reading it aborts the process."""
+    if ltype.kind is Kind.MAP and (ltype.key is None or ltype.key.kind in (Kind.ANY, Kind.NULL)):
+        raise analyzer.error(
+            LinqTypeError, "The keys of this map have no type: give it typed values", span
+        )
+
+
+def _moved(node: Any, span: Span) -> Any:
+    """A syntax tree parsed on its own, every span moved to the string literal it came from
+    (its text had escapes, so offsets inside it would not match the query's)."""
+    if isinstance(node, tuple):
+        return tuple(_moved(item, span) for item in node)
+    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+        return node
+    changes = {
+        f.name: span if f.name == "span" else _moved(getattr(node, f.name), span)
+        for f in dataclasses.fields(node)
+    }
+    return dataclasses.replace(node, **changes)
 
 
 def analyze(

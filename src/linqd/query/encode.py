@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..linq.ir import ResultColumn
 from ..linq.types import Kind, ip4_dotted
-from .documents import json_value
+from .documents import json_value, map_object
 from .modes import EncodeOptions
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -32,6 +32,8 @@ def text_value(value: Any, column: ResultColumn) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if column.type.kind is Kind.IP4 and isinstance(value, int):
         return ip4_dotted(value)
+    if column.type.kind is Kind.MAP and isinstance(value, (list, dict)):
+        value = map_object(value, column.type, EncodeOptions())
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)
     return str(value)

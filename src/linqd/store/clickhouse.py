@@ -76,6 +76,9 @@ from ..errors import (
     TableRefused,
 )
 from ..linq import TOO_DEEP
+
+# A limit the query's own aggregation reports as it runs: Devo's message, the failure's text.
+from ..linq.functions.aggregates import COLLECTCOMPACT_MESSAGE
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
 from . import catalog
@@ -128,6 +131,8 @@ def compiler_settings() -> dict[str, int | str]:
 def engine_error(text: str) -> LinqdError:
     """An engine failure as a linqd error: the subquery cap keeps its text from the marker on
     (without ClickHouse's ``while executing …`` context), anything else is QueryFailed."""
+    if COLLECTCOMPACT_MESSAGE in text:
+        return QueryLimitError(COLLECTCOMPACT_MESSAGE)
     cap = _CAP.search(text)
     if cap is not None:
         return QueryLimitError(cap.group(0))

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from . import (
     aggregates,
+    collections,
     conversion,
     json,
     logic,
@@ -36,6 +37,7 @@ MODULES = (
     network,
     web,
     measures,
+    collections,
 )
 
 

@@ -13,7 +13,7 @@ from sqlglot import exp
 from ...columns import SEQ_COLUMN
 from ..types import LType
 from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, sig
-from .helpers import case, on_clickhouse
+from .helpers import case, on_clickhouse, sql_type
 
 # DuckDB's aggregate names → ClickHouse's.
 CLICKHOUSE_AGGREGATES = {
@@ -143,6 +143,32 @@ def _collect(distinct: bool, sort: bool = False) -> Translator:
     return translate
 
 
+# Devo's bound on collectcompact's distinct values (spec §11); tests may lower it.
+COLLECTCOMPACT_MAX = 100_000
+COLLECTCOMPACT_MESSAGE = "Maximum number of elements surpassed for operation `collectcompact`"
+
+
+def _collectcompact(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """Each distinct non-null value → its count (a bag), sorted by value; the query fails
+    with Devo's message past ``COLLECTCOMPACT_MAX`` distinct values."""
+    value = args[0].sql
+    over = lit(COLLECTCOMPACT_MAX)
+    if on_clickhouse(ctx):
+        # sumMap sums the counts by key and sorts the keys; a null value is left out.
+        ones = call("map", call("assumeNotNull", value), call("toInt64", lit(1)))
+        counts = call("sumMapIf", ones, exp.Not(this=exp.Is(this=value, expression=exp.Null())))
+        too_many = exp.GT(this=call("length", counts), expression=over)
+        check = call("throwIf", too_many, lit(COLLECTCOMPACT_MESSAGE))
+        return call("if", exp.EQ(this=check, expression=lit(0)), counts, counts)
+    # histogram() is sorted by value, leaves nulls out, and is null when there is none.
+    bag_type = f"MAP({sql_type(args[0].type)}, BIGINT)"
+    counts = exp.Coalesce(
+        this=cast(call("histogram", value), bag_type), expressions=[cast(call("map"), bag_type)]
+    )
+    too_many = exp.GT(this=call("cardinality", counts), expression=over)
+    return case((too_many, call("error", lit(COLLECTCOMPACT_MESSAGE))), default=counts)
+
+
 def _sizedistinct(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     distinct = exp.Count(this=exp.Distinct(expressions=[args[0].sql]))
     if on_clickhouse(ctx):
@@ -266,6 +292,15 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         _sizedistinct,
     ),
     _aggregate(("collect",), "any -> array($0)", "All values, as an array.", _collect(False)),
+    _aggregate(
+        ("collectcompact",),
+        "any -> bag($0)",
+        "Each distinct non-null value with how many times it occurs: a bag, i.e. a map "
+        "value → count sorted by value (empty when there is none). More than 100,000 distinct "
+        "values make the query fail with Devo's message `Maximum number of elements surpassed "
+        "for operation `collectcompact``.",
+        _collectcompact,
+    ),
     _aggregate(
         ("collectdistinct",), "any -> set($0)", "The distinct values, as a set.", _collect(True)
     ),
