@@ -260,6 +260,8 @@ def test_a_map_of_timestamps_and_addresses(engine: Runner) -> None:
         ('{"a": 1, "b": "x"}', "must share one type"),
         ('{"a": 1, 2: 1}', "must share one type"),
         ('mkmap("a")', "in pairs"),
+        ('mkarray(null, ["a"])', "`null` is null, not array"),
+        ('{"a": [1], "b": null}', "`null` is null, not array"),
         ("mkmap()", "at least one key"),
         ("bag()", "keys of this map have no type"),
         ("bag(null)", "keys of this map have no type"),
@@ -278,6 +280,7 @@ def test_a_map_of_timestamps_and_addresses(engine: Runner) -> None:
         ("map([1], '_ +')", "Encountered <EOF>"),
         ("map([1], '_ 1')", "Encountered"),
         ('[1] + {"a": 1}', "Cannot add a map"),
+        ("join([1], method)", "separator of `join' must be a constant string"),
         ("[[1]] + 2", "Cannot add a int8 to an array of array"),
     ],
 )

@@ -142,9 +142,16 @@ POOLS: dict[str, tuple[str, ...]] = {
     "jq": ('jqcompile(".a")',),
     "tuple": ('(1, "a")',),
     "coll": ('["a", "b"]', "[1, 2.5]", "{1, 2}", "[]", '["One", 77]', "[true, 1]"),
+    "map": ('{"a": 1, "b": 2}', "{404: method}", "bag(1, 2, 2)"),
 }
 ALL = tuple(e for pool in POOLS.values() for e in pool)
-PATTERNS = {"num": POOLS["int8"] + POOLS["float8"], "int": POOLS["int8"], "any": ALL}
+PATTERNS = {
+    "num": POOLS["int8"] + POOLS["float8"],
+    "int": POOLS["int8"],
+    "any": ALL,
+    # map/filter take a LINQ expression of `_` in a string.
+    "str": POOLS["str"] + ("'_ * 2'", "'_ > 1'", "'str(_)'"),
+}
 
 
 @dataclass(frozen=True)
@@ -228,8 +235,15 @@ EXCLUSIONS = (
     ),
     # A collection or tuple as text: DuckDB prints `[a, b]`, ClickHouse `['a','b']`.
     Exclusion("str-of-a-collection", r"\bstr\(", r"DuckDB '[\[(].*ClickHouse ['\"][\[(]"),
+    # ClickHouse has no null array or map: an element past the end of an array of arrays, or
+    # the value of a missing key in a map of arrays, is an empty one there.
+    Exclusion(
+        "no-null-arrays-on-clickhouse",
+        r"\b(at|at0|at1|atend)\(|\]\[",
+        r"^DuckDB None, ClickHouse (\[\]|\{\})$",
+    ),
     # A tuple as a value: ClickHouse's Arrow gives it as a struct (a dict), DuckDB as a tuple.
-    Exclusion("tuple-as-a-value", r"\(1, \"a\"\)", r"ClickHouse \{'1'"),
+    Exclusion("tuple-as-a-value", r"\(1, \"a\"\)|\bmktuple\(", r"ClickHouse .*\{'1': "),
 )
 
 FUNCTIONS: list[FunctionDef] = [fn for fn in unique_functions() if not fn.aggregate]

@@ -76,6 +76,8 @@ CONSTRUCTORS = {"mkarray": "array", "mkset": "set", "mktuple": "tuple"}
 HIGHER_ORDER = frozenset({"map", "filter"})
 # The SQL names of `_`, one per nesting level of higher-order functions.
 LAMBDA_PREFIX = "_elem"
+# Item types an array, set or map literal cannot mix with null.
+NO_NULL_KINDS = frozenset({Kind.ARRAY, Kind.SET, Kind.MAP, Kind.TUPLE})
 MAP_KEY_KINDS = frozenset(
     {Kind.STR, Kind.INT4, Kind.INT8, Kind.FLOAT8, Kind.BOOL, Kind.TIMESTAMP, Kind.IP4,
      Kind.DURATION, Kind.ANY}
@@ -483,6 +485,9 @@ class Analyzer:
             element = t.STR if strings else t.ANY
         typed: list[TExpr] = []
         for item, node in zip(items, nodes, strict=True):
+            if item.type.kind is Kind.NULL and element.kind in NO_NULL_KINDS:
+                # The engines cannot mix null with arrays or maps (ClickHouse has no null array).
+                raise self._element_error(kind, element, item, node)
             if isinstance(item, TLiteral) and item.value is not None and item.type != element:
                 converted = _widen_literal(item, element)
                 if converted is None:
@@ -910,11 +915,17 @@ def _default_name(node: ast.Expr | ast.Star) -> str:
 
 
 def _check_map_keys(analyzer: Analyzer, ltype: LType, span: Span) -> None:
-    """A map must know its key type: the engines give a map of untyped keys (`bag()`,
-    `bag(null)`) a type Arrow cannot carry, and reading it aborts the process."""
-    if ltype.kind is Kind.MAP and (ltype.key is None or ltype.key.kind in (Kind.ANY, Kind.NULL)):
+    """A map must know its key type, a single value's: the engines give a map of untyped keys
+    (`bag()`, `bag(null)`) a type Arrow cannot carry, and reading it aborts the process."""
+    if ltype.kind is not Kind.MAP:
+        return
+    if ltype.key is None or ltype.key.kind in (Kind.ANY, Kind.NULL):
         raise analyzer.error(
             LinqTypeError, "The keys of this map have no type: give it typed values", span
+        )
+    if ltype.key.kind not in MAP_KEY_KINDS:
+        raise analyzer.error(
+            LinqTypeError, f"A map key must be a single value, not {ltype.key}", span
         )
 
 

@@ -554,7 +554,9 @@ class ClickHouseStore(EventStore):
             table = self._backend.query(sql, params)
         except EngineFailure as error:
             raise engine_error(error.text) from None
-        columns = [c.to_pylist() for c in table.cast(_naive_schema(table.schema)).columns]
+        # Maps as dicts, as DuckDB's own rows give them.
+        naive = table.cast(_naive_schema(table.schema))
+        columns = [c.to_pylist(maps_as_pydicts="strict") for c in naive.columns]
         return list(zip(*columns, strict=True)) if columns else []
 
     def stream(

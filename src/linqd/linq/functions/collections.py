@@ -18,7 +18,19 @@ from ..types import Kind, LType
 from . import lists
 from .base import Arg, Context, FunctionDef, Translator, both, call, lit, sig
 from .conversion import text_of
-from .helpers import case, const_bool, on_clickhouse, plus
+from .helpers import case, const_bool, const_text, on_clickhouse, plus
+
+
+def _of_collection(translate: Translator) -> Translator:
+    """A function of a collection, null for an untyped null (`at0([], 0)`, `null`): ClickHouse's
+    array functions refuse a value that is not an array."""
+
+    def guarded(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if args[0].type.kind in (Kind.NULL, Kind.ANY):
+            return exp.Null()
+        return translate(ctx, args, result)
+
+    return guarded
 
 
 def _mkarray(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -109,13 +121,15 @@ def _dropnulls(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expressi
 
 def _join(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     items = args[0]
-    separator = args[1].sql if len(args) > 1 else lit(DEFAULT_SEPARATOR)
+    # ClickHouse joins with a constant separator only.
+    text = const_text(ctx, args[1], "join", "separator") if len(args) > 1 else DEFAULT_SEPARATOR
+    separator = lit(text)
     element = items.type.element or t.ANY
     texts = items.sql
     if element.kind not in (Kind.STR, Kind.ANY, Kind.NULL):
         name = "_j"
-        text = text_of(ctx, Arg(lists.ref(name), element))
-        texts = lists.transform(ctx, items.sql, lists.lam(text, name))
+        each = text_of(ctx, Arg(lists.ref(name), element))
+        texts = lists.transform(ctx, items.sql, lists.lam(each, name))
     if on_clickhouse(ctx):
         return call("arrayStringConcat", texts, separator)
     return call("array_to_string", texts, separator)
@@ -190,28 +204,28 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("coll -> array(elem($0))"),),
         "The values of a set (or an array) as an array.",
         "collections",
-        both(_array),
+        both(_of_collection(_array)),
     ),
     FunctionDef(
         ("set",),
         (sig("coll -> set(elem($0))"),),
         "The distinct non-null values of an array, sorted: a set.",
         "collections",
-        both(_set),
+        both(_of_collection(_set)),
     ),
     FunctionDef(
         ("keys",),
         (sig("map -> array(key($0))"),),
         "The keys of a map (or the elements of a bag), in the map's order.",
         "collections",
-        both(_keys),
+        both(_of_collection(_keys)),
     ),
     FunctionDef(
         ("values",),
         (sig("map -> array(elem($0))"),),
         "The values of a map (or the counts of a bag), in the map's order.",
         "collections",
-        both(_values),
+        both(_of_collection(_values)),
     ),
     FunctionDef(
         ("at0",),
@@ -219,14 +233,14 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "Element `n` counted from 0; null past the end or for a negative `n`. Same as `at` and "
         "`x[n]`.",
         "collections",
-        both(_at(0)),
+        both(_of_collection(_at(0))),
     ),
     FunctionDef(
         ("at1",),
         (sig("coll, int -> elem($0)"),),
         "Element `n` counted from 1; null past the end or for `n` below 1.",
         "collections",
-        both(_at(1)),
+        both(_of_collection(_at(1))),
     ),
     FunctionDef(
         ("atend",),
@@ -234,7 +248,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "Element `n` counted from the end from 0: `atend(a, 0)` is the last one; null past the "
         "start or for a negative `n`.",
         "collections",
-        both(_atend),
+        both(_of_collection(_atend)),
     ),
     FunctionDef(
         ("sort",),
@@ -242,7 +256,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "The elements sorted, ascending unless the second argument is false; nulls last "
         "either way.",
         "collections",
-        both(_sort),
+        both(_of_collection(_sort)),
     ),
     FunctionDef(
         ("indexof",),
@@ -250,14 +264,14 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "The 0-based position of the first element equal to the value; -1 when there is none "
         "(as Java's `indexOf`). A null value finds the first null element.",
         "collections",
-        both(_indexof),
+        both(_of_collection(_indexof)),
     ),
     FunctionDef(
         ("dropnulls",),
         (sig("array -> $0"), sig("set -> $0")),
         "The elements that are not null, in order.",
         "collections",
-        both(_dropnulls),
+        both(_of_collection(_dropnulls)),
     ),
     FunctionDef(
         ("bag",),
@@ -267,15 +281,15 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "(`bag(1, 2, 2)` is `{1: 1, 2: 2}`). Index it (`b[2]` is 2), take its `keys` and "
         "`values`, as a map.",
         "collections",
-        both(_bag),
+        both(_of_collection(_bag)),
     ),
     FunctionDef(
         ("join",),
         (sig("coll, str? -> str"),),
         "The elements as text (as `str` writes them) joined by the separator, "
-        f'`"{DEFAULT_SEPARATOR}"` when none is given; null elements are left out.',
+        f'`"{DEFAULT_SEPARATOR}"` when none is given (a constant); null elements are left out.',
         "collections",
-        both(_join),
+        both(_of_collection(_join)),
     ),
     FunctionDef(
         ("map",),
@@ -283,7 +297,7 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "The array of an expression applied to every element: `map(a, '_ * 2')`. The string is "
         "a LINQ expression where `_` is the element (the row's columns are visible too).",
         "collections",
-        both(_map),
+        both(_of_collection(_map)),
     ),
     FunctionDef(
         ("filter",),
@@ -291,6 +305,6 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         "The elements for which a bool expression holds, in order: `filter(a, '_ > 2')` (`_` "
         "is the element, as in `map`).",
         "collections",
-        both(_filter),
+        both(_of_collection(_filter)),
     ),
 )

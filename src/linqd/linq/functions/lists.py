@@ -80,7 +80,8 @@ def sort(ctx: Context, items: exp.Expression, descending: bool = False) -> exp.E
 def as_set(ctx: Context, items: exp.Expression) -> exp.Expression:
     """The distinct non-null items, sorted: a set."""
     if on_clickhouse(ctx):
-        return call("arraySort", call("arrayDistinct", items))
+        # arrayDistinct keeps a null of a computed item (not of a literal one).
+        return call("arraySort", call("arrayDistinct", without_nulls(ctx, items)))
     return call("list_sort", call("list_distinct", items))
 
 
@@ -130,12 +131,17 @@ def unique_map(ctx: Context, keys: exp.Expression, values: exp.Expression) -> ex
     )
 
 
-def map_get(ctx: Context, mapping: exp.Expression, key: exp.Expression) -> exp.Expression:
-    """The value of ``key``; null when the map has no such key."""
+def map_get(
+    ctx: Context, mapping: exp.Expression, key: exp.Expression, nullable: bool = True
+) -> exp.Expression:
+    """The value of ``key``; null when the map has no such key. Not ``nullable`` (values that
+    are arrays or maps): ClickHouse has no null array, and gives an empty one."""
     if on_clickhouse(ctx):
-        # m[k] is the value type's default (0, '') for a missing key. (sqlglot would shift a
-        # bracket's index by one, as for arrays: arrayElement is the same on a map.)
+        # m[k] is the value type's default (0, '', []) for a missing key. (sqlglot would shift
+        # a bracket's index by one, as for arrays: arrayElement is the same on a map.)
         value = call("arrayElement", mapping, key)
+        if not nullable:
+            return value
         return call("if", call("mapContains", mapping, key), value, exp.Null())
     return call("map_extract_value", mapping, key)
 

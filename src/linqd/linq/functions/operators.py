@@ -315,7 +315,8 @@ def _matches(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression
 def _map_at(ctx: Context, target: Arg, key: Arg) -> exp.Expression:
     if not _same_kind(target.type.key or t.ANY, key.type):
         raise ctx.error(f"The keys of this map are {target.type.key}, not {key.type}")
-    return lists.map_get(ctx, target.sql, key.sql)
+    value = target.type.element or t.ANY
+    return lists.map_get(ctx, target.sql, key.sql, nullable=value.kind not in NOT_TEXT)
 
 
 def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
