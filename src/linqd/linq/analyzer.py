@@ -663,22 +663,32 @@ class Analyzer:
         return TCall(fn, (items, lam), result, span)
 
     def _lambda_body(self, text: str, span: Span) -> ast.Expr:
-        """The expression in a string literal, parsed at its place in the query when the
-        literal holds it verbatim (no escapes), so errors point into the string."""
-        verbatim = self.source[span.start + 1 : span.end - 1] == text
-        if verbatim:
-            # Everything but the string's content blanked: offsets, lines and columns stay.
-            blank = "".join(
-                c if span.start < i < span.end - 1 or c == "\n" else " "
-                for i, c in enumerate(self.source)
-            )
+        """The expression in a string literal, parsed on its own. When the literal holds it
+        verbatim (no escapes) its spans are moved to their places in the query, so errors
+        point into the string; otherwise they all point at the literal."""
+        if self.source[span.start + 1 : span.end - 1] == text:
+            base = span.start + 1
+            line = self.source.count("\n", 0, base) + 1
+            column = base - (self.source.rfind("\n", 0, base) + 1) + 1
+
+            def place(inner: Span) -> Span:
+                at_column = inner.column + column - 1 if inner.line == 1 else inner.column
+                return Span(base + inner.start, base + inner.end, line + inner.line - 1, at_column)
+
             try:
-                return parse_expression(blank, self.meter)
+                parsed: ast.Expr = _moved(parse_expression(text, self.meter), place)
+                return parsed
             except LinqError as error:
-                error.source = self.source
-                raise
+                if error.span is None:
+                    raise
+                placed = place(error.span)
+                message = error.message.replace(
+                    f"at line {error.span.line}, column {error.span.column}",
+                    f"at line {placed.line}, column {placed.column}",
+                )
+                raise type(error)(message, placed, self.source) from None
         try:
-            moved: ast.Expr = _moved(parse_expression(text, self.meter), span)
+            moved: ast.Expr = _moved(parse_expression(text, self.meter), lambda _: span)
             return moved
         except LinqError as error:
             raise self.error(
@@ -929,17 +939,15 @@ def _check_map_keys(analyzer: Analyzer, ltype: LType, span: Span) -> None:
         )
 
 
-def _moved(node: Any, span: Span) -> Any:
-    """A syntax tree parsed on its own, every span moved to the string literal it came from
-    (its text had escapes, so offsets inside it would not match the query's)."""
+def _moved(node: Any, place: Callable[[Span], Span]) -> Any:
+    """A syntax tree parsed on its own with every span placed in the query."""
     if isinstance(node, tuple):
-        return tuple(_moved(item, span) for item in node)
+        return tuple(_moved(item, place) for item in node)
+    if isinstance(node, Span):
+        return place(node)
     if not dataclasses.is_dataclass(node) or isinstance(node, type):
         return node
-    changes = {
-        f.name: span if f.name == "span" else _moved(getattr(node, f.name), span)
-        for f in dataclasses.fields(node)
-    }
+    changes = {f.name: _moved(getattr(node, f.name), place) for f in dataclasses.fields(node)}
     return dataclasses.replace(node, **changes)
 
 
