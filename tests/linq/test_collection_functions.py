@@ -355,6 +355,13 @@ def test_collectcompact_by_key(engine: Runner) -> None:
     ]
 
 
+def test_collectdistinct_is_a_set(engine: Runner) -> None:
+    rows = run(engine, f"{CODE_ROWS} group select collectdistinct(statusCode) as c")
+    assert rows == [([200, 404, 500],)]
+    rows = run(engine, f"{CODE_ROWS} group by method select collectdistinct(statusCode) as c")
+    assert rows == [("GET", [200, 500]), ("POST", [200, 404]), ("PUT", []), (None, [404])]
+
+
 def test_collectcompact_of_text_is_sorted(engine: Runner) -> None:
     rows = run(engine, f"{CODE_ROWS} group select collectcompact(method) as c")
     assert rows == [({"GET": 3, "POST": 2, "PUT": 1},)]

@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from ...columns import SEQ_COLUMN
 from ..types import LType
+from . import lists
 from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, sig
 from .helpers import case, on_clickhouse, sql_type
 
@@ -123,9 +124,9 @@ def _sum2(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("sum", exp.Mul(this=value, expression=value))
 
 
-def _ch_collect(distinct: bool, sort: bool, value: exp.Expression) -> exp.Expression:
+def _ch_collect(sort: bool, value: exp.Expression) -> exp.Expression:
     # groupArray skips nulls, DuckDB's list() keeps them: a one-element tuple is never null.
-    gather = call("groupUniqArray" if distinct else "groupArray", call("tuple", value))
+    gather = call("groupArray", call("tuple", value))
     element = exp.to_identifier("t")
     first = exp.Lambda(this=call("tupleElement", exp.column("t"), lit(1)), expressions=[element])
     out = call("arrayMap", first, gather)
@@ -134,10 +135,12 @@ def _ch_collect(distinct: bool, sort: bool, value: exp.Expression) -> exp.Expres
 
 def _collect(distinct: bool, sort: bool = False) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if distinct:
+            # A set as every set is: distinct, sorted, without null (``lists.as_set``).
+            return lists.as_set(ctx, _collect(False)(ctx, args, result))
         if on_clickhouse(ctx):
-            return _ch_collect(distinct, sort, args[0].sql)
-        value: exp.Expression = exp.Distinct(expressions=[args[0].sql]) if distinct else args[0].sql
-        out = call("list", value)
+            return _ch_collect(sort, args[0].sql)
+        out = call("list", args[0].sql)
         return call("list_sort", out) if sort else out
 
     return translate
@@ -302,7 +305,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         _collectcompact,
     ),
     _aggregate(
-        ("collectdistinct",), "any -> set($0)", "The distinct values, as a set.", _collect(True)
+        ("collectdistinct",),
+        "any -> set($0)",
+        "The distinct non-null values, as a set (sorted).",
+        _collect(True),
     ),
     _aggregate(
         ("collectsorted",), "any -> array($0)", "All values, sorted.", _collect(False, sort=True)
