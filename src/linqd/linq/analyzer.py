@@ -8,13 +8,12 @@ computes exist, and aggregation arguments are read from the rows before the grou
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..columns import CLIENT_COLUMN, EVENTDATE
 from ..errors import (
@@ -29,6 +28,7 @@ from ..errors import (
 from ..lookup_tables import LOOKUP_PREFIX
 from . import ast
 from . import types as t
+from .collection_analysis import CONSTRUCTORS, HIGHER_ORDER, NO_NULL_KINDS, CollectionAnalysis
 from .format import format_expr
 from .functions import CATALOGUE
 from .functions.base import FunctionDef, resolve
@@ -45,16 +45,13 @@ from .ir import (
     TColumn,
     TExpr,
     TInSubquery,
-    TLambda,
     TLiteral,
     TLookup,
-    TParam,
     is_aggregate,
     mentions_column,
     uses_bucket,
 )
 from .limits import Meter
-from .parser import parse_expression
 from .types import Kind, LType
 
 if TYPE_CHECKING:
@@ -70,18 +67,6 @@ OPERATOR_FUNCTIONS = {
     ">>>": "urshift",
 }  # fmt: skip
 UNARY_FUNCTIONS = {"-": "neg", "not": "not", "~": "bnot"}
-# Functions that build the literals' values: mkarray(1, 2) is [1, 2].
-CONSTRUCTORS = {"mkarray": "array", "mkset": "set", "mktuple": "tuple"}
-# Functions whose second argument is a LINQ expression of `_` in a string.
-HIGHER_ORDER = frozenset({"map", "filter"})
-# The SQL names of `_`, one per nesting level of higher-order functions.
-LAMBDA_PREFIX = "_elem"
-# Item types an array, set or map literal cannot mix with null.
-NO_NULL_KINDS = frozenset({Kind.ARRAY, Kind.SET, Kind.MAP, Kind.TUPLE})
-MAP_KEY_KINDS = frozenset(
-    {Kind.STR, Kind.INT4, Kind.INT8, Kind.FLOAT8, Kind.BOOL, Kind.TIMESTAMP, Kind.IP4,
-     Kind.DURATION, Kind.ANY}
-)  # fmt: skip
 COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
 
@@ -160,7 +145,7 @@ class _Phase:
     offset: int | None = None
 
 
-class Analyzer:
+class Analyzer(CollectionAnalysis):
     def __init__(
         self,
         schemas: SchemaLookup,
@@ -585,116 +570,6 @@ class Analyzer:
             return TInSubquery(values, plan)
         return self._call("in", (left, right), span, phase)
 
-    def _map(self, pairs: Sequence[tuple[ast.Expr, ast.Expr]], phase: _Phase) -> TCollection:
-        """A map literal ``{k: v, ...}`` (or ``mkmap(k, v, ...)``): keys of one scalar type,
-        values of one type, as the items of array literals are typed."""
-        key_nodes = [k for k, _ in pairs]
-        value_nodes = [v for _, v in pairs]
-        keys = self._typed_collection("map", [self.expr(k, phase) for k in key_nodes], key_nodes)
-        values = self._typed_collection(
-            "map", [self.expr(v, phase) for v in value_nodes], value_nodes
-        )
-        for key, node in zip(keys.items, key_nodes, strict=True):
-            if isinstance(key, TLiteral) and key.value is None:
-                raise self.error(LinqTypeError, "A map key cannot be null", node.span)
-            if key.type.kind not in MAP_KEY_KINDS:
-                raise self.error(
-                    LinqTypeError, f"A map key must be a single value, not {key.type}", node.span
-                )
-        key_type = keys.type.element or t.ANY
-        value_type = values.type.element or t.ANY
-        items = tuple(x for pair in zip(keys.items, values.items, strict=True) for x in pair)
-        result = t.map_of(key_type, value_type)
-        _check_map_keys(self, result, key_nodes[0].span)
-        return TCollection("map", items, result)
-
-    def _constructor(
-        self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase
-    ) -> TExpr:
-        """``mkarray(...)``, ``mkset(...)``, ``mktuple(...)``, ``mkmap(k, v, ...)``: the literals'
-        typing rules, with computed items."""
-        if name == "mkmap":
-            if len(arg_nodes) % 2:
-                raise self.error(LinqTypeError, "mkmap takes keys and values in pairs", span)
-            if not arg_nodes:
-                # A map of no type at all: Arrow cannot carry DuckDB's MAP(NULL, NULL).
-                raise self.error(LinqTypeError, "mkmap needs at least one key and value", span)
-            return self._map(list(zip(arg_nodes[0::2], arg_nodes[1::2], strict=True)), phase)
-        return self.expr(ast.Collection(CONSTRUCTORS[name], arg_nodes, span), phase)
-
-    def _higher_order(
-        self, fn: FunctionDef, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase
-    ) -> TExpr:
-        """``map(arr, '_ * 2')``, ``filter(arr, '_ > 2')``: the string is a LINQ expression of the
-        element ``_`` (the outer names stay visible), analyzed here; its errors point into it."""
-        if len(arg_nodes) != 2:
-            raise self.error(
-                LinqTypeError, f"`{fn.name}' takes an array and an expression of `_'", span
-            )
-        items = self.expr(arg_nodes[0], phase)
-        text = arg_nodes[1]
-        if not (isinstance(text, ast.Literal) and text.kind is ast.LitKind.STR):
-            raise self.error(
-                LinqTypeError,
-                f"The expression of `{fn.name}' must be a string literal, as '_ * 2'",
-                text.span,
-            )
-        if items.type.kind not in (Kind.ARRAY, Kind.SET, Kind.NULL, Kind.ANY):
-            raise self.error(
-                LinqTypeError,
-                f"`{fn.name}' applies to an array or a set, not {items.type}",
-                arg_nodes[0].span,
-            )
-        depth = sum(1 for name in phase.scope if name.startswith(LAMBDA_PREFIX)) + 1
-        param = TParam(f"{LAMBDA_PREFIX}{depth}", items.type.element or t.ANY)
-        inner = _Phase(phase.source, {**phase.scope, "_": param, param.name: param}, [])
-        body = self.expr(self._lambda_body(str(text.value), text.span), inner)
-        lam = TLambda(param, body, body.type)
-        if fn.name == "filter":
-            if body.type.kind not in (Kind.BOOL, Kind.NULL, Kind.ANY):
-                raise self.error(
-                    LinqTypeError,
-                    f"The expression of `filter' must be a bool, not {body.type}",
-                    text.span,
-                )
-            result = items.type if items.type.is_collection else t.array_of(t.ANY)
-        else:
-            result = t.array_of(body.type)
-        return TCall(fn, (items, lam), result, span)
-
-    def _lambda_body(self, text: str, span: Span) -> ast.Expr:
-        """The expression in a string literal, parsed on its own. When the literal holds it
-        verbatim (no escapes) its spans are moved to their places in the query, so errors
-        point into the string; otherwise they all point at the literal."""
-        if self.source[span.start + 1 : span.end - 1] == text:
-            base = span.start + 1
-            line = self.source.count("\n", 0, base) + 1
-            column = base - (self.source.rfind("\n", 0, base) + 1) + 1
-
-            def place(inner: Span) -> Span:
-                at_column = inner.column + column - 1 if inner.line == 1 else inner.column
-                return Span(base + inner.start, base + inner.end, line + inner.line - 1, at_column)
-
-            try:
-                parsed: ast.Expr = _moved(parse_expression(text, self.meter), place)
-                return parsed
-            except LinqError as error:
-                if error.span is None:
-                    raise
-                placed = place(error.span)
-                message = error.message.replace(
-                    f"at line {error.span.line}, column {error.span.column}",
-                    f"at line {placed.line}, column {placed.column}",
-                )
-                raise type(error)(message, placed, self.source) from None
-        try:
-            moved: ast.Expr = _moved(parse_expression(text, self.meter), lambda _: span)
-            return moved
-        except LinqError as error:
-            raise self.error(
-                type(error), f"In the expression {text!r}: {error.message}", span
-            ) from None
-
     def _call(self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
         if name == "lu":
             return self._lookup_function(arg_nodes, span, phase)
@@ -757,7 +632,7 @@ class Analyzer:
             got = ", ".join(str(a.type) for a in args)
             raise self.error(LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span)
         signature, result = resolved
-        _check_map_keys(self, result, span)
+        self._check_map_keys(result, span)
         if fn.name == "at" and args[0].type.kind is Kind.MAP and isinstance(args[1], TLiteral):
             # `m["10.0.0.1"]` on a map of ip4 keys reads the key as one, as `=` would.
             key_type = args[0].type.key or t.ANY
@@ -922,33 +797,6 @@ def _default_name(node: ast.Expr | ast.Star) -> str:
     if isinstance(node, ast.Star):
         return "*"
     return format_expr(node)
-
-
-def _check_map_keys(analyzer: Analyzer, ltype: LType, span: Span) -> None:
-    """A map must know its key type, a single value's: the engines give a map of untyped keys
-    (`bag()`, `bag(null)`) a type Arrow cannot carry, and reading it aborts the process."""
-    if ltype.kind is not Kind.MAP:
-        return
-    if ltype.key is None or ltype.key.kind in (Kind.ANY, Kind.NULL):
-        raise analyzer.error(
-            LinqTypeError, "The keys of this map have no type: give it typed values", span
-        )
-    if ltype.key.kind not in MAP_KEY_KINDS:
-        raise analyzer.error(
-            LinqTypeError, f"A map key must be a single value, not {ltype.key}", span
-        )
-
-
-def _moved(node: Any, place: Callable[[Span], Span]) -> Any:
-    """A syntax tree parsed on its own with every span placed in the query."""
-    if isinstance(node, tuple):
-        return tuple(_moved(item, place) for item in node)
-    if isinstance(node, Span):
-        return place(node)
-    if not dataclasses.is_dataclass(node) or isinstance(node, type):
-        return node
-    changes = {f.name: _moved(getattr(node, f.name), place) for f in dataclasses.fields(node)}
-    return dataclasses.replace(node, **changes)
 
 
 def analyze(
