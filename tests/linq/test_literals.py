@@ -233,8 +233,9 @@ EXCLUSIONS = (
         r"\bsplitre\(",
         r"DuckDB \['.*ClickHouse None|DuckDB None, ClickHouse \[\]",
     ),
-    # A collection or tuple as text: DuckDB prints `[a, b]`, ClickHouse `['a','b']`.
-    Exclusion("str-of-a-collection", r"\bstr\(", r"DuckDB '[\[(].*ClickHouse ['\"][\[(]"),
+    # A collection, map or tuple as text: DuckDB prints `[a, b]` and `{a=1}`, ClickHouse
+    # `['a','b']` and `{'a':1}`.
+    Exclusion("str-of-a-collection", r"\bstr\(", r"DuckDB '[\[({].*ClickHouse ['\"][\[({]"),
     # ClickHouse has no null array or map: an element past the end of an array of arrays, or
     # the value of a missing key in a map of arrays, is an empty one there.
     Exclusion(
