@@ -3,6 +3,7 @@ Devo's error shapes, dates, scopes and domain confinement."""
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import json
@@ -23,6 +24,7 @@ from linqd.clock import SimulatedClock
 from linqd.config import Settings
 from linqd.datadir import DataDir, open_data_dir
 from linqd.domains import Credentials, DomainStore, TokenKind
+from linqd.linq.functions import aggregates
 
 NOW = 1_800_000_000_000
 SIGNED = itertools.count()
@@ -314,6 +316,67 @@ async def test_bytes_are_base64_text_in_every_mode(env: Env) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO((await answer("xls")).content)).active
     assert sheet is not None
     assert [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)] == rows
+
+
+# A bag, a map and a set through every mode: a map (or bag) is a JSON object, a set an array.
+COLLECTIONS = (
+    "from demo.ecommerce.data where statusCode = 404 group by method "
+    'select collectcompact(clientIpAddress) as ips, {"a": 1, "b": null} as m, {3, 1, 3} as s'
+)
+BAG = {"2130706433": 1, "2130706437": 1, "2130706441": 1}
+COLLECTION_ROW = {"method": "POST", "ips": BAG, "m": {"a": 1, "b": None}, "s": [1, 3]}
+
+
+@pytest.mark.parametrize(
+    "mode", ["json", "json/compact", "json/simple", "json/simple/compact", "msgpack"]
+)
+async def test_maps_and_bags_are_objects_in_every_json_mode(env: Env, mode: str) -> None:
+    response = await env.query({**BOUNDED, "query": COLLECTIONS, "mode": {"type": mode}})
+    assert response.status_code == 200
+    names = list(COLLECTION_ROW)
+    if mode == "json":
+        assert response.json()["object"] == [COLLECTION_ROW]
+    elif mode == "json/compact":
+        body = response.json()["object"]
+        assert body["m"]["ips"] == {"type": "map(ip4,int8)", "index": 1}
+        assert body["m"]["m"]["type"] == "map(str,int8)"
+        assert body["m"]["s"]["type"] == "set(int8)"
+        assert body["d"] == [[COLLECTION_ROW[n] for n in names]]
+    elif mode == "msgpack":
+        assert msgpack.unpackb(response.content)["object"] == [COLLECTION_ROW]
+    else:
+        lines = [json.loads(line) for line in response.text.split("\r\n") if line.strip()]
+        if mode == "json/simple":
+            assert lines == [COLLECTION_ROW]
+        else:
+            assert lines[1:] == [{"d": [COLLECTION_ROW[n] for n in names]}]
+
+
+async def test_a_map_with_ip_as_string_and_in_csv(env: Env) -> None:
+    body = {**BOUNDED, "query": COLLECTIONS, "mode": {"type": "json"}, "ipAsString": True}
+    row = (await env.query(body)).json()["object"][0]
+    assert row["ips"] == {"127.0.0.1": 1, "127.0.0.5": 1, "127.0.0.9": 1}
+    text = (await env.query({**BOUNDED, "query": COLLECTIONS, "mode": {"type": "csv"}})).text
+    header, line = [x for x in text.split("\r\n") if x][:2]
+    assert header == "method,ips,m,s"
+    cells = next(csv.reader([line]))
+    assert [json.loads(c) for c in cells[1:]] == [BAG, {"a": 1, "b": None}, [1, 3]]
+
+
+@pytest.mark.parametrize("mode", list(IN_BAND))
+async def test_collectcompact_past_its_bound_reaches_the_caller(
+    env: Env, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The bound is only known as the rows are aggregated: Devo's message comes in band, as
+    the subquery cap's does (the production bound, 100,000, is lowered to 2 here)."""
+    monkeypatch.setattr(aggregates, "COLLECTCOMPACT_MAX", 2)
+    response = await env.query({**BOUNDED, "query": COLLECTIONS, "mode": {"type": mode}})
+    assert response.status_code == 200
+    match = re.search(IN_BAND[mode], response.text)
+    assert match is not None, response.text[:300]
+    assert match.group(2).strip() == (
+        "Maximum number of elements surpassed for operation `collectcompact`"
+    )
 
 
 async def test_limit_and_offset(env: Env) -> None:

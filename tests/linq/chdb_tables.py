@@ -93,7 +93,7 @@ def normalize(value: Any) -> Any:
     if isinstance(value, list):
         return [normalize(v) for v in value]
     if isinstance(value, dict):
-        return {k: normalize(v) for k, v in value.items()}
+        return {normalize(k): normalize(v) for k, v in value.items()}
     return value
 
 

@@ -135,6 +135,15 @@ CASES: dict[str, str] = {
         f'{E} where mm2country(clientIpAddress) != "ES" group by clientIpAddress '
         "select asn(clientIpAddress) as asn, latitude(clientIpAddress) as lat, count() as n"
     ),
+    # collections
+    "map_literal": (
+        f'{E} select {{"GET": 1, "POST": 2}}[method] as m, {{"a": statusCode, "b": 0}} as codes, '
+        "{500, 404, 500} as s"
+    ),
+    "map_lambda": (
+        f"{E} select map([statusCode, bytesTransferred], '_ * 2') as doubled, "
+        "filter(split(uri, \"/\"), 'length(_) > 0') as parts"
+    ),
     # raw table and pragmas
     "raw_table": 'from my.app.test where message -> "error" select hostname, message',
     "pragmas_ignored": f'{E} where statusCode = 404 pragma comment.free:"x" pragma tz: tz("UTC")',

@@ -248,9 +248,16 @@ POOLS: dict[str, tuple[str, ...]] = {
     "bytes": ('from16("00ff")', 'md5("a")', 'toutf8("héllo")', 'from64("")'),
     "dc": ('unpackhllpp(from16("010e000041"))',),
     "coll": ('["a", "b"]', "[1, 2.5]", "{1, 2}", "[]", '["One", 77]', "[true, 1]"),
+    "map": ('{"a": 1, "b": 2}', "{404: method}", "bag(1, 2, 2)"),
 }
 ALL = tuple(e for pool in POOLS.values() for e in pool)
-PATTERNS = {"num": POOLS["int8"] + POOLS["float8"], "int": POOLS["int8"], "any": ALL}
+PATTERNS = {
+    "num": POOLS["int8"] + POOLS["float8"],
+    "int": POOLS["int8"],
+    "any": ALL,
+    # map/filter take a LINQ expression of `_` in a string.
+    "str": POOLS["str"] + ("'_ * 2'", "'_ > 1'", "'str(_)'"),
+}
 
 
 @dataclass(frozen=True)
@@ -268,8 +275,17 @@ EXCLUSIONS = (
     # A tuple as text: DuckDB prints `(1, a)`, ClickHouse `(1,'a')` (its items' types are not
     # known to the translation, as a collection's are).
     Exclusion("str-of-a-tuple", r"\bstr\(", r"DuckDB '\(.*ClickHouse ['\"]\("),
+    # A map as text: DuckDB prints `{a=1}`, ClickHouse `{'a':1}`.
+    Exclusion("str-of-a-map", r"\bstr\(", r"DuckDB '\{.*ClickHouse ['\"]\{"),
+    # ClickHouse has no null array or map: an element past the end of an array of arrays, or
+    # the value of a missing key in a map of arrays, is an empty one there.
+    Exclusion(
+        "no-null-arrays-on-clickhouse",
+        r"\b(at|at0|at1|atend)\(|\]\[",
+        r"^DuckDB None, ClickHouse (\[\]|\{\})$",
+    ),
     # A tuple as a value: ClickHouse's Arrow gives it as a struct (a dict), DuckDB as a tuple.
-    Exclusion("tuple-as-a-value", r"\(1, \"a\"\)", r"ClickHouse \{'1'"),
+    Exclusion("tuple-as-a-value", r"\(1, \"a\"\)|\bmktuple\(", r"ClickHouse .*\{'1': "),
 )
 
 FUNCTIONS: list[FunctionDef] = [fn for fn in unique_functions() if not fn.aggregate]

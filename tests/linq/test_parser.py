@@ -3,12 +3,15 @@ every example query of the spec."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from linqd.errors import LinqError, LinqSyntaxError
 from linqd.linq import ast, parse
 from linqd.linq.ast import LitKind
 from linqd.linq.format import format_expr
+from linqd.linq.parser import parse_expression
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -307,6 +310,13 @@ def test_literals(source: str, literal: ast.Literal) -> None:
         ("{k: [1], 2: {3}}", ast.MapLiteral(
             ((N("k"), ast.Collection("array", (I(1),))),
              (I(2), ast.Collection("set", (I(3),)))))),
+        ('{"a": 1}', ast.MapLiteral(((S("a"), I(1)),))),
+        ('{"a": {"b": 1}}', ast.MapLiteral(((S("a"), ast.MapLiteral(((S("b"), I(1)),))),))),
+        ('{"a": x + 1, b: f(y)}', ast.MapLiteral(
+            ((S("a"), ast.Binary("+", N("x"), I(1))), (N("b"), C("f", N("y")))))),
+        ('{1 + 2: "x"}', ast.MapLiteral(((ast.Binary("+", I(1), I(2)), S("x")),))),
+        ('{"a": 1}["a"]', ast.Index(ast.MapLiteral(((S("a"), I(1)),)), S("a"))),
+        ('{"a", "b"}', ast.Collection("set", (S("a"), S("b")))),
         ("(a)", N("a")),
         ("((a))", N("a")),
     ],
@@ -646,3 +656,24 @@ def test_spec_example_parses(spec_example: str) -> None:
     query = parse(spec_example)
     assert query.table
     assert isinstance(query, ast.Query)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('{"a": 1, "b"}', "':'"),  # once a map, every item is key: value
+        ('{"a": 1, 2, 3}', "':'"),
+        ('{"a", "b": 1}', "'}'"),  # once a set, no item has a value
+        ('{"a": }', "<ID>"),
+        ('{"a": 1', "'}'"),
+    ],
+)
+def test_map_literal_errors(source: str, expected: str) -> None:
+    with pytest.raises(LinqSyntaxError, match=f"Was expecting one of: .*{re.escape(expected)}"):
+        where_expr(source)
+
+
+def test_parse_expression_reads_one_expression_only() -> None:
+    assert parse_expression("_ * 2") == ast.Binary("*", N("_"), I(2))
+    with pytest.raises(LinqSyntaxError, match="<EOF>"):
+        parse_expression("_ * 2 select")

@@ -55,6 +55,14 @@ COMPUTED: dict[str, Callable[[LineDialect], exp.Expression]] = {
     ),
     "flags": lambda d: exp.Array(expressions=[_c("b")]),
     "docs": lambda d: exp.Array(expressions=[_c("j")]),
+    # Maps (and bags) are made by queries too; their keys are never null.
+    "scores": lambda d: _map(d, [_s("a"), _s('q"u\\o/te\n')], [_c("f"), _c("f")]),
+    "texts": lambda d: _map(d, [_s("x")], [_c("s")]),
+    "by_time": lambda d: _map(d, [_c("eventdate")], [_c("ip")]),
+    "by_number": lambda d: _map(
+        d, [exp.Literal.number(7), exp.Literal.number(-1)], [_c("b"), _c("b")]
+    ),
+    "nested_map": lambda d: _map(d, [_s("k")], [exp.Array(expressions=[_c("b")])]),
 }
 COLUMNS = (
     *STORED,
@@ -65,6 +73,11 @@ COLUMNS = (
     ResultColumn("nested", t.array_of(t.array_of(t.FLOAT8))),
     ResultColumn("flags", t.array_of(t.BOOL)),
     ResultColumn("docs", t.array_of(t.JSON)),
+    ResultColumn("scores", t.map_of(t.STR, t.FLOAT8)),
+    ResultColumn("texts", t.map_of(t.STR, t.STR)),
+    ResultColumn("by_time", t.map_of(t.TIMESTAMP, t.IP4)),
+    ResultColumn("by_number", t.map_of(t.INT8, t.BOOL)),
+    ResultColumn("nested_map", t.map_of(t.STR, t.array_of(t.BOOL))),
 )
 
 CONTROL = "".join(chr(i) for i in range(32)) + "\x7f"
@@ -120,6 +133,18 @@ EVENTDATES = [1704164645678, -1, 0, 1711846799001, 951782400000, -500_000_000_12
 
 def _c(name: str) -> exp.Expression:
     return exp.column(name, quoted=True)
+
+
+def _s(text: str) -> exp.Expression:
+    return exp.Literal.string(text)
+
+
+def _map(
+    d: LineDialect, keys: list[exp.Expression], values: list[exp.Expression]
+) -> exp.Expression:
+    name = "mapFromArrays" if d.engine == "clickhouse" else "map"
+    key_list, value_list = exp.Array(expressions=keys), exp.Array(expressions=values)
+    return exp.Anonymous(this=name, expressions=[key_list, value_list])
 
 
 def _array(*names: str) -> exp.Expression:
@@ -307,3 +332,20 @@ def test_compiled_queries_give_the_same_lines(stored: Any, linq: str) -> None:
             rows = store.fetch(line_select(compiled.expression, line))
             got[engine][mode] = sorted(str(r[0]).encode() for r in rows)
     assert got["clickhouse"] == got["duckdb"]
+
+
+def test_maps_are_json_objects(stored: Any) -> None:
+    """A map is an object in the JSON modes, and its JSON text in csv: keys as text (a
+    timestamp's as its epoch ms, a number's digits), values as the columns' values."""
+    names = ["scores", "texts", "by_time", "by_number", "nested_map"]
+    columns = [c for c in COLUMNS if c.name in names]
+    first = json.loads(both(stored, Mode.JSON_SIMPLE, EncodeOptions(ip_as_string=True), columns)[0])
+    assert first == {
+        "scores": {"a": 0.1, 'q"u\\o/te\n': 0.1},
+        "texts": {"x": "plain"},
+        "by_time": {str(EVENTDATES[0]): "127.0.0.1"},
+        "by_number": {"7": True, "-1": True},
+        "nested_map": {"k": [True]},
+    }
+    csv_line = both(stored, Mode.CSV, EncodeOptions(), columns[1:2])[0]
+    assert csv_line == b'"{""x"":""plain""}"'

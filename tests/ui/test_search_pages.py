@@ -19,9 +19,12 @@ from linqd.alerts.service import AlertServices
 from linqd.api.gate import Gate
 from linqd.api.search import SearchAPI, StreamedAnswer
 from linqd.config import Settings
+from linqd.linq import types as t
+from linqd.linq.ir import ResultColumn
 from linqd.linq.lexer import tokenize
 from linqd.linq.tokens import T
 from linqd.ui import live_tail
+from linqd.ui.display import cell_text
 from linqd.ui.live_tail import LiveTail
 from linqd.ui.search_text import identifier, string_literal, top_values_query, with_filter
 from linqd.ui.services import ConsoleServices
@@ -544,3 +547,11 @@ async def test_fragments_need_a_session(console: Console) -> None:
         for path in ("results", "rows", "field", "download", "live", "catalogue", "history"):
             answer = await client.get(f"/ui/search/{path}?{urlencode(search_params('from x'))}")
             assert answer.status_code == 401 and answer.headers["HX-Redirect"] == "/ui/login"
+
+
+def test_a_map_cell_is_its_json_object() -> None:
+    """Arrow hands a map over as (key, value) pairs; the console shows the API's object."""
+    bag = ResultColumn("codes", t.map_of(t.INT8, t.INT8))
+    assert cell_text([(200, 3), (404, 1)], bag, dt.UTC) == '{"200": 3, "404": 1}'
+    addresses = ResultColumn("by_ip", t.map_of(t.IP4, t.STR))
+    assert cell_text([(2130706433, "é")], addresses, dt.UTC) == '{"127.0.0.1": "é"}'

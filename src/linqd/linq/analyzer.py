@@ -31,6 +31,7 @@ from . import alldata, ast
 from . import types as t
 from .addresses import parse_ip6, parse_mac, parse_net6
 from .alldata import ALL_DATA, TableCatalog, with_union
+from .collection_analysis import CONSTRUCTORS, HIGHER_ORDER, NO_NULL_KINDS, CollectionAnalysis
 from .format import format_expr
 from .functions import CATALOGUE
 from .functions.base import FunctionDef, resolve
@@ -158,7 +159,7 @@ class _Phase:
     offset: int | None = None
 
 
-class Analyzer:
+class Analyzer(CollectionAnalysis):
     def __init__(
         self,
         schemas: SchemaLookup,
@@ -421,8 +422,8 @@ class Analyzer:
                 return TCollection("tuple", tuple(self.expr(i, phase) for i in items), t.TUPLE)
             case ast.Collection(kind=kind, items=items):
                 return self._collection(kind, items, phase)
-            case ast.MapLiteral():
-                raise self.error(LinqTypeError, "Map literals are not supported here", node.span)
+            case ast.MapLiteral(items=pairs):
+                return self._map(pairs, phase)
             case ast.Subquery():
                 raise self.error(
                     LinqTypeError, "A subquery must follow `in` or be indexed", node.span
@@ -507,6 +508,9 @@ class Analyzer:
             element = t.STR if strings else t.ANY
         typed: list[TExpr] = []
         for item, node in zip(items, nodes, strict=True):
+            if item.type.kind is Kind.NULL and element.kind in NO_NULL_KINDS:
+                # The engines cannot mix null with arrays or maps (ClickHouse has no null array).
+                raise self._element_error(kind, element, item, node)
             if isinstance(item, TLiteral) and item.value is not None and item.type != element:
                 converted = _widen_literal(item, element)
                 if converted is None:
@@ -607,12 +611,16 @@ class Analyzer:
     def _call(self, name: str, arg_nodes: tuple[ast.Expr, ...], span: Span, phase: _Phase) -> TExpr:
         if name == "lu":
             return self._lookup_function(arg_nodes, span, phase)
+        if name in CONSTRUCTORS or name == "mkmap":
+            return self._constructor(name, arg_nodes, span, phase)
         fn = self.functions.get(name)
         if fn is None:
             refusal = REFUSED.get(name)
             if refusal is not None:
                 raise self.error(UnavailableFunctionError, refusal.message(name), span)
             raise self.error(UnknownFunctionError, f"No function named `{name}'", span)
+        if fn.name in HIGHER_ORDER:
+            return self._higher_order(fn, arg_nodes, span, phase)
         if fn.aggregate:
             if phase.pre_scope is None:
                 raise self.error(
@@ -634,6 +642,9 @@ class Analyzer:
             args.append(self._collection(last.kind, last.items, phase, membership=not untyped))
         else:
             args = [self.expr(a, phase) for a in arg_nodes]
+        if fn.name == "bag" and not (len(args) == 1 and args[0].type.is_collection):
+            # bag(1, 2, 2) is the bag of [1, 2, 2]: the arguments typed as an array literal's.
+            args = [self._typed_collection("array", args, arg_nodes)]
         if fn.name in NETWORKS and len(args) == 1 and isinstance(args[0], TLiteral):
             # A constant network folds into a literal, so `ip in net4("10.0.0.0/8")` is a range.
             folded = coerce_literal(args[0].value, NETWORKS[fn.name])
@@ -663,6 +674,13 @@ class Analyzer:
             got = ", ".join(str(a.type) for a in args)
             raise self.error(LinqTypeError, f"Function `{name}' takes {wanted}, not ({got})", span)
         signature, result = resolved
+        self._check_map_keys(result, span)
+        if fn.name == "at" and args[0].type.kind is Kind.MAP and isinstance(args[1], TLiteral):
+            # `m["10.0.0.1"]` on a map of ip4 keys reads the key as one, as `=` would.
+            key_type = args[0].type.key or t.ANY
+            converted = coerce_literal(args[1].value, key_type)
+            if converted is not None and args[1].type != key_type:
+                args[1] = converted
         if common is not None:
             # `ifthenelse(c, null, "x")` is a str and `nvl(int, 2.5)` a float8: the shared type.
             result = common
@@ -732,7 +750,7 @@ class Analyzer:
                 as_net = coerce_literal(container.value, net)
                 if as_net is not None and "/" in text:
                     return as_net
-        if not isinstance(container, TCollection) or container.kind == "tuple":
+        if not isinstance(container, TCollection) or container.kind in ("tuple", "map"):
             return container
         if value.type.kind in (Kind.ANY, Kind.NULL):
             return container  # typed on its own (`_call`)

@@ -51,8 +51,26 @@ class TBucket:
 
 @dataclass(frozen=True)
 class TCollection:
-    kind: str  # "set", "array", "tuple"
+    kind: str  # "set", "array", "tuple", "map" (items: key, value, key, value ...)
     items: tuple[TExpr, ...]
+    type: LType
+
+
+@dataclass(frozen=True)
+class TParam:
+    """The element ``_`` inside the expression of a higher-order function (``map``, ``filter``);
+    ``name`` is its SQL name, one per nesting level."""
+
+    name: str
+    type: LType
+
+
+@dataclass(frozen=True)
+class TLambda:
+    """``_ * 2`` of ``map(arr, '_ * 2')``: a function of one element; ``type`` is the body's."""
+
+    param: TParam
+    body: TExpr
     type: LType
 
 
@@ -74,7 +92,9 @@ class TLookup:
     type: LType
 
 
-TExpr = TColumn | TLiteral | TCall | TBucket | TCollection | TInSubquery | TLookup
+TExpr = (
+    TColumn | TLiteral | TCall | TBucket | TCollection | TInSubquery | TLookup | TParam | TLambda
+)
 
 
 def is_aggregate(expr: TExpr) -> bool:
@@ -86,6 +106,8 @@ def is_aggregate(expr: TExpr) -> bool:
         return any(is_aggregate(v) for v in expr.values)
     if isinstance(expr, TLookup):
         return any(is_aggregate(k) for k in expr.keys)
+    if isinstance(expr, TLambda):
+        return is_aggregate(expr.body)
     return False
 
 
@@ -94,6 +116,8 @@ def uses_bucket(expr: TExpr) -> bool:
         return True
     if isinstance(expr, TCall):
         return any(uses_bucket(a) for a in expr.args)
+    if isinstance(expr, TLambda):
+        return uses_bucket(expr.body)
     return False
 
 
@@ -109,6 +133,8 @@ def mentions_column(expr: TExpr, name: str) -> bool:
             return any(mentions_column(v, name) for v in expr.values)
         case TLookup():
             return any(mentions_column(k, name) for k in expr.keys)
+        case TLambda():
+            return mentions_column(expr.body, name)
     return False
 
 
@@ -195,6 +221,8 @@ def subplans(plan: Plan) -> list[Plan]:
             case TCollection():
                 for item in expr.items:
                     visit_expr(item)
+            case TLambda():
+                visit_expr(expr.body)
 
     for stage in stages(plan):
         for expr in (*stage.where, *stage.having, *(o.expr for o in stage.outputs)):

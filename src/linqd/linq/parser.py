@@ -469,6 +469,19 @@ def _join(left: ast.Expr, right: ast.Expr) -> Span:
     return Span(a.start, max(a.end, b.end), a.line, a.column)
 
 
+def parse_expression(source: str, meter: Meter | None = None) -> ast.Expr:
+    """One expression and nothing after it: the body of a higher-order function's string,
+    ``map(arr, '_ * 2')``. Spans are offsets into ``source``."""
+    parser = Parser(source, meter)
+    try:
+        expr = parser._parse_expr()
+        if parser.tok.type is not T.EOF:
+            raise parser._error(["<EOF>"])
+    except RecursionError:
+        raise LinqLimitError("Query nested too deeply", None, source) from None
+    return expr
+
+
 def parse(source: str, meter: Meter | None = None) -> ast.Query:
     """Parse LINQ text; raises a ``LinqError`` and nothing else."""
     try:

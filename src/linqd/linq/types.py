@@ -42,13 +42,20 @@ class Kind(Enum):
 
 @dataclass(frozen=True)
 class LType:
+    """A type; ``element`` is the item type of an array or set and the value type of a map,
+    ``key`` a map's key type. A map's name carries both, ``map(str,int8)``, as an array's
+    carries its item type."""
+
     kind: Kind
     element: LType | None = None
+    key: LType | None = None
 
     @property
     def name(self) -> str:
         if self.kind in (Kind.ARRAY, Kind.SET) and self.element is not None:
             return f"{self.kind.value}({self.element.name})"
+        if self.kind is Kind.MAP and self.element is not None and self.key is not None:
+            return f"map({self.key.name},{self.element.name})"
         return self.kind.value
 
     def __str__(self) -> str:
@@ -91,6 +98,9 @@ TEMPLATE = LType(Kind.TEMPLATE)
 DC = LType(Kind.DC)
 BYTES = LType(Kind.BYTES)
 MAP = LType(Kind.MAP)
+# An array or set of any element (signature patterns).
+ARRAY = LType(Kind.ARRAY)
+SET = LType(Kind.SET)
 TUPLE = LType(Kind.TUPLE)
 NULL = LType(Kind.NULL)
 ANY = LType(Kind.ANY)
@@ -102,6 +112,10 @@ def array_of(element: LType) -> LType:
 
 def set_of(element: LType) -> LType:
     return LType(Kind.SET, element)
+
+
+def map_of(key: LType, value: LType) -> LType:
+    return LType(Kind.MAP, value, key)
 
 
 _BY_NAME = {
@@ -125,6 +139,8 @@ _BY_NAME = {
         DC,
         BYTES,
         MAP,
+        ARRAY,
+        SET,
         TUPLE,
         TEMPLATE,
     )
@@ -141,8 +157,15 @@ _ALIASES = {
 
 
 def parse_type(name: str) -> LType:
-    """A type from its Devo name; ``array(str)``/``set(ip4)`` nest."""
+    """A type from its Devo name; ``array(str)``/``set(ip4)``/``map(str,int8)`` nest."""
     text = name.strip().lower()
+    if text.startswith("map(") and text.endswith(")"):
+        inner = text[4:-1]
+        depth = 0
+        for index, char in enumerate(inner):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if char == "," and depth == 0:
+                return map_of(parse_type(inner[:index]), parse_type(inner[index + 1 :]))
     for kind in (Kind.ARRAY, Kind.SET):
         prefix = kind.value + "("
         if text.startswith(prefix) and text.endswith(")"):

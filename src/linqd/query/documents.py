@@ -50,6 +50,8 @@ def json_value(value: Any, ltype: LType, options: EncodeOptions) -> Any:
     if isinstance(value, bytes):
         # bytes (and dc sketches, packed) as the line modes send them: base64 text.
         return base64.b64encode(value).decode("ascii")
+    if ltype.kind is Kind.MAP and isinstance(value, (list, dict)):
+        return map_object(value, ltype, options)
     if isinstance(value, (list, tuple)) and ltype.is_collection:
         return [json_value(v, (ltype.element or ANY), options) for v in value]
     if isinstance(value, dt.datetime):
@@ -68,6 +70,21 @@ def json_value(value: Any, ltype: LType, options: EncodeOptions) -> Any:
         except (ValueError, RecursionError):
             return value
     return value
+
+
+def map_object(value: list[Any] | dict[Any, Any], ltype: LType, options: EncodeOptions) -> Any:
+    """A map (or bag) as a JSON object, as the line modes write it (``query/lines.py``): each
+    key as its text, a timestamp's as its epoch ms. Arrow gives a map as (key, value) pairs."""
+    pairs = value.items() if isinstance(value, dict) else value
+    out: dict[str, Any] = {}
+    for key, item in pairs:
+        plain = json_value(key, ltype.key or ANY, options)
+        if isinstance(plain, bool):
+            text = "true" if plain else "false"
+        else:
+            text = plain if isinstance(plain, str) else str(plain)
+        out[text] = json_value(item, ltype.element or ANY, options)
+    return out
 
 
 def encode_msgpack(

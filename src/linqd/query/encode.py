@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ..linq.ir import ResultColumn
 from ..linq.types import Kind, ip4_dotted
-from .documents import json_value
+from .documents import json_value, map_object
 from .modes import EncodeOptions
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -35,6 +35,8 @@ def text_value(value: Any, column: ResultColumn) -> str:
         return ip4_dotted(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
+    if column.type.kind is Kind.MAP and isinstance(value, (list, dict)):
+        value = map_object(value, column.type, EncodeOptions())
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)
     return str(value)

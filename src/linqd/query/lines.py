@@ -10,8 +10,9 @@ decided here, for every engine; how an engine writes each step is its ``LineDial
 JSON values: timestamps are epoch ms, ip4 an integer (dotted with ``ipAsString``), ip6, net6
 and mac their canonical text (``linq/addresses.py``; the compiled query already gives them so),
 bytes (and ``dc`` sketches) standard base64 text with padding (in csv/tsv cells too),
-durations ms, ``json`` columns embedded as JSON (text that does not parse goes as a string),
-NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
+durations ms, maps and bags objects (each key as its text: a timestamp's is its epoch
+ms, a number's its digits), ``json`` columns embedded as JSON (text that does not parse goes as
+a string), NaN/±Infinity are ``null`` (not JSON). DuckDB spells some floats unlike ``json.dumps``
 (``1e20`` → ``100000000000000000000.0``, ``1e-07`` → ``1e-7``) and writes ``\\u000F`` for
 ``\\u000f``: the same values to any JSON parser, and devo-sdk only parses these lines. ``json``
 text is written back compact as DuckDB reads it (trailing commas, NaN and Infinity accepted).
@@ -133,7 +134,24 @@ def _json_value(
             name = f"x{depth}"
             element = _json_value(d, exp.column(name), _elem(ltype), options, depth + 1)
             return d.json_list(ref, name, element)
+        case Kind.MAP:
+            k, v = f"k{depth}", f"v{depth}"
+            key = _key_text(d, exp.column(k), ltype.key or ANY, options)
+            value = _json_value(d, exp.column(v), _elem(ltype), options, depth + 1)
+            return d.json_map(ref, (k, v), key, value)
     return d.json_other(ref)
+
+
+def _key_text(
+    d: LineDialect, ref: exp.Expression, ltype: LType, options: EncodeOptions
+) -> exp.Expression:
+    """A map key as its JSON object key: text as it is, a timestamp as its epoch ms, other
+    values as their csv text (numbers, true/false, ip4 as ``ipAsString`` says)."""
+    if ltype.kind is Kind.TIMESTAMP:
+        return d.to_text(d.epoch_ms(ref))
+    if ltype.kind in (Kind.ANY, Kind.NULL):
+        return d.to_text(ref)
+    return _text_value(d, ref, ltype, options)
 
 
 def _elem(ltype: LType) -> LType:

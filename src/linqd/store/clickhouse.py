@@ -77,6 +77,9 @@ from ..errors import (
 )
 from ..linq import TOO_DEEP
 from ..linq.compile.clickhouse import BINARY_FIELD
+
+# A limit the query's own aggregation reports as it runs: Devo's message, the failure's text.
+from ..linq.functions.aggregates import COLLECTCOMPACT_MESSAGE
 from ..linq.types import Kind, LType, parse_type
 from ..meta import MetaStore
 from ..reference import TRIE_KEY, References, is_reference_table, reference_table, trie_name
@@ -130,6 +133,8 @@ def compiler_settings() -> dict[str, int | str]:
 def engine_error(text: str) -> LinqdError:
     """An engine failure as a linqd error: the subquery cap keeps its text from the marker on
     (without ClickHouse's ``while executing …`` context), anything else is QueryFailed."""
+    if COLLECTCOMPACT_MESSAGE in text:
+        return QueryLimitError(COLLECTCOMPACT_MESSAGE)
     cap = _CAP.search(text)
     if cap is not None:
         return QueryLimitError(cap.group(0))
@@ -584,7 +589,8 @@ class ClickHouseStore(EventStore):
             table = self._backend.query(sql, params)
         except EngineFailure as error:
             raise engine_error(error.text) from None
-        columns = [c.to_pylist() for c in _naive_utc(table).columns]
+        # Maps as dicts, as DuckDB's own rows give them.
+        columns = [c.to_pylist(maps_as_pydicts="strict") for c in _naive_utc(table).columns]
         return list(zip(*columns, strict=True)) if columns else []
 
     def stream(

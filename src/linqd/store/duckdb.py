@@ -31,6 +31,9 @@ from ..errors import (
     TableRefused,
 )
 from ..linq import TOO_DEEP
+
+# A limit the query's own aggregation reports as it runs: Devo's message, the failure's text.
+from ..linq.functions.aggregates import COLLECTCOMPACT_MESSAGE
 from ..linq.types import Kind, LType, parse_type
 from ..lookup_tables import is_lookup, is_lookup_storage, lookup_storage
 from ..meta import MetaStore
@@ -109,6 +112,8 @@ def _table_ddl(schema: TableSchema) -> str:
 def engine_error(error: duckdb.Error | OSError) -> LinqdError:
     """An engine failure as a linqd error (Arrow's batch reader reports them as OSError)."""
     text = str(error)
+    if COLLECTCOMPACT_MESSAGE in text:
+        return QueryLimitError(COLLECTCOMPACT_MESSAGE)
     if CAP_MARKER in text:
         return QueryLimitError(text[text.index(CAP_MARKER) :].strip())
     return QueryFailed(f"Query failed: {text.splitlines()[0] if text else type(error).__name__}")

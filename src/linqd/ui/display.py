@@ -16,6 +16,8 @@ from markupsafe import Markup, escape
 
 from ..linq.ir import ResultColumn
 from ..linq.types import Kind, ip4_dotted
+from ..query.documents import map_object
+from ..query.modes import EncodeOptions
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -41,6 +43,9 @@ def cell_text(value: Any, column: ResultColumn, zone: dt.tzinfo) -> str | None:
         return ip4_dotted(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if column.type.kind is Kind.MAP and isinstance(value, (list, dict)):
+        # Arrow's (key, value) pairs, shown as the JSON object the API sends.
+        value = map_object(value, column.type, EncodeOptions(ip_as_string=True))
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ...columns import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN
-from ...errors import LinqTypeError, Span
+from ...errors import LinqError, LinqTypeError, Span
 from ...lookup_tables import is_lookup, lookup_storage
 from .. import alldata
 from ..addresses import net6_text
+from ..functions import lists
 from ..functions.addresses import ip6_literal, mac_literal, result_text, text_in_results
 from ..functions.base import NOT_CONSTANT, Arg, cast, lit
 from ..functions.helpers import SQL_TYPES, sql_type
@@ -32,8 +33,10 @@ from ..ir import (
     TColumn,
     TExpr,
     TInSubquery,
+    TLambda,
     TLiteral,
     TLookup,
+    TParam,
     UnionTable,
 )
 from ..limits import Meter, refuse
@@ -367,7 +370,13 @@ class Compiler(ABC):
         translate = expr.fn.translate.get(self.engine)
         if translate is None:
             raise LinqTypeError(f"Function `{expr.fn.name}' is not available on {self.engine}")
-        return translate(self, args, expr.type)
+        try:
+            return translate(self, args, expr.type)
+        except LinqError as error:
+            # A translator's refusal (a constant it needs, types it cannot mix) points at the call.
+            if error.span is None:
+                error.span = expr.span
+            raise
 
     def bucket_sql(self, expr: TBucket) -> exp.Expression:
         return self.time_bucket_sql(expr.period_ms)
@@ -377,10 +386,45 @@ class Compiler(ABC):
         """The start of the UTC-epoch-aligned bucket of ``period_ms`` holding the event."""
 
     def collection_sql(self, expr: TCollection) -> exp.Expression:
+        if expr.kind == "map":
+            return self._map_sql(expr)
+        if expr.kind == "set" and all(isinstance(i, TLiteral) for i in expr.items):
+            # A constant set is folded here as the engines would make it (``lists.as_set``):
+            # `x in {404, 500}` keeps its literal list.
+            literals = _distinct_sorted([i for i in expr.items if isinstance(i, TLiteral)])
+            return exp.Array(expressions=[self.expr_sql(i) for i in literals])
         items = [self.expr_sql(i) for i in expr.items]
         if expr.kind == "tuple":
             return exp.Tuple(expressions=items)
+        if expr.kind == "set":
+            return lists.as_set(self, exp.Array(expressions=items))
         return exp.Array(expressions=items)
+
+    def _map_sql(self, expr: TCollection) -> exp.Expression:
+        keys, values = list(expr.items[0::2]), list(expr.items[1::2])
+        if all(isinstance(k, TLiteral) for k in keys):
+            # Constant keys are made unique here: the last value of a key, at its first place.
+            entries: dict[object, TExpr] = {}
+            for key, value in zip(keys, values, strict=True):
+                assert isinstance(key, TLiteral)
+                entries[key.value] = value
+            literal_keys = [TLiteral(k, expr.type.key or keys[0].type) for k in entries]
+            return lists.make_map(
+                self,
+                exp.Array(expressions=[self.expr_sql(k) for k in literal_keys]),
+                exp.Array(expressions=[self.expr_sql(v) for v in entries.values()]),
+            )
+        return lists.unique_map(
+            self,
+            exp.Array(expressions=[self.expr_sql(k) for k in keys]),
+            exp.Array(expressions=[self.expr_sql(v) for v in values]),
+        )
+
+    def param_sql(self, expr: TParam) -> exp.Expression:
+        return exp.column(expr.name)
+
+    def lambda_sql(self, expr: TLambda) -> exp.Expression:
+        return lists.lam(self.expr_sql(expr.body), expr.param.name)
 
     def subquery_bounds(self, plan: Plan) -> Bounds:
         """Subqueries inherit the outer range unless they filter eventdate themselves."""
@@ -511,6 +555,17 @@ def _const(expr: TExpr) -> object:
     if isinstance(expr, TCollection) and all(isinstance(i, TLiteral) for i in expr.items):
         return [i.value for i in expr.items]  # type: ignore[union-attr]
     return NOT_CONSTANT
+
+
+def _distinct_sorted(items: list[TLiteral]) -> list[TLiteral]:
+    """A constant set's items as the engines make a set (``lists.as_set``): distinct, sorted,
+    without null. Values are compared only with values of their own type."""
+    distinct = {
+        (i.type.kind.value, type(i.value).__name__, i.value): i
+        for i in items
+        if i.value is not None
+    }
+    return [distinct[key] for key in sorted(distinct)]
 
 
 def _and_all(conditions: Sequence[exp.Expression]) -> exp.Expression:

@@ -65,8 +65,19 @@ class LineDialect(ABC):
         ``param``, the lambda's parameter)."""
 
     @abstractmethod
+    def json_map(
+        self,
+        ref: exp.Expression,
+        params: tuple[str, str],
+        key: exp.Expression,
+        value: exp.Expression,
+    ) -> exp.Expression:
+        """A map (or bag) as a JSON object: ``key`` is the text of an entry's key and ``value``
+        its JSON value, over the columns ``params`` (the key's and the value's)."""
+
+    @abstractmethod
     def json_other(self, ref: exp.Expression) -> exp.Expression:
-        """Any other value (maps, tuples, untyped nulls) as the engine encodes it."""
+        """Any other value (tuples, untyped nulls) as the engine encodes it."""
 
     @abstractmethod
     def json_object(self, pairs: Sequence[tuple[str, exp.Expression]]) -> exp.Expression:

@@ -247,6 +247,19 @@ class ClickHouseLines(LineDialect):
         items = call("arrayStringConcat", call("arrayMap", lam, ref), lit(","))
         return call("concat", lit("["), items, lit("]"))
 
+    def json_map(
+        self,
+        ref: exp.Expression,
+        params: tuple[str, str],
+        key: exp.Expression,
+        value: exp.Expression,
+    ) -> exp.Expression:
+        k, v = params
+        entry = call("concat", self.json_string(key), lit(":"), _null_as(value, "null"))
+        lam = exp.Lambda(this=entry, expressions=[exp.to_identifier(k), exp.to_identifier(v)])
+        entries = call("arrayMap", lam, call("mapKeys", ref), call("mapValues", ref))
+        return call("concat", lit("{"), call("arrayStringConcat", entries, lit(",")), lit("}"))
+
     def json_other(self, ref: exp.Expression) -> exp.Expression:
         return _escaped(ref)
 

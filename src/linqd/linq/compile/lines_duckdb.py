@@ -59,6 +59,22 @@ class DuckDBLines(LineDialect):
         lam = exp.Lambda(this=element, expressions=[exp.to_identifier(param)])
         return call("list_transform", ref, lam)
 
+    def json_map(
+        self,
+        ref: exp.Expression,
+        params: tuple[str, str],
+        key: exp.Expression,
+        value: exp.Expression,
+    ) -> exp.Expression:
+        # to_json writes a MAP(VARCHAR, ...) as an object: the keys made text, the values
+        # converted as list elements are.
+        k, v = params
+        keys = self.json_list(call("map_keys", ref), k, key)
+        values = self.json_list(call("map_values", ref), v, value)
+        return _case(
+            exp.Not(this=exp.Is(this=ref, expression=exp.Null())), call("map", keys, values)
+        )
+
     def json_other(self, ref: exp.Expression) -> exp.Expression:
         return ref
 

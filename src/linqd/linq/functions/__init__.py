@@ -12,6 +12,7 @@ from types import MappingProxyType
 from . import (
     addresses,
     aggregates,
+    collections,
     conversion,
     encodings,
     geo,
@@ -51,6 +52,7 @@ MODULES = (
     sketches,
     numberformat,
     introspection,
+    collections,
 )
 
 

@@ -12,8 +12,9 @@ from sqlglot import exp
 
 from ...columns import SEQ_COLUMN
 from ..types import LType
+from . import lists
 from .base import Arg, Context, FunctionDef, Translator, call, cast, lit, sig
-from .helpers import case, on_clickhouse
+from .helpers import case, on_clickhouse, sql_type
 
 # DuckDB's aggregate names → ClickHouse's.
 CLICKHOUSE_AGGREGATES = {
@@ -123,9 +124,9 @@ def _sum2(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("sum", exp.Mul(this=value, expression=value))
 
 
-def _ch_collect(distinct: bool, sort: bool, value: exp.Expression) -> exp.Expression:
+def _ch_collect(sort: bool, value: exp.Expression) -> exp.Expression:
     # groupArray skips nulls, DuckDB's list() keeps them: a one-element tuple is never null.
-    gather = call("groupUniqArray" if distinct else "groupArray", call("tuple", value))
+    gather = call("groupArray", call("tuple", value))
     element = exp.to_identifier("t")
     first = exp.Lambda(this=call("tupleElement", exp.column("t"), lit(1)), expressions=[element])
     out = call("arrayMap", first, gather)
@@ -134,13 +135,41 @@ def _ch_collect(distinct: bool, sort: bool, value: exp.Expression) -> exp.Expres
 
 def _collect(distinct: bool, sort: bool = False) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if distinct:
+            # A set as every set is: distinct, sorted, without null (``lists.as_set``).
+            return lists.as_set(ctx, _collect(False)(ctx, args, result))
         if on_clickhouse(ctx):
-            return _ch_collect(distinct, sort, args[0].sql)
-        value: exp.Expression = exp.Distinct(expressions=[args[0].sql]) if distinct else args[0].sql
-        out = call("list", value)
+            return _ch_collect(sort, args[0].sql)
+        out = call("list", args[0].sql)
         return call("list_sort", out) if sort else out
 
     return translate
+
+
+# Devo's bound on collectcompact's distinct values (spec §11); tests may lower it.
+COLLECTCOMPACT_MAX = 100_000
+COLLECTCOMPACT_MESSAGE = "Maximum number of elements surpassed for operation `collectcompact`"
+
+
+def _collectcompact(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """Each distinct non-null value → its count (a bag), sorted by value; the query fails
+    with Devo's message past ``COLLECTCOMPACT_MAX`` distinct values."""
+    value = args[0].sql
+    over = lit(COLLECTCOMPACT_MAX)
+    if on_clickhouse(ctx):
+        # sumMap sums the counts by key and sorts the keys; a null value is left out.
+        ones = call("map", call("assumeNotNull", value), call("toInt64", lit(1)))
+        counts = call("sumMapIf", ones, exp.Not(this=exp.Is(this=value, expression=exp.Null())))
+        too_many = exp.GT(this=call("length", counts), expression=over)
+        check = call("throwIf", too_many, lit(COLLECTCOMPACT_MESSAGE))
+        return call("if", exp.EQ(this=check, expression=lit(0)), counts, counts)
+    # histogram() is sorted by value, leaves nulls out, and is null when there is none.
+    bag_type = f"MAP({sql_type(args[0].type)}, BIGINT)"
+    counts = exp.Coalesce(
+        this=cast(call("histogram", value), bag_type), expressions=[cast(call("map"), bag_type)]
+    )
+    too_many = exp.GT(this=call("cardinality", counts), expression=over)
+    return case((too_many, call("error", lit(COLLECTCOMPACT_MESSAGE))), default=counts)
 
 
 def _sizedistinct(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -267,7 +296,19 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     ),
     _aggregate(("collect",), "any -> array($0)", "All values, as an array.", _collect(False)),
     _aggregate(
-        ("collectdistinct",), "any -> set($0)", "The distinct values, as a set.", _collect(True)
+        ("collectcompact",),
+        "any -> bag($0)",
+        "Each distinct non-null value with how many times it occurs: a bag, i.e. a map "
+        "value → count sorted by value (empty when there is none). More than 100,000 distinct "
+        "values make the query fail with Devo's message `Maximum number of elements surpassed "
+        "for operation `collectcompact``.",
+        _collectcompact,
+    ),
+    _aggregate(
+        ("collectdistinct",),
+        "any -> set($0)",
+        "The distinct non-null values, as a set (sorted).",
+        _collect(True),
     ),
     _aggregate(
         ("collectsorted",), "any -> array($0)", "All values, sorted.", _collect(False, sort=True)

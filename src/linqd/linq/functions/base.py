@@ -155,22 +155,49 @@ def accepts(pattern: str, actual: LType, literal: bool) -> bool:
 
 
 def result_type(signature: Signature, args: Sequence[LType]) -> LType:
-    spec = signature.returns
+    return _spec_type(signature.returns, args)
+
+
+def _spec_type(spec: str, args: Sequence[LType]) -> LType:
+    """The type a result spec names: ``$num``, ``$0``, ``elem($0)`` (the element or map value
+    type), ``key($0)`` (a map's key type), ``bag(...)`` (a map of it to int8),
+    ``array(...)``/``set(...)`` of one of those, or ``$append`` (``add`` on an array: the
+    two sides' element types, mixed ones as str)."""
     if spec == "$num":
         numeric = [a for a in args if a.is_numeric]
         result = numeric[0] if numeric else t.INT8
         for other in numeric[1:]:
             result = t.common_numeric(result, other)
         return result
+    if spec == "$append":
+        return t.array_of(appended(args[0], args[1]))
     for wrapper, build in (("array(", t.array_of), ("set(", t.set_of)):
-        if spec.startswith(wrapper) and spec[len(wrapper) : len(wrapper) + 1] == "$":
-            return build(_arg_type(spec[len(wrapper) : -1], args))
-    if spec.startswith("elem($"):
-        container = _arg_type(spec[5:-1], args)
-        return container.element or t.ANY
+        if spec.startswith(wrapper) and "$" in spec:
+            return build(_spec_type(spec[len(wrapper) : -1], args))
+    if spec.startswith("bag("):
+        return t.map_of(_spec_type(spec[4:-1], args), t.INT8)
+    if spec.startswith("elem("):
+        return _spec_type(spec[5:-1], args).element or t.ANY
+    if spec.startswith("key("):
+        return _spec_type(spec[4:-1], args).key or t.ANY
     if spec.startswith("$"):
         return _arg_type(spec, args)
     return t.parse_type(spec)
+
+
+def appended(items: LType, added: LType) -> LType:
+    """The element type of ``items + added`` (an element, or an array or set whose elements are
+    added): one type when they agree or are numbers, str when they mix (as Devo's
+    ``[1, 2] + "a"`` is ``["1", "2", "a"]``)."""
+    first = items.element or t.ANY
+    second = (added.element or t.ANY) if added.is_collection else added
+    if first.kind in (Kind.ANY, Kind.NULL):
+        return second if second.kind is not Kind.NULL else t.ANY
+    if second.kind in (Kind.ANY, Kind.NULL) or first == second:
+        return first
+    if first.is_numeric and second.is_numeric:
+        return t.common_numeric(first, second)
+    return t.STR
 
 
 def _arg_type(ref: str, args: Sequence[LType]) -> LType:

@@ -340,3 +340,8 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         both(lambda ctx, a, r: epoch_ms_of(ctx, a[0].sql)),
     ),
 )
+
+
+def text_of(ctx: Context, value: Arg) -> exp.Expression:
+    """A value as ``str(value)`` writes it (one text on both engines)."""
+    return _str(ctx, [value], LType(Kind.STR))

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from .. import types as t
 from ..types import Kind, LType
+from . import lists
 from .addresses import in_network
 from .base import (
     Arg,
@@ -23,6 +24,7 @@ from .base import (
     same,
     sig,
 )
+from .conversion import text_of
 from .helpers import (
     all_of,
     any_of,
@@ -122,8 +124,48 @@ def _duration_interval(sql: exp.Expression) -> exp.Expression:
     return call("to_milliseconds", sql)
 
 
+# What `array + x` cannot take as x (an element or the elements to append)...
+NOT_ELEMENTS = (Kind.MAP, Kind.TUPLE)
+# ...and what cannot be made text when the elements mix.
+NOT_TEXT = (Kind.ARRAY, Kind.SET, Kind.MAP, Kind.TUPLE)
+
+
+def _append(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """``array + x`` appends x, ``array + array2`` (or a set) concatenates; elements of another
+    type than the result's are converted to text (the only mix the result type allows)."""
+    items, added = args
+    element = result.element or t.ANY
+    if added.type.kind in NOT_ELEMENTS:
+        raise ctx.error(f"Cannot add a {added.type.kind.value} to an array")
+
+    def converted(sql: exp.Expression, ltype: LType) -> exp.Expression:
+        source = ltype.element or t.ANY
+        if element.kind is not Kind.STR or source.kind in (Kind.STR, Kind.ANY, Kind.NULL):
+            return sql
+        if source.kind in NOT_TEXT:
+            # The engines write a collection as different text: no one array of str.
+            raise ctx.error(f"Cannot add a {added.type} to an array of {items.type.element}")
+        name = "_t"
+        text = text_of(ctx, Arg(lists.ref(name), source))
+        return lists.transform(ctx, sql, lists.lam(text, name))
+
+    first = converted(items.sql, items.type)
+    if added.type.is_collection:
+        second = converted(added.sql, added.type)
+    else:
+        value = added.sql
+        if element.kind is Kind.STR and added.type.kind not in (Kind.STR, Kind.NULL, Kind.ANY):
+            if added.type.kind in NOT_TEXT:
+                raise ctx.error(f"Cannot add a {added.type} to an array of {items.type.element}")
+            value = text_of(ctx, added)
+        second = exp.Array(expressions=[value])
+    return lists.concat(ctx, first, second)
+
+
 def _add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     a, b = args
+    if result.kind is Kind.ARRAY:
+        return _append(ctx, args, result)
     if result.kind is Kind.STR:
         return paren(exp.DPipe(this=a.sql, expression=b.sql, safe=True))
     if result.kind is Kind.TIMESTAMP:
@@ -134,6 +176,8 @@ def _add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _ch_add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     a, b = args
+    if result.kind is Kind.ARRAY:
+        return _append(ctx, args, result)
     if result.kind is Kind.STR:
         return _add(ctx, args, result)
     if result.kind is Kind.TIMESTAMP:
@@ -145,6 +189,8 @@ def _ch_add(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 
 def _ch_sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if len(args) == 1:
+        return _neg(ctx, args, result)
     a, b = args
     if a.type.kind is Kind.TIMESTAMP and b.type.kind is Kind.TIMESTAMP:
         return paren(exp.Sub(this=epoch_ms_of(ctx, a.sql), expression=epoch_ms_of(ctx, b.sql)))
@@ -233,6 +279,8 @@ def _urshift(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression
 
 
 def _sub(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    if len(args) == 1:
+        return _neg(ctx, args, result)
     a, b = args
     if a.type.kind is Kind.TIMESTAMP and b.type.kind is Kind.TIMESTAMP:
         return paren(exp.Sub(this=call("epoch_ms", a.sql), expression=call("epoch_ms", b.sql)))
@@ -332,6 +380,8 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     *values, container = args
     if container.type.kind in NETWORK_KINDS:
         checks = [_in_network(ctx, v, container) for v in values]
+    elif container.type.kind is Kind.MAP:
+        checks = [_map_has(ctx, container, v) for v in values]
     elif container.type.kind is Kind.STR:
         for value in values:
             if value.type.kind in (*ADDRESS_KINDS, Kind.MAC):
@@ -366,6 +416,13 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return paren(result_sql)
 
 
+def _map_has(ctx: Context, mapping: Arg, key: Arg) -> exp.Expression:
+    """Is ``key`` a key of the map (false for a key of another type, as `=` would be)."""
+    if not _same_kind(mapping.type.key or t.ANY, key.type):
+        return exp.false()
+    return lists.map_has(ctx, mapping.sql, key.sql)
+
+
 def _list_contains(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:
     """Whether ``items`` holds ``value``; null for a null value, as `=` and text containment
     are (ClickHouse's has() would look for a null item)."""
@@ -387,7 +444,9 @@ def _may_hold(element: LType, needle: LType) -> bool:
 def _has(case_sensitive: bool) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         target, *needles = args
-        if target.type.is_collection:
+        if target.type.kind is Kind.MAP:
+            checks = [_map_has(ctx, target, n) for n in needles]
+        elif target.type.is_collection:
             element = target.type.element
             items = target.sql
             folded = not case_sensitive and element is not None and element.kind is Kind.STR
@@ -430,8 +489,17 @@ def _json_key(arg: Arg) -> bool:
     return arg.type.is_integer or arg.type.kind is Kind.STR
 
 
+def _map_at(ctx: Context, target: Arg, key: Arg) -> exp.Expression:
+    if not _same_kind(target.type.key or t.ANY, key.type):
+        raise ctx.error(f"The keys of this map are {target.type.key}, not {key.type}")
+    value = target.type.element or t.ANY
+    return lists.map_get(ctx, target.sql, key.sql, nullable=value.kind not in NOT_TEXT)
+
+
 def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     target, index = args
+    if target.type.kind is Kind.MAP:
+        return _map_at(ctx, target, index)
     if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
         if not _json_key(index):
             return cast(exp.Null(), "VARCHAR")
@@ -457,6 +525,8 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
 
 def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     target, index = args
+    if target.type.kind is Kind.MAP:
+        return _map_at(ctx, target, index)
     if target.type.kind is Kind.JSON or target.type.kind is Kind.STR:
         if not _json_key(index):
             return ch_cast(exp.Null(), "Nullable(String)")
@@ -477,6 +547,26 @@ def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     # arrayElementOrNull, as DuckDB's list_extract, is null out of range (arrayElement: '').
     position = exp.Add(this=index.sql, expression=lit(1))
     return call("arrayElementOrNull", target.sql, position)
+
+
+def _intersect(bitwise: Translator) -> Translator:
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        a, b = args
+        if result.kind is not Kind.SET:
+            return bitwise(ctx, args, result)
+        mine, theirs = a.type.element or t.ANY, b.type.element or t.ANY
+        if not _same_kind(mine, theirs):
+            raise ctx.error(f"Cannot intersect a set of {mine} with a set of {theirs}")
+        return lists.intersection(ctx, a.sql, b.sql)
+
+    return translate
+
+
+def _same_kind(a: LType, b: LType) -> bool:
+    """Can values of these types be compared inside the engines' list functions?"""
+    if {a.kind, b.kind} & {Kind.ANY, Kind.NULL} or a.kind is b.kind:
+        return True
+    return a.is_numeric and b.is_numeric
 
 
 NUMERIC = (sig("num, num -> $num"),)
@@ -520,8 +610,11 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
             sig("timestamp, duration -> timestamp"),
             sig("duration, timestamp -> timestamp"),
             sig("duration, duration -> duration"),
+            sig("array, any -> $append"),
         ),
-        "Addition; concatenates strings; adds a duration to a timestamp. Infix `+`.",
+        "Addition; concatenates strings; adds a duration to a timestamp; appends an element to "
+        "an array, or concatenates two arrays (an array and a set). Mixed element types make "
+        'an array of text: `[1, 2] + "a"` is `["1", "2", "a"]`. Infix `+`.',
         "arithmetic",
         {"duckdb": _add, "clickhouse": _ch_add},
         infix="+",
@@ -533,9 +626,11 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
             sig("timestamp, duration -> timestamp"),
             sig("timestamp, timestamp -> duration"),
             sig("duration, duration -> duration"),
+            sig("num -> $0"),
+            sig("duration -> duration"),
         ),
         "Subtraction; timestamp - duration is a timestamp, timestamp - timestamp a duration. "
-        "Infix `-`.",
+        "With one argument, the additive inverse (as `neg`). Infix `-`.",
         "arithmetic",
         {"duckdb": _sub, "clickhouse": _ch_sub},
         infix="-",
@@ -592,10 +687,14 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     ),
     FunctionDef(
         ("band",),
-        (sig("int, int -> $num"),),
-        "Bitwise and. Infix `&`.",
+        (sig("int, int -> $num"), sig("set, set -> $0")),
+        "Bitwise and; on two sets, their intersection (a set). `|` and `-` apply to integers "
+        "only, as Devo documents no set union or difference. Infix `&`.",
         "bitwise",
-        {"duckdb": _binary(exp.BitwiseAnd), "clickhouse": _ch_bitwise("bitAnd")},
+        {
+            "duckdb": _intersect(_binary(exp.BitwiseAnd)),
+            "clickhouse": _intersect(_ch_bitwise("bitAnd")),
+        },
         infix="&",
     ),
     FunctionDef(
@@ -662,10 +761,11 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
         ("in",),
         (sig("any, any... -> bool"),),
-        "Membership of the first arguments in the last: a set or array literal, a string, a "
-        "net4 or net6 range or a subquery. Infix `in` and `<-`; the function form needs back "
-        'quotes. A network must be a constant (a literal, `net4("...")`, `net6("...")` or '
-        "quoted CIDR text) and what it tests ip4 or ip6 addresses; a type error otherwise. "
+        "Membership of the first arguments in the last: a set or array, a map's keys, a "
+        "string, a net4 or net6 range or a subquery. Infix `in` and `<-`; the function form "
+        'needs back quotes. A network must be a constant (a literal, `net4("...")`, '
+        '`net6("...")` or quoted CIDR text) and what it tests ip4 or ip6 addresses; a type '
+        "error otherwise. "
         "Across address families an ip4 is its IPv4-mapped ip6 (`::ffff:a.b.c.d`): "
         '`10.1.2.3 <- net6("::ffff:10.0.0.0/104")` and `ip6("::ffff:10.1.2.3") <- '
         "10.0.0.0/8` hold.",
@@ -675,9 +775,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     ),
     FunctionDef(
         ("has",),
-        (sig("str, str... -> bool"), sig("coll, any... -> bool")),
-        "Contains any of the values (case-sensitive); a value of another type than a "
-        "collection's items is never one of them. Infix `->`.",
+        (sig("str, str... -> bool"), sig("coll, any... -> bool"), sig("map, any... -> bool")),
+        "Contains any of the values (case-sensitive); on a map, has any of them as a key; a value "
+        "of another type than a collection's items is never one of them. Infix `->`.",
         "membership",
         both(_has(True)),
         infix="->",
@@ -702,11 +802,13 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("at",),
         (
             sig("coll, int -> elem($0)"),
+            sig("map, any -> elem($0)"),
             sig("json, any -> json"),
             sig("str, any -> json"),
             sig("tuple, int -> any"),
         ),
-        'Element `n` (0-based) of an array or tuple, or key `k` of JSON. Postfix `x[n]`, `x["k"]`.',
+        "Element `n` (0-based) of an array or tuple, the value of key `k` of a map (null when "
+        'it has no such key) or of JSON. Postfix `x[n]`, `x["k"]`.',
         "collections",
         {"duckdb": _at, "clickhouse": _ch_at},
     ),

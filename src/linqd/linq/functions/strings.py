@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
+from . import lists
 from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, paren, sig
 from .helpers import (
     REGEX_SPECIAL,
@@ -82,6 +83,8 @@ def text_fn(name: str) -> Translator:
 
 
 def _size(ctx: Context, value: Arg) -> exp.Expression:
+    if value.type.kind is Kind.MAP:
+        return lists.map_size(ctx, value.sql)
     return text_call(ctx, "len" if value.type.is_collection else "length", value.sql)
 
 
@@ -467,8 +470,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
     _text(("trim",), "str -> str", "Without leading and trailing spaces.", text_fn("trim")),
     _text(("ltrim",), "str -> str", "Without leading spaces.", text_fn("ltrim")),
     _text(("rtrim",), "str -> str", "Without trailing spaces.", text_fn("rtrim")),
-    FunctionDef(("length",), (sig("str -> int4"), sig("coll -> int4")),
-                "Number of characters of a string, or of elements of an array or set.",
+    FunctionDef(("length",), (sig("str -> int4"), sig("coll -> int4"), sig("map -> int4")),
+                "Number of characters of a string, of elements of an array or set, or of "
+                "entries of a map.",
                 "strings", both(_length)),
     _text(("substring",), "str, int, int? -> str",
           "The part starting at `start` (0-based), `length` characters long or to the end; "
