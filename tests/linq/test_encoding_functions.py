@@ -344,3 +344,14 @@ def test_no_values_estimate_zero(engine: Runner) -> None:
 def test_unpacking(engine: Runner, expression: str, expected: object) -> None:
     value, _ = evaluate(engine, expression)
     assert value == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['[md5("a")]', '{from16("00ff")}', '(1, md5("a"))', 'mkarray(md5("a"))', 'mkset(toutf8("a"))'],
+)
+def test_no_collection_holds_bytes(store: DuckDBStore, expression: str) -> None:
+    """ClickHouse gives strings inside a collection as UTF-8 text: bytes there could not be
+    read back, so the analyzer refuses them with a caret."""
+    with pytest.raises(LinqError, match="cannot hold bytes"):
+        compile_linq(f"from my.app.fn select {expression} as v", store.schema, now_ms=0)

@@ -210,6 +210,8 @@ def test_operator_arguments_keep_their_grouping(
         ('`in`(method, 7, ["a"])', False),
         ('`in`(statusCode, "404", 404)', True),
         ('`in`(statusCode, "404", "x", 404)', False),
+        ('`in`(null, "abc")', None),
+        ('`in`("b", null, "abc")', None),
         # A null argument is typed as its parameter (DuckDB could not choose an overload).
         ("hour(null)", None),
         ('formatdate(null, "yyyy")', None),

@@ -419,7 +419,9 @@ class Analyzer(CollectionAnalysis):
                 return self._call("at", (target, index), node.span, phase)
             case ast.Collection(kind="tuple", items=items):
                 # A tuple's items keep their own types: `(1.33, "text", true)`.
-                return TCollection("tuple", tuple(self.expr(i, phase) for i in items), t.TUPLE)
+                typed = [self.expr(i, phase) for i in items]
+                self._refuse_bytes("tuple", typed, items)
+                return TCollection("tuple", tuple(typed), t.TUPLE)
             case ast.Collection(kind=kind, items=items):
                 return self._collection(kind, items, phase)
             case ast.MapLiteral(items=pairs):
@@ -517,7 +519,17 @@ class Analyzer(CollectionAnalysis):
                     raise self._element_error(kind, element, item, node)
                 item = converted
             typed.append(item)
+        self._refuse_bytes(kind, typed, nodes)
         return TCollection(kind, tuple(typed), _collection_type(kind, element))
+
+    def _refuse_bytes(self, kind: str, items: Sequence[TExpr], nodes: Sequence[ast.Expr]) -> None:
+        """ClickHouse hands strings inside a collection over as UTF-8 text: bytes there could
+        not be read back."""
+        for item, node in zip(items, nodes, strict=True):
+            if item.type.is_binary:
+                raise self.error(
+                    LinqTypeError, f"A {kind} cannot hold bytes: use to16 or to64", node.span
+                )
 
     def _unify(
         self,

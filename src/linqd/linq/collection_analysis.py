@@ -139,7 +139,13 @@ class CollectionAnalysis:
     def _check_map_keys(self, ltype: LType, span: Span) -> None:
         """A map must know its key type, a single value's: the engines give a map of untyped
         keys (`bag()`, `bag(null)`) a type Arrow cannot carry, and reading it aborts the
-        process."""
+        process. No collection holds bytes: ClickHouse hands its strings over as UTF-8 text,
+        so only a bytes column of its own is carried as bytes (its result hook)."""
+        inner = [x for x in (ltype.element, ltype.key) if x is not None]
+        if ltype.kind in (Kind.ARRAY, Kind.SET, Kind.MAP) and any(x.is_binary for x in inner):
+            raise self.error(
+                LinqTypeError, f"A {ltype.kind.value} cannot hold bytes: use to16 or to64", span
+            )
         if ltype.kind is not Kind.MAP:
             return
         if ltype.key is None or ltype.key.kind in (Kind.ANY, Kind.NULL):

@@ -387,10 +387,7 @@ def _in(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
             if value.type.kind in (*ADDRESS_KINDS, Kind.MAC):
                 # A quoted text that is no CIDR: containment in text would fail on the engine.
                 raise ctx.error(f"`in` tests a {value.type} against a network, not a str")
-        checks = [
-            contains(ctx, container.sql, v.sql) if _may_hold(t.STR, v.type) else _never(v)
-            for v in values
-        ]
+        checks = [_in_text(ctx, v, container) for v in values]
     else:
         # The analyzer read a literal set's items as the first value's type
         # (`_membership_container`); each other value must fit them too.
@@ -421,6 +418,14 @@ def _map_has(ctx: Context, mapping: Arg, key: Arg) -> exp.Expression:
     if not _same_kind(mapping.type.key or t.ANY, key.type):
         return exp.false()
     return lists.map_has(ctx, mapping.sql, key.sql)
+
+
+def _in_text(ctx: Context, value: Arg, text: Arg) -> exp.Expression:
+    """``value <- "text"``: containment for a text, never for another type, null for null (a
+    bare null would leave DuckDB's contains() between its overloads)."""
+    if value.type.kind is Kind.NULL:
+        return exp.Null()
+    return contains(ctx, text.sql, value.sql) if _may_hold(t.STR, value.type) else _never(value)
 
 
 def _list_contains(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:
