@@ -21,6 +21,8 @@ from types import MappingProxyType
 import pyarrow as pa
 from sqlglot import exp
 
+from . import public_suffixes
+
 PREFIX = "ref$"
 
 
@@ -64,7 +66,9 @@ class References(Mapping[str, ReferenceSource]):
 def builtin_references() -> References:
     """The references every store can load without configuration: the data kept packages ship
     (what ``make run`` answers offline with)."""
-    return References()
+    return References(
+        [ReferenceSource(public_suffixes.NAME, public_suffixes.load, public_suffixes.DESCRIPTION)]
+    )
 
 
 def reference_table(name: str) -> exp.Table:

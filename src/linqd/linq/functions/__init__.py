@@ -12,6 +12,7 @@ from types import MappingProxyType
 from . import (
     aggregates,
     conversion,
+    domains,
     json,
     logic,
     measures,
@@ -34,6 +35,7 @@ MODULES = (
     time,
     json,
     network,
+    domains,
     web,
     measures,
 )

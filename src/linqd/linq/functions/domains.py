@@ -1,0 +1,285 @@
+"""Domain names split by the Public Suffix List: ``publicsuffix``, ``rootdomain``, ``subdomain``
+and ``topleveldomain``.
+
+The list is reference data (``linqd.public_suffixes``): a table of suffix → rule that the SQL
+joins hosts with, on both engines, with no Python per row. A host's public suffix is found as
+``publicsuffixlist`` finds it: among the host's last 1 to ``MAX_LABELS`` labels, the longest
+suffix in the table decides, by its rule (an exception rule drops a label, a wildcard adds the
+host's next one); a host none of whose suffixes is listed has its last label as public suffix
+(the list's implicit ``*`` rule).
+
+What the functions read as a host (Devo's documentation says nothing of it): the text in lower
+case, one trailing dot ignored; labels of ASCII letters, digits, ``-`` and ``_`` or of any
+non-ASCII character, separated by single dots, the last not all digits. Anything else (an IPv4
+or IPv6 address, a URL, ``host:port``, an empty label, an empty text) gives null from all four.
+
+DuckDB: one correlated subquery per call, which DuckDB runs once per distinct host (it
+decorrelates it into a join over the distinct values), joining the host's candidate suffixes
+with the table. ClickHouse, which does not decorrelate subqueries: the table read once per query
+into two constant arrays (a scalar subquery), and ``transform`` (a hash lookup) of each candidate
+suffix, which ``substringIndex`` cuts from the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from ...public_suffixes import MAX_LABELS, NAME, Rule
+from ...reference import reference_table
+from ..types import LType
+from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, paren, sig
+from .helpers import case, ch_cast, lower, on_clickhouse, regex_extract
+
+# One character of a label, and one that makes a label not all digits (no top-level domain is:
+# that is how an IPv4 address is told from a host). Non-ASCII characters: internationalized
+# names, which the list holds in Unicode as well as in punycode.
+_CHAR = r"(?:[0-9a-z_\-]|[^\x00-\x7f])"
+_LETTER = r"(?:[a-z_\-]|[^\x00-\x7f])"
+# Group 1: the host without its trailing dot; group 2: its last label.
+HOST = rf"^((?:{_CHAR}+\.)*({_CHAR}*{_LETTER}{_CHAR}*))\.?$"
+
+# Every alias of the subqueries starts so, and every column in them is qualified: nothing they
+# name can hide a column of the events that the argument reads.
+_ALIAS = "_linqd_psl_"
+
+
+def _name(part: str) -> str:
+    return _ALIAS + part
+
+
+def _col(part: str, table: str) -> exp.Column:
+    return exp.column(_name(part), table=_name(table), quoted=True)
+
+
+def _host_part(ctx: Context, arg: Arg, group: int) -> exp.Expression:
+    """Group ``group`` of ``HOST`` in the lowered argument; null when it is no host."""
+    part = regex_extract(ctx, lower(ctx, arg.sql), lit(HOST), group)
+    return exp.Nullif(this=part, expression=lit(""))
+
+
+def _code(labels: exp.Expression, rule: exp.Expression) -> exp.Expression:
+    """A found suffix as one number that orders by length first: labels * 4 + rule."""
+    return exp.Add(this=exp.Mul(this=labels, expression=lit(4)), expression=rule)
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host as the answers read it: its labels counted, ``last(k)`` and ``first(k)`` cutting
+    its last or first ``k`` labels (each null when the host is), and the number of labels of
+    its public suffix."""
+
+    labels: exp.Expression
+    last: Callable[[exp.Expression], exp.Expression]
+    first: Callable[[exp.Expression], exp.Expression]
+    public: exp.Expression
+
+
+def _public_labels(code: exp.Expression, length: exp.Expression, div: str) -> exp.Expression:
+    """The labels of the public suffix from the longest suffix found (``code``, null or 0 when
+    none was) and the host's number of labels: as ``publicsuffixlist`` counts them."""
+    found = call(div, code, lit(4)) if div else exp.IntDiv(this=code, expression=lit(4))
+    rule = paren(exp.Mod(this=code, expression=lit(4)))
+    none = exp.Or(
+        this=exp.Is(this=code, expression=exp.Null()),
+        expression=exp.EQ(this=code, expression=lit(0)),
+    )
+    exception = exp.EQ(this=rule, expression=lit(int(Rule.EXCEPTION)))
+    wildcard = exp.And(
+        this=exp.EQ(this=rule.copy(), expression=lit(int(Rule.WILDCARD))),
+        expression=exp.GT(this=length, expression=found.copy()),
+    )
+    return case(
+        (none, lit(1)),
+        (exception, exp.Sub(this=found, expression=lit(1))),
+        (wildcard, exp.Add(this=found.copy(), expression=lit(1))),
+        default=found.copy(),
+    )
+
+
+# -- ClickHouse ------------------------------------------------------------------------------------
+
+
+def _ch_table(position: int) -> exp.Expression:
+    """Column ``position`` (1: suffixes, 2: codes) of the table as a constant array."""
+    table = _name("r")
+    suffix = exp.column("suffix", table=table, quoted=True)
+    code = _code(
+        ch_cast(exp.column("labels", table=table, quoted=True), "UInt32"),
+        exp.column("rule", table=table, quoted=True),
+    )
+    arrays = exp.Tuple(expressions=[call("groupArray", suffix), call("groupArray", code)])
+    source = exp.select(arrays).from_(reference_table(NAME).as_(table, quoted=True))
+    return call("tupleElement", exp.Subquery(this=source), lit(position))
+
+
+def _ch_host(ctx: Context, arg: Arg) -> tuple[exp.Expression, Host]:
+    host = _host_part(ctx, arg, 1)
+
+    def cut(count: exp.Expression) -> exp.Expression:
+        return call("substringIndex", host.copy(), lit("."), count)
+
+    length = exp.Add(this=call("countSubstrings", host.copy(), lit(".")), expression=lit(1))
+    found = [
+        call("transform", cut(lit(-labels)), _ch_table(1), _ch_table(2), ch_cast(lit(0), "UInt32"))
+        for labels in range(1, MAX_LABELS + 1)
+    ]
+    code = call("greatest", *found)
+    return host, Host(
+        length,
+        lambda k: cut(exp.Neg(this=paren(k))),
+        cut,
+        _public_labels(code, length.copy(), "intDiv"),
+    )
+
+
+# -- DuckDB ----------------------------------------------------------------------------------------
+
+
+def _duckdb_host(
+    ctx: Context, arg: Arg, answer: Callable[[Host], exp.Expression]
+) -> exp.Expression:
+    """``answer`` of the host in one scalar subquery over the argument: derived tables name the
+    host (``_h``), its labels (``_l``) and the longest suffix found (``_c``) once each."""
+    host = exp.select(exp.alias_(_host_part(ctx, arg, 1), _name("h"), quoted=True))
+    labels = exp.select(
+        exp.alias_(_col("h", "a"), _name("h"), quoted=True),
+        exp.alias_(call("string_split", _col("h", "a"), lit(".")), _name("l"), quoted=True),
+    ).from_(
+        exp.Subquery(
+            this=host, alias=exp.TableAlias(this=exp.to_identifier(_name("a"), quoted=True))
+        )
+    )
+    label_list = _col("l", "b")
+
+    def last(count: exp.Expression) -> exp.Expression:
+        return call(
+            "array_to_string",
+            call("list_slice", label_list.copy(), exp.Neg(this=paren(count)), lit(-1)),
+            lit("."),
+        )
+
+    candidates = exp.Array(expressions=[last(lit(k)) for k in range(1, MAX_LABELS + 1)])
+    table = _name("r")
+    keys = exp.select(exp.alias_(exp.Unnest(expressions=[candidates]), _name("k"), quoted=True))
+    found = (
+        exp.select(
+            call(
+                "max",
+                _code(
+                    cast(exp.column("labels", table=table, quoted=True), "INTEGER"),
+                    exp.column("rule", table=table, quoted=True),
+                ),
+            )
+        )
+        .from_(reference_table(NAME).as_(table, quoted=True))
+        .join(
+            exp.Subquery(
+                this=keys, alias=exp.TableAlias(this=exp.to_identifier(_name("k"), quoted=True))
+            ),
+            on=exp.EQ(
+                this=exp.column("suffix", table=table, quoted=True), expression=_col("k", "k")
+            ),
+        )
+    )
+    length = call("len", _col("l", "b"))
+    coded = exp.select(
+        exp.alias_(_col("h", "b"), _name("h"), quoted=True),
+        exp.alias_(_col("l", "b"), _name("l"), quoted=True),
+        exp.alias_(length, _name("n"), quoted=True),
+        exp.alias_(exp.Subquery(this=found), _name("c"), quoted=True),
+    ).from_(
+        exp.Subquery(
+            this=labels, alias=exp.TableAlias(this=exp.to_identifier(_name("b"), quoted=True))
+        )
+    )
+    outer_list = _col("l", "c")
+
+    def cut_last(count: exp.Expression) -> exp.Expression:
+        return call(
+            "array_to_string",
+            call("list_slice", outer_list.copy(), exp.Neg(this=paren(count)), lit(-1)),
+            lit("."),
+        )
+
+    def cut_first(count: exp.Expression) -> exp.Expression:
+        return call(
+            "array_to_string", call("list_slice", outer_list.copy(), lit(1), count), lit(".")
+        )
+
+    view = Host(
+        _col("n", "c"), cut_last, cut_first, _public_labels(_col("c", "c"), _col("n", "c"), "")
+    )
+    result = exp.select(answer(view)).from_(
+        exp.Subquery(
+            this=coded, alias=exp.TableAlias(this=exp.to_identifier(_name("c"), quoted=True))
+        )
+    )
+    return exp.Subquery(this=result)
+
+
+# -- the answers -----------------------------------------------------------------------------------
+
+
+def _publicsuffix(host: Host) -> exp.Expression:
+    return host.last(host.public)
+
+
+def _rootdomain(host: Host) -> exp.Expression:
+    more = exp.GT(this=host.labels, expression=host.public)
+    return case((more, host.last(exp.Add(this=host.public.copy(), expression=lit(1)))))
+
+
+def _subdomain(host: Host) -> exp.Expression:
+    registrable = exp.Add(this=host.public, expression=lit(1))
+    more = exp.GT(this=host.labels, expression=registrable)
+    left = exp.Sub(this=host.labels.copy(), expression=paren(registrable.copy()))
+    return case((more, host.first(left)))
+
+
+def _by_list(answer: Callable[[Host], exp.Expression]) -> Translator:
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        if on_clickhouse(ctx):
+            _, host = _ch_host(ctx, args[0])
+            return answer(host)
+        return _duckdb_host(ctx, args[0], answer)
+
+    return translate
+
+
+def _topleveldomain(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return _host_part(ctx, args[0], 2)
+
+
+_READ = (
+    " Null for what is no host name (an IP address, a URL: write `rootdomain(urihost(uri))`, "
+    "`host:port`, an empty label), and for null. Upper case reads as lower case and a trailing "
+    "dot is ignored. By the Public Suffix List's ICANN and private sections "
+    "(`publicsuffixlist` 1.1.2.20261023)."
+)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (
+    FunctionDef(("publicsuffix",), (sig("str -> str"),),
+                "The public suffix of a host name: the longest suffix under which the Public "
+                "Suffix List lets anyone register names (`www.example.co.uk` → `co.uk`, "
+                "`x.blogspot.com` → `blogspot.com`); a host that is itself a suffix is its own "
+                "(`co.uk`), an unlisted top-level domain is one (`host.internal` → "
+                "`internal`)." + _READ, "network", both(_by_list(_publicsuffix))),
+    FunctionDef(("rootdomain",), (sig("str -> str"),),
+                "The registrable domain of a host name: its public suffix and one label more "
+                "(`www.example.co.uk` → `example.co.uk`); null when the host is a public "
+                "suffix (`co.uk`, `localhost`)." + _READ, "network",
+                both(_by_list(_rootdomain))),
+    FunctionDef(("subdomain",), (sig("str -> str"),),
+                "The labels of a host name before its registrable domain (`a.b.example.co.uk` "
+                "→ `a.b`); null when there are none (`example.co.uk`, `co.uk`)." + _READ,
+                "network", both(_by_list(_subdomain))),
+    FunctionDef(("topleveldomain",), (sig("str -> str"),),
+                "The last label of a host name (`www.example.co.uk` → `uk`, `localhost` → "
+                "`localhost`), listed or not." + _READ.replace(
+                    " By the Public Suffix List's ICANN and private sections "
+                    "(`publicsuffixlist` 1.1.2.20261023).", ""),
+                "network", both(_topleveldomain)),
+)  # fmt: skip
