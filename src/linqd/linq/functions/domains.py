@@ -115,8 +115,23 @@ def _ch_table(position: int) -> exp.Expression:
     return call("tupleElement", exp.Subquery(this=source), lit(position))
 
 
-def _ch_host(ctx: Context, arg: Arg) -> tuple[exp.Expression, Host]:
-    host = _host_part(ctx, arg, 1)
+def _bind(
+    names: Sequence[str], values: Sequence[exp.Expression], body: exp.Expression
+) -> exp.Expression:
+    """``body`` with each of ``names`` standing for its value, computed once: a lambda applied
+    to one-element arrays (ClickHouse has no ``LET``; the SQL would otherwise repeat each value
+    wherever it is used, and the values hold the argument and six lookups)."""
+    params = [exp.to_identifier(_name(name)) for name in names]
+    mapped = call(
+        "arrayMap",
+        exp.Lambda(this=body, expressions=params),
+        *(exp.Array(expressions=[v]) for v in values),
+    )
+    return call("arrayElement", mapped, lit(1))
+
+
+def _ch_answer(ctx: Context, arg: Arg, answer: Callable[[Host], exp.Expression]) -> exp.Expression:
+    host = exp.column(_name("h"))
 
     def cut(count: exp.Expression) -> exp.Expression:
         return call("substringIndex", host.copy(), lit("."), count)
@@ -126,98 +141,86 @@ def _ch_host(ctx: Context, arg: Arg) -> tuple[exp.Expression, Host]:
         call("transform", cut(lit(-labels)), _ch_table(1), _ch_table(2), ch_cast(lit(0), "UInt32"))
         for labels in range(1, MAX_LABELS + 1)
     ]
-    code = call("greatest", *found)
-    return host, Host(
-        length,
-        lambda k: cut(exp.Neg(this=paren(k))),
-        cut,
-        _public_labels(code, length.copy(), "intDiv"),
-    )
+    labels, code, public = (exp.column(_name(name)) for name in ("n", "c", "p"))
+    view = Host(labels, lambda k: cut(exp.Neg(this=paren(k))), cut, public)
+    body = _bind(["p"], [_public_labels(code, labels.copy(), "intDiv")], answer(view))
+    body = _bind(["n", "c"], [length, call("greatest", *found)], body)
+    return _bind(["h"], [_host_part(ctx, arg, 1)], body)
 
 
 # -- DuckDB ----------------------------------------------------------------------------------------
 
 
-def _duckdb_host(
+def _derived(
+    columns: Sequence[tuple[str, exp.Expression]], source: exp.Select, alias: str
+) -> exp.Select:
+    """``SELECT value AS name, ... FROM (source) AS alias``."""
+    named = [exp.alias_(value, _name(name), quoted=True) for name, value in columns]
+    table = exp.TableAlias(this=exp.to_identifier(_name(alias), quoted=True))
+    return exp.select(*named).from_(exp.Subquery(this=source, alias=table))
+
+
+def _duckdb_slice(
+    labels: exp.Expression, start: exp.Expression, stop: exp.Expression
+) -> exp.Expression:
+    return call("array_to_string", call("list_slice", labels, start, stop), lit("."))
+
+
+def _duckdb_found(labels: exp.Expression) -> exp.Expression:
+    """The code of the longest of the host's last 1 to MAX_LABELS labels in the table."""
+    candidates = [
+        _duckdb_slice(labels.copy(), lit(-count), lit(-1)) for count in range(1, MAX_LABELS + 1)
+    ]
+    keys = exp.select(
+        exp.alias_(
+            exp.Unnest(expressions=[exp.Array(expressions=candidates)]), _name("k"), quoted=True
+        )
+    )
+    table = _name("r")
+    code = _code(
+        cast(exp.column("labels", table=table, quoted=True), "INTEGER"),
+        exp.column("rule", table=table, quoted=True),
+    )
+    on = exp.EQ(this=exp.column("suffix", table=table, quoted=True), expression=_col("k", "k"))
+    alias = exp.TableAlias(this=exp.to_identifier(_name("k"), quoted=True))
+    found = (
+        exp.select(call("max", code))
+        .from_(reference_table(NAME).as_(table, quoted=True))
+        .join(exp.Subquery(this=keys, alias=alias), on=on)
+    )
+    return exp.Subquery(this=found)
+
+
+def _duckdb_answer(
     ctx: Context, arg: Arg, answer: Callable[[Host], exp.Expression]
 ) -> exp.Expression:
-    """``answer`` of the host in one scalar subquery over the argument: derived tables name the
-    host (``_h``), its labels (``_l``) and the longest suffix found (``_c``) once each."""
+    """``answer`` of the host in one scalar subquery over the argument, whose derived tables
+    name each value once: the host (``_a``), its labels (``_b``), their count and the longest
+    suffix found (``_c``), the labels of the public suffix (``_d``)."""
     host = exp.select(exp.alias_(_host_part(ctx, arg, 1), _name("h"), quoted=True))
-    labels = exp.select(
-        exp.alias_(_col("h", "a"), _name("h"), quoted=True),
-        exp.alias_(call("string_split", _col("h", "a"), lit(".")), _name("l"), quoted=True),
-    ).from_(
-        exp.Subquery(
-            this=host, alias=exp.TableAlias(this=exp.to_identifier(_name("a"), quoted=True))
-        )
+    split = _derived([("l", call("string_split", _col("h", "a"), lit(".")))], host, "a")
+    coded = _derived(
+        [
+            ("l", _col("l", "b")),
+            ("n", call("len", _col("l", "b"))),
+            ("c", _duckdb_found(_col("l", "b"))),
+        ],
+        split,
+        "b",
     )
-    label_list = _col("l", "b")
-
-    def last(count: exp.Expression) -> exp.Expression:
-        return call(
-            "array_to_string",
-            call("list_slice", label_list.copy(), exp.Neg(this=paren(count)), lit(-1)),
-            lit("."),
-        )
-
-    candidates = exp.Array(expressions=[last(lit(k)) for k in range(1, MAX_LABELS + 1)])
-    table = _name("r")
-    keys = exp.select(exp.alias_(exp.Unnest(expressions=[candidates]), _name("k"), quoted=True))
-    found = (
-        exp.select(
-            call(
-                "max",
-                _code(
-                    cast(exp.column("labels", table=table, quoted=True), "INTEGER"),
-                    exp.column("rule", table=table, quoted=True),
-                ),
-            )
-        )
-        .from_(reference_table(NAME).as_(table, quoted=True))
-        .join(
-            exp.Subquery(
-                this=keys, alias=exp.TableAlias(this=exp.to_identifier(_name("k"), quoted=True))
-            ),
-            on=exp.EQ(
-                this=exp.column("suffix", table=table, quoted=True), expression=_col("k", "k")
-            ),
-        )
-    )
-    length = call("len", _col("l", "b"))
-    coded = exp.select(
-        exp.alias_(_col("h", "b"), _name("h"), quoted=True),
-        exp.alias_(_col("l", "b"), _name("l"), quoted=True),
-        exp.alias_(length, _name("n"), quoted=True),
-        exp.alias_(exp.Subquery(this=found), _name("c"), quoted=True),
-    ).from_(
-        exp.Subquery(
-            this=labels, alias=exp.TableAlias(this=exp.to_identifier(_name("b"), quoted=True))
-        )
-    )
-    outer_list = _col("l", "c")
-
-    def cut_last(count: exp.Expression) -> exp.Expression:
-        return call(
-            "array_to_string",
-            call("list_slice", outer_list.copy(), exp.Neg(this=paren(count)), lit(-1)),
-            lit("."),
-        )
-
-    def cut_first(count: exp.Expression) -> exp.Expression:
-        return call(
-            "array_to_string", call("list_slice", outer_list.copy(), lit(1), count), lit(".")
-        )
-
+    public = _public_labels(_col("c", "c"), _col("n", "c"), "")
+    counted = _derived([("l", _col("l", "c")), ("n", _col("n", "c")), ("p", public)], coded, "c")
+    labels = _col("l", "d")
     view = Host(
-        _col("n", "c"), cut_last, cut_first, _public_labels(_col("c", "c"), _col("n", "c"), "")
+        _col("n", "d"),
+        lambda count: _duckdb_slice(labels.copy(), exp.Neg(this=paren(count)), lit(-1)),
+        lambda count: _duckdb_slice(labels.copy(), lit(1), count),
+        _col("p", "d"),
     )
-    result = exp.select(answer(view)).from_(
-        exp.Subquery(
-            this=coded, alias=exp.TableAlias(this=exp.to_identifier(_name("c"), quoted=True))
-        )
+    table = exp.TableAlias(this=exp.to_identifier(_name("d"), quoted=True))
+    return exp.Subquery(
+        this=exp.select(answer(view)).from_(exp.Subquery(this=counted, alias=table))
     )
-    return exp.Subquery(this=result)
 
 
 # -- the answers -----------------------------------------------------------------------------------
@@ -242,9 +245,8 @@ def _subdomain(host: Host) -> exp.Expression:
 def _by_list(answer: Callable[[Host], exp.Expression]) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         if on_clickhouse(ctx):
-            _, host = _ch_host(ctx, args[0])
-            return answer(host)
-        return _duckdb_host(ctx, args[0], answer)
+            return _ch_answer(ctx, args[0], answer)
+        return _duckdb_answer(ctx, args[0], answer)
 
     return translate
 
