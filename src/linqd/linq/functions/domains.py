@@ -15,9 +15,9 @@ or IPv6 address, a URL, ``host:port``, an empty label, an empty text) gives null
 
 DuckDB: one correlated subquery per call, which DuckDB runs once per distinct host (it
 decorrelates it into a join over the distinct values), joining the host's candidate suffixes
-with the table. ClickHouse, which does not decorrelate subqueries: the table read once per query
-into two constant arrays (a scalar subquery), and ``transform`` (a hash lookup) of each candidate
-suffix, which ``substringIndex`` cuts from the host.
+with the table. ClickHouse, which does not decorrelate subqueries: ``IN`` sets of the table's
+suffixes (each built once per query) that each candidate suffix, cut from the host by
+``substringIndex``, is looked up in.
 """
 
 from __future__ import annotations
@@ -31,15 +31,19 @@ from ...public_suffixes import MAX_LABELS, NAME, Rule
 from ...reference import reference_table
 from ..types import LType
 from .base import Arg, Context, FunctionDef, Translator, both, call, cast, lit, paren, sig
-from .helpers import case, ch_cast, lower, on_clickhouse, regex_extract
+from .helpers import case, lower, on_clickhouse, regex_full_match
 
-# One character of a label, and one that makes a label not all digits (no top-level domain is:
-# that is how an IPv4 address is told from a host). Non-ASCII characters: internationalized
-# names, which the list holds in Unicode as well as in punycode.
-_CHAR = r"(?:[0-9a-z_\-]|[^\x00-\x7f])"
-_LETTER = r"(?:[a-z_\-]|[^\x00-\x7f])"
-# Group 1: the host without its trailing dot; group 2: its last label.
-HOST = rf"^((?:{_CHAR}+\.)*({_CHAR}*{_LETTER}{_CHAR}*))\.?$"
+# One character of a label: an ASCII lower-case letter, digit, `-` or `_`, or any non-ASCII
+# character (internationalized names, which the list holds in Unicode as well as in punycode);
+# written as the ASCII characters it is not, so it reads the same byte by byte (ClickHouse) as
+# character by character (DuckDB). And one that makes a label not all digits: no top-level
+# domain is, and that is how an IPv4 address is told from a host.
+_CHAR = r"[^\x00-\x2c\x2e\x2f\x3a-\x5e\x60\x7b-\x7f]"
+_LETTER = r"[^\x00-\x2c\x2e-\x5e\x60\x7b-\x7f]"
+# A host name in lower case: labels of one or more characters, one trailing dot allowed. A
+# match, not an extraction: a regular expression with groups to extract costs ClickHouse ten
+# times as much.
+HOST = rf"^(?:{_CHAR}+\.)*{_CHAR}*{_LETTER}{_CHAR}*\.?$"
 
 # Every alias of the subqueries starts so, and every column in them is qualified: nothing they
 # name can hide a column of the events that the argument reads.
@@ -54,10 +58,11 @@ def _col(part: str, table: str) -> exp.Column:
     return exp.column(_name(part), table=_name(table), quoted=True)
 
 
-def _host_part(ctx: Context, arg: Arg, group: int) -> exp.Expression:
-    """Group ``group`` of ``HOST`` in the lowered argument; null when it is no host."""
-    part = regex_extract(ctx, lower(ctx, arg.sql), lit(HOST), group)
-    return exp.Nullif(this=part, expression=lit(""))
+def _host(ctx: Context, arg: Arg) -> exp.Expression:
+    """The argument as a host: lower case, without its trailing dot; null when it is none."""
+    lowered = lower(ctx, arg.sql)
+    trim = "trimRight" if on_clickhouse(ctx) else "rtrim"
+    return case((regex_full_match(ctx, lowered, HOST), call(trim, lowered.copy(), lit("."))))
 
 
 def _code(labels: exp.Expression, rule: exp.Expression) -> exp.Expression:
@@ -77,42 +82,20 @@ class Host:
     public: exp.Expression
 
 
-def _public_labels(code: exp.Expression, length: exp.Expression, div: str) -> exp.Expression:
-    """The labels of the public suffix from the longest suffix found (``code``, null or 0 when
-    none was) and the host's number of labels: as ``publicsuffixlist`` counts them."""
-    found = call(div, code, lit(4)) if div else exp.IntDiv(this=code, expression=lit(4))
-    rule = paren(exp.Mod(this=code, expression=lit(4)))
-    none = exp.Or(
-        this=exp.Is(this=code, expression=exp.Null()),
-        expression=exp.EQ(this=code, expression=lit(0)),
-    )
-    exception = exp.EQ(this=rule, expression=lit(int(Rule.EXCEPTION)))
-    wildcard = exp.And(
-        this=exp.EQ(this=rule.copy(), expression=lit(int(Rule.WILDCARD))),
-        expression=exp.GT(this=length, expression=found.copy()),
-    )
-    return case(
-        (none, lit(1)),
-        (exception, exp.Sub(this=found, expression=lit(1))),
-        (wildcard, exp.Add(this=found.copy(), expression=lit(1))),
-        default=found.copy(),
-    )
-
-
 # -- ClickHouse ------------------------------------------------------------------------------------
 
 
-def _ch_table(position: int) -> exp.Expression:
-    """Column ``position`` (1: suffixes, 2: codes) of the table as a constant array."""
+def _ch_suffixes(rule: Rule | None = None) -> exp.Expression:
+    """The table's suffixes (of one rule) as an ``IN`` subquery: a set built once per query."""
     table = _name("r")
-    suffix = exp.column("suffix", table=table, quoted=True)
-    code = _code(
-        ch_cast(exp.column("labels", table=table, quoted=True), "UInt32"),
-        exp.column("rule", table=table, quoted=True),
+    query = exp.select(exp.column("suffix", table=table, quoted=True)).from_(
+        reference_table(NAME).as_(table, quoted=True)
     )
-    arrays = exp.Tuple(expressions=[call("groupArray", suffix), call("groupArray", code)])
-    source = exp.select(arrays).from_(reference_table(NAME).as_(table, quoted=True))
-    return call("tupleElement", exp.Subquery(this=source), lit(position))
+    if rule is not None:
+        query = query.where(
+            exp.EQ(this=exp.column("rule", table=table, quoted=True), expression=lit(int(rule)))
+        )
+    return exp.Subquery(this=query)
 
 
 def _bind(
@@ -120,7 +103,7 @@ def _bind(
 ) -> exp.Expression:
     """``body`` with each of ``names`` standing for its value, computed once: a lambda applied
     to one-element arrays (ClickHouse has no ``LET``; the SQL would otherwise repeat each value
-    wherever it is used, and the values hold the argument and six lookups)."""
+    wherever it is used, and the values hold the argument and its lookups)."""
     params = [exp.to_identifier(_name(name)) for name in names]
     mapped = call(
         "arrayMap",
@@ -131,21 +114,65 @@ def _bind(
 
 
 def _ch_answer(ctx: Context, arg: Arg, answer: Callable[[Host], exp.Expression]) -> exp.Expression:
-    host = exp.column(_name("h"))
+    """``answer`` of the host, each value bound once: the host (``_h``); its text, not
+    Nullable (``_t``: lookups on a Nullable host took twice as long), and its number of labels
+    (``_n``); the labels of its longest suffix in the table (``_b``, 0 for none); whether that
+    suffix has a wildcard (``_w``) or an exception rule (``_e``); the labels of the public
+    suffix (``_p``). The lookups are ``IN`` sets (a hash lookup each: ``transform`` over the
+    table's arrays took twice as long), made only for the labels the host has (``AND``
+    evaluates its right side only where its left one holds)."""
+    host, text, labels, best, wildcard, exception, public = (
+        exp.column(_name(name)) for name in ("h", "t", "n", "b", "w", "e", "p")
+    )
 
-    def cut(count: exp.Expression) -> exp.Expression:
-        return call("substringIndex", host.copy(), lit("."), count)
+    def cut(value: exp.Expression, count: exp.Expression) -> exp.Expression:
+        return call("substringIndex", value.copy(), lit("."), count)
 
-    length = exp.Add(this=call("countSubstrings", host.copy(), lit(".")), expression=lit(1))
     found = [
-        call("transform", cut(lit(-labels)), _ch_table(1), _ch_table(2), ch_cast(lit(0), "UInt32"))
-        for labels in range(1, MAX_LABELS + 1)
+        exp.Mul(
+            this=paren(
+                exp.And(
+                    this=exp.GTE(this=labels.copy(), expression=lit(count)),
+                    expression=exp.In(this=cut(text, lit(-count)), query=_ch_suffixes()),
+                )
+            ),
+            expression=lit(count),
+        )
+        for count in range(1, MAX_LABELS + 1)
     ]
-    labels, code, public = (exp.column(_name(name)) for name in ("n", "c", "p"))
-    view = Host(labels, lambda k: cut(exp.Neg(this=paren(k))), cut, public)
-    body = _bind(["p"], [_public_labels(code, labels.copy(), "intDiv")], answer(view))
-    body = _bind(["n", "c"], [length, call("greatest", *found)], body)
-    return _bind(["h"], [_host_part(ctx, arg, 1)], body)
+    rules = [
+        exp.In(this=cut(text, exp.Neg(this=paren(best.copy()))), query=_ch_suffixes(rule))
+        for rule in (Rule.WILDCARD, Rule.EXCEPTION)
+    ]
+    # As publicsuffixlist counts: the longest suffix found, one label more for a wildcard when
+    # the host has one, one less for an exception; the last label when none was found (no
+    # exception rule has a single label, so 1 is also the floor).
+    counted = exp.Sub(
+        this=exp.Add(
+            this=best.copy(),
+            expression=paren(
+                exp.And(
+                    this=wildcard, expression=exp.GT(this=labels.copy(), expression=best.copy())
+                )
+            ),
+        ),
+        expression=exception,
+    )
+    view = Host(
+        labels.copy(),
+        lambda count: cut(host, exp.Neg(this=paren(count))),
+        lambda count: cut(host, count),
+        public,
+    )
+    body = _bind(["p"], [call("greatest", lit(1), counted)], answer(view))
+    body = _bind(["w", "e"], rules, body)
+    body = _bind(["b"], [call("greatest", *found)], body)
+    nonnull = call("ifNull", host.copy(), lit(""))
+    length = exp.Add(this=call("countSubstrings", nonnull.copy(), lit(".")), expression=lit(1))
+    body = _bind(["t", "n"], [nonnull, length], body)
+    # materialize: a constant host would be folded while the query is planned, before the IN
+    # sets are built, which ClickHouse refuses ("Not-ready Set").
+    return _bind(["h"], [call("materialize", _host(ctx, arg))], body)
 
 
 # -- DuckDB ----------------------------------------------------------------------------------------
@@ -191,13 +218,33 @@ def _duckdb_found(labels: exp.Expression) -> exp.Expression:
     return exp.Subquery(this=found)
 
 
+def _duckdb_public(code: exp.Expression, length: exp.Expression) -> exp.Expression:
+    """The labels of the public suffix from the longest suffix found (``code``: labels * 4 +
+    rule; null when none was) and the host's number of labels, as ``publicsuffixlist`` counts
+    them: that suffix, one label more for a wildcard when the host has one, one less for an
+    exception; the last label when none was found."""
+    found = exp.IntDiv(this=code, expression=lit(4))
+    rule = paren(exp.Mod(this=code.copy(), expression=lit(4)))
+    exception = exp.EQ(this=rule, expression=lit(int(Rule.EXCEPTION)))
+    wildcard = exp.And(
+        this=exp.EQ(this=rule.copy(), expression=lit(int(Rule.WILDCARD))),
+        expression=exp.GT(this=length, expression=found.copy()),
+    )
+    return case(
+        (exp.Is(this=code.copy(), expression=exp.Null()), lit(1)),
+        (exception, exp.Sub(this=found, expression=lit(1))),
+        (wildcard, exp.Add(this=found.copy(), expression=lit(1))),
+        default=found.copy(),
+    )
+
+
 def _duckdb_answer(
     ctx: Context, arg: Arg, answer: Callable[[Host], exp.Expression]
 ) -> exp.Expression:
     """``answer`` of the host in one scalar subquery over the argument, whose derived tables
     name each value once: the host (``_a``), its labels (``_b``), their count and the longest
     suffix found (``_c``), the labels of the public suffix (``_d``)."""
-    host = exp.select(exp.alias_(_host_part(ctx, arg, 1), _name("h"), quoted=True))
+    host = exp.select(exp.alias_(_host(ctx, arg), _name("h"), quoted=True))
     split = _derived([("l", call("string_split", _col("h", "a"), lit(".")))], host, "a")
     coded = _derived(
         [
@@ -208,7 +255,7 @@ def _duckdb_answer(
         split,
         "b",
     )
-    public = _public_labels(_col("c", "c"), _col("n", "c"), "")
+    public = _duckdb_public(_col("c", "c"), _col("n", "c"))
     counted = _derived([("l", _col("l", "c")), ("n", _col("n", "c")), ("p", public)], coded, "c")
     labels = _col("l", "d")
     view = Host(
@@ -252,7 +299,10 @@ def _by_list(answer: Callable[[Host], exp.Expression]) -> Translator:
 
 
 def _topleveldomain(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-    return _host_part(ctx, args[0], 2)
+    host = _host(ctx, args[0])
+    if on_clickhouse(ctx):
+        return call("substringIndex", host, lit("."), lit(-1))
+    return call("split_part", host, lit("."), lit(-1))
 
 
 _READ = (
