@@ -26,6 +26,8 @@ from types import MappingProxyType
 import pyarrow as pa
 from sqlglot import exp
 
+from . import public_suffixes
+
 PREFIX = "ref$"
 # A reference table with a column of this name (CIDR text, e.g. ``10.0.0.0/8``) is also an
 # IP-trie: engines that have such a structure (ClickHouse's ``ip_trie`` dictionaries) build one
@@ -78,7 +80,10 @@ def builtin_references() -> References:
     (what ``make run`` answers offline with)."""
     from .geoip import packaged_sources
 
-    return References(packaged_sources())
+    suffixes = ReferenceSource(
+        public_suffixes.NAME, public_suffixes.load, public_suffixes.DESCRIPTION
+    )
+    return References([*packaged_sources(), suffixes])
 
 
 def reference_table(name: str) -> exp.Table:

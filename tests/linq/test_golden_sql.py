@@ -109,6 +109,11 @@ CASES: dict[str, str] = {
     "group_order_limit": (
         f"{E} group every 1h by method select count() as n order by n desc limit 5"
     ),
+    "domain_functions": (
+        f'{E} where publicsuffix(urihost(referralUri)) = "com" '
+        "select rootdomain(urihost(referralUri)) as root, topleveldomain(urihost(referralUri)) "
+        "as tld group by root, tld select count() as n"
+    ),
     # paging and order
     "limit_offset": f"{E} select eventdate, uri limit 10 offset 20",
     "order_by": f"{E} where statusCode > 400 order by eventdate desc, uri asc limit 20",
