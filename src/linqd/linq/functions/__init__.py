@@ -20,6 +20,7 @@ from . import (
     operators,
     strings,
     time,
+    useragent,
     web,
 )
 from .base import FunctionDef
@@ -35,6 +36,7 @@ MODULES = (
     json,
     network,
     web,
+    useragent,
     measures,
 )
 
