@@ -59,6 +59,9 @@ CASES: dict[str, str] = {
     "where_ip_eq": f"{E} where clientIpAddress = 203.0.113.21",
     "where_cidr": f"{E} where clientIpAddress <- 10.0.0.0/8",
     "where_regex": f'{E} where uri ~ re("\\\\.(zip|js)$")',
+    # A user agent function is a subquery correlated with its argument; as a key, it is
+    # computed below the grouping (uaos: the smallest of the family's rule sets).
+    "useragent_group_key": f"{E} group by uaos(userAgent) select count() as n",
     "where_regex_single_quotes": f"{E} where uri ~ re('\\.(zip|js)$')",
     "where_now_minus_duration": f"{E} where now() - 1h < eventdate",
     "arithmetic": (
