@@ -152,7 +152,9 @@ class Compiler(ABC):
                 # A key holding a subquery (a user agent's browser) is computed row by row
                 # below the grouping: neither engine matches a subquery in the SELECT with
                 # the same one in GROUP BY, and ClickHouse refuses correlated ones there.
-                keys = (exp.alias_(key.copy(), name, quoted=True) for key, name in hoisted)
+                keys = (
+                    exp.alias_(key.copy(), name, quoted=True, copy=False) for key, name in hoisted
+                )
                 rows = exp.Select().select(
                     exp.Star(), *(_qualify_rows(k, source_alias) for k in keys), copy=False
                 )
