@@ -199,3 +199,15 @@ def test_in_where_group_keys_and_after_group(engine: Runner) -> None:
     )
     bots = Counter(oracle(a)[7] for a in set(AGENTS))
     assert dict(rows) == dict(bots)
+
+
+def test_after_a_group_and_beside_a_time_bucket(engine: Runner) -> None:
+    families = Counter(oracle(a)[0] for a in AGENTS)
+    rows = run(
+        engine,
+        f"from {SAMPLE} group by userAgent select count() as n "
+        'where uabrowser(userAgent) = "Chrome"',
+    )
+    assert len(rows) == families["Chrome"]
+    rows = run(engine, f"from {SAMPLE} group every 1h by uabrowser(userAgent) select count() as n")
+    assert {family: n for _, family, n in rows} == {**families, None: 1}
