@@ -62,6 +62,9 @@ CASES: dict[str, str] = {
     # network as one range of 128-bit integers
     "where_ip6_in_net6": 'from my.app.test where ip6(message) <- net6("2001:db8::/32")',
     "where_regex": f'{E} where uri ~ re("\\\\.(zip|js)$")',
+    # A user agent function is a subquery correlated with its argument; as a key, it is
+    # computed below the grouping (uaos: the smallest of the family's rule sets).
+    "useragent_group_key": f"{E} group by uaos(userAgent) select count() as n",
     "where_regex_single_quotes": f"{E} where uri ~ re('\\.(zip|js)$')",
     "where_now_minus_duration": f"{E} where now() - 1h < eventdate",
     "arithmetic": (

@@ -144,7 +144,7 @@ class Compiler(ABC):
             self._time = None
         self._source = alias
         try:
-            select = exp.Select().from_(source, copy=False)
+            select = exp.Select()
             conditions = filters + [self.expr_sql(w) for w in stage.where]
             grouping = stage.grouping
             group_by: list[exp.Expression] = []
@@ -157,6 +157,34 @@ class Compiler(ABC):
                 exp.alias_(output(o.expr), exp.to_identifier(o.name, quoted=True))
                 for o in stage.outputs
             ]
+            hoisted = _subquery_keys(group_by)
+            source_alias = alias
+            if conditions and (hoisted or any(_correlated(o) for o in outputs)):
+                # ClickHouse decorrelates a subquery in the SELECT list only when that SELECT
+                # has no WHERE of its own: filter the rows below it.
+                rows = exp.Select().select(exp.Star(), copy=False).from_(source, copy=False)
+                rows = rows.where(_qualify_rows(_and_all(conditions), source_alias), copy=False)
+                source_alias = self._alias()
+                source = exp.Subquery(
+                    this=rows, alias=exp.TableAlias(this=exp.to_identifier(source_alias))
+                )
+                conditions = []
+            if hoisted:
+                # A key holding a subquery (a user agent's browser) is computed row by row
+                # below the grouping: neither engine matches a subquery in the SELECT with
+                # the same one in GROUP BY, and ClickHouse refuses correlated ones there.
+                keys = (
+                    exp.alias_(key.copy(), name, quoted=True, copy=False) for key, name in hoisted
+                )
+                rows = exp.Select().select(
+                    exp.Star(), *(_qualify_rows(k, source_alias) for k in keys), copy=False
+                )
+                rows = rows.from_(source, copy=False)
+                source_alias = self._alias()
+                source = exp.Subquery(
+                    this=rows, alias=exp.TableAlias(this=exp.to_identifier(source_alias))
+                )
+                group_by = [_replace_keys(key, hoisted) for key in group_by]
             if grouping is not None and not outputs:
                 outputs = [exp.alias_(exp.Count(this=exp.Star()), "count")]
             select = select.select(*outputs, copy=False)
@@ -180,7 +208,12 @@ class Compiler(ABC):
                 select = select.limit(stage.limit, copy=False)
             if stage.offset is not None:
                 select = select.offset(stage.offset, copy=False)
-            return select
+            if hoisted:
+                replaced = _replace_keys(select, hoisted)
+                assert isinstance(replaced, exp.Select)
+                select = replaced
+            _qualify_rows(select, source_alias)
+            return select.from_(source, copy=False)
         finally:
             self._time, self._source = saved
 
@@ -538,6 +571,50 @@ def _operand(sql: exp.Expression) -> exp.Expression:
     """An argument's SQL made safe to place inside any translation: operators parenthesized, so
     a translator building `arg IS NULL` or `-arg` never regroups its argument."""
     return exp.Paren(this=sql) if isinstance(sql, _LOOSE) else sql
+
+
+def _correlated(expression: exp.Expr) -> bool:
+    """Whether ``expression`` holds a scalar subquery over a row of the outer query's values
+    (``(SELECT ... FROM (SELECT "userAgent" AS ua))``, see ``functions/useragent.py``): a
+    SELECT without a FROM of its own inside a subquery."""
+    return any(
+        select.args.get("from_") is None and select.find_ancestor(exp.Subquery) is not None
+        for select in expression.find_all(exp.Select)
+    )
+
+
+def _qualify_rows(expression: exp.Expr, table: str) -> exp.Expr:
+    """``expression`` (changed in place) with the outer columns its correlated rows read named
+    by ``table``: DuckDB would otherwise bind a name to an output alias of the same name
+    (``userAgent AS userAgent``) and refuse it as not grouped."""
+    for select in list(expression.find_all(exp.Select)):
+        if select.args.get("from_") is None and select.find_ancestor(exp.Subquery) is not None:
+            select.set("expressions", [_qualify(e, table) for e in select.expressions])
+    return expression
+
+
+def _subquery_keys(keys: Sequence[exp.Expression]) -> list[tuple[exp.Expression, str]]:
+    """The grouping keys holding a correlated subquery, each with the name of its hoisted
+    column."""
+    found: list[tuple[exp.Expression, str]] = []
+    for key in keys:
+        if _correlated(key) and all(key != k for k, _ in found):
+            found.append((key, f"_key{len(found) + 1}"))
+    return found
+
+
+def _replace_keys(
+    expression: exp.Expression, hoisted: Sequence[tuple[exp.Expression, str]]
+) -> exp.Expression:
+    """``expression`` reading each hoisted key from its column instead of computing it."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        for key, name in hoisted:
+            if node == key:
+                return exp.column(name, quoted=True)
+        return node
+
+    return expression.transform(replace, copy=False)
 
 
 def _qualify(expression: exp.Expression, table: str) -> exp.Expression:

@@ -13,6 +13,7 @@ from sqlglot import exp
 from ..functions.base import call, cast, lit
 from ..functions.helpers import any_of, ch_type, from_epoch_ms
 from ..ir import TBucket, TCall, TColumn, TExpr, TLookup
+from ..limits import MAX_SQL_NODES
 from ..types import Kind, LType
 from .base import SUBQUERY_ROW_CAP, Compiler
 from .duckdb import CAP_MESSAGE
@@ -31,6 +32,12 @@ CLICKHOUSE_SETTINGS: dict[str, str | int] = {
     "allow_experimental_correlated_subqueries": 1,
     # Text comes back as Arrow strings, not binary.
     "output_format_arrow_string_as_string": 1,
+    # The SQL text ClickHouse parses (256 KiB by default): a user agent function carries
+    # uap-core's rules, 20-160 KiB of SQL each; the compiler's own budget bounds the rest.
+    "max_query_size": 16 * 1024 * 1024,
+    # Likewise its syntax tree (50,000 nodes by default), as large as the compiler's budget.
+    "max_ast_elements": MAX_SQL_NODES,
+    "max_expanded_ast_elements": MAX_SQL_NODES,
 }
 
 # ClickHouse has one String type for text and bytes, and Arrow strings are UTF-8: a `bytes` or

@@ -29,6 +29,7 @@ from . import (
     strings,
     substitutions,
     time,
+    useragent,
     web,
 )
 from .base import FunctionDef
@@ -48,6 +49,7 @@ MODULES = (
     geo,
     domains,
     web,
+    useragent,
     measures,
     encodings,
     substitutions,
