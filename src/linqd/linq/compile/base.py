@@ -163,7 +163,9 @@ class Compiler(ABC):
                 # ClickHouse decorrelates a subquery in the SELECT list only when that SELECT
                 # has no WHERE of its own: filter the rows below it.
                 rows = exp.Select().select(exp.Star(), copy=False).from_(source, copy=False)
-                rows = rows.where(_qualify_rows(_and_all(conditions), source_alias), copy=False)
+                rows = rows.where(
+                    _qualify_rows(_and_all(conditions), source_alias, alias), copy=False
+                )
                 source_alias = self._alias()
                 source = exp.Subquery(
                     this=rows, alias=exp.TableAlias(this=exp.to_identifier(source_alias))
@@ -177,7 +179,7 @@ class Compiler(ABC):
                     exp.alias_(key.copy(), name, quoted=True, copy=False) for key, name in hoisted
                 )
                 rows = exp.Select().select(
-                    exp.Star(), *(_qualify_rows(k, source_alias) for k in keys), copy=False
+                    exp.Star(), *(_qualify_rows(k, source_alias, alias) for k in keys), copy=False
                 )
                 rows = rows.from_(source, copy=False)
                 source_alias = self._alias()
@@ -212,7 +214,7 @@ class Compiler(ABC):
                 replaced = _replace_keys(select, hoisted)
                 assert isinstance(replaced, exp.Select)
                 select = replaced
-            _qualify_rows(select, source_alias)
+            _qualify_rows(select, source_alias, alias)
             return select.from_(source, copy=False)
         finally:
             self._time, self._source = saved
@@ -583,13 +585,14 @@ def _correlated(expression: exp.Expr) -> bool:
     )
 
 
-def _qualify_rows(expression: exp.Expr, table: str) -> exp.Expr:
+def _qualify_rows(expression: exp.Expr, table: str, former: str | None = None) -> exp.Expr:
     """``expression`` (changed in place) with the outer columns its correlated rows read named
     by ``table``: DuckDB would otherwise bind a name to an output alias of the same name
-    (``userAgent AS userAgent``) and refuse it as not grouped."""
+    (``userAgent AS userAgent``) and refuse it as not grouped. Columns a translator named by
+    the stage's ``former`` source (``Context.source_alias``) follow the rows to ``table``."""
     for select in list(expression.find_all(exp.Select)):
         if select.args.get("from_") is None and select.find_ancestor(exp.Subquery) is not None:
-            select.set("expressions", [_qualify(e, table) for e in select.expressions])
+            select.set("expressions", [_qualify(e, table, former) for e in select.expressions])
     return expression
 
 
@@ -608,18 +611,34 @@ def _replace_keys(
 ) -> exp.Expression:
     """``expression`` reading each hoisted key from its column instead of computing it."""
 
+    # Compared as text: sqlglot's == compares cached hashes, which a node changed in place
+    # after it was first hashed no longer matches.
+    texts = {key.sql(): name for key, name in hoisted}
+    kinds = tuple({type(key) for key, _ in hoisted})
+
     def replace(node: exp.Expression) -> exp.Expression:
-        for key, name in hoisted:
-            if node == key:
-                return exp.column(name, quoted=True)
-        return node
+        if not isinstance(node, kinds):
+            return node
+        # An output's alias sits on the subquery itself (`(SELECT ...) AS "c"`).
+        alias = node.args.get("alias") if isinstance(node, exp.Subquery) else None
+        bare = node
+        if alias is not None:
+            bare = node.copy()
+            bare.set("alias", None)
+        name = texts.get(bare.sql())
+        if name is None:
+            return node
+        column = exp.column(name, quoted=True)
+        if alias is None:
+            return column
+        return exp.Alias(this=column, alias=exp.to_identifier(alias.name, quoted=True))
 
     return expression.transform(replace, copy=False)
 
 
-def _qualify(expression: exp.Expression, table: str) -> exp.Expression:
+def _qualify(expression: exp.Expression, table: str, former: str | None = None) -> exp.Expression:
     def qualify(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and not node.table:
+        if isinstance(node, exp.Column) and (not node.table or node.table == former):
             return exp.column(node.name, table=table, quoted=True)
         return node
 
