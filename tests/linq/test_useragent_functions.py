@@ -114,6 +114,8 @@ def evaluate(engine: Runner, expression: str) -> tuple[Any, str]:
 CASES = [
     # -- the demo row's Chrome on a Mac ----------------------------------------------------------
     ("uabrowser(userAgent)", "Chrome", "str"),
+    # The argument a subquery of its own (a lookup): its null test reads it unaliased.
+    ("uabrowser(asorg(10.0.0.1))", None, "str"),
     ("uabrowserversion(userAgent)", "120.0.0.0", "str"),
     ("uaos(userAgent)", "Mac OS X", "str"),
     ("uaosversion(userAgent)", "10.15.7", "str"),

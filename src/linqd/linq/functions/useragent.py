@@ -251,9 +251,9 @@ def _parse(
             return case(
                 (exp.Is(this=text.copy(), expression=exp.Null()), exp.Null()), default=parsed
             )
-        row = exp.Select().select(
-            exp.alias_(args[0].sql, ARGUMENT, quoted=True, copy=False), copy=False
-        )
+        # A copy: aliasing a subquery argument (`uabrowser(asorg(ip))`) sets the alias on the
+        # subquery itself, which the null test below reads too.
+        row = exp.Select().select(exp.alias_(args[0].sql.copy(), ARGUMENT, quoted=True), copy=False)
         select = exp.Select().select(parsed, copy=False)
         select = select.from_(
             exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(ROW))), copy=False
