@@ -152,6 +152,9 @@ CASES: dict[str, str] = {
         f"{E} select map([statusCode, bytesTransferred], '_ * 2') as doubled, "
         "filter(split(uri, \"/\"), 'length(_) > 0') as parts"
     ),
+    "collections_as_text": (
+        f"{E} select str({{method: [statusCode]}}) as m, str((method, statusCode)) as t"
+    ),
     # raw table and pragmas
     "raw_table": 'from my.app.test where message -> "error" select hostname, message',
     "pragmas_ignored": f'{E} where statusCode = 404 pragma comment.free:"x" pragma tz: tz("UTC")',

@@ -63,6 +63,8 @@ COMPUTED: dict[str, Callable[[LineDialect], exp.Expression]] = {
         d, [exp.Literal.number(7), exp.Literal.number(-1)], [_c("b"), _c("b")]
     ),
     "nested_map": lambda d: _map(d, [_s("k")], [exp.Array(expressions=[_c("b")])]),
+    # A tuple's items keep their own types: a JSON array of them.
+    "pair": lambda d: exp.Tuple(expressions=[_c("ts"), _c("ip"), _c("s"), _array("f")]),
 }
 COLUMNS = (
     *STORED,
@@ -78,6 +80,7 @@ COLUMNS = (
     ResultColumn("by_time", t.map_of(t.TIMESTAMP, t.IP4)),
     ResultColumn("by_number", t.map_of(t.INT8, t.BOOL)),
     ResultColumn("nested_map", t.map_of(t.STR, t.array_of(t.BOOL))),
+    ResultColumn("pair", t.tuple_of((t.TIMESTAMP, t.IP4, t.STR, t.array_of(t.FLOAT8)))),
 )
 
 CONTROL = "".join(chr(i) for i in range(32)) + "\x7f"

@@ -421,7 +421,7 @@ class Analyzer(CollectionAnalysis):
                 # A tuple's items keep their own types: `(1.33, "text", true)`.
                 typed = [self.expr(i, phase) for i in items]
                 self._refuse_bytes("tuple", typed, items)
-                return TCollection("tuple", tuple(typed), t.TUPLE)
+                return TCollection("tuple", tuple(typed), t.tuple_of(tuple(i.type for i in typed)))
             case ast.Collection(kind=kind, items=items):
                 return self._collection(kind, items, phase)
             case ast.MapLiteral(items=pairs):

@@ -43,12 +43,14 @@ class Kind(Enum):
 @dataclass(frozen=True)
 class LType:
     """A type; ``element`` is the item type of an array or set and the value type of a map,
-    ``key`` a map's key type. A map's name carries both, ``map(str,int8)``, as an array's
-    carries its item type."""
+    ``key`` a map's key type, ``fields`` a tuple's item types in order (its text and its
+    items are written from them). A map's name carries both, ``map(str,int8)``, as an array's
+    carries its item type; a tuple's name is ``tuple`` whatever its items."""
 
     kind: Kind
     element: LType | None = None
     key: LType | None = None
+    fields: tuple[LType, ...] = ()
 
     @property
     def name(self) -> str:
@@ -116,6 +118,10 @@ def set_of(element: LType) -> LType:
 
 def map_of(key: LType, value: LType) -> LType:
     return LType(Kind.MAP, value, key)
+
+
+def tuple_of(fields: tuple[LType, ...]) -> LType:
+    return LType(Kind.TUPLE, fields=fields)
 
 
 _BY_NAME = {

@@ -139,6 +139,13 @@ def _json_value(
             key = _key_text(d, exp.column(k), ltype.key or ANY, options)
             value = _json_value(d, exp.column(v), _elem(ltype), options, depth + 1)
             return d.json_map(ref, (k, v), key, value)
+        case Kind.TUPLE if ltype.fields:
+            # A JSON array of its items, each converted like a column of its type.
+            items = [
+                _json_value(d, d.tuple_item(ref, i), field, options, depth + 1)
+                for i, field in enumerate(ltype.fields, start=1)
+            ]
+            return d.json_array(items)
     return d.json_other(ref)
 
 

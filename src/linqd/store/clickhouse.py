@@ -217,6 +217,42 @@ def _binary(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return column.flatten()[0].cast(pa.binary())
 
 
+def _tuples(values: list[Any], kind: pa.DataType) -> list[Any]:
+    """A column's Python values with its structs (tuples, which Arrow gives as dicts of their
+    positions) as Python tuples; untouched when the type holds none."""
+    if not _holds_struct(kind):
+        return values
+    return [_tuple_value(v, kind) for v in values]
+
+
+def _holds_struct(kind: pa.DataType) -> bool:
+    if pa.types.is_struct(kind):
+        return True
+    if pa.types.is_map(kind):
+        return _holds_struct(kind.key_type) or _holds_struct(kind.item_type)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _holds_struct(kind.value_type)
+    return False
+
+
+def _tuple_value(value: Any, kind: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_struct(kind):
+        return tuple(
+            _tuple_value(value[kind.field(i).name], kind.field(i).type)
+            for i in range(kind.num_fields)
+        )
+    if pa.types.is_map(kind):
+        return {
+            _tuple_value(k, kind.key_type): _tuple_value(v, kind.item_type)
+            for k, v in value.items()
+        }
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return [_tuple_value(v, kind.value_type) for v in value]
+    return value
+
+
 _Rows = TypeVar("_Rows", pa.RecordBatch, pa.Table)
 
 
@@ -589,8 +625,11 @@ class ClickHouseStore(EventStore):
             table = self._backend.query(sql, params)
         except EngineFailure as error:
             raise engine_error(error.text) from None
-        # Maps as dicts, as DuckDB's own rows give them.
-        columns = [c.to_pylist(maps_as_pydicts="strict") for c in _naive_utc(table).columns]
+        # Maps as dicts and tuples as tuples, as DuckDB's own rows give them.
+        columns = [
+            _tuples(c.to_pylist(maps_as_pydicts="strict"), c.type)
+            for c in _naive_utc(table).columns
+        ]
         return list(zip(*columns, strict=True)) if columns else []
 
     def stream(

@@ -37,6 +37,10 @@ class LineDialect(ABC):
     def drop_nulls(self, array: exp.Expression) -> exp.Expression:
         """``array`` without its NULL elements."""
 
+    @abstractmethod
+    def tuple_item(self, ref: exp.Expression, position: int) -> exp.Expression:
+        """Item ``position`` (from 1) of a tuple."""
+
     # -- JSON values ------------------------------------------------------------------------------
 
     @abstractmethod

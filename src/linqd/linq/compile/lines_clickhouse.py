@@ -242,6 +242,9 @@ class ClickHouseLines(LineDialect):
             self.json_string(ref),
         )
 
+    def tuple_item(self, ref: exp.Expression, position: int) -> exp.Expression:
+        return call("tupleElement", ref, lit(position))
+
     def json_list(self, ref: exp.Expression, param: str, element: exp.Expression) -> exp.Expression:
         lam = exp.Lambda(this=_null_as(element, "null"), expressions=[exp.to_identifier(param)])
         items = call("arrayStringConcat", call("arrayMap", lam, ref), lit(","))

@@ -52,6 +52,9 @@ class DuckDBLines(LineDialect):
     def json_embedded(self, ref: exp.Expression) -> exp.Expression:
         return call("coalesce", try_cast(ref, "JSON"), call("to_json", ref))
 
+    def tuple_item(self, ref: exp.Expression, position: int) -> exp.Expression:
+        return call("struct_extract", ref, lit(position))
+
     def json_list(self, ref: exp.Expression, param: str, element: exp.Expression) -> exp.Expression:
         # Lists whose elements need no conversion stay as they are: no per-element work.
         if isinstance(element, exp.Column) and element.name == param and not element.table:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from ..types import Kind, LType
+from . import lists
 from .addresses import address_text
 from .base import Arg, Context, FunctionDef, both, call, cast, lit, paren, sig, try_cast
 from .helpers import (
@@ -103,25 +104,58 @@ def _float_text(sql: exp.Expression) -> exp.Expression:
     return case((whole, call("concat", text, lit(".0"))), default=text)
 
 
+def _item_text(ctx: Context, item: exp.Expression, kind: LType | None) -> exp.Expression:
+    """An item of a collection, map or tuple as ``str`` writes it; a null item as ``null``."""
+    if kind is None or kind.kind in (Kind.ANY, Kind.NULL):
+        text = ch_cast(item, "Nullable(String)") if on_clickhouse(ctx) else cast(item, "VARCHAR")
+    else:
+        text = _str(ctx, [Arg(item, kind)], kind)
+    return exp.Coalesce(this=text, expressions=[lit("null")])
+
+
+def _joined(ctx: Context, texts: exp.Expression, opening: str, closing: str) -> exp.Expression:
+    """An array of texts as one: ``opening``, the texts apart by ", ", ``closing``."""
+    joiner = "arrayStringConcat" if on_clickhouse(ctx) else "array_to_string"
+    return call("concat", lit(opening), call(joiner, texts, lit(", ")), lit(closing))
+
+
 def _collection_text(ctx: Context, value: Arg) -> exp.Expression:
     """A collection as text: `[a, b]`, each item as `str` writes it and a null item as `null`
     (the way a Java list prints, one form on both engines)."""
     name = f"_i{_depth(value.sql)}"  # a nested collection's items need a name of their own
-    item = exp.column(name)
-    element = value.type.element
-    if element is None or element.kind in (Kind.ANY, Kind.NULL):
-        text = ch_cast(item, "Nullable(String)") if on_clickhouse(ctx) else cast(item, "VARCHAR")
-    else:
-        text = _str(ctx, [Arg(item, element)], value.type)
-    written = exp.Lambda(
-        this=exp.Coalesce(this=text, expressions=[lit("null")]),
-        expressions=[exp.to_identifier(name)],
-    )
+    written = lists.lam(_item_text(ctx, lists.ref(name), value.type.element), name)
+    return _joined(ctx, lists.transform(ctx, value.sql, written), "[", "]")
+
+
+def _map_text(ctx: Context, value: Arg) -> exp.Expression:
+    """A map as text: `{a=1, b=2}` in the map's order, as a Java map prints."""
+    name = f"_i{_depth(value.sql)}"
+
+    def pair(key: exp.Expression, item: exp.Expression) -> exp.Expression:
+        key_text = _item_text(ctx, key, value.type.key)
+        return call("concat", key_text, lit("="), _item_text(ctx, item, value.type.element))
+
     if on_clickhouse(ctx):
-        items = call("arrayStringConcat", call("arrayMap", written, value.sql), lit(", "))
-        return call("concat", lit("["), items, lit("]"))
-    items = call("array_to_string", call("list_transform", value.sql, written), lit(", "))
-    return exp.DPipe(this=exp.DPipe(this=lit("["), expression=items), expression=lit("]"))
+        # Keys and values side by side (an item of an array of arrays cannot be nullable).
+        written = lists.lam(pair(lists.ref(name), lists.ref(f"{name}v")), name, f"{name}v")
+        keys, values = lists.map_keys(ctx, value.sql), lists.map_values(ctx, value.sql)
+        return _joined(ctx, call("arrayMap", written, keys, values), "{", "}")
+    # Over the entries, so that the map is written once.
+    entry = lists.ref(name)
+    key, item = (call("struct_extract", entry, lit(f)) for f in ("key", "value"))
+    written = lists.lam(pair(key, item), name)
+    return _joined(ctx, call("list_transform", call("map_entries", value.sql), written), "{", "}")
+
+
+def _tuple_text(ctx: Context, value: Arg) -> exp.Expression:
+    """A tuple as text: `(1, a)`, each item as `str` writes it (DuckDB's own form)."""
+    getter = "tupleElement" if on_clickhouse(ctx) else "struct_extract"
+    texts = [
+        _item_text(ctx, call(getter, value.sql, lit(i)), field)
+        for i, field in enumerate(value.type.fields, start=1)
+    ]
+    parts = [p for text in texts for p in (lit(", "), text)][1:]
+    return call("concat", lit("("), *parts, lit(")"))
 
 
 def _depth(sql: exp.Expression) -> int:
@@ -134,6 +168,10 @@ def _str(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     kind = value.type.kind
     if value.type.is_collection:
         return _collection_text(ctx, value)
+    if kind is Kind.MAP:
+        return _map_text(ctx, value)
+    if kind is Kind.TUPLE and value.type.fields:
+        return _tuple_text(ctx, value)
     if kind in (Kind.STR, Kind.REGEX, Kind.NET4, Kind.NET6):
         return value.sql  # a network or re is already its text in SQL
     if kind in (Kind.IP6, Kind.MAC):
@@ -274,8 +312,9 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         (sig("any -> str"),),
         "Text of any value: JSON strings unquoted, timestamps as `yyyy-MM-dd HH:mm:ss.SSS`, "
         "ip4 as a dotted quad, ip6 in RFC 5952 form, mac as `00:1a:2b:3c:4d:5e`, durations as "
-        "milliseconds, bytes as lower-case base16, arrays and sets as `[a, b]` (each item as its "
-        "text, a null item as `null`).",
+        "milliseconds, bytes as lower-case base16, arrays and sets as `[a, b]`, maps as "
+        "`{a=1, b=2}` in their order, tuples as `(1, a)` (each item as its text, a null item as "
+        "`null`).",
         "conversion",
         both(_str),
     ),

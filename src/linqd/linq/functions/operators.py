@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 from sqlglot import exp
 
 from .. import types as t
+from ..addresses import IP4_TEXT, parse_ip6, parse_mac
 from ..types import Kind, LType
 from . import lists
-from .addresses import in_network
+from .addresses import in_network, ip6_literal, mac_literal
 from .base import (
     Arg,
     Context,
@@ -366,8 +367,18 @@ def _as_member(value: Arg, element: LType) -> Arg | None:
         except ValueError:
             return None
         return Arg(cast(lit(number), "DOUBLE"), t.FLOAT8, number)
+    if isinstance(value.const, str) and element.kind in (Kind.IP6, Kind.MAC):
+        # Held as numbers: the text is read here (ClickHouse would fail on text it cannot read).
+        parse, literal = (
+            (parse_ip6, ip6_literal) if element.kind is Kind.IP6 else (parse_mac, mac_literal)
+        )
+        address = parse(value.const)
+        return None if address is None else Arg(literal(address), element, address)
+    if isinstance(value.const, str) and element.kind is Kind.IP4:
+        # The engines read a dotted quad; text that is none can never be a member.
+        return value if re.fullmatch(IP4_TEXT, value.const.strip()) else None
     if isinstance(value.const, str) and element.kind not in (Kind.STR, Kind.JSON):
-        return value  # a timestamp or an address in text: the engines read it, as before
+        return value  # a timestamp in text: the engines read it, as before
     return None
 
 
