@@ -78,7 +78,9 @@ def _index(ctx: Context, index: Arg, base: int) -> exp.Expression:
 def _at(base: int) -> Translator:
     def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
         items, index = args
-        return lists.element(ctx, items.sql, _index(ctx, index, base))
+        return lists.never_null(
+            ctx, lists.element(ctx, items.sql, _index(ctx, index, base)), result
+        )
 
     return translate
 
@@ -88,7 +90,7 @@ def _atend(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     # 0 is the last element: position -1 counts from the end on both engines.
     from_end = exp.Neg(this=plus(index.sql, 1))
     position = case((exp.GTE(this=index.sql, expression=lit(0)), from_end))
-    return lists.element(ctx, items.sql, position)
+    return lists.never_null(ctx, lists.element(ctx, items.sql, position), result)
 
 
 def _sort(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ..types import Kind, LType
 from .base import Context, call, lit, paren
 from .helpers import on_clickhouse
 
@@ -52,6 +53,15 @@ def size(ctx: Context, items: exp.Expression) -> exp.Expression:
 def element(ctx: Context, items: exp.Expression, position: exp.Expression) -> exp.Expression:
     """The item at the 1-based ``position`` (negative: from the end); null out of range."""
     return call("arrayElementOrNull" if on_clickhouse(ctx) else "list_extract", items, position)
+
+
+def never_null(ctx: Context, sql: exp.Expression, ltype: LType) -> exp.Expression:
+    """A collection-valued item as ClickHouse gives it on both engines: an empty array or map
+    where there is none (ClickHouse has no null array or map)."""
+    if on_clickhouse(ctx) or ltype.kind not in (Kind.ARRAY, Kind.SET, Kind.MAP):
+        return sql
+    empty = call("map") if ltype.kind is Kind.MAP else exp.Array(expressions=[])
+    return exp.Coalesce(this=sql, expressions=[empty])
 
 
 def position_of(ctx: Context, items: exp.Expression, value: exp.Expression) -> exp.Expression:

@@ -509,7 +509,8 @@ def _map_at(ctx: Context, target: Arg, key: Arg) -> exp.Expression:
     if not _same_kind(target.type.key or t.ANY, key.type):
         raise ctx.error(f"The keys of this map are {target.type.key}, not {key.type}")
     value = target.type.element or t.ANY
-    return lists.map_get(ctx, target.sql, key.sql, nullable=value.kind not in NOT_TEXT)
+    found = lists.map_get(ctx, target.sql, key.sql, nullable=value.kind not in NOT_TEXT)
+    return lists.never_null(ctx, found, value)
 
 
 def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
@@ -536,7 +537,8 @@ def _at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
             raise ctx.error("A tuple's index must be a constant integer from 0")
         return call("struct_extract", target.sql, lit(index.const + 1))
     # LINQ indexes from 0, DuckDB lists from 1.
-    return call("list_extract", target.sql, exp.Add(this=index.sql, expression=lit(1)))
+    found = call("list_extract", target.sql, exp.Add(this=index.sql, expression=lit(1)))
+    return lists.never_null(ctx, found, result)
 
 
 def _ch_at(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
