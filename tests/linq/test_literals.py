@@ -8,9 +8,7 @@ analyzer let through shows as an HTTP 200 with no rows once the response has sta
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -204,6 +202,10 @@ def test_operator_arguments_keep_their_grouping(
         ('{"a": [1]}["b"]', []),
         ('[{"a": 1}][3]', {}),
         ("at0([[1], [2]], 1)", [2]),
+        # A lookup (a correlated subquery on DuckDB) as the argument of a function with lambdas.
+        ('osa(uabrowser(uri), "Othr")', 1),
+        ('damerau("co.ux", publicsuffix(replace(method, "GET", "www.example.co.uk")))', 1),
+        ('hamming(mm2country(ip4(replace(method, "GET", "8.8.8.8"))), "ES")', 1),
         # A tuple as a value is a tuple on both engines (ClickHouse's Arrow gives a struct).
         ('(1, "a")', (1, "a")),
         ("mktuple(method, [(1, null)])", ("GET", [(1, None)])),
@@ -287,30 +289,6 @@ PATTERNS = {
 }
 
 
-@dataclass(frozen=True)
-class Exclusion:
-    """A known disagreement between the engines, not fixed yet: a problem the property reports
-    for an expression matching ``expression`` whose report matches ``problem`` is let through.
-    Each is a bug in one function's translation (``functions/``), to fix there."""
-
-    name: str
-    expression: str  # a regex the generated expression matches
-    problem: str  # a regex the problem's report matches (an engine's error, or the values)
-
-
-EXCLUSIONS = (
-    # The user agent, domain and (on DuckDB) geolocation functions of a column are correlated
-    # subqueries, which DuckDB refuses inside the lambdas of other functions' translations
-    # (`osa`, `damerau`): a clear error before any row, where ClickHouse runs it.
-    Exclusion(
-        "lookup-inside-a-lambda",
-        r"\b(ua[a-z]+|publicsuffix|rootdomain|subdomain|topleveldomain|countrycode|city|asn"
-        r"|asorg|isp|org|latitude|longitude|coordinates|postalcode|subdivision[12]code"
-        r"|accuracyradius|connectiontype|mm2?[a-z]+)\(",
-        "subqueries in lambda expressions",
-    ),
-)
-
 FUNCTIONS: list[FunctionDef] = [fn for fn in unique_functions() if not fn.aggregate]
 
 
@@ -374,13 +352,6 @@ def problem(expression: str, results: list[Any]) -> str | None:
     return None if same(duck, house) else f"DuckDB {duck!r}, ClickHouse {house!r}"
 
 
-def excused(expression: str, report: str) -> str | None:
-    for exclusion in EXCLUSIONS:
-        if re.search(exclusion.expression, expression) and re.search(exclusion.problem, report):
-            return exclusion.name
-    return None
-
-
 @settings(
     max_examples=2500,
     derandomize=True,
@@ -394,10 +365,5 @@ def test_an_expression_is_an_error_or_one_row_with_the_same_value_on_both_engine
 ) -> None:
     results = [outcome(runner, expression) for runner in runners]
     report = problem(expression, results)
-    if report is not None and excused(expression, report) is None:
+    if report is not None:
         pytest.fail(f"{expression}: {report}")
-
-
-def test_exclusions_are_named_once() -> None:
-    names = [exclusion.name for exclusion in EXCLUSIONS]
-    assert len(names) == len(set(names))

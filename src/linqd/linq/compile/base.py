@@ -402,6 +402,10 @@ class Compiler(ABC):
 
     def call_sql(self, expr: TCall) -> exp.Expression:
         args = [Arg(_operand(self.expr_sql(a)), a.type, _const(a)) for a in expr.args]
+        return self.translate_call(expr, args)
+
+    def translate_call(self, expr: TCall, args: list[Arg]) -> exp.Expression:
+        """The SQL of ``expr``'s function over ``args`` (its arguments' SQL)."""
         translate = expr.fn.translate.get(self.engine)
         if translate is None:
             raise LinqTypeError(f"Function `{expr.fn.name}' is not available on {self.engine}")

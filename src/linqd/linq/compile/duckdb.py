@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ..functions.base import call, lit
-from ..ir import Plan
+from ..functions.base import Arg, call, lit
+from ..ir import Plan, TCall
 from .base import SUBQUERY_ROW_CAP, Compiler
 
 EPOCH = exp.Anonymous(this="epoch_ms", expressions=[exp.Literal.number(0)])
@@ -27,6 +27,28 @@ class DuckDBCompiler(Compiler):
         select = super().compile(plan)
         select.transform(_shield_case_operands, copy=False)
         return select
+
+    def translate_call(self, expr: TCall, args: list[Arg]) -> exp.Expression:
+        sql = super().translate_call(expr, args)
+        if not any(_holds_subquery(lam) for lam in sql.find_all(exp.Lambda)):
+            return sql
+        # DuckDB refuses a subquery inside a lambda ("subqueries in lambda expressions"), which
+        # a lookup argument (`osa(uabrowser(userAgent), "x")`) puts there: the arguments become
+        # the columns of a one-row table, and the lambdas read those instead.
+        row = self._alias()
+        bound: list[Arg] = []
+        values = exp.Select()
+        for i, arg in enumerate(args):
+            if arg.is_const:
+                bound.append(arg)  # a constant stays a literal: translators may need one
+                continue
+            name = f"_b{i}"
+            values = values.select(exp.alias_(arg.sql, name), copy=False)
+            bound.append(Arg(exp.column(name, table=row), arg.type, arg.const))
+        table = exp.Subquery(this=values, alias=exp.TableAlias(this=exp.to_identifier(row)))
+        inner = exp.Select().select(super().translate_call(expr, bound), copy=False)
+        inner = inner.from_(table, copy=False)
+        return exp.Subquery(this=inner)
 
     def time_bucket_sql(self, period_ms: int) -> exp.Expression:
         width = call("to_milliseconds", lit(period_ms))
@@ -50,6 +72,10 @@ class DuckDBCompiler(Compiler):
         over = exp.GT(this=size.copy(), expression=lit(SUBQUERY_ROW_CAP))
         first = exp.Case(ifs=[exp.If(this=over, true=failure)], default=columns[0])
         return [first, *columns[1:]], None
+
+
+def _holds_subquery(node: exp.Expression) -> bool:
+    return node.find(exp.Select) is not None
 
 
 def _shield_case_operands(node: exp.Expression) -> exp.Expression:
