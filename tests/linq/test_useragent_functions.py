@@ -116,6 +116,15 @@ CASES = [
     ("uabrowser(userAgent)", "Chrome", "str"),
     # The argument a subquery of its own (a lookup): its null test reads it unaliased.
     ("uabrowser(asorg(10.0.0.1))", None, "str"),
+    # A lookup of a lookup's result.
+    ('uabrowser(ifthenelse(uabrowser(userAgent) = "Chrome", userAgent, null))', "Chrome", "str"),
+    (
+        'uabrowser(publicsuffix(replace(str(statusCode), "200", "www.example.co.uk")))',
+        "Other",
+        "str",
+    ),
+    ("publicsuffix(uabrowser(userAgent))", "chrome", "str"),
+    ('uaos(asorg(ip4(replace(str(statusCode), "200", "8.8.8.8"))))', "Other", "str"),
     ("uabrowserversion(userAgent)", "120.0.0.0", "str"),
     ("uaos(userAgent)", "Mac OS X", "str"),
     ("uaosversion(userAgent)", "10.15.7", "str"),

@@ -641,12 +641,27 @@ def _replace_keys(
 
 
 def _qualify(expression: exp.Expression, table: str, former: str | None = None) -> exp.Expression:
-    def qualify(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and (not node.table or node.table == former):
-            return exp.column(node.name, table=table, quoted=True)
-        return node
+    qualified = expression.copy()
+    for column in list(qualified.find_all(exp.Column)):
+        if (column.table and column.table != former) or _lambda_parameter(column):
+            continue
+        named = exp.column(column.name, table=table, quoted=True)
+        if column is qualified:
+            return named
+        column.replace(named)
+    return qualified
 
-    return expression.transform(qualify)
+
+def _lambda_parameter(column: exp.Column) -> bool:
+    """Whether ``column`` is the parameter of a lambda around it (a translator's ``_x ->``)."""
+    if column.table:
+        return False
+    lam = column.find_ancestor(exp.Lambda)
+    while lam is not None:
+        if any(p.name == column.name for p in lam.expressions):
+            return True
+        lam = lam.find_ancestor(exp.Lambda)
+    return False
 
 
 def _const(expr: TExpr) -> object:

@@ -150,6 +150,7 @@ def rules(domain: str) -> tuple[Rule, ...]:
 
 ARGUMENT = "ua"  # the argument's column inside the correlated subquery
 ROW = "_ua"
+PARAMETER = "_linqd_ua"  # the argument's name in the lambda that parses a lookup's result
 
 
 def _value_sql(ctx: Context, text: exp.Expression, rule: Rule, value: Value) -> exp.Expression:
@@ -236,31 +237,41 @@ Finish = Callable[[Context, exp.Expression], exp.Expression]
 def _parse(
     domain: str, shape: Shape, default: exp.Expression, finish: Finish | None = None
 ) -> Translator:
-    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
-        constant = args[0].is_const
-        # A literal is parsed once anyway: no subquery (which DuckDB refuses inside lambdas).
-        text = args[0].sql if constant else exp.column(ARGUMENT, table=ROW, quoted=True)
+    def parse_text(ctx: Context, text: exp.Expression) -> exp.Expression:
         branches = []
         for rule in rules(domain):
             matched = regex_matches(ctx, text.copy(), lit(rule.pattern))
             branches.append((matched, shape(ctx, text.copy(), rule)))
         parsed = case(*branches, default=default)
-        if finish is not None:
-            parsed = finish(ctx, parsed)
-        if constant:
-            return case(
-                (exp.Is(this=text.copy(), expression=exp.Null()), exp.Null()), default=parsed
-            )
+        return parsed if finish is None else finish(ctx, parsed)
+
+    def translate(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+        argument = args[0].sql
+        if args[0].is_const:
+            # A literal is parsed once anyway: no subquery (which DuckDB refuses inside lambdas).
+            missing = exp.Is(this=argument.copy(), expression=exp.Null())
+            return case((missing, exp.Null()), default=parse_text(ctx, argument))
+        if on_clickhouse(ctx) and argument.find(exp.Select) is not None:
+            # A lookup's result (`uabrowser(uabrowser(ua))`): ClickHouse cannot correlate a
+            # subquery inside another's FROM, so the text is parsed by a lambda over a
+            # one-item array instead, once per row.
+            text = exp.column(PARAMETER)
+            missing = exp.Is(this=text.copy(), expression=exp.Null())
+            parsed = case((missing, exp.Null()), default=parse_text(ctx, text))
+            lam = exp.Lambda(this=parsed, expressions=[exp.to_identifier(PARAMETER)])
+            each = call("arrayMap", lam, exp.Array(expressions=[argument]))
+            return call("arrayElement", each, lit(1))
+        parsed = parse_text(ctx, exp.column(ARGUMENT, table=ROW, quoted=True))
         # A copy: aliasing a subquery argument (`uabrowser(asorg(ip))`) sets the alias on the
         # subquery itself, which the null test below reads too.
-        row = exp.Select().select(exp.alias_(args[0].sql.copy(), ARGUMENT, quoted=True), copy=False)
+        row = exp.Select().select(exp.alias_(argument.copy(), ARGUMENT, quoted=True), copy=False)
         select = exp.Select().select(parsed, copy=False)
         select = select.from_(
             exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(ROW))), copy=False
         )
         # The argument read outside the subquery too: ClickHouse correlates only with columns
         # its outer query reads itself.
-        missing = exp.Is(this=args[0].sql.copy(), expression=exp.Null())
+        missing = exp.Is(this=argument.copy(), expression=exp.Null())
         return case((missing, exp.Null()), default=exp.Subquery(this=select))
 
     return translate
