@@ -206,6 +206,11 @@ def test_operator_arguments_keep_their_grouping(
         ('osa(uabrowser(uri), "Othr")', 1),
         ('damerau("co.ux", publicsuffix(replace(method, "GET", "www.example.co.uk")))', 1),
         ('hamming(mm2country(ip4(replace(method, "GET", "8.8.8.8"))), "ES")', 1),
+        # Addresses leave the query as their text wherever they are held.
+        ('mkarray(mkarray(ip6("2001:db8::1")))', [["2001:db8::1"]]),
+        ('{"a": mac("00:1a:2b:3c:4d:5e")}', {"a": "00:1a:2b:3c:4d:5e"}),
+        ('{"k": [mac("00:1a:2b:3c:4d:5e")]}', {"k": ["00:1a:2b:3c:4d:5e"]}),
+        ('(ip6("::1"), 1)', ("::1", 1)),
         # A tuple as a value is a tuple on both engines (ClickHouse's Arrow gives a struct).
         ('(1, "a")', (1, "a")),
         ("mktuple(method, [(1, null)])", ("GET", [(1, None)])),
@@ -256,7 +261,11 @@ def test_former_engine_disagreements_give_one_answer(
 
 # Expressions of each type: literals and the table's columns (its one row has a null timeTaken).
 POOLS: dict[str, tuple[str, ...]] = {
-    "str": ('"abc"', '""', '"10.0.0.1"', '"2023-11-14 22:13:20"', '"5m"', "method", "uri"),
+    "str": (
+        *('"abc"', '""', '"10.0.0.1"', '"2023-11-14 22:13:20"', '"5m"', "method", "uri"),
+        # Lookups (correlated subqueries) as arguments of every other function.
+        *("uabrowser(uri)", "publicsuffix(method)", "mm2country(clientIpAddress)"),
+    ),
     "int8": ("0", "7", "-3", "statusCode", "bytesTransferred", "timeTaken"),
     "float8": ("2.5", "-0.5"),
     "bool": ("true", "false"),

@@ -362,7 +362,7 @@ class Compiler(ABC):
         """An output column of the query's result (the outer stage): as any stage's, but with
         the values Arrow cannot carry as text (``result_text``). Inner stages and subqueries
         keep the SQL values, which comparisons and ranges work on."""
-        if text_in_results(expr.type) is None:
+        if not text_in_results(expr.type):
             return self.output_sql(expr)
         return result_text(self, self.expr_sql(expr), expr.type)
 

@@ -226,30 +226,63 @@ def address_text(ctx: Context, sql: exp.Expression, kind: Kind) -> exp.Expressio
 TEXT_IN_RESULTS = (Kind.IP6, Kind.MAC)
 
 
-def text_in_results(ltype: LType) -> Kind | None:
-    """The address kind whose values of ``ltype`` (itself, or an array or set of it) leave the
-    engine as text, or None. DuckDB hands a UHUGEINT to Arrow as a decimal128 that wraps past
-    2**127, and Arrow has no 128-bit integer for ClickHouse's either; the API writes these
-    values as text anyway."""
+def text_in_results(ltype: LType) -> bool:
+    """Whether values of ``ltype`` hold ip6 or mac values (themselves, or as items of arrays,
+    sets, maps and tuples at any depth), which leave the engine as text: DuckDB hands a
+    UHUGEINT to Arrow as a decimal128 that wraps past 2**127, and Arrow has no 128-bit integer
+    for ClickHouse's either; the API writes these values as text anyway."""
     if ltype.kind in TEXT_IN_RESULTS:
-        return ltype.kind
-    element = ltype.element
-    if ltype.is_collection and element is not None and element.kind in TEXT_IN_RESULTS:
-        return element.kind
-    return None
+        return True
+    parts = [ltype.element, ltype.key, *ltype.fields]
+    return any(part is not None and text_in_results(part) for part in parts)
 
 
-def result_text(ctx: Context, sql: exp.Expression, ltype: LType) -> exp.Expression:
-    """A result value of a type ``text_in_results`` names, as its canonical text."""
-    kind = text_in_results(ltype)
-    assert kind is not None
-    if not ltype.is_collection:
-        return address_text(ctx, sql, kind)
-    item = exp.to_identifier("a")
-    each = exp.Lambda(this=address_text(ctx, exp.column(item), kind), expressions=[item])
+def result_text(ctx: Context, sql: exp.Expression, ltype: LType, depth: int = 0) -> exp.Expression:
+    """A result value of a type ``text_in_results`` holds, with its addresses as their
+    canonical text."""
+    if ltype.kind in TEXT_IN_RESULTS:
+        return address_text(ctx, sql, ltype.kind)
+    if ltype.kind is Kind.TUPLE:
+        getter = "tupleElement" if on_clickhouse(ctx) else "struct_extract"
+        items = [
+            _text_part(ctx, call(getter, sql, lit(i)), field, depth)
+            for i, field in enumerate(ltype.fields, start=1)
+        ]
+        return exp.Tuple(expressions=items)
+    if ltype.kind is Kind.MAP:
+        keys = _each(
+            ctx, call("mapKeys" if on_clickhouse(ctx) else "map_keys", sql), ltype.key, depth
+        )
+        values = _each(
+            ctx,
+            call("mapValues" if on_clickhouse(ctx) else "map_values", sql),
+            ltype.element,
+            depth,
+        )
+        return call("mapFromArrays" if on_clickhouse(ctx) else "map", keys, values)
+    return _each(ctx, sql, ltype.element, depth)
+
+
+def _text_part(
+    ctx: Context, sql: exp.Expression, ltype: LType | None, depth: int
+) -> exp.Expression:
+    if ltype is None or not text_in_results(ltype):
+        return sql
+    return result_text(ctx, sql, ltype, depth + 1)
+
+
+def _each(ctx: Context, items: exp.Expression, ltype: LType | None, depth: int) -> exp.Expression:
+    """The items of an array with their addresses as text."""
+    if ltype is None or not text_in_results(ltype):
+        return items
+    name = f"_a{depth}"
+    each = exp.Lambda(
+        this=result_text(ctx, exp.column(name), ltype, depth + 1),
+        expressions=[exp.to_identifier(name)],
+    )
     if on_clickhouse(ctx):
-        return call("arrayMap", each, sql)
-    return call("list_transform", sql, each)
+        return call("arrayMap", each, items)
+    return call("list_transform", items, each)
 
 
 # -- networks ------------------------------------------------------------------------------------
