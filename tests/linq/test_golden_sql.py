@@ -152,6 +152,10 @@ CASES: dict[str, str] = {
         f"{E} select map([statusCode, bytesTransferred], '_ * 2') as doubled, "
         "filter(split(uri, \"/\"), 'length(_) > 0') as parts"
     ),
+    "sampled_percentile": (
+        f"{E} where simplify(float8(rand())) < 0.5 group every 1h "
+        "select percentile(timeTaken, 90) as p"
+    ),
     "collections_as_text": (
         f"{E} select str({{method: [statusCode]}}) as m, str((method, statusCode)) as t"
     ),

@@ -556,6 +556,58 @@ def test_median_and_percentile_are_nearest_rank_values(engine: Runner) -> None:
     assert rows == expected
 
 
+def test_percentile_interpolates_linearly(engine: Runner) -> None:
+    rows = linq(
+        engine,
+        f"{E} where statusCode = 500 group every 1d select percentile(timeTaken, 90) as p, "
+        "percentile(timeTaken, 37.5) as q, percentile(timeTaken, 0) as low",
+    )
+    values: dict[dt.datetime, list[int]] = defaultdict(list)
+    for start, v in sql(
+        engine.store, f"SELECT {bucket(DAY)}, timeTaken FROM {BE} WHERE statusCode = 500"
+    ):
+        if v is not None:
+            values[start].append(v)
+
+    def interpolated(ordered: list[int], q: float) -> float:
+        # R-7, a spreadsheet's PERCENTILE.INC: position (n - 1) * q, between its neighbours.
+        position = (len(ordered) - 1) * q
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    expected = []
+    for start in sorted(values):
+        ordered = sorted(values[start])
+        expected.append((start, *(interpolated(ordered, q) for q in (0.9, 0.375, 0.0))))
+    assert len(rows) == len(expected) > 1
+    for got, want in zip(rows, expected, strict=True):
+        assert got[0] == want[0]
+        assert got[1:] == pytest.approx(want[1:])
+
+
+def test_percentile_needs_a_constant_from_0_to_100(engine: Runner) -> None:
+    for level in ("101", "-1", "statusCode", "true"):
+        with pytest.raises(LinqError, match="percentile"):
+            linq(engine, f"{E} group select percentile(timeTaken, {level}) as p")
+
+
+def test_rand_draws_a_number_for_each_row(engine: Runner) -> None:
+    rows = linq(engine, f"{E} select rand() as r")
+    draws = [r[-1] for r in rows]
+    assert len(draws) > 100
+    assert all(0 <= d < 1 for d in draws)
+    assert len(set(draws)) > len(draws) // 2  # drawn per row, not once per query
+    # Devo's own sampling query: about half the rows for p = 0.5, none for 0, all for 1.
+    counts = [
+        linq(engine, f"{E} where simplify(float8(rand())) < {p} group select count() as n")
+        for p in ("0", "0.5", "1")
+    ]
+    (none,), (half,), (every,) = ([row[-1] for row in c] for c in counts)
+    assert none == 0 and every == len(draws)
+    assert 0.3 * every < half < 0.7 * every
+
+
 def test_avg_and_nnavg_differ_where_nulls_are(engine: Runner) -> None:
     (row,) = linq(
         engine,

@@ -38,6 +38,11 @@ def refusal_of(text: str, schemas: Lookup, engine: str) -> LinqError:
         ("hasip4()", "captured network packets"),
         ("ip4src()", "captured network packets"),
         ("tcpdst()", "captured network packets"),
+        ('hlut("assets", "owner", clientIpAddress)', "the history of its lookups"),
+        ('hlurjson("assets", clientIpAddress, eventdate)', "the history of its lookups"),
+        ("mkboxar(1, 2)", "Devo's definition of a boxed array"),
+        ("ustcount(uri)", "a definition from Devo"),
+        ("mm2timestamp(clientIpAddress)", "a definition from Devo"),
     ],
 )
 def test_a_refused_function_says_what_is_missing(

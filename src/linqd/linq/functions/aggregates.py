@@ -76,6 +76,21 @@ def _quantile(fraction: float) -> Translator:
     return translate
 
 
+def _percentile(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    """The ``n``th percentile, linearly interpolated between the two values around it (the
+    R-7 rule, as a spreadsheet's PERCENTILE.INC)."""
+    level = args[1].const
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 <= level <= 100:
+        raise ctx.error("The percentile of `percentile' must be a constant from 0 to 100")
+    fraction = lit(float(level) / 100)
+    value = cast(args[0].sql, "DOUBLE")
+    if on_clickhouse(ctx):
+        return exp.ParameterizedAgg(
+            this="quantileExactInclusive", expressions=[fraction], params=[value]
+        )
+    return call("quantile_cont", value, fraction)
+
+
 def _ordered(name: str, skip_nulls: bool) -> Translator:
     """first/last by eventdate; without an eventdate (a regrouping) in arrival order."""
 
@@ -239,6 +254,13 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
         ("median",), "num -> $0", "Median (50th percentile, a value of the group).", _quantile(0.5)
     ),
     *_PERCENTILES,
+    _aggregate(
+        ("percentile",),
+        "num, num -> float8",
+        "The `n`th percentile (`percentile(f, 90)`, `n` a constant from 0 to 100), linearly "
+        "interpolated between the two values around it, as a spreadsheet's PERCENTILE.INC.",
+        _percentile,
+    ),
     _aggregate(
         ("stddev",),
         "num -> float8",

@@ -91,6 +91,14 @@ def _pi(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
     return call("pi")
 
 
+def _rand(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return call("randCanonical" if on_clickhouse(ctx) else "random")
+
+
+def _simplify(ctx: Context, args: Sequence[Arg], result: LType) -> exp.Expression:
+    return args[0].sql
+
+
 def _math(
     names: tuple[str, ...], signatures: tuple[str, ...], doc: str, translate: Translator
 ) -> FunctionDef:
@@ -128,4 +136,10 @@ FUNCTIONS: tuple[FunctionDef, ...] = (
           _real("atan2")),
     _math(("e",), ("-> float8",), "Euler's number.", _e),
     _math(("pi",), ("-> float8",), "The number pi.", _pi),
+    _math(("rand",), ("-> float8",),
+          "A random number from 0 (included) to 1 (excluded), drawn for each row: "
+          "`where simplify(float8(rand())) < 0.1` keeps about one row in ten.", _rand),
+    _math(("simplify",), ("any -> $0",),
+          "Its argument unchanged. Devo documents only its use in sampling, "
+          "`simplify(float8(rand()))`, where it hands the number on as it is.", _simplify),
 )  # fmt: skip

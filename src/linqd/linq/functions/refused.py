@@ -58,6 +58,24 @@ REFUSALS: tuple[Refusal, ...] = (
         "inferred from Devo's pattern.",
         inferred=True,
     ),
+    Refusal(
+        ("hlut", "hlurjson"),
+        "the history of its lookups",
+        "Historic lookups read a lookup's value at a past time; linqd keeps each lookup's "
+        "current rows only (`lu` reads them).",
+    ),
+    Refusal(
+        ("mkboxar",),
+        "Devo's definition of a boxed array",
+        "Devo lists `mkboxar` among the collection constructors and documents nothing more; "
+        "`mkarray` builds an array.",
+    ),
+    Refusal(
+        ("ustcount", "mm2timestamp"),
+        "a definition from Devo",
+        "Devo's catalogue names these and documents nothing about them; `hllppcount` and "
+        "`sizedistinct` count distinct values.",
+    ),
 )  # fmt: skip
 
 
