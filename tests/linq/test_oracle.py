@@ -543,17 +543,22 @@ def test_median_and_percentile_are_nearest_rank_values(engine: Runner) -> None:
         f"{E} where statusCode = 500 group every 1d select median(timeTaken) as m, "
         "percentile90(timeTaken) as p",
     )
+    expected = []
+    for start, ordered in _daily_times_of_500s(engine):
+        rank = [ordered[max(0, math.ceil(q * len(ordered)) - 1)] for q in (0.5, 0.9)]
+        expected.append((start, *rank))
+    assert rows == expected
+
+
+def _daily_times_of_500s(engine: Runner) -> list[tuple[dt.datetime, list[int]]]:
+    """Each day's non-null timeTaken of the status-500 events, sorted, by hand-written SQL."""
     values: dict[dt.datetime, list[int]] = defaultdict(list)
     for start, v in sql(
         engine.store, f"SELECT {bucket(DAY)}, timeTaken FROM {BE} WHERE statusCode = 500"
     ):
-        values[start].append(v)
-    expected = []
-    for start in sorted(values):
-        ordered = sorted(values[start])
-        rank = [ordered[max(0, math.ceil(q * len(ordered)) - 1)] for q in (0.5, 0.9)]
-        expected.append((start, *rank))
-    assert rows == expected
+        if v is not None:
+            values[start].append(v)
+    return [(start, sorted(values[start])) for start in sorted(values)]
 
 
 def test_percentile_interpolates_linearly(engine: Runner) -> None:
@@ -562,12 +567,6 @@ def test_percentile_interpolates_linearly(engine: Runner) -> None:
         f"{E} where statusCode = 500 group every 1d select percentile(timeTaken, 90) as p, "
         "percentile(timeTaken, 37.5) as q, percentile(timeTaken, 0) as low",
     )
-    values: dict[dt.datetime, list[int]] = defaultdict(list)
-    for start, v in sql(
-        engine.store, f"SELECT {bucket(DAY)}, timeTaken FROM {BE} WHERE statusCode = 500"
-    ):
-        if v is not None:
-            values[start].append(v)
 
     def interpolated(ordered: list[int], q: float) -> float:
         # R-7, a spreadsheet's PERCENTILE.INC: position (n - 1) * q, between its neighbours.
@@ -576,10 +575,10 @@ def test_percentile_interpolates_linearly(engine: Runner) -> None:
         high = min(low + 1, len(ordered) - 1)
         return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
-    expected = []
-    for start in sorted(values):
-        ordered = sorted(values[start])
-        expected.append((start, *(interpolated(ordered, q) for q in (0.9, 0.375, 0.0))))
+    expected = [
+        (start, *(interpolated(ordered, q) for q in (0.9, 0.375, 0.0)))
+        for start, ordered in _daily_times_of_500s(engine)
+    ]
     assert len(rows) == len(expected) > 1
     for got, want in zip(rows, expected, strict=True):
         assert got[0] == want[0]
