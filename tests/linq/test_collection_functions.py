@@ -259,6 +259,7 @@ def test_a_map_of_timestamps_and_addresses(engine: Runner) -> None:
         ("{[1]: 1}", "A map key must be a single value, not array"),
         ('{"a": 1, "b": "x"}', "must share one type"),
         ('{"a": 1, 2: 1}', "must share one type"),
+        ('[(1, "a"), (2.5, "b")]', r"is tuple\(float8,str\), not tuple\(int8,str\)"),
         ('mkmap("a")', "in pairs"),
         ('mkarray(null, ["a"])', "`null` is null, not array"),
         ('{"a": [1], "b": null}', "`null` is null, not array"),

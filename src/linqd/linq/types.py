@@ -61,6 +61,9 @@ class LType:
         return self.kind.value
 
     def __str__(self) -> str:
+        # Messages show a tuple's items (`tuple(int8,str)`); its wire name stays `tuple`.
+        if self.kind is Kind.TUPLE and self.fields:
+            return f"tuple({','.join(str(f) for f in self.fields)})"
         return self.name
 
     @property
