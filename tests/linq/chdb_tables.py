@@ -92,6 +92,8 @@ def normalize(value: Any) -> Any:
         return value.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, list):
         return [normalize(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(normalize(v) for v in value)
     if isinstance(value, dict):
         return {normalize(k): normalize(v) for k, v in value.items()}
     return value
