@@ -10,7 +10,9 @@
 - ``col``: each row's action column says ``add`` or ``del`` (any case; ``delete`` too); the
   action column is an instruction, not stored.
 
-Within one deployment the last row of a key wins. A row whose key is null (or empty text) is
+The key column is stored first, whatever its place in the CSV or the query: LINQ's ``lu``
+reads a lookup by its first column, as the syslog upload (which sends the key first) always had
+it. Within one deployment the last row of a key wins. A row whose key is null (or empty text) is
 refused with its row number when the rows come from a CSV, skipped when they come from a query
 (a query cannot be corrected row by row). A query's ``eventdate`` column becomes the rows'
 eventdate, which every lookup row has anyway.
@@ -71,6 +73,9 @@ def write_rows(
         kept = [c for c in columns if c.name != recipe.action_column]
         table = table.select([c.name for c in kept])
         columns = tuple(kept)
+    # LINQ reads a lookup by its first column (``lu``): the key goes first.
+    columns = tuple(sorted(columns, key=lambda c: c.name != key))
+    table = table.select([c.name for c in columns])
     table, eventdates, actions = _usable_keys(table, key, strict, eventdates, actions)
     if recipe.contribution is Contribution.DEL:
         return _delete(store, domain, storage, existing, table.column(key), lookup_key, key)
