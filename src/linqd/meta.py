@@ -257,6 +257,35 @@ MIGRATIONS: tuple[str, ...] = (
         secret TEXT NOT NULL
     )
     """,
+    # The Lookups API (lookups/): the status log of every job (jobs/statuses.py), and each
+    # domain's lookups in creation order (``id``: oldest first, the list's page token).
+    # ``name_key`` is the case-folded name: two names differing only in case would share a
+    # DuckDB table.
+    """
+    CREATE TABLE job_statuses (
+        job_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        msg TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (job_id, n)
+    )
+    """,
+    """
+    CREATE TABLE lookups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        job_id TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        UNIQUE (domain, name_key)
+    )
+    """,
 )
 
 

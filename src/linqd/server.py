@@ -36,6 +36,7 @@ from .jobs.model import Job
 from .jobs.repo import JobRepository
 from .jobs.runner import JobRunner, SinkFactory
 from .logs import redact_access_log
+from .lookups.service import LookupService
 from .meta import MetaStore
 from .sinks import SinkContext, create_sink, destination_rules
 from .sinks.base import DestinationRules, Sink
@@ -182,7 +183,10 @@ def serve(settings: Settings) -> None:
     rules = destination_rules(settings)
     sinks = sink_factory(smtp, clock, rules)
     runner = JobRunner(data.store, JobRepository(data.meta), clock, sinks)
+    # Before resuming: lookup jobs are of a kind the lookup service registers on the runner.
+    lookups = LookupService(data.store, data.meta, runner, clock)
     runner.resume_all()
+    runner.start_clock()
     alerts = AlertServices.over(data.meta, clock)
     dispatcher = Dispatcher(
         data.meta, clock, alerts.triggered, smtp, base_url=url, outbound=rules.outbound
@@ -196,7 +200,9 @@ def serve(settings: Settings) -> None:
         dispatcher=dispatcher,
         lateness_ms=settings.alert_lateness_ms,
     ).start()
-    app = create_app(settings, data.store, domains, clock, pipeline, runner, alerts, smtp)
+    app = create_app(
+        settings, data.store, domains, clock, pipeline, runner, alerts, smtp, lookups=lookups
+    )
     gc.set_threshold(*GC_THRESHOLDS)
     config = uvicorn.Config(
         app,

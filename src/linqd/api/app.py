@@ -20,6 +20,7 @@ from ..config import Settings
 from ..domains import DomainStore
 from ..ingest.pipeline import IngestPipeline
 from ..jobs.runner import JobRunner
+from ..lookups.service import LookupService
 from ..sinks import destination_rules
 from ..sinks.email import SmtpSettings
 from ..store.base import EventStore
@@ -32,6 +33,7 @@ from .gate import Gate
 from .headers import SecurityHeaders
 from .ingest import IngestAPI
 from .jobs import JobsAPI
+from .lookups import LookupsAPI
 from .openapi import openapi_document
 from .search import SearchAPI
 from .triggered import TriggeredAlertsAPI, triggered_routes
@@ -50,6 +52,7 @@ def create_app(
     runner: JobRunner | None = None,
     alerts: AlertServices | None = None,
     smtp: SmtpSettings | None = None,
+    lookups: LookupService | None = None,
 ) -> Starlette:
     gate = Gate(
         domains,
@@ -78,6 +81,11 @@ def create_app(
             Route("/search/jobs/{type}", jobs.list, methods=["GET"]),
             Route("/search/jobs/{type}/{name}", jobs.list, methods=["GET"]),
         ]
+    if runner is not None:
+        # Lookup jobs run on the runner: the service registers their kind on it if the
+        # caller (the server, before resuming jobs) has not built it already.
+        lookups = lookups or LookupService(store, domains.meta, runner, clock)
+        routes += LookupsAPI(lookups, gate, clock).routes()
     if pipeline is not None:
         ingest = IngestAPI(pipeline, domains, clock, gate, admin_domain=settings.default_domain)
         target = "{domain}/{token}/{host}/{tag}"

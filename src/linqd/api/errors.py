@@ -160,6 +160,27 @@ def alerts_error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int,
     }
 
 
+def lookups_error_body(error: LinqdError, *, cid: str, now_ms: int) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) for the Lookups API (``/lookup-api``).
+
+    Devo shows one reply of this API, the creation envelope (``type``, ``cid``, ``code`` = the
+    HTTP status, ``context``, ``id``, ``msg``), and its client reads ``msg``, ``code``, ``cid``
+    and ``timestamp`` from an error (docs/devo-compatibility.md, "Lookups API"): errors take
+    that envelope's shape, with ``status`` and ``timestamp`` as in the Query API.
+    ``context.field`` names the offending member or part when there is one."""
+    status, body = alerts_error_body(error, cid=cid, now_ms=now_ms)
+    context = body["context"]
+    return status, {
+        "type": "LookupErrorResponse",
+        "cid": cid,
+        "code": status,
+        "context": context or None,
+        "msg": body["msg"],
+        "status": status,
+        "timestamp": now_ms,
+    }
+
+
 def alerts_error_response(error: LinqdError, *, cid: str, now_ms: int) -> JSONResponse:
     status, body = alerts_error_body(error, cid=cid, now_ms=now_ms)
     return JSONResponse(body, status_code=status)
@@ -182,11 +203,14 @@ class Family(Enum):
     JOBS = "jobs"  # /search/job..., /search/jobs...
     ALERTS = "alerts"  # /alerts/..., /delco/...
     INGEST = "ingest"  # /event, /stream, /metrics
+    LOOKUPS = "lookups"  # /lookup-api/...
 
 
 def family_of(path: str) -> Family:
     if path.startswith(("/alerts/", "/delco/")):
         return Family.ALERTS
+    if path.startswith("/lookup-api/"):
+        return Family.LOOKUPS
     if path.startswith("/search/job"):
         return Family.JOBS
     if path.startswith(("/event/", "/stream/", "/metrics")):
@@ -200,6 +224,9 @@ def render(error: LinqdError, family: Family, *, cid: str, now_ms: int) -> JSONR
         status, body = alerts_error_body(error, cid=cid, now_ms=now_ms)
         if isinstance(error, AlertsNotUpdated):
             body["context"].update(updated=error.updated, notUpdated=error.not_updated)
+        return JSONResponse(body, status_code=status)
+    if family is Family.LOOKUPS:
+        status, body = lookups_error_body(error, cid=cid, now_ms=now_ms)
         return JSONResponse(body, status_code=status)
     if isinstance(error, TaskError):
         task = {"msg": error.message, "status": error.task_code, "cid": cid, "timestamp": now_ms}

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from ..clock import Clock
 from ..domains import DomainStore
+from ..errors import INVALID_SIGNATURE, InvalidSignature
 from .auth import (
     DEFAULT_JWT_MAX_TTL_S,
     Principal,
@@ -65,6 +66,25 @@ class Gate:
         principal = found.verify(body)
         self.replays.first_use(found, now)
         return principal, body
+
+    async def token(self, request: Request) -> Principal:
+        """The principal of a request whose body is too large to hold for a signature check
+        (the Lookups API's file uploads): a token or a JWT, judged from the headers alone. An
+        API key signature covers the body, so it is refused here (401) rather than trusted
+        before the body is read."""
+        found = await anyio.to_thread.run_sync(
+            partial(
+                query_credentials,
+                request.headers,
+                store=self.domains,
+                now_ms=self.clock.now_ms(),
+                window_ms=self.window_ms,
+                jwt_max_ttl_s=self.jwt_max_ttl_s,
+            )
+        )
+        if not isinstance(found, Principal):
+            raise InvalidSignature(f"{INVALID_SIGNATURE}: file uploads take a token")
+        return found
 
     async def stand_alone(self, request: Request) -> Principal:
         """The principal of an Alerts API or delivery methods API request (no body is read)."""

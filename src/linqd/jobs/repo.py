@@ -60,6 +60,12 @@ def _row_to_job(row: tuple[Any, ...]) -> Job:
 class JobRepository:
     def __init__(self, meta: MetaStore) -> None:
         self._meta = meta
+        # Types of jobs that are not query jobs (lookup jobs): the Query API's job endpoints
+        # and the console neither list nor find them.
+        self._hidden: set[str] = set()
+
+    def hide(self, type_: str) -> None:
+        self._hidden.add(type_)
 
     def create(self, job: Job) -> None:
         with self._meta.transaction() as conn:
@@ -117,7 +123,7 @@ class JobRepository:
 
     def get(self, domain: str, job_id: str) -> Job:
         job = self.find(job_id)
-        if job is None or job.domain != domain:
+        if job is None or job.domain != domain or job.type in self._hidden:
             raise NotFound("Task not found")
         return job
 
@@ -139,7 +145,22 @@ class JobRepository:
             args.append(friendly_name)
         with self._meta.transaction() as conn:
             rows = conn.execute(sql + " ORDER BY created_ms, id", args).fetchall()
+        return [_row_to_job(row) for row in rows if row[2] not in self._hidden]
+
+    def list_of(self, domain: str, type_: str, param: str, value: str) -> list[Job]:
+        """``domain``'s jobs of ``type_`` whose ``params[param]`` is ``value``, oldest first
+        (the jobs of one lookup)."""
+        with self._meta.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE domain = ? AND type = ? "
+                "AND json_extract(params, ?) = ? ORDER BY created_ms, rowid",
+                (domain, type_, f"$.{param}", value),
+            ).fetchall()
         return [_row_to_job(row) for row in rows]
+
+    def delete(self, job_ids: list[str]) -> None:
+        with self._meta.transaction() as conn:
+            conn.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in job_ids])
 
     def running(self) -> list[Job]:
         with self._meta.transaction() as conn:

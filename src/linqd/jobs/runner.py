@@ -9,6 +9,10 @@ rows, so S3 and HDFS rewrite the same object, and a job that ran before has its 
 
 A job reads windows of the append sequence; a bounded job completes with the first window
 captured after its ``to`` (plus the allowed lateness); a continuous one follows appends.
+
+Jobs of a registered ``ScheduledKind`` (lookups built from queries) are driven by the clock
+instead: the runner keeps each one's due time and ``run_due`` runs those that are due, one at a
+time, in the calling thread; ``start_clock`` calls it from a thread of its own (the server).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..query import modes
 from ..query.lines import line_expression, line_select
 from ..sinks.base import RowFormat, Sink, SinkBatch
 from ..store.base import AppendResult, EventStore
+from .kinds import ScheduledKind
 from .model import Checkpoint, Job, JobStatus
 from .repo import JobRepository
 
@@ -61,6 +66,15 @@ class JobRunner:
         self._lock = threading.Lock()
         self._appended = threading.Condition()
         store.subscribe(self._on_append)
+        # Clock-driven jobs: their kinds, each scheduled job's due time, and the lock that
+        # makes their runs one at a time.
+        self._kinds: dict[str, ScheduledKind] = {}
+        self._due: dict[str, int] = {}
+        self._schedule = threading.Condition()
+        self._poked = False
+        self._executing = threading.Lock()
+        self._clock_stop = threading.Event()
+        self._clock_thread: threading.Thread | None = None
 
     def _on_append(self, result: AppendResult) -> None:
         with self._appended:
@@ -71,7 +85,88 @@ class JobRunner:
         for job in self.repo.running():
             self.run(job)
 
+    # -- clock-driven jobs -------------------------------------------------------------------------
+
+    def register(self, type_: str, kind: ScheduledKind) -> None:
+        """Jobs of ``type_`` are ``kind``'s, driven by the clock (register before
+        ``resume_all``)."""
+        self._kinds[type_] = kind
+        self.repo.hide(type_)
+
+    def registered(self, type_: str) -> bool:
+        return type_ in self._kinds
+
+    def _schedule_job(self, job: Job) -> None:
+        due = self._kinds[job.type].due_ms(job)
+        with self._schedule:
+            if due is None:
+                self._due.pop(job.id, None)
+            else:
+                self._due[job.id] = due
+                self._poked = True
+                self._schedule.notify_all()
+
+    def due_ms(self, job_id: str) -> int | None:
+        """When a clock-driven job runs next (None: not scheduled)."""
+        with self._schedule:
+            return self._due.get(job_id)
+
+    def run_due(self) -> int:
+        """Run, in this thread, every clock-driven job that is due by the clock now; returns
+        how many ran. Each runs once: a job whose next run is due at once waits for the next
+        call."""
+        ran = 0
+        with self._executing:
+            now = self.clock.now_ms()
+            with self._schedule:
+                ready = sorted((due, job_id) for job_id, due in self._due.items() if due <= now)
+            for due, job_id in ready:
+                with self._schedule:
+                    if self._due.get(job_id) != due:
+                        continue  # halted or rescheduled meanwhile
+                job = self.repo.find(job_id)
+                if job is None or job.status not in (JobStatus.CREATED, JobStatus.RUNNING):
+                    with self._schedule:
+                        self._due.pop(job_id, None)
+                    continue
+                kind = self._kinds[job.type]
+                job = kind.run(job, now)
+                self.repo.save(job)
+                following = kind.due_ms(job)
+                with self._schedule:
+                    if job_id in self._due:
+                        if following is None:
+                            del self._due[job_id]
+                        else:
+                            self._due[job_id] = following
+                ran += 1
+        return ran
+
+    def start_clock(self, interval_s: float = 1.0) -> None:
+        """Run due clock-driven jobs from a thread of this runner: at once when one is
+        scheduled, else every ``interval_s`` seconds."""
+
+        def loop() -> None:
+            while not self._clock_stop.is_set():
+                try:
+                    self.run_due()
+                except Exception:
+                    # A bug in one run must not stop every later one.
+                    log.exception("clock-driven jobs failed")
+                with self._schedule:
+                    if not self._poked and not self._clock_stop.is_set():
+                        self._schedule.wait(interval_s)
+                    self._poked = False
+
+        self._clock_thread = threading.Thread(target=loop, name="job-clock", daemon=True)
+        self._clock_thread.start()
+
+    # -- all jobs ----------------------------------------------------------------------------------
+
     def run(self, job: Job) -> None:
+        if job.type in self._kinds:
+            self._schedule_job(job)
+            return
         with self._lock:
             current = self._workers.get(job.id)
             if current is not None and current.alive:
@@ -82,6 +177,11 @@ class JobRunner:
 
     def halt(self, job_id: str) -> None:
         """Stop a job's worker and wait for it (its status is the caller's business)."""
+        with self._schedule:
+            scheduled = self._due.pop(job_id, None) is not None
+        if scheduled:
+            with self._executing:
+                return  # a run under way has ended, and will not schedule the job again
         with self._lock:
             worker = self._workers.pop(job_id, None)
         if worker is not None:
@@ -103,6 +203,11 @@ class JobRunner:
 
     def close(self) -> None:
         """Stop every worker; running jobs stay RUNNING and resume at the next start."""
+        self._clock_stop.set()
+        with self._schedule:
+            self._schedule.notify_all()
+        if self._clock_thread is not None:
+            self._clock_thread.join()
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()

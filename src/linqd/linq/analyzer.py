@@ -9,7 +9,7 @@ computes exist, and aggregation arguments are read from the rows before the grou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..columns import CLIENT_COLUMN, EVENTDATE
@@ -540,9 +540,19 @@ class Analyzer(CollectionAnalysis):
     def _subquery(self, query: ast.Query) -> Plan:
         return Analyzer(self.schemas, self.source, self.functions, self.meter).analyze(query)
 
+    def _lookup_keys(self, query: ast.Query) -> ast.Query:
+        """``in my.lookuplist.<name>`` tests the lookup's keys: its first column."""
+        if query.clauses or not query.table.startswith(LOOKUP_PREFIX):
+            return query
+        schema = self.schemas(query.table)
+        if schema is None or not schema.columns:
+            raise self.error(UnknownTableError, f"Unknown table `{query.table}`", query.span)
+        key = ast.SelectItem(ast.Name(schema.columns[0].name))
+        return replace(query, clauses=(ast.Select((key,)),))
+
     def _membership(self, left: ast.Expr, right: ast.Expr, span: Span, phase: _Phase) -> TExpr:
         if isinstance(right, ast.Subquery):
-            plan = self._subquery(right.query)
+            plan = self._subquery(self._lookup_keys(right.query))
             values = self._tuple_items(left, phase)
             if len(values) == 1 and isinstance(values[0], TCollection):
                 values = values[0].items

@@ -312,7 +312,7 @@ class Parser:
                 if ops:
                     break
                 self._advance()
-                right = self._parse_binary(0)
+                right = self._membership_right()
                 left = ast.Binary(token.text, left, right, _join(left, right))
                 operands = [left]
                 continue
@@ -324,6 +324,16 @@ class Parser:
         if not all(op in CHAINABLE for op in ops):
             raise LinqSyntaxError("Only <, <=, >, >= can be chained", operands[0].span, self.source)
         return ast.Chain(tuple(ops), tuple(operands), _join(operands[0], operands[-1]))
+
+    def _membership_right(self) -> ast.Expr:
+        """What follows ``in``: an expression, or Devo's ``in my.lookuplist.<name>`` (the
+        lookup's keys), read as a subquery of the lookup that the analyzer narrows to its key."""
+        if self.tok.text == "my" and self._peek().is_op(".") and self._peek(2).text == "lookuplist":
+            start = self.tok.span
+            table, table_span = self._parse_table_name()
+            span = self._span_from(start)
+            return ast.Subquery(ast.Query(table, (), (), span, table_span), span)
+        return self._parse_binary(0)
 
     def _parse_binary(self, lowest: int) -> ast.Expr:
         """Binary operators of precedence ``lowest`` and up; left-associative."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from ..clock import Clock
@@ -81,18 +82,34 @@ class Cursor(ABC):
         """Stop the query from any thread (idempotent); reading it then fails or ends."""
 
 
+def filled(count: int, value: int | str) -> pa.Array:
+    """``count`` copies of ``value`` (int64 or string), built without a Python list."""
+    kind = pa.string() if isinstance(value, str) else pa.int64()
+    return pc.fill_null(pa.nulls(count, kind), pa.scalar(value, kind))
+
+
+def sequence(first: int, count: int) -> pa.Array:
+    """``first, first + 1, ...``: ``count`` int64 values."""
+    ones = filled(count, 1)
+    return pc.add(pc.cumulative_sum(ones), first - 1)
+
+
 @dataclass(frozen=True)
 class LookupWrite:
     """One lookup upload applied at once: the domain's rows replaced whole (``full``), or the
     rows of ``delete`` keys removed and ``rows`` stored (INC). ``rows`` hold the schema's
-    columns in order."""
+    columns in order: Python tuples (the syslog upload), or an Arrow table whose columns the
+    store casts to its own types in one vectorised step (the Lookups API's bulk path)."""
 
     schema: TableSchema
     client: str
     full: bool
     key: str  # the key column
-    delete: Sequence[object] = ()
-    rows: Sequence[Row] = ()
+    delete: Sequence[object] | pa.Array = ()
+    rows: Sequence[Row] | pa.Table = ()
+    # Each row's eventdate (a lookup built from a query keeps its rows' own); the time of the
+    # write when absent.
+    eventdates: pa.Array | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +236,38 @@ class EventStore(ABC):
         listeners. A table neither built in nor known yet is created as a raw table.
         ``eventdates`` (epoch ms) overrides the arrival stamp."""
 
+    @staticmethod
+    def _lookup_columns(
+        schema: TableSchema,
+        rows: Sequence[Row] | pa.Table,
+        arrow_type: Callable[[LType], pa.DataType],
+    ) -> dict[str, pa.Array | pa.ChunkedArray]:
+        """A lookup write's own columns as the store's Arrow types."""
+        columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+        for index, column in enumerate(schema.columns):
+            kind = arrow_type(column.type)
+            if isinstance(rows, pa.Table):
+                columns[column.name] = rows.column(index).cast(kind)
+            else:
+                columns[column.name] = pa.array([row[index] for row in rows], kind)
+        return columns
+
+    def _lookup_stamps(self, write: LookupWrite, count: int) -> pa.Array:
+        """The eventdates of a lookup write's rows, as int64 epoch ms."""
+        if write.eventdates is None:
+            return filled(count, self._clock.now_ms())
+        stamps = write.eventdates
+        if pa.types.is_timestamp(stamps.type):
+            stamps = stamps.cast(pa.timestamp("ms", tz=stamps.type.tz), safe=False)
+        return stamps.cast(pa.int64())
+
+    @staticmethod
+    def _lookup_keys(
+        keys: Sequence[object] | pa.Array, ltype: LType, arrow_type: Callable[[LType], pa.DataType]
+    ) -> pa.Array:
+        kind = arrow_type(ltype)
+        return keys.cast(kind) if isinstance(keys, pa.Array) else pa.array(list(keys), kind)
+
     def _arrays(
         self,
         table: str,
@@ -259,6 +308,11 @@ class EventStore(ABC):
     def write_lookup(self, write: LookupWrite) -> None:
         """Apply one lookup upload atomically: readers see the old rows or the new ones. A
         table whose columns differ from ``write.schema`` is redefined (FULL uploads)."""
+
+    @abstractmethod
+    def drop_lookup(self, table: str) -> None:
+        """Remove the stored lookup ``table`` (a storage name) with all its rows; nothing
+        happens if it does not exist. Queries then no longer find it."""
 
     # -- reading ---------------------------------------------------------------------------------
 

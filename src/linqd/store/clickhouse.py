@@ -85,7 +85,18 @@ from ..meta import MetaStore
 from ..reference import TRIE_KEY, References, is_reference_table, reference_table, trie_name
 from . import catalog
 from . import clickhouse_ddl as ddl
-from .base import DAY_MS, AppendResult, Cursor, EventStore, LookupWrite, Params, Row, Statement
+from .base import (
+    DAY_MS,
+    AppendResult,
+    Cursor,
+    EventStore,
+    LookupWrite,
+    Params,
+    Row,
+    Statement,
+    filled,
+    sequence,
+)
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
 from .clickhouse_backend import Backend, EngineFailure, Started, clean_text
 
@@ -525,7 +536,7 @@ class ClickHouseStore(EventStore):
                     kept = self._kept_rows(name, schema, write)
                 self._run(ddl.drop_table(staging, self._layout))
                 self._run(ddl.create_table(schema, self._layout, name=staging))
-                rows = self._lookup_rows(schema, write.rows, write.client)
+                rows = self._lookup_rows(schema, write, write.client)
                 content = rows if kept is None else pa.concat_tables([kept, rows])
                 if content.num_rows:
                     first = int(pc.min(content[SEQ_COLUMN]).as_py())
@@ -550,29 +561,38 @@ class ClickHouseStore(EventStore):
         stored = self._backend.query(ddl.sql(exp.select("*").from_(_table(name))))
         stored = stored.select([EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN, *schema.column_names])
         stored = stored.cast(_arrow_schema(schema))
-        if not write.delete:
+        if not len(write.delete):
             return stored
         column = schema.column(write.key)
         assert column is not None
-        gone = pc.is_in(
-            stored[write.key], value_set=pa.array(list(write.delete), arrow_type(column.type))
-        )
+        keys = self._lookup_keys(write.delete, column.type, arrow_type)
+        gone = pc.is_in(stored[write.key], value_set=keys)
         return stored.filter(pc.invert(pc.fill_null(gone, False)))
 
-    def _lookup_rows(self, schema: TableSchema, rows: Sequence[Row], client: str) -> pa.Table:
+    def _lookup_rows(self, schema: TableSchema, write: LookupWrite, client: str) -> pa.Table:
+        rows = write.rows
         count = len(rows)
         first = self._watermark.allocate(count)
         self._watermark.settle(first)
-        arrays: dict[str, pa.Array] = {
-            EVENTDATE: pa.array([self._clock.now_ms()] * count, pa.int64()).cast(
-                pa.timestamp("ms", tz="UTC")
-            ),
-            CLIENT_COLUMN: pa.array([client] * count, pa.string()),
-            SEQ_COLUMN: pa.array(range(first, first + count), pa.int64()),
+        arrays: dict[str, pa.Array | pa.ChunkedArray] = {
+            EVENTDATE: self._lookup_stamps(write, count).cast(pa.timestamp("ms", tz="UTC")),
+            CLIENT_COLUMN: filled(count, client),
+            SEQ_COLUMN: sequence(first, count),
         }
-        for index, column in enumerate(schema.columns):
-            arrays[column.name] = pa.array([row[index] for row in rows], arrow_type(column.type))
+        arrays.update(self._lookup_columns(schema, rows, arrow_type))
         return pa.table(arrays).cast(_arrow_schema(schema))
+
+    def drop_lookup(self, table: str) -> None:
+        with self._write_lock:
+            if table not in self._schemas:
+                return
+            try:
+                self._run(ddl.drop_table(table, self._layout))
+            except EngineFailure as error:
+                raise StoreError(f"Lookup not dropped: {clean_text(error.text)}") from None
+            del self._schemas[table]
+            self._ttl.pop(table, None)
+            self._set_holders(table, set())
 
     # -- reading ---------------------------------------------------------------------------------
 

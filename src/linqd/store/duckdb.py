@@ -48,6 +48,8 @@ from .base import (
     Params,
     Row,
     Statement,
+    filled,
+    sequence,
 )
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
 
@@ -354,10 +356,10 @@ class DuckDBStore(EventStore):
                     self._redefine_table(schema)
                 if write.full:
                     self._exec(f"DELETE FROM {table} WHERE {CLIENT_COLUMN} = ?", [client])
-                elif write.delete:
+                elif len(write.delete):
                     column = schema.column(write.key)
                     assert column is not None
-                    keys = pa.table({"k": pa.array(list(write.delete), arrow_type(column.type))})
+                    keys = pa.table({"k": self._lookup_keys(write.delete, column.type, arrow_type)})
                     self._with_view(
                         "_linqd_lookup_keys",
                         keys,
@@ -365,8 +367,8 @@ class DuckDBStore(EventStore):
                         f"AND {quote(write.key)} IN (SELECT k FROM _linqd_lookup_keys)",
                         [client],
                     )
-                if write.rows:
-                    batch = self._lookup_batch(schema, write.rows, client)
+                if len(write.rows):
+                    batch = self._lookup_batch(schema, write, client)
                     self._with_view(
                         "_linqd_lookup_rows",
                         batch,
@@ -381,19 +383,29 @@ class DuckDBStore(EventStore):
             self._exec("COMMIT")
         self._note_holder(schema.name, client)
 
-    def _lookup_batch(self, schema: TableSchema, rows: Sequence[Row], client: str) -> pa.Table:
+    def _lookup_batch(self, schema: TableSchema, write: LookupWrite, client: str) -> pa.Table:
+        rows = write.rows
         count = len(rows)
         first = self._seq + 1
         self._seq += count
-        arrays: dict[str, pa.Array] = {
-            EVENTDATE: pa.array([self._clock.now_ms()] * count, pa.timestamp("ms")),
-            CLIENT_COLUMN: pa.array([client] * count, pa.string()),
-            SEQ_COLUMN: pa.array(range(first, first + count), pa.int64()),
+        arrays: dict[str, pa.Array | pa.ChunkedArray] = {
+            EVENTDATE: self._lookup_stamps(write, count).cast(pa.timestamp("ms")),
+            CLIENT_COLUMN: filled(count, client),
+            SEQ_COLUMN: sequence(first, count),
         }
-        for index, column in enumerate(schema.columns):
-            values = [row[index] for row in rows]
-            arrays[column.name] = pa.array(values, arrow_type(column.type))
+        arrays.update(self._lookup_columns(schema, rows, arrow_type))
         return pa.table(arrays)
+
+    def drop_lookup(self, table: str) -> None:
+        with self._write_lock:
+            if table not in self._schemas:
+                return
+            try:
+                self._exec(f"DROP TABLE IF EXISTS {quote(table)}")
+            except duckdb.Error as error:
+                raise StoreError(f"Lookup `{table}` not dropped: {error}") from None
+            del self._schemas[table]
+            self._set_holders(table, set())
 
     def _with_view(self, view: str, data: pa.Table, sql: str, params: list[Any]) -> None:
         self._db.register(view, data)

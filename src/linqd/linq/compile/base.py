@@ -519,10 +519,22 @@ class Compiler(ABC):
     def capped_subquery(self, plan: Plan, width: int) -> exp.Select:
         """The last ``width`` columns of a subquery, failing past the 32,000-row cap. Each row
         carries the subquery's row count (one window count over the small result, not a
-        second execution); the engine's ``cap_check`` makes the query fail past the cap."""
+        second execution); the engine's ``cap_check`` makes the query fail past the cap.
+
+        A plain read of a lookup (``lu``, ``in my.lookuplist.<name>``) has no cap: a lookup is
+        reference data that may hold millions of rows, not a subquery's result."""
         inner = self.subquery_select(plan)
         alias = self._alias()
         names = [c.name for c in plan.columns][-width:]
+        if _plain_lookup(plan):
+            return (
+                exp.Select()
+                .select(*(exp.column(n, quoted=True) for n in names), copy=False)
+                .from_(
+                    exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                    copy=False,
+                )
+            )
         size = exp.column("_n", table=alias, quoted=True)
         counted = (
             exp.Select()
@@ -566,6 +578,18 @@ class Compiler(ABC):
         """The subquery's columns as selected, and a filter, such that reading them fails once
         ``size`` (the row count) is past ``SUBQUERY_ROW_CAP`` with ``CAP_MESSAGE`` and the
         count."""
+
+
+def _plain_lookup(plan: Plan) -> bool:
+    """A subquery that reads a lookup's columns as they are: no grouping, no limit."""
+    stage = plan.stage
+    return (
+        isinstance(stage.source, str)
+        and is_lookup(stage.source)
+        and stage.grouping is None
+        and stage.limit is None
+        and stage.offset is None
+    )
 
 
 # Nodes sqlglot prints without parentheses whose precedence is lower than a function argument's
