@@ -51,6 +51,7 @@ from .ir import (
     UnionTable,
     is_aggregate,
     mentions_column,
+    mentions_param,
     uses_bucket,
 )
 from .limits import Meter
@@ -347,7 +348,7 @@ class Analyzer(CollectionAnalysis):
                         f"A lookup subquery needs {len(keys)} key column(s) and a value column",
                         node.span,
                     )
-                return TLookup(keys, plan, plan.columns[-1].type)
+                return self._lookup(keys, plan, node.span)
             case ast.Index(target=target, index=index):
                 return self._call("at", (target, index), node.span, phase)
             case ast.Collection(kind="tuple", items=items):
@@ -694,7 +695,15 @@ class Analyzer(CollectionAnalysis):
             ),
         )
         plan = self._subquery(query)
-        return TLookup((key,), plan, plan.columns[-1].type)
+        return self._lookup((key,), plan, span)
+
+    def _lookup(self, keys: tuple[TExpr, ...], plan: Plan, span: Span) -> TLookup:
+        # Neither engine reads a table for each item of a list: a lookup runs per row.
+        if any(mentions_param(k) for k in keys):
+            raise self.error(
+                LinqTypeError, "A lookup's key cannot be the item of map or filter", span
+            )
+        return TLookup(keys, plan, plan.columns[-1].type)
 
     def _membership_container(self, value: TExpr, container: TExpr, span: Span) -> TExpr:
         """String literals in a set (or a quoted CIDR) read as the value's type, as `=` does."""

@@ -138,6 +138,25 @@ def mentions_column(expr: TExpr, name: str) -> bool:
     return False
 
 
+def mentions_param(expr: TExpr, own: frozenset[str] = frozenset()) -> bool:
+    """Whether ``expr`` reads the parameter of a lambda around it (the item of ``map`` or
+    ``filter``); the parameters of lambdas inside it (``own``) do not count."""
+    match expr:
+        case TParam():
+            return expr.name not in own
+        case TCall():
+            return any(mentions_param(a, own) for a in expr.args)
+        case TCollection():
+            return any(mentions_param(i, own) for i in expr.items)
+        case TInSubquery():
+            return any(mentions_param(v, own) for v in expr.values)
+        case TLookup():
+            return any(mentions_param(k, own) for k in expr.keys)
+        case TLambda():
+            return mentions_param(expr.body, own | {expr.param.name})
+    return False
+
+
 @dataclass(frozen=True)
 class Output:
     name: str

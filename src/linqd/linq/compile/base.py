@@ -41,6 +41,7 @@ from ..ir import (
 )
 from ..limits import Meter, refuse
 from ..types import Kind, LType, ip4_dotted
+from .lookup_joins import LookupJoins
 
 SUBQUERY_ROW_CAP = 32_000
 
@@ -82,6 +83,9 @@ class Compiler(ABC):
         # its id from being reused while the compilation runs.
         self._measured: dict[int, tuple[exp.Expression, int, int]] = {}
         self._result: Stage | None = None  # the stage whose rows are the query's result
+        # Where `lu()` may join its lookup to the stage's rows: while the stage's row-level
+        # expressions compile (filters, grouping keys, ungrouped outputs), not after grouping.
+        self._joins: LookupJoins | None = None
 
     # -- Context protocol for translators --------------------------------------------------------
 
@@ -113,7 +117,7 @@ class Compiler(ABC):
         return f"_s{self._aliases}"
 
     def stage_sql(self, stage: Stage, bounds: Bounds) -> exp.Select:
-        saved = self._time, self._source
+        saved = self._time, self._source, self._joins
         alias = self._alias()
         table = stage.source if isinstance(stage.source, str) else None
         if table is not None and is_lookup(table):
@@ -143,6 +147,7 @@ class Compiler(ABC):
             filters = []
             self._time = None
         self._source = alias
+        joins = self._joins = LookupJoins(alias)
         try:
             select = exp.Select()
             conditions = filters + [self.expr_sql(w) for w in stage.where]
@@ -152,11 +157,14 @@ class Compiler(ABC):
                 if grouping.period_ms is not None:
                     group_by.append(self.time_bucket_sql(grouping.period_ms))
                 group_by += [self.expr_sql(k.expr) for k in grouping.keys]
+                joins.open = False
             output = self.result_sql if stage is self._result else self.output_sql
             outputs = [
                 exp.alias_(output(o.expr), exp.to_identifier(o.name, quoted=True))
                 for o in stage.outputs
             ]
+            self._joins = None
+            source = joins.source(source)
             hoisted = _subquery_keys(group_by)
             source_alias = alias
             if conditions and (hoisted or any(_correlated(o) for o in outputs)):
@@ -217,7 +225,7 @@ class Compiler(ABC):
             _qualify_rows(select, source_alias, alias)
             return select.from_(source, copy=False)
         finally:
-            self._time, self._source = saved
+            self._time, self._source, self._joins = saved
 
     def bounds_sql(self, bounds: Bounds) -> list[exp.Expression]:
         column = exp.column(EVENTDATE, quoted=True)
@@ -463,7 +471,11 @@ class Compiler(ABC):
         return exp.column(expr.name)
 
     def lambda_sql(self, expr: TLambda) -> exp.Expression:
-        return lists.lam(self.expr_sql(expr.body), expr.param.name)
+        joins, self._joins = self._joins, None  # a lookup's key may read the lambda's parameter
+        try:
+            return lists.lam(self.expr_sql(expr.body), expr.param.name)
+        finally:
+            self._joins = joins
 
     def subquery_bounds(self, plan: Plan) -> Bounds:
         """Subqueries inherit the outer range unless they filter eventdate themselves."""
@@ -482,6 +494,7 @@ class Compiler(ABC):
 
     def lookup_sql(self, expr: TLookup) -> exp.Expression:
         outer = self._source
+        joins = self._joins
         keys = [self.expr_sql(key) for key in expr.keys]
         if outer is not None:
             # The lookup's own columns shadow the outer query's: name the outer ones fully.
@@ -489,6 +502,17 @@ class Compiler(ABC):
         alias = self._alias()
         names = [c.name for c in expr.plan.columns]
         inner = self.capped_subquery(expr.plan, len(names))
+        if (
+            joins is not None
+            and outer is not None
+            and len(keys) == 1
+            and _plain_lookup(expr.plan)
+            and not _correlated(keys[0])
+        ):
+            identity = (expr.plan.stage.source, tuple(names))
+            joined = joins.column(inner, identity, (names[0], names[-1]), keys[0], alias)
+            if joined is not None:
+                return joined
         conditions = [
             exp.EQ(this=exp.column(name, table=alias, quoted=True), expression=key)
             for name, key in zip(names, keys, strict=False)
