@@ -36,11 +36,18 @@ from starlette.routing import Route
 from ..alerts.delivery.antiflood import FloodMode
 from ..alerts.delivery.bodies import DeliveryMethodRequest, SendingPolicyRequest
 from ..alerts.delivery.methods import MethodRepository, parse_method_id
-from ..alerts.delivery.model import DEVO_METHOD_TYPES, DeliveryStatus, EmailConfig, MethodType
+from ..alerts.delivery.model import (
+    DEVO_METHOD_TYPES,
+    DeliveryStatus,
+    EmailConfig,
+    HttpJsonConfig,
+    MethodType,
+)
 from ..alerts.delivery.outbox import DeliveryOutbox
 from ..alerts.delivery.policies import PolicyRepository
 from ..alerts.delivery.transport import TransportFactory, guarded_transports
 from ..alerts.delivery.validate import method_type, read_method, read_method_update, read_policy
+from ..alerts.delivery.vendors import send_code
 from ..clock import Clock
 from ..domains import DomainStore
 from ..errors import DeliveryFailed, ValidationError
@@ -161,19 +168,32 @@ class DelcoAPI:
     def _send_code(self, domain: str, query: Query, path: Mapping[str, str], body: object) -> Any:
         method, code = self.methods.start_validation(domain, parse_method_id(path["id"]))
         transport = self._transports()
+        told: str | None = None
         try:
             config = method.config
             if isinstance(config, EmailConfig):
                 transport.mail(config, self._code_mail(method.spec.name, domain, config, code))
-            else:
+            elif isinstance(config, HttpJsonConfig):
                 transport.post(config, {"code": code, "domain": domain})
+            else:
+                told = send_code(
+                    transport,
+                    config,
+                    code=code,
+                    domain=domain,
+                    method_id=method.id,
+                    name=method.spec.name,
+                )
         except DeliveryFailed as error:
             raise ValidationError(
                 f"The validation code was not delivered: {error.message}", field="config"
             ) from None
         finally:
             transport.close()
-        return method.to_json()
+        answer = method.to_json()
+        if told is not None:
+            answer["validationCode"] = told
+        return answer
 
     def _code_mail(self, name: str, domain: str, config: EmailConfig, code: str) -> EmailMessage:
         message = EmailMessage()
