@@ -11,12 +11,14 @@ Where Devo documents nothing, linqd decides:
 - Method ids are integers, policy ids digit strings (as definitions' ``actionPolicyId`` lists
   them). Creating answers the new object, updating the updated one, deleting
   ``{"id": ..., "deleted": true}``; ``PUT`` is a partial update.
-- ``GET /delco/methods?type=`` takes any of Devo's types; types linqd cannot deliver list
-  nothing. Creating one of them is refused (400, "not supported").
+- ``GET /delco/methods?type=`` takes any of Devo's types; ``servicedesk``, which linqd cannot
+  deliver, lists nothing and creating one is refused (400, "not supported").
 - ``send-validation-code`` answers the method once its target accepted the code (an
-  ``httpjson`` receiver must answer 2xx; a mail must be accepted by the SMTP server), else 400
-  saying why. ``validate`` takes ``{"code": ...}`` or ``?code=`` and answers the method, now
-  with ``status`` true.
+  ``httpjson`` receiver must answer 2xx; a mail must be accepted by the SMTP server; Slack,
+  PagerDuty and Pushover get a message, see ``delivery/vendors.py``), else 400 saying why.
+  Jira and ServiceNow have nobody to read a code: once read-only calls with the method's
+  credentials pass, the answer carries the code as ``validationCode``. ``validate`` takes
+  ``{"code": ...}`` or ``?code=`` and answers the method, now with ``status`` true.
 - ``GET /alerts/v1/deliveries`` takes ``alertId``, ``status`` (``pending``, ``delivered``,
   ``failed``), ``limit`` (1-10000, default 1000) and ``offset``; deliveries come in creation
   order.
@@ -34,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..alerts.delivery.antiflood import FloodMode
-from ..alerts.delivery.bodies import DeliveryMethodRequest, SendingPolicyRequest
+from ..alerts.delivery.bodies import CONFIGS, DeliveryMethodRequest, SendingPolicyRequest
 from ..alerts.delivery.methods import MethodRepository, parse_method_id
 from ..alerts.delivery.model import (
     DEVO_METHOD_TYPES,
@@ -321,9 +323,12 @@ def openapi_schemas() -> dict[str, Any]:
     method_type = {"type": "string", "enum": list(DEVO_METHOD_TYPES)}
     config = {
         "type": "object",
-        "description": "httpjson: url, contentType, headers (values shown masked), username, "
-        "timeoutMs (the password is never shown). email: email, timezone, locale, attachEvents, "
-        "maxEvents.",
+        "description": "The fields of the type's config request body (HttpJsonConfig, "
+        "EmailConfig, SlackConfig, PagerDutyConfig, JiraConfig, ServiceNowConfig, "
+        "PushoverConfig) as stored, secrets shown as `******`: httpjson's header values and "
+        "URL query values, slack's webhookUrl past its host, pagerduty's routingKey, jira's "
+        "apiToken, servicenow's password, pushover's userKey and appToken. httpjson's password "
+        "is left out. send-validation-code adds `validationCode` for jira and servicenow.",
     }
     # A PUT changes what it names: the same fields, none required, a config's fields merged
     # over the stored ones.
@@ -332,12 +337,7 @@ def openapi_schemas() -> dict[str, Any]:
         "properties": {
             "name": requests["HttpJsonMethod"]["properties"]["name"],
             "type": {"type": "string", "enum": [kind.value for kind in MethodType]},
-            "config": {
-                "anyOf": [
-                    optional_fields(requests["HttpJsonConfig"]),
-                    optional_fields(requests["EmailConfig"]),
-                ]
-            },
+            "config": {"anyOf": [optional_fields(requests[model.__name__]) for model in CONFIGS]},
         },
     }
     nullable_int = {"type": "integer", "format": "int64", "nullable": True}
