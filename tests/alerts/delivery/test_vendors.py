@@ -59,7 +59,11 @@ def test_slack_posts_text_and_blocks_to_the_webhook(world: World, receiver: Rece
     dispatcher = world.dispatcher()
     extra = {**{f"f{n}": n for n in range(12)}, **EXTRA}
     alert = alert_for(
-        world, SlackConfig(webhook_url=receiver.url(path)), alert_name="N" * 200, extra_data=extra
+        world,
+        SlackConfig(webhook_url=receiver.url(path)),
+        alert_name="N" * 200,
+        message="Too many failures for <!channel>",
+        extra_data=extra,
     )
     dispatcher.submit(alert, definition())
     (request,) = receiver.wait_for(1)
@@ -68,13 +72,17 @@ def test_slack_posts_text_and_blocks_to_the_webhook(world: World, receiver: Rece
     assert request.headers["content-type"] == "application/json"
     message = json_body(request.body)
     assert set(message) == {"text", "blocks"}
-    assert message["text"] == "N" * 200 + ": Too many failures for alice"
+    # Alert data never mentions a channel: mrkdwn's control characters are escaped.
+    assert message["text"] == "N" * 200 + ": Too many failures for &lt;!channel&gt;"
     header, body, fields, context = message["blocks"]
     assert header["type"] == "header" and header["text"]["type"] == "plain_text"
     assert header["text"]["text"] == "N" * 149 + "…"  # at most 150 characters
     assert body == {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": "Too many failures for alice\n\nBrute force &amp; more"},
+        "text": {
+            "type": "mrkdwn",
+            "text": "Too many failures for &lt;!channel&gt;\n\nBrute force &amp; more",
+        },
     }
     assert fields["type"] == "section" and len(fields["fields"]) == 10
     assert fields["fields"][0] == {"type": "mrkdwn", "text": "*f0*\n0"}

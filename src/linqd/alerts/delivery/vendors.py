@@ -38,6 +38,8 @@ Decisions where the vendors leave a choice:
 - An alert's priority is PagerDuty's severity (0-2 info, 3-5 warning, 6-7 error, 8-10
   critical) and ServiceNow's urgency and impact (8-10: 1 high, 5-7: 2 medium, 0-4: 3 low)
   unless the method names them. The PagerDuty source is the alert's context unless named.
+- Slack text is escaped (``&``, ``<``, ``>``): alert data never mentions a channel or makes a
+  link.
 - Validation codes: Slack and Pushover get a message with the code; PagerDuty a trigger event
   of severity info with the code in its summary, resolved at once with the same ``dedup_key``,
   so the code shows in the service's alerts without an incident staying open. Jira and
@@ -223,7 +225,7 @@ def slack_message(notice: Notice) -> dict[str, Any]:
     if notice.url:
         facts += f" · <{notice.url}|The alert in linqd>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]})
-    return {"text": clip(notice.summary, 3_000), "blocks": blocks}
+    return {"text": clip(_mrkdwn(notice.summary), 3_000), "blocks": blocks}
 
 
 def _slack(config: SlackConfig, message: Mapping[str, Any]) -> Call:
@@ -254,10 +256,11 @@ def pagerduty_event(config: PagerDutyConfig, notice: Notice) -> dict[str, Any]:
             "severity": config.severity or severity(notice.priority),
             "timestamp": iso_date(notice.created_ms),
             "group": notice.domain,
-            "class": notice.name,
             "custom_details": details,
         },
     }
+    if notice.name:
+        event["payload"]["class"] = notice.name
     if notice.url:
         event["client_url"] = notice.url
         event["links"] = [{"href": notice.url, "text": "The alert in linqd"}]
@@ -338,7 +341,8 @@ def _servicenow(
 
 def _incident_exists(transport: Transport, config: ServiceNowConfig, digest: str) -> bool:
     """Whether an incident of this digest is there already (a create whose answer was lost);
-    False when the look-up fails, so that it never holds an incident back."""
+    False when the instance answers the look-up with anything but a list, so that a look-up
+    refused (a user who may create incidents but not read them) never holds one back."""
     query = {
         "sysparm_query": f"correlation_id={digest}",
         "sysparm_fields": "sys_id",
@@ -432,7 +436,7 @@ def send_code(
     text = f"linqd validation code of the delivery method {name!r} of domain {domain}: {code}"
     match config:
         case SlackConfig():
-            _send(transport, _slack(config, {"text": text}))
+            _send(transport, _slack(config, {"text": _mrkdwn(text)}))
         case PagerDutyConfig():
             key = f"linqd-validation-{method_id}-{code}"
             event = {
