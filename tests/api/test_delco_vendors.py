@@ -25,6 +25,15 @@ from linqd.domains import DomainStore
 from linqd.meta import MetaStore
 from linqd.outbound import OutboundPolicy
 from receiver import Receiver, serving
+from vendor_secrets import (
+    APP_TOKEN,
+    JIRA_TOKEN,
+    ROUTING_KEY,
+    SECRETS,
+    SLACK_TOKEN,
+    SN_PASSWORD,
+    USER_KEY,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -32,13 +41,6 @@ NOW = 1_800_000_000_000
 DOMAIN = "acme"
 METHODS = "/delco/methods"
 ERROR_KEYS = {"code", "msg", "status", "timestamp", "cid", "context", "messageKey", "language"}
-ROUTING_KEY = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey32"
-USER_KEY = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
-APP_TOKEN = "azGDORePK8gMaC0QOYAMyEEuzJnyUi"
-JIRA_TOKEN = "jira-t0ken-V3ry-S3cret"
-SN_PASSWORD = "sn-pa55-V3ry-S3cret"
-SLACK_TOKEN = "xOxbS3cr3tPathT0ken"
-SECRETS = (ROUTING_KEY, USER_KEY, APP_TOKEN, JIRA_TOKEN, SN_PASSWORD, SLACK_TOKEN)
 TYPES = ["slack", "pagerduty", "jira", "servicenow", "pushover"]
 
 

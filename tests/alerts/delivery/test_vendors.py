@@ -17,6 +17,7 @@ import pytest
 
 from linqd.alerts.delivery import (
     DeliveryMethod,
+    Dispatcher,
     JiraConfig,
     MethodConfig,
     PagerDutyConfig,
@@ -25,16 +26,18 @@ from linqd.alerts.delivery import (
     SlackConfig,
 )
 from linqd.alerts.model import TriggeredAlert
+from vendor_secrets import (
+    APP_TOKEN,
+    JIRA_TOKEN,
+    ROUTING_KEY,
+    SECRETS,
+    SLACK_TOKEN,
+    SN_PASSWORD,
+    USER_KEY,
+)
 
 from .conftest import DOMAIN, EXTRA, Receiver, World, definition, settle
 
-ROUTING_KEY = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey32"
-USER_KEY = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
-APP_TOKEN = "azGDORePK8gMaC0QOYAMyEEuzJnyUi"
-JIRA_TOKEN = "jira-t0ken-V3ry-S3cret"
-SN_PASSWORD = "sn-pa55-V3ry-S3cret"
-SLACK_TOKEN = "xOxbS3cr3tPathT0ken"
-SECRETS = (ROUTING_KEY, USER_KEY, APP_TOKEN, JIRA_TOKEN, SN_PASSWORD, SLACK_TOKEN)
 ALERT_URL = "http://linqd.test:8080/alerts/v1/alerts/get?id="
 
 
@@ -45,6 +48,18 @@ def json_body(body: bytes) -> dict[str, Any]:
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def failed_once(world: World, dispatcher: Dispatcher, receiver: Receiver) -> None:
+    """The first attempt, which failed, and the retry one back-off step (1 s) later."""
+    receiver.wait_for(1)
+    settle(dispatcher)
+    (first,) = world.deliveries()
+    assert (first.status.value, first.attempts) == ("pending", 1)
+    world.clock.advance(1_000)
+    dispatcher.tick()
+    receiver.wait_for(2)
+    settle(dispatcher)
 
 
 def alert_for(world: World, config: MethodConfig, **alert: Any) -> TriggeredAlert:
@@ -102,14 +117,7 @@ def test_pagerduty_retry_keeps_the_dedup_key(
     dispatcher = world.dispatcher()
     alert = alert_for(world, PagerDutyConfig(routing_key=ROUTING_KEY, events_url=url))
     dispatcher.submit(alert, definition())
-    receiver.wait_for(1)
-    settle(dispatcher)
-    (first,) = world.deliveries()
-    assert (first.status.value, first.attempts) == ("pending", 1)  # the 500 is retried
-    world.clock.advance(1_000)
-    dispatcher.tick()
-    receiver.wait_for(2)
-    settle(dispatcher)
+    failed_once(world, dispatcher, receiver)  # a 500 is retried
     (done,) = world.deliveries()
     assert (done.status.value, done.attempts) == ("delivered", 2)
     events = [json_body(r.body) for r in receiver.received("/v2/enqueue")]
@@ -196,12 +204,7 @@ def test_servicenow_retry_looks_for_the_incident_first(
     dispatcher = world.dispatcher()
     alert = alert_for(world, config)
     dispatcher.submit(alert, definition())
-    receiver.wait_for(1)
-    settle(dispatcher)
-    world.clock.advance(1_000)
-    dispatcher.tick()
-    receiver.wait_for(2)
-    settle(dispatcher)
+    failed_once(world, dispatcher, receiver)
     (done,) = world.deliveries()
     assert (done.status.value, done.attempts) == ("delivered", 2)
     requests = receiver.received(incidents)

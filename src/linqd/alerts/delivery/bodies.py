@@ -28,7 +28,8 @@ Decisions where Devo is silent:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Self
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -345,19 +346,30 @@ class EmailConfig(Body):
         )
 
 
-class SlackConfig(Body):
+class VendorBody(Body):
+    """A vendor type's config: its fields are its model's (``CONFIG``), by the same names."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]]
+
+    def to_config(self) -> model.VendorMethodConfig:
+        values = self.model_dump()
+        return self.CONFIG(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+class SlackConfig(VendorBody):
     """``slack``: a Slack incoming webhook (its URL is a secret: shown masked)."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.SlackConfig
 
     webhook_url: Annotated[WebUrl, Field(repr=False)]
     timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
 
-    def to_config(self) -> model.SlackConfig:
-        return model.SlackConfig(webhook_url=self.webhook_url, timeout_ms=self.timeout_ms)
 
-
-class PagerDutyConfig(Body):
+class PagerDutyConfig(VendorBody):
     """``pagerduty``: an Events API v2 integration. ``severity`` is taken from the alert's
     priority when not given; ``source`` is the alert's context when not given."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.PagerDutyConfig
 
     routing_key: Annotated[RoutingKey, Field(repr=False)]
     events_url: WebUrl = model.PAGERDUTY_EVENTS_URL
@@ -365,20 +377,13 @@ class PagerDutyConfig(Body):
     source: Word | None = None
     timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
 
-    def to_config(self) -> model.PagerDutyConfig:
-        return model.PagerDutyConfig(
-            routing_key=self.routing_key,
-            events_url=self.events_url,
-            severity=self.severity,
-            source=self.source,
-            timeout_ms=self.timeout_ms,
-        )
 
-
-class JiraConfig(Body):
+class JiraConfig(VendorBody):
     """``jira``: a project where alerts become issues. ``url`` is the site's base URL;
     ``username`` and ``apiToken`` authenticate (an Atlassian account's e-mail and API token on
     Jira Cloud, a user's name and password or token on Data Center)."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.JiraConfig
 
     url: BaseUrl
     username: Name
@@ -389,22 +394,12 @@ class JiraConfig(Body):
     priority: Word | None = None
     timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
 
-    def to_config(self) -> model.JiraConfig:
-        return model.JiraConfig(
-            url=self.url,
-            username=self.username,
-            api_token=self.api_token,
-            project_key=self.project_key,
-            issue_type=self.issue_type,
-            labels=tuple(self.labels),
-            priority=self.priority,
-            timeout_ms=self.timeout_ms,
-        )
 
-
-class ServiceNowConfig(Body):
+class ServiceNowConfig(VendorBody):
     """``servicenow``: an instance where alerts become incidents. ``urgency`` and ``impact``
     (1 high, 2 medium, 3 low) are taken from the alert's priority when not given."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.ServiceNowConfig
 
     url: BaseUrl
     username: Name
@@ -415,21 +410,11 @@ class ServiceNowConfig(Body):
     assignment_group: Word | None = None
     timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
 
-    def to_config(self) -> model.ServiceNowConfig:
-        return model.ServiceNowConfig(
-            url=self.url,
-            username=self.username,
-            password=self.password,
-            urgency=self.urgency,
-            impact=self.impact,
-            caller_id=self.caller_id,
-            assignment_group=self.assignment_group,
-            timeout_ms=self.timeout_ms,
-        )
 
-
-class PushoverConfig(Body):
+class PushoverConfig(VendorBody):
     """``pushover``: a user or group key and the application token that sends to it."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.PushoverConfig
 
     user_key: Annotated[PushoverKey, Field(repr=False)]
     app_token: Annotated[PushoverKey, Field(repr=False)]
@@ -438,17 +423,6 @@ class PushoverConfig(Body):
     device: Devices | None = None
     sound: Sound | None = None
     timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
-
-    def to_config(self) -> model.PushoverConfig:
-        return model.PushoverConfig(
-            user_key=self.user_key,
-            app_token=self.app_token,
-            api_url=self.api_url,
-            priority=self.priority,
-            device=self.device,
-            sound=self.sound,
-            timeout_ms=self.timeout_ms,
-        )
 
 
 class HttpJsonMethod(Body):
