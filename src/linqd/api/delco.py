@@ -328,7 +328,7 @@ def openapi_schemas() -> dict[str, Any]:
         "PushoverConfig) as stored, secrets shown as `******`: httpjson's header values and "
         "URL query values, slack's webhookUrl past its host, pagerduty's routingKey, jira's "
         "apiToken, servicenow's password, pushover's userKey and appToken. httpjson's password "
-        "is left out. send-validation-code adds `validationCode` for jira and servicenow.",
+        "is left out.",
     }
     # A PUT changes what it names: the same fields, none required, a config's fields merged
     # over the stored ones.
@@ -350,6 +350,11 @@ def openapi_schemas() -> dict[str, Any]:
                 "type": method_type,
                 "status": {"type": "boolean"},
                 "config": config,
+                "validationCode": {
+                    "type": "string",
+                    "description": "Only in send-validation-code's answer for jira and "
+                    "servicenow: the code to validate with, once the credentials passed.",
+                },
             },
         },
         **requests,
