@@ -77,6 +77,7 @@ MAX_FIELDS = 100  # extraData fields a message lists
 MAX_VALUE = 1_000  # characters of one listed value
 SLACK_FIELDS = 10  # Block Kit's limit on a section's fields
 MAX_DESCRIPTION = 30_000  # Jira's and ServiceNow's text fields hold 32767
+MAX_LISTED = 20_000  # of it, the alert's fields
 EMERGENCY_RETRY_S = 60
 EMERGENCY_EXPIRE_S = 3_600
 
@@ -186,7 +187,8 @@ def _text_body(notice: Notice, *, jira: bool) -> str:
     (verbatim: in Jira's ``{noformat}``) and where the alert is."""
     parts = [text for text in (notice.message, notice.description) if text]
     if notice.fields:
-        lines = "\n".join(f"{name}: {value}" for name, value in notice.fields)
+        # Clipped before the block closes, so that the clip of the whole never cuts it open.
+        lines = clip("\n".join(f"{name}: {value}" for name, value in notice.fields), MAX_LISTED)
         if jira:
             lines = "*Alert fields*\n{noformat}\n" + lines.replace("{noformat}", "{ noformat}")
             lines += "\n{noformat}"
