@@ -57,8 +57,17 @@ class Scenario:
         )
 
     def define(
-        self, name: str, query: str, trigger: Mapping[str, Any], message: str = ""
+        self,
+        name: str,
+        query: str,
+        trigger: Mapping[str, Any],
+        message: str = "",
+        *,
+        select_all: bool = True,
+        policies: tuple[str, ...] = (),
     ) -> AlertDefinition:
+        """``select_all``: the definition's ``withSelectAll``; ``policies``: its sending
+        policies."""
         spec = read_definition(
             {
                 "name": name,
@@ -68,7 +77,9 @@ class Scenario:
                     "querySourceCode": query,
                     "priority": 5,
                     "correlationTrigger": dict(trigger),
+                    "withSelectAll": select_all,
                 },
+                "actionPolicyId": list(policies),
             }
         )
         store = self.data.store

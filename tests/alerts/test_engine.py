@@ -252,7 +252,12 @@ def test_shared_scans_keep_domains_and_projections_apart(scenario: Scenario) -> 
     sc = scenario
     for name in ("disk", "cpu"):
         sc.define(name, f'from {TABLE} where message -> "{name}"', {"kind": "each"})
-    sc.define("cpu hosts", f'from {TABLE} where message -> "cpu" select hostname', {"kind": "each"})
+    sc.define(
+        "cpu hosts",
+        f'from {TABLE} where message -> "cpu" select hostname',
+        {"kind": "each"},
+        select_all=False,
+    )
     theirs = sc.definitions.create(
         "other", sc.definitions.get("self", "1").spec, "them@example.com"
     )

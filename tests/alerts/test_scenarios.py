@@ -72,6 +72,7 @@ def test_each_with_a_subquery_uses_the_internal_window(scenario: Scenario) -> No
         f'from {ACTIVITY} where username in (from {NAVIGATION} where action = "login" '
         "select userEmail) select username",
         {"kind": "each", "externalOffset": 0, "internalPeriod": 3_600_000, "internalOffset": 0},
+        select_all=False,
     )
     sc.store(ACTIVITY, [{"username": "ann"}], at=10 * S)
     sc.store(ACTIVITY, [{"username": "bob"}], at=20 * S)
@@ -209,6 +210,7 @@ def test_an_external_offset_shifts_the_main_range_back(scenario: Scenario) -> No
         f'from {ACTIVITY} where username in (from {NAVIGATION} where action = "login" '
         "select userEmail) select username",
         {"kind": "each", "externalOffset": 2 * M, "internalPeriod": 3_600_000, "internalOffset": 0},
+        select_all=False,
     )
     sc.store(ACTIVITY, [{"username": "ann"}], at=10 * S)
     # the minute [0, 1m) is read when the 3rd minute closes: two minutes late, as asked

@@ -272,7 +272,7 @@ async def test_header_values_and_url_query_values_are_masked(env: Env) -> None:
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({"name": "x", "type": "slack", "config": {}}, "type", "not supported"),
+        ({"name": "x", "type": "servicedesk", "config": {}}, "type", "not supported"),
         ({"name": "x", "type": "fax", "config": {}}, "type", "must be one of"),
         ({"type": "httpjson", "config": {"url": "http://h/"}}, "name", "required"),
         ({"name": "x", "type": "httpjson", "config": {"url": "ftp://h/"}}, "config.url", "http"),

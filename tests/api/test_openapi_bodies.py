@@ -27,8 +27,7 @@ from linqd.errors import ValidationError
 ROOTS: list[type[BaseModel]] = [
     alert_bodies.AlertDefinitionRequest,
     alert_bodies.AlertDefinitionUpdate,
-    delivery_bodies.HttpJsonMethod,
-    delivery_bodies.EmailMethod,
+    *delivery_bodies.METHODS.values(),
     delivery_bodies.SendingPolicyRequest,
 ]
 

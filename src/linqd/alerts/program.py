@@ -10,6 +10,12 @@ events, or periods closing), their length, and the SQL that gives a step's rows.
   externalOffset)`` (``length`` is ``backPeriod`` for rolling) and subqueries over ``[e -
   internalOffset - internalPeriod, e - internalOffset)``. With a temporal grouping the main range
   is one whole bucket, so the shifted end is rounded down to the bucket size.
+- ``withSelectAll`` (true unless a definition says false) runs an ``each`` or ``rolling`` query
+  as if it ended with ``select *``: its alerts' fields are every column of the table beside the
+  ones the query creates, as Devo's "all the columns will be shown". With false they are the
+  columns the query selects (all of them when it has no ``select``, or ``select *``). A query
+  that groups shows its keys, bucket and aggregations either way, as do the counting kinds
+  (several, low, inactivity) their keys and counts.
 """
 
 from __future__ import annotations
@@ -249,7 +255,11 @@ def compile_program(
     """Raises ``LinqError`` when the query no longer compiles (a table it reads is gone)."""
     spec = definition.spec
     trigger = spec.trigger
-    plan = compile_linq(spec.query, schemas, now_ms=now_ms, engine=engine).plan
+    # Only the kinds whose alerts show the query's rows show more of them.
+    select_all = spec.with_select_all and trigger.kind in (TriggerKind.EACH, TriggerKind.ROLLING)
+    plan = compile_linq(
+        spec.query, schemas, now_ms=now_ms, engine=engine, select_all=select_all
+    ).plan
     grouped = any(s.grouping is not None for s in stages(plan))
     period, group_keys = _grouping_keys(plan)
     has_sub = bool(subplans(plan))

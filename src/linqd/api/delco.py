@@ -11,12 +11,14 @@ Where Devo documents nothing, linqd decides:
 - Method ids are integers, policy ids digit strings (as definitions' ``actionPolicyId`` lists
   them). Creating answers the new object, updating the updated one, deleting
   ``{"id": ..., "deleted": true}``; ``PUT`` is a partial update.
-- ``GET /delco/methods?type=`` takes any of Devo's types; types linqd cannot deliver list
-  nothing. Creating one of them is refused (400, "not supported").
+- ``GET /delco/methods?type=`` takes any of Devo's types; ``servicedesk``, which linqd cannot
+  deliver, lists nothing and creating one is refused (400, "not supported").
 - ``send-validation-code`` answers the method once its target accepted the code (an
-  ``httpjson`` receiver must answer 2xx; a mail must be accepted by the SMTP server), else 400
-  saying why. ``validate`` takes ``{"code": ...}`` or ``?code=`` and answers the method, now
-  with ``status`` true.
+  ``httpjson`` receiver must answer 2xx; a mail must be accepted by the SMTP server; Slack,
+  PagerDuty and Pushover get a message, see ``delivery/vendors.py``), else 400 saying why.
+  Jira and ServiceNow have nobody to read a code: once read-only calls with the method's
+  credentials pass, the answer carries the code as ``validationCode``. ``validate`` takes
+  ``{"code": ...}`` or ``?code=`` and answers the method, now with ``status`` true.
 - ``GET /alerts/v1/deliveries`` takes ``alertId``, ``status`` (``pending``, ``delivered``,
   ``failed``), ``limit`` (1-10000, default 1000) and ``offset``; deliveries come in creation
   order.
@@ -34,13 +36,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..alerts.delivery.antiflood import FloodMode
-from ..alerts.delivery.bodies import DeliveryMethodRequest, SendingPolicyRequest
+from ..alerts.delivery.bodies import CONFIGS, DeliveryMethodRequest, SendingPolicyRequest
 from ..alerts.delivery.methods import MethodRepository, parse_method_id
-from ..alerts.delivery.model import DEVO_METHOD_TYPES, DeliveryStatus, EmailConfig, MethodType
+from ..alerts.delivery.model import (
+    DEVO_METHOD_TYPES,
+    DeliveryStatus,
+    EmailConfig,
+    HttpJsonConfig,
+    MethodType,
+)
 from ..alerts.delivery.outbox import DeliveryOutbox
 from ..alerts.delivery.policies import PolicyRepository
 from ..alerts.delivery.transport import TransportFactory, guarded_transports
 from ..alerts.delivery.validate import method_type, read_method, read_method_update, read_policy
+from ..alerts.delivery.vendors import send_code
 from ..clock import Clock
 from ..domains import DomainStore
 from ..errors import DeliveryFailed, ValidationError
@@ -161,19 +170,32 @@ class DelcoAPI:
     def _send_code(self, domain: str, query: Query, path: Mapping[str, str], body: object) -> Any:
         method, code = self.methods.start_validation(domain, parse_method_id(path["id"]))
         transport = self._transports()
+        told: str | None = None
         try:
             config = method.config
             if isinstance(config, EmailConfig):
                 transport.mail(config, self._code_mail(method.spec.name, domain, config, code))
-            else:
+            elif isinstance(config, HttpJsonConfig):
                 transport.post(config, {"code": code, "domain": domain})
+            else:
+                told = send_code(
+                    transport,
+                    config,
+                    code=code,
+                    domain=domain,
+                    method_id=method.id,
+                    name=method.spec.name,
+                )
         except DeliveryFailed as error:
             raise ValidationError(
                 f"The validation code was not delivered: {error.message}", field="config"
             ) from None
         finally:
             transport.close()
-        return method.to_json()
+        answer = method.to_json()
+        if told is not None:
+            answer["validationCode"] = told
+        return answer
 
     def _code_mail(self, name: str, domain: str, config: EmailConfig, code: str) -> EmailMessage:
         message = EmailMessage()
@@ -301,9 +323,12 @@ def openapi_schemas() -> dict[str, Any]:
     method_type = {"type": "string", "enum": list(DEVO_METHOD_TYPES)}
     config = {
         "type": "object",
-        "description": "httpjson: url, contentType, headers (values shown masked), username, "
-        "timeoutMs (the password is never shown). email: email, timezone, locale, attachEvents, "
-        "maxEvents.",
+        "description": "The fields of the type's config request body (HttpJsonConfig, "
+        "EmailConfig, SlackConfig, PagerDutyConfig, JiraConfig, ServiceNowConfig, "
+        "PushoverConfig) as stored, secrets shown as `******`: httpjson's header values and "
+        "URL query values, slack's webhookUrl past its host, pagerduty's routingKey, jira's "
+        "apiToken, servicenow's password, pushover's userKey and appToken. httpjson's password "
+        "is left out.",
     }
     # A PUT changes what it names: the same fields, none required, a config's fields merged
     # over the stored ones.
@@ -312,12 +337,7 @@ def openapi_schemas() -> dict[str, Any]:
         "properties": {
             "name": requests["HttpJsonMethod"]["properties"]["name"],
             "type": {"type": "string", "enum": [kind.value for kind in MethodType]},
-            "config": {
-                "anyOf": [
-                    optional_fields(requests["HttpJsonConfig"]),
-                    optional_fields(requests["EmailConfig"]),
-                ]
-            },
+            "config": {"anyOf": [optional_fields(requests[model.__name__]) for model in CONFIGS]},
         },
     }
     nullable_int = {"type": "integer", "format": "int64", "nullable": True}
@@ -330,6 +350,11 @@ def openapi_schemas() -> dict[str, Any]:
                 "type": method_type,
                 "status": {"type": "boolean"},
                 "config": config,
+                "validationCode": {
+                    "type": "string",
+                    "description": "Only in send-validation-code's answer for jira and "
+                    "servicenow: the code to validate with, once the credentials passed.",
+                },
             },
         },
         **requests,

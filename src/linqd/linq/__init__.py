@@ -5,11 +5,12 @@ Every compilation runs within a ``Budget`` (``limits.py``): size, depth and time
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
 from ..errors import LinqError, LinqLimitError
+from . import ast
 from .analyzer import SchemaLookup, analyze
 from .compile import COMPILERS, DEFAULT_ENGINE, Bounds, Compiler
 from .ir import Plan, ResultColumn
@@ -67,19 +68,35 @@ def compile_linq(
     bounds: Bounds | None = None,
     budget: Budget = DEFAULT_BUDGET,
     engine: str = DEFAULT_ENGINE,
+    select_all: bool = False,
 ) -> CompiledQuery:
     """LINQ text → a SELECT of ``engine``'s dialect. Raises ``LinqError`` (with its source
-    attached) and nothing else."""
+    attached) and nothing else. ``select_all``: as if the query ended with ``select *``
+    (``selecting_all``)."""
     meter = Meter(budget)
     compiler = compiler_for(engine)
     try:
-        plan = analyze(parse(text, meter), schemas, text, meter)
+        query = parse(text, meter)
+        if select_all:
+            query = selecting_all(query)
+        plan = analyze(query, schemas, text, meter)
         expression = compiler(now_ms, bounds or Bounds(), meter).compile(plan)
     except LinqError as error:
         raise error.with_source(text) from None
     except RecursionError:
         raise LinqLimitError(TOO_DEEP, None, text) from None
     return CompiledQuery(plan, expression, engine)
+
+
+def selecting_all(query: ast.Query) -> ast.Query:
+    """``query`` ending with ``select *``: its rows show every column of its table beside the
+    ones it creates, whatever it selects (an alert's ``withSelectAll``). A query that groups is
+    left as it is: after a grouping only its keys, bucket and aggregations exist, which it
+    shows already."""
+    if any(isinstance(clause, ast.Group) for clause in query.clauses):
+        return query
+    star = ast.Select((ast.SelectItem(ast.Star()),))
+    return replace(query, clauses=(*query.clauses, star))
 
 
 __all__ = [
@@ -92,4 +109,5 @@ __all__ = [
     "compiler_for",
     "parse",
     "render",
+    "selecting_all",
 ]

@@ -1,6 +1,6 @@
-"""For delivery tests: real receivers on 127.0.0.1 (a threaded HTTP webhook receiver that records
-requests and can be told to fail, hang or ask for Digest credentials; an aiosmtpd server), and a
-``World`` of metadata, clock, methods, policies, alerts and dispatchers."""
+"""For delivery tests: real receivers on 127.0.0.1 (the HTTP receiver of ``tests/receiver.py``;
+an aiosmtpd server), and a ``World`` of metadata, clock, methods, policies, alerts and
+dispatchers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,16 @@ from linqd.alerts.delivery import (
     DeliveryMethod,
     DeliveryOutbox,
     Dispatcher,
-    EmailConfig,
     FloodMode,
     HttpJsonConfig,
+    MethodConfig,
     MethodInput,
     MethodRepository,
-    MethodType,
     PolicyInput,
     PolicyRepository,
     SendingPolicy,
 )
+from linqd.alerts.delivery.model import type_of
 from linqd.alerts.model import (
     AlertDefinition,
     AlertStatus,
@@ -45,8 +44,8 @@ from linqd.clock import SimulatedClock
 from linqd.meta import MetaStore
 from linqd.outbound import OutboundPolicy
 from linqd.sinks.email import SmtpSettings
+from receiver import Receiver, serving
 
-HANG_LIMIT_S = 30.0
 # The receivers listen on 127.0.0.1, which the outbound policy denies by default: dispatchers
 # here allow that one address, as an operator would with `serve --outbound-allow 127.0.0.1`.
 LOCAL = OutboundPolicy.parse(allow=["127.0.0.1"])
@@ -56,107 +55,10 @@ DOMAIN = "acme"
 EXTRA = {"user": "alice smith", "count": 12, "eventdate": "2027-01-15 08:00:00.000", "x": None}
 
 
-@dataclass(frozen=True)
-class Received:
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    body: bytes
-
-
-@dataclass
-class Behaviour:
-    fail: int = 0  # answer 500 to this many requests (-1: always)
-    hang: bool = False  # hold the request until the receiver is released
-    digest: bool = False  # answer 401 with a Digest challenge when there is no Authorization
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.requests: list[Received] = []
-        self.behaviours: dict[str, Behaviour] = {}
-        self.cond = threading.Condition()
-        self.release = threading.Event()
-        self.hanging = threading.Event()  # set when a request starts hanging
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        # A short poll keeps shutdown() quick.
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def url(self, path: str) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
-
-    def behave(self, path: str, **kwargs: Any) -> str:
-        self.behaviours[path] = Behaviour(**kwargs)
-        return self.url(path)
-
-    def received(self, path: str | None = None) -> list[Received]:
-        with self.cond:
-            return [r for r in self.requests if path is None or r.path == path]
-
-    def wait_for(
-        self, count: int, path: str | None = None, timeout: float = 10.0
-    ) -> list[Received]:
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.received(path)) >= count, timeout)
-            found = self.received(path)
-        assert len(found) >= count, f"{len(found)} requests to {path}, wanted {count}"
-        return found
-
-    def _record(self, path: str, headers: dict[str, str], body: bytes) -> None:
-        with self.cond:
-            self.requests.append(Received(path, headers, body))
-            self.cond.notify_all()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                behaviour = receiver.behaviours.get(self.path, Behaviour())
-                if behaviour.digest and "authorization" not in headers:
-                    self.send_response(401)
-                    self.send_header(
-                        "WWW-Authenticate",
-                        'Digest realm="hooks", nonce="abc123", qop="auth", algorithm=MD5',
-                    )
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                receiver._record(self.path, headers, body)
-                if behaviour.hang:
-                    receiver.hanging.set()
-                    receiver.release.wait(HANG_LIMIT_S)
-                status = 200
-                if behaviour.fail != 0:
-                    behaviour.fail -= 1 if behaviour.fail > 0 else 0
-                    status = 500
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    server.thread.start()
-    try:
+    with serving() as server:
         yield server
-    finally:
-        server.release.set()
-        server.server.shutdown()
-        server.server.server_close()
 
 
 @dataclass
@@ -232,10 +134,9 @@ class World:
         return dispatcher
 
     def method(
-        self, config: HttpJsonConfig | EmailConfig, *, validated: bool = True, name: str = "hook"
+        self, config: MethodConfig, *, validated: bool = True, name: str = "hook"
     ) -> DeliveryMethod:
-        kind = MethodType.EMAIL if isinstance(config, EmailConfig) else MethodType.HTTPJSON
-        method = self.methods.create(DOMAIN, MethodInput(name, kind, config))
+        method = self.methods.create(DOMAIN, MethodInput(name, type_of(config), config))
         if validated:
             _, code = self.methods.start_validation(DOMAIN, method.id)
             method = self.methods.validate(DOMAIN, method.id, code)

@@ -1,5 +1,6 @@
-"""Alert notification (see docs/devo-compatibility.md): delivery methods, sending policies,
-anti-flooding, schedules, and the dispatcher that sends triggered alerts through them."""
+"""Alert notification (see docs/devo-compatibility.md): delivery methods (HTTP-JSON, e-mail,
+Slack, PagerDuty, Jira, ServiceNow, Pushover), sending policies, anti-flooding, schedules, and
+the dispatcher that sends triggered alerts through them."""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ from .model import (
     DeliveryStatus,
     EmailConfig,
     HttpJsonConfig,
+    JiraConfig,
+    MethodConfig,
     MethodInput,
     MethodType,
+    PagerDutyConfig,
     PolicyInput,
+    PushoverConfig,
     SendingPolicy,
+    ServiceNowConfig,
+    SlackConfig,
 )
 from .outbox import DeliveryOutbox
 from .policies import PolicyRepository
@@ -40,14 +47,20 @@ __all__ = [
     "FloodMode",
     "FloodState",
     "HttpJsonConfig",
+    "JiraConfig",
+    "MethodConfig",
     "MethodInput",
     "MethodRepository",
     "MethodType",
+    "PagerDutyConfig",
     "PolicyInput",
     "PolicyRepository",
+    "PushoverConfig",
     "Reminder",
     "Schedule",
     "SendingPolicy",
+    "ServiceNowConfig",
+    "SlackConfig",
     "Transport",
     "decide",
     "due_reminder",

@@ -13,6 +13,13 @@ Decisions where Devo is silent:
   server's outbound policy (the ``outbound`` of the validation context) denies is refused here;
   names are judged on what they resolve to at every delivery.
 - ``attachEvents`` is a string in Devo's API; a JSON boolean is taken as ``"true"``/``"false"``.
+- The vendor types (``slack``, ``pagerduty``, ``jira``, ``servicenow``, ``pushover``; Devo
+  documents none of their fields) take the fields listed in docs/devo-compatibility.md.
+  Their URLs are judged as webhook URLs; base URLs (Jira, ServiceNow, Pushover) hold no query
+  or fragment. Keys are checked against the vendor's form (a PagerDuty routing key is 32
+  letters and digits, Pushover's keys 30), Jira project keys are upper-cased, labels hold no
+  spaces, and enumerations take the vendor's values (PagerDuty severities, ServiceNow's
+  urgency and impact 1-3, Pushover's priority -2 to 2).
 - Anti-flooding is one model per ``mode`` (``default`` when absent): the limits of ``custom``
   are read only in that mode. A reminder comes at least one period after the window opens.
 - Method ids in a policy may be strings of digits or integers.
@@ -21,7 +28,8 @@ Decisions where Devo is silent:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Self
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,6 +48,7 @@ from ...bodies import Body, Flag, Integer, Text, Worded, known_zone, rule
 from ...errors import OutboundRefused
 from ...outbound import DEFAULT_POLICY, OutboundPolicy
 from ...sinks.email import EMAIL_ADDRESS
+from . import model
 from .model import ContentType
 from .schedule import DAYS
 
@@ -51,6 +60,8 @@ MAX_POLICY_METHODS = 100
 DAY_MS = 86_400_000
 MAX_FLOOD_MS = 30 * DAY_MS
 MAX_METHOD_ID = 2**63 - 1
+MAX_SECRET = 1_024
+MAX_LABELS = 20
 RESERVED_HEADERS = frozenset({"content-type", "content-length", "accept", "authorization", "host"})
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -145,6 +156,17 @@ def _method_id(value: Any) -> Any:
     return value
 
 
+def _base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise rule("must be a base URL, without a query or fragment")
+    return value
+
+
+def _upper_if_text(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
 # -- the types ----------------------------------------------------------------------------------
 
 
@@ -231,6 +253,48 @@ Clock = Annotated[
 ]
 # A config that is absent is told as the old readers told it.
 NOT_AN_OBJECT = Worded(missing="must be a JSON object")
+BaseUrl = Annotated[WebUrl, AfterValidator(_base_url)]
+Secret = Annotated[
+    Text,
+    Field(min_length=1, max_length=MAX_SECRET),
+    AfterValidator(_plain),
+    AfterValidator(_filled),
+    Worded(too_short=REQUIRED),
+]
+RoutingKey = Annotated[
+    Text,
+    Field(pattern=r"^[A-Za-z0-9]{32}$"),
+    Worded(pattern="must be the 32-character integration key (letters and digits)"),
+]
+PushoverKey = Annotated[
+    Text,
+    Field(pattern=r"^[A-Za-z0-9]{30}$"),
+    Worded(pattern="must be 30 letters and digits, as Pushover gives it"),
+]
+Label = Annotated[Text, Field(max_length=255, pattern=r"^[^\s]+$")]
+Labels = Annotated[
+    list[Label],
+    Field(max_length=MAX_LABELS),
+    Worded(item="must hold labels without spaces, at most 255 characters each"),
+]
+ProjectKey = Annotated[
+    Text,
+    Field(min_length=1, max_length=100, pattern=r"^[A-Z][A-Z0-9_]*$"),
+    BeforeValidator(_upper_if_text),
+    Worded(too_short=REQUIRED, pattern="must be a Jira project key (letters, digits and _)"),
+]
+Word = Annotated[Text, Field(min_length=1, max_length=255), AfterValidator(_plain)]
+Severity = Annotated[
+    Literal["critical", "error", "warning", "info"], BeforeValidator(_lower_if_text)
+]
+Level = Annotated[Integer, Field(ge=1, le=3)]
+PushoverPriority = Annotated[Integer, Field(ge=-2, le=2)]
+Devices = Annotated[
+    Text,
+    Field(max_length=255, pattern=r"^[A-Za-z0-9_-]{1,25}(,[A-Za-z0-9_-]{1,25})*$"),
+    Worded(pattern="must be device names (letters, digits, _ and -), separated by commas"),
+]
+Sound = Annotated[Text, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 # -- delivery methods ---------------------------------------------------------------------------
@@ -252,6 +316,16 @@ class HttpJsonConfig(Body):
             raise rule("needs a username", at="password")
         return self
 
+    def to_config(self) -> model.HttpJsonConfig:
+        return model.HttpJsonConfig(
+            url=self.url,
+            content_type=self.content_type,
+            headers=tuple(self.headers.items()),
+            username=self.username or None,
+            password=self.password,
+            timeout_ms=self.timeout_ms,
+        )
+
 
 class EmailConfig(Body):
     """``email``: the address alerts are mailed to, and how they are written."""
@@ -261,6 +335,94 @@ class EmailConfig(Body):
     locale: Locale = "en"
     attach_events: AttachEvents = "false"
     max_events: MaxEvents = 0
+
+    def to_config(self) -> model.EmailConfig:
+        return model.EmailConfig(
+            email=self.email,
+            timezone=self.timezone,
+            locale=self.locale,
+            attach_events=self.attach_events,
+            max_events=self.max_events,
+        )
+
+
+class VendorBody(Body):
+    """A vendor type's config: its fields are its model's (``CONFIG``), by the same names."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]]
+
+    def to_config(self) -> model.VendorMethodConfig:
+        values = self.model_dump()
+        return self.CONFIG(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+class SlackConfig(VendorBody):
+    """``slack``: a Slack incoming webhook (its URL is a secret: shown masked)."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.SlackConfig
+
+    webhook_url: Annotated[WebUrl, Field(repr=False)]
+    timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
+
+
+class PagerDutyConfig(VendorBody):
+    """``pagerduty``: an Events API v2 integration. ``severity`` is taken from the alert's
+    priority when not given; ``source`` is the alert's context when not given."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.PagerDutyConfig
+
+    routing_key: Annotated[RoutingKey, Field(repr=False)]
+    events_url: WebUrl = model.PAGERDUTY_EVENTS_URL
+    severity: Severity | None = None
+    source: Word | None = None
+    timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
+
+
+class JiraConfig(VendorBody):
+    """``jira``: a project where alerts become issues. ``url`` is the site's base URL;
+    ``username`` and ``apiToken`` authenticate (an Atlassian account's e-mail and API token on
+    Jira Cloud, a user's name and password or token on Data Center)."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.JiraConfig
+
+    url: BaseUrl
+    username: Name
+    api_token: Annotated[Secret, Field(repr=False)]
+    project_key: ProjectKey
+    issue_type: Word = "Task"
+    labels: Labels = Field(default_factory=list)
+    priority: Word | None = None
+    timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
+
+
+class ServiceNowConfig(VendorBody):
+    """``servicenow``: an instance where alerts become incidents. ``urgency`` and ``impact``
+    (1 high, 2 medium, 3 low) are taken from the alert's priority when not given."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.ServiceNowConfig
+
+    url: BaseUrl
+    username: Name
+    password: Annotated[Secret, Field(repr=False)]
+    urgency: Level | None = None
+    impact: Level | None = None
+    caller_id: Word | None = None
+    assignment_group: Word | None = None
+    timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
+
+
+class PushoverConfig(VendorBody):
+    """``pushover``: a user or group key and the application token that sends to it."""
+
+    CONFIG: ClassVar[Callable[..., model.VendorMethodConfig]] = model.PushoverConfig
+
+    user_key: Annotated[PushoverKey, Field(repr=False)]
+    app_token: Annotated[PushoverKey, Field(repr=False)]
+    api_url: BaseUrl = model.PUSHOVER_API_URL
+    priority: PushoverPriority = 0
+    device: Devices | None = None
+    sound: Sound | None = None
+    timeout_ms: TimeoutMs = model.DEFAULT_TIMEOUT_MS
 
 
 class HttpJsonMethod(Body):
@@ -275,7 +437,65 @@ class EmailMethod(Body):
     config: Annotated[EmailConfig, NOT_AN_OBJECT]
 
 
-DeliveryMethodRequest = Annotated[HttpJsonMethod | EmailMethod, Field(discriminator="type")]
+class SlackMethod(Body):
+    type: Literal["slack"]
+    name: Name
+    config: Annotated[SlackConfig, NOT_AN_OBJECT]
+
+
+class PagerDutyMethod(Body):
+    type: Literal["pagerduty"]
+    name: Name
+    config: Annotated[PagerDutyConfig, NOT_AN_OBJECT]
+
+
+class JiraMethod(Body):
+    type: Literal["jira"]
+    name: Name
+    config: Annotated[JiraConfig, NOT_AN_OBJECT]
+
+
+class ServiceNowMethod(Body):
+    type: Literal["servicenow"]
+    name: Name
+    config: Annotated[ServiceNowConfig, NOT_AN_OBJECT]
+
+
+class PushoverMethod(Body):
+    type: Literal["pushover"]
+    name: Name
+    config: Annotated[PushoverConfig, NOT_AN_OBJECT]
+
+
+AnyMethod = (
+    HttpJsonMethod
+    | EmailMethod
+    | SlackMethod
+    | PagerDutyMethod
+    | JiraMethod
+    | ServiceNowMethod
+    | PushoverMethod
+)
+DeliveryMethodRequest = Annotated[AnyMethod, Field(discriminator="type")]
+# Each type's body, and its config's (the OpenAPI document lists them).
+METHODS: dict[model.MethodType, type[AnyMethod]] = {
+    model.MethodType.HTTPJSON: HttpJsonMethod,
+    model.MethodType.EMAIL: EmailMethod,
+    model.MethodType.SLACK: SlackMethod,
+    model.MethodType.PAGERDUTY: PagerDutyMethod,
+    model.MethodType.JIRA: JiraMethod,
+    model.MethodType.SERVICENOW: ServiceNowMethod,
+    model.MethodType.PUSHOVER: PushoverMethod,
+}
+CONFIGS = (
+    HttpJsonConfig,
+    EmailConfig,
+    SlackConfig,
+    PagerDutyConfig,
+    JiraConfig,
+    ServiceNowConfig,
+    PushoverConfig,
+)
 
 
 # -- sending policies ---------------------------------------------------------------------------

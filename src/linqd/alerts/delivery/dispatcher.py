@@ -37,12 +37,13 @@ from ..triggered import TriggeredAlertRepository
 from . import outbox
 from .antiflood import Decision, decide, due_reminder
 from .methods import MethodRepository
-from .model import Delivery, DeliveryKind, HttpJsonConfig
+from .model import Delivery, DeliveryKind, EmailConfig, HttpJsonConfig
 from .outbox import DeliveryOutbox
 from .payload import devo_payload, email_message, reminder_text
 from .policies import PolicyRepository
 from .schedule import within
 from .transport import Transport, TransportFactory, guarded_transports
+from .vendors import deliver, notice
 
 log = logging.getLogger("linqd.alerts.delivery")
 
@@ -323,6 +324,9 @@ class Dispatcher:
         config = method.config
         if isinstance(config, HttpJsonConfig):
             transport.post(config, payload)
+            return
+        if not isinstance(config, EmailConfig):
+            deliver(transport, config, notice(alert, payload), retry=delivery.attempts > 0)
             return
         sender = self.smtp.sender if self.smtp is not None else "linqd@localhost"
         # The same Message-ID on every attempt, so a receiver can drop a repeated mail.

@@ -43,13 +43,14 @@ def java_date(ms: int) -> str:
     )
 
 
-def _text(value: Any) -> str:
+def field_text(value: Any) -> str:
+    """An extraData value as text: strings as they are, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def encoded_extra(extra: Mapping[str, Any]) -> str:
     """extraData as Devo's HTTP-JSON deliveries carry it: values URL-encoded, in JSON text."""
-    return json.dumps({str(k): quote_plus(_text(v)) for k, v in extra.items()})
+    return json.dumps({str(k): quote_plus(field_text(v)) for k, v in extra.items()})
 
 
 def reminder_text(alert: TriggeredAlert, suppressed: int, first_ms: int, last_ms: int) -> str:
@@ -118,7 +119,7 @@ def email_message(
     lines = [payload["message"] or "", "", alert.description, ""]
     if alert.extra_data:
         lines.append("extraData:")
-        lines += [f"  {key}: {_text(value)}" for key, value in alert.extra_data.items()]
+        lines += [f"  {key}: {field_text(value)}" for key, value in alert.extra_data.items()]
         lines.append("")
     lines.append(f"Priority {payload['priority']}, created {payload['creation_date']}.")
     if payload["alertUrl"]:

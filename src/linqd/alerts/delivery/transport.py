@@ -1,4 +1,5 @@
-"""Sending one delivery: an HTTP POST to an ``httpjson`` method or a mail to an ``email`` one.
+"""Sending one delivery: an HTTP POST to an ``httpjson`` method, a mail to an ``email`` one, or
+the HTTP calls of a vendor's API (``call``, built by ``vendors.py``).
 
 A ``Transport`` belongs to one thread (each worker has its own HTTP connection pool). Errors
 are ``DeliveryFailed`` with a message safe to store and show: it names the host and what went
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +33,35 @@ from .model import EmailConfig, HttpJsonConfig
 from .payload import http_body
 
 USER_AGENT = "linqd-delivery/1"
+MAX_ANSWER = 65_536  # bytes of an answer's body read when its content matters
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request to a vendor's API. ``basic``: HTTP Basic credentials; ``read``:
+    whether the answer's body is wanted (else only its status is read)."""
+
+    method: str
+    url: str
+    body: bytes | None = field(default=None, repr=False)
+    content_type: str | None = None
+    basic: tuple[str, str] | None = field(default=None, repr=False)
+    timeout_ms: int = 10_000
+    read: bool = False
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    reason: str
+    body: bytes = b""  # at most MAX_ANSWER bytes, when the call asked to read it
+
+    def failure(self, host: str) -> str:
+        return f"{host} answered HTTP {self.status} {self.reason}".rstrip()
 
 
 class Transport:
@@ -47,44 +78,62 @@ class Transport:
 
     def post(self, config: HttpJsonConfig, payload: Mapping[str, Any]) -> None:
         """POST the payload; any status but 2xx is a failure."""
-        host = urlsplit(config.url).netloc
         # Case-blind, so that linqd's own headers replace a custom one whatever its case.
         headers = httpx.Headers(config.headers)
         headers["Content-Type"] = config.content_type.value
         headers["Accept"] = "*/*"
-        headers["User-Agent"] = USER_AGENT
         auth = (
             httpx.DigestAuth(config.username, config.password or "")
             if config.username is not None
             else None
         )
+        call = Call("POST", config.url, http_body(payload, config.content_type))
+        answer = self._exchange(call, headers, auth, config.timeout_ms)
+        if not 200 <= answer.status < 300:
+            raise DeliveryFailed(answer.failure(call.host))
+
+    def call(self, call: Call) -> Answer:
+        """Make ``call`` and answer whatever status came back: what a status means is the
+        vendor's (``vendors.py``). Network failures are ``DeliveryFailed``."""
+        headers = httpx.Headers({"Accept": "application/json"})
+        if call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        auth = httpx.BasicAuth(*call.basic) if call.basic is not None else None
+        return self._exchange(call, headers, auth, call.timeout_ms)
+
+    def _exchange(
+        self, call: Call, headers: httpx.Headers, auth: httpx.Auth | None, timeout_ms: int
+    ) -> Answer:
+        host = call.host
+        headers["User-Agent"] = USER_AGENT
         try:
-            # Streamed so that a receiver's answer is never read: only its status matters.
+            # Streamed, so that an answer is read only as far as it matters.
             with self._client.stream(
-                "POST",
-                config.url,
-                content=http_body(payload, config.content_type),
+                call.method,
+                call.url,
+                content=call.body,
                 headers=headers,
                 auth=auth,
-                timeout=config.timeout_ms / 1000,
+                timeout=timeout_ms / 1000,
             ) as response:
-                status = response.status_code
-                reason = response.reason_phrase
+                body = _head(response) if call.read else b""
+                return Answer(response.status_code, response.reason_phrase, body)
         except OutboundRefused as exc:
             raise DeliveryFailed(exc.message, permanent=True) from None
         except httpx.TimeoutException:
-            raise DeliveryFailed(f"{host} did not answer within {config.timeout_ms} ms") from None
+            raise DeliveryFailed(f"{host} did not answer within {timeout_ms} ms") from None
         except httpx.HTTPError as exc:
             # The URL's path or query may carry a token: only its host goes into the message.
-            detail = str(exc).replace(config.url, host)
+            detail = str(exc).replace(call.url, host)
+            path = urlsplit(call.url).path
+            if len(path) > 1:
+                detail = detail.replace(path, "/...")
             raise DeliveryFailed(f"{host}: {type(exc).__name__}: {detail}") from None
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
             # Validation keeps these out; a stored method from an older rule set may not.
             raise DeliveryFailed(
                 f"{host}: cannot send: {type(exc).__name__}", permanent=True
             ) from None
-        if not 200 <= status < 300:
-            raise DeliveryFailed(f"{host} answered HTTP {status} {reason}".rstrip())
 
     def mail(self, config: EmailConfig, message: EmailMessage) -> None:
         smtp = self.smtp
@@ -109,6 +158,18 @@ class Transport:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _head(response: httpx.Response) -> bytes:
+    """The first ``MAX_ANSWER`` bytes of the answer's body."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_ANSWER:
+            break
+    return b"".join(chunks)[:MAX_ANSWER]
 
 
 # A new transport for one thread (a dispatcher worker) or one request (a validation code).

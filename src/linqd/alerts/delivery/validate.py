@@ -7,7 +7,8 @@ Decisions where Devo is silent:
 - ``PUT`` is a partial update: top-level fields (and, for a method, ``config`` fields) that are
   absent keep their stored values; ``null`` clears an optional one. So a method's ``password``
   survives an update that does not mention it (responses never show it) and ``"password":
-  null`` removes it. A method's ``type`` cannot change.
+  null`` removes it. A secret sent back as shown (``******``, a masked URL) keeps the stored
+  one too. A method's ``type`` cannot change.
 - A type Devo lists but linqd cannot deliver is refused as "not supported", apart from an
   unknown one.
 """
@@ -15,29 +16,14 @@ Decisions where Devo is silent:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from ...bodies import invalid, json_object, read
 from ...outbound import DEFAULT_POLICY, OutboundPolicy
 from . import bodies
 from .antiflood import AntiFlooding, FloodMode
-from .model import (
-    DEVO_METHOD_TYPES,
-    EmailConfig,
-    HttpJsonConfig,
-    MethodInput,
-    MethodType,
-    PolicyInput,
-    policy_text,
-)
+from .model import DEVO_METHOD_TYPES, MethodInput, MethodType, PolicyInput, policy_text
 from .schedule import DAYS, Schedule, parse_clock
-
-_METHODS: Mapping[MethodType, type[bodies.HttpJsonMethod | bodies.EmailMethod]] = {
-    MethodType.HTTPJSON: bodies.HttpJsonMethod,
-    MethodType.EMAIL: bodies.EmailMethod,
-}
-
 
 # -- delivery methods ------------------------------------------------------------------------------
 
@@ -57,32 +43,8 @@ def method_type(value: object, field: str = "type") -> MethodType:
 def read_method(body: object, outbound: OutboundPolicy = DEFAULT_POLICY) -> MethodInput:
     """A ``POST /delco/methods`` body; ``outbound`` judges a webhook's host."""
     kind = method_type(json_object(body, "body").get("type"))
-    given = read(_METHODS[kind], body, context={"outbound": outbound})
-    config = given.config
-    if isinstance(config, bodies.EmailConfig):
-        return MethodInput(
-            name=given.name,
-            type=kind,
-            config=EmailConfig(
-                email=config.email,
-                timezone=config.timezone,
-                locale=config.locale,
-                attach_events=config.attach_events,
-                max_events=config.max_events,
-            ),
-        )
-    return MethodInput(
-        name=given.name,
-        type=kind,
-        config=HttpJsonConfig(
-            url=config.url,
-            content_type=config.content_type,
-            headers=tuple(config.headers.items()),
-            username=config.username or None,
-            password=config.password,
-            timeout_ms=config.timeout_ms,
-        ),
-    )
+    given = read(bodies.METHODS[kind], body, context={"outbound": outbound})
+    return MethodInput(name=given.name, type=kind, config=given.config.to_config())
 
 
 def read_method_update(
@@ -96,10 +58,7 @@ def read_method_update(
     merged.update({key: data[key] for key in ("name",) if key in data})
     config = dict(stored.config.to_json(with_secret=True))
     if "config" in data:
-        given = json_object(data["config"], "config")
-        if isinstance(stored.config, HttpJsonConfig):
-            given = stored.config.unmask(dict(given))
-        config.update(given)
+        config.update(stored.config.unmask(dict(json_object(data["config"], "config"))))
     merged["config"] = config
     return read_method(merged, outbound)
 
