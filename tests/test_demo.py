@@ -8,10 +8,11 @@ import pyarrow as pa
 import pytest
 
 from linqd import demo
+from linqd.arrow_types import arrow_type
 from linqd.clock import SimulatedClock
 from linqd.meta import MetaStore
 from linqd.store.base import AppendResult
-from linqd.store.duckdb import DuckDBStore, arrow_type, quote
+from linqd.store.duckdb import DuckDBStore, quote
 
 NOW = 1_700_000_000_000
 DAYS = 2.0

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-import pyarrow as pa
-
 from ..errors import ValidationError
 from ..linq import types as t
 from ..linq.types import Kind, LType
@@ -53,18 +51,6 @@ REST_NAMES: Mapping[Kind, str] = MappingProxyType(
         Kind.IP4: "IP4",
     }
 )
-# The Arrow type each column carries between the CSV reader or a query and the store.
-ARROW_TYPES: Mapping[Kind, pa.DataType] = MappingProxyType(
-    {
-        Kind.STR: pa.string(),
-        Kind.INT4: pa.int32(),
-        Kind.INT8: pa.int64(),
-        Kind.FLOAT8: pa.float64(),
-        Kind.BOOL: pa.bool_(),
-        Kind.TIMESTAMP: pa.timestamp("ms"),
-        Kind.IP4: pa.uint32(),
-    }
-)
 
 
 def column_type(name: object, *, field: str) -> LType:
@@ -88,7 +74,3 @@ def storable(ltype: LType) -> bool:
 
 def rest_name(ltype: LType) -> str:
     return REST_NAMES.get(ltype.kind, ltype.name.upper())
-
-
-def arrow_type(ltype: LType) -> pa.DataType:
-    return ARROW_TYPES[ltype.kind]

@@ -27,9 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..arrow_types import arrow_type
 from ..errors import ValidationError
 from ..linq.types import Kind, LType
-from .columns import arrow_type, rest_name
+from .columns import rest_name
 from .limits import LookupLimits
 from .recipe import ColumnDef, CsvFormat
 

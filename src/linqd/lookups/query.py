@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..arrow_types import arrow_type
 from ..errors import QueryLimitError, ValidationError
 from ..linq import Bounds, CompiledQuery, compile_linq
 from ..linq.analyzer import SchemaLookup
 from ..store.base import EventStore
-from .columns import arrow_type, rest_name, storable
+from .columns import rest_name, storable
 from .limits import LookupLimits
 from .recipe import ColumnDef, Contribution, Recipe
 from .schedule import Run

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..arrow_types import arrow_type
 from ..errors import ValidationError
 from ..lookup_tables import LOOKUP_PREFIX, lookup_storage
 from ..store.base import EventStore, LookupWrite
 from ..store.catalog import Column, TableSchema
-from .columns import arrow_type, rest_name
+from .columns import rest_name
 from .recipe import ColumnDef, Contribution, Recipe
 
 ADD_ACTIONS = frozenset({"add"})

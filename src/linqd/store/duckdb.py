@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from ..arrow_types import arrow_type
 from ..clock import Clock
 from ..errors import (
     LinqdError,
@@ -67,16 +68,6 @@ _DUCKDB_TYPES = {
     Kind.IP4: "UINTEGER",
     Kind.JSON: "VARCHAR",
 }
-_ARROW_TYPES = {
-    Kind.STR: pa.string(),
-    Kind.INT4: pa.int32(),
-    Kind.INT8: pa.int64(),
-    Kind.FLOAT8: pa.float64(),
-    Kind.BOOL: pa.bool_(),
-    Kind.TIMESTAMP: pa.timestamp("ms"),
-    Kind.IP4: pa.uint32(),
-    Kind.JSON: pa.string(),
-}
 _TYPES_FROM_DUCKDB = {
     "VARCHAR": "str",
     "INTEGER": "int4",
@@ -90,10 +81,6 @@ _TYPES_FROM_DUCKDB = {
 
 def duckdb_type(ltype: LType) -> str:
     return _DUCKDB_TYPES[ltype.kind]
-
-
-def arrow_type(ltype: LType) -> pa.DataType:
-    return _ARROW_TYPES[ltype.kind]
 
 
 def quote(name: str) -> str:
