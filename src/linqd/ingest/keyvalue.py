@@ -38,12 +38,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from operator import methodcaller
 
-from ..linq.addresses import IP4_TEXT, parse_ip6, parse_mac
+from ..linq.addresses import MAC_PATTERN
 from ..linq.types import Kind
 from ..store.catalog import KEEP_TYPES, RAW_COLUMNS
 
+# A column's reader: the value of a text, or None when the text does not read as one.
 TextParser = Callable[[str], object]
 
 # One word per match, so the scan is linear whatever the text: a pair with a quoted value
@@ -58,14 +61,16 @@ _TOKEN = re.compile(
     r"|\S+",
     re.DOTALL,
 )
+_AT_EQUALS = methodcaller("partition", "=")
 _ESCAPE = re.compile(r'\\([\\"])')
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_IP4 = re.compile(IP4_TEXT, re.ASCII)
+# What an IPv6 text may hold; the C library's parser reads it (RFC 4291's forms, as LINQ's
+# ip6 does: tests/ingest/test_keyvalue.py compares the two).
+_IP6_CHARS = re.compile(r"[0-9A-Fa-f:.]+", re.ASCII)
+_MAC = re.compile(MAC_PATTERN, re.ASCII)
 _TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?",
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?",
     re.ASCII,
 )
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -77,102 +82,99 @@ _MAX_MS = (dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC) - _EPOCH
 def pairs(message: str) -> dict[str, str]:
     """The ``key=value`` pairs of ``message``, values unquoted; the last of a repeated key."""
     found: dict[str, str] = {}
-    for match in _TOKEN.finditer(message.rstrip("\x00")):
-        key, quoted, unread, bare = match.groups()
-        if key is None or unread is not None:
-            continue
-        if quoted is not None:
-            found[key] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
-        else:
-            found[key] = bare
+    for key, value in _pairs(message.rstrip("\x00")):
+        found[key] = value
     return found
 
 
+def _pairs(text: str) -> Iterable[tuple[str, str]]:
+    """The pairs of ``text`` in order (repeats included)."""
+    if '"' not in text:
+        # Without quotes a pair is a word with its key before the first `=`: split() cuts at
+        # the same blanks as the pattern's \s, at C speed.
+        return [
+            (key, value) for key, equals, value in map(_AT_EQUALS, text.split()) if equals and key
+        ]
+    # findall gives "" for the groups of the alternatives that did not match: an empty key is
+    # another word, a non-empty `unread` a value that does not count.
+    return [
+        (key, _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted or bare)
+        for key, quoted, unread, bare in _TOKEN.findall(text)
+        if key and not unread
+    ]
+
+
 def _integer(low: int, high: int) -> TextParser:
-    def read(text: str) -> int:
+    def read(text: str) -> int | None:
         if not _INTEGER.fullmatch(text):
-            raise ValueError("not an integer")
+            return None
         number = int(text)
-        if not low <= number <= high:
-            raise ValueError("integer out of range")
-        return number
+        return number if low <= number <= high else None
 
     return read
 
 
-def read_float(text: str) -> float:
+def read_float(text: str) -> float | None:
     if not _DECIMAL.fullmatch(text):
-        raise ValueError("not a number")
+        return None
     number = float(text)
-    if math.isinf(number):
-        raise ValueError("number out of range")
-    return number
+    return None if math.isinf(number) else number
 
 
-def read_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise ValueError("not a boolean")
+_BOOLS = {"true": True, "1": True, "false": False, "0": False}
 
 
-def read_ip4(text: str) -> int:
+def read_bool(text: str) -> bool | None:
+    return _BOOLS.get(text.lower())
+
+
+def read_ip4(text: str) -> int | None:
     """An IPv4 address as Devo stores it: the unsigned 32-bit integer."""
-    if not _IP4.fullmatch(text):
-        raise ValueError("not an IPv4 address")
-    a, b, c, d = (int(part) for part in text.split("."))
-    return (a << 24) | (b << 16) | (c << 8) | d
+    try:
+        packed = socket.inet_aton(text)
+    except (OSError, ValueError):  # ValueError: a NUL or a non-ASCII character
+        return None
+    # inet_aton also reads "1.2.3", "0x7f.1" or "010.1.1.1"; only the dotted quad without
+    # leading zeros (LINQ's ip4 text) writes back as itself.
+    return int.from_bytes(packed, "big") if socket.inet_ntoa(packed) == text else None
 
 
-def read_ip6(text: str) -> int:
-    value = parse_ip6(text) if text == text.strip() else None
-    if value is None:
-        raise ValueError("not an IPv6 address")
-    return value
+def read_ip6(text: str) -> int | None:
+    if not _IP6_CHARS.fullmatch(text):
+        return None
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+    except OSError:
+        return None
 
 
-def read_mac(text: str) -> int:
-    value = parse_mac(text) if text == text.strip() else None
-    if value is None:
-        raise ValueError("not a MAC address")
-    return value
+def read_mac(text: str) -> int | None:
+    if not _MAC.fullmatch(text):
+        return None
+    return int(text.replace(":", "").replace("-", "").replace(".", ""), 16)
 
 
-def read_timestamp(text: str) -> int:
+def read_timestamp(text: str) -> int | None:
     """Epoch milliseconds."""
     if _INTEGER.fullmatch(text):
         ms = int(text)
-    else:
-        match = _TIMESTAMP.fullmatch(text)
-        if match is None:
-            raise ValueError("not a timestamp")
-        year, month, day, hour, minute, second, fraction, offset = match.groups()
-        zone = dt.UTC
-        if offset not in (None, "Z"):
-            digits = offset[1:].replace(":", "")
-            delta = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            zone = dt.timezone(-delta if offset[0] == "-" else delta)
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        moment = dt.datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            micro - micro % 1000,
-            tzinfo=zone,
-        )
+    elif _TIMESTAMP.fullmatch(text):
+        # The pattern admits only the forms above; fromisoformat (C) checks the calendar and
+        # the clock, and cuts digits past the microsecond.
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
         ms = (moment - _EPOCH) // _MS
-    if not _MIN_MS <= ms <= _MAX_MS:
-        raise ValueError("timestamp out of range")
-    return ms
+    else:
+        return None
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
 
 
 _READERS: dict[Kind, TextParser] = {
-    Kind.STR: str,
+    Kind.STR: str,  # not called: the texts are the values
     Kind.INT4: _integer(-(2**31), 2**31 - 1),
     Kind.INT8: _integer(-(2**63), 2**63 - 1),
     Kind.FLOAT8: read_float,
@@ -193,27 +195,24 @@ def decode_types(
 ) -> tuple[dict[str, Sequence[object]], int]:
     """test.keep.types' columns for ``messages`` (one row each), and the number of values that
     did not read as their column's type."""
-    readers = dict(_PARSED)
-    texts: dict[str, list[str | None]] = {name: [None] * len(messages) for name in readers}
+    count = len(messages)
+    texts: dict[str, list[str | None]] = {name: [None] * count for name, _ in _PARSED}
     for index, message in enumerate(messages):
         if "=" not in message:
             continue
-        for key, text in pairs(message).items():
+        # In message order, so a repeated key's last value stays.
+        for key, text in _pairs(message.rstrip("\x00")):
             column = texts.get(key)
             if column is not None:
                 column[index] = text
     columns: dict[str, Sequence[object]] = {"hostname": hosts, "message": messages}
     bad = 0
     for name, read in _PARSED:
-        values: list[object] = []
-        for given in texts[name]:
-            if given is None:
-                values.append(None)
-                continue
-            try:
-                values.append(read(given))
-            except ValueError:
-                bad += 1
-                values.append(None)
+        given = texts[name]
+        if read is str:
+            columns[name] = given
+            continue
+        values = [None if text is None else read(text) for text in given]
+        bad += values.count(None) - given.count(None)
         columns[name] = values
     return columns, bad
