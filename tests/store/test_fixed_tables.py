@@ -135,6 +135,20 @@ def test_the_three_test_tables_from_ingestion_to_linq(store: EventStore) -> None
     assert store.schema("test.drop.ltsender") is None
 
 
+def test_test_keep_types_keeps_its_schema_when_the_store_reopens(opener: Opener) -> None:
+    store = opener(SimulatedClock(NOW))
+    ingest(store, "test.keep.types", "ip6=::1 mac=00:00:00:00:00:01")
+    store.close()
+    again = opener(SimulatedClock(NOW))
+    # The schema read back from the engine is the catalog's, so messages are still parsed.
+    assert again.schema("test.keep.types") == catalog.KEEP_TYPES
+    ingest(again, "test.keep.types", "ip6=::2")
+    assert run(again, "from test.keep.types select ip6, mac")[1] == [
+        ("::1", "00:00:00:00:00:01"),
+        ("::2", None),
+    ]
+
+
 def test_a_dropped_table_is_never_created(store: EventStore) -> None:
     with pytest.raises(TableRefused, match="never stored"):
         store.append("test.drop.direct", {"message": ["x"]}, client="self")
