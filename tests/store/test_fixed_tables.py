@@ -186,3 +186,13 @@ def test_what_a_domain_reads_and_lists(store: EventStore) -> None:
     assert "my.app.mine" not in theirs.table_names()
     assert "siem.logtrust.web.activity" in theirs.table_names()
     assert not mine.listed("test.drop.x") and mine("test.drop.x") is not None
+
+
+def test_a_family_table_stored_with_other_columns_stays_with_its_writers(
+    store: EventStore,
+) -> None:
+    # As an older data directory may hold test.keep.types: raw, from before it was typed.
+    store.ensure_table(catalog.raw_schema("test.keep.types"))
+    store.append("test.keep.types", {"message": ["ip4=127.0.0.1"]}, client="self")
+    assert store.schemas_for("self")("test.keep.types") == catalog.raw_schema("test.keep.types")
+    assert store.schemas_for("other")("test.keep.types") is None

@@ -120,10 +120,11 @@ class DomainTables:
         if schema is not None and (schema.builtin or self.store.holds(name, self.client)):
             return schema
         fixed = catalog.fixed_schema(name)
-        if fixed is None:
+        if fixed is None or (schema is not None and schema.columns != fixed.columns):
+            # A table stored with other columns than its family's (written before the family's
+            # schema was fixed) is known only to the domains that wrote it: its columns would
+            # tell the others something.
             return None
-        # What the engine holds under that name (one written before its family's schema was
-        # fixed may differ); its columns are the family's, so another domain's rows leak nothing.
         return schema or fixed
 
     def listed(self, name: str) -> bool:
