@@ -9,9 +9,11 @@ hold blanks) ending at a blank or at the end of the message. Inside quotes ``\\"
 and ``\\\\`` a backslash; any other backslash is kept as it is (``"C:\\temp"`` reads
 ``C:\\temp``). ``key=`` is an empty value. Words that are not ``key=value`` are skipped, as are
 keys that name no column (keys are case-sensitive); when a key repeats, its last value wins (a
-later field overrides, as in a configuration line). A quote that is never closed leaves its key
-unset. A trailing NUL (devo-sdk's logging handler ends messages with one) is not part of the
-last value.
+later field overrides, as in a configuration line). A quote opens a value only right after
+``key=`` (elsewhere it is an ordinary character); a quoted value with more text glued after
+its closing quote (``a="x"y``) leaves its key unset, and so does a quote that is never closed,
+which takes the rest of the message with it. A trailing NUL (devo-sdk's logging handler ends
+messages with one) is not part of the last value.
 
 **Columns** (``catalog.KEEP_TYPES``), each null when its key is absent or its value does not
 read as the column's type (counted as a bad value; the event is stored all the same):
