@@ -120,3 +120,13 @@ def test_ingest_invalid_tag_fails_with_a_clear_message(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert "Invalid tag `notatag`" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_ingest_into_a_test_drop_table_says_nothing_was_stored(tmp_path: Path) -> None:
+    source = tmp_path / "events.log"
+    source.write_bytes(RAW)
+    data_dir = tmp_path / "data"
+    result = ingest(data_dir, source, "--tag", "test.drop.file")
+    assert result.exit_code == 0, result.output
+    assert "4 events accepted for test.drop.file and dropped" in result.output
+    assert messages(data_dir, "test.drop.file") == []

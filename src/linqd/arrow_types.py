@@ -20,6 +20,8 @@ ARROW_TYPES: Mapping[Kind, pa.DataType] = MappingProxyType(
         Kind.BOOL: pa.bool_(),
         Kind.TIMESTAMP: pa.timestamp("ms"),
         Kind.IP4: pa.uint32(),
+        Kind.IP6: pa.string(),  # decimal text (``EventStore._arrays``): Arrow has no 128-bit int
+        Kind.MAC: pa.uint64(),
         Kind.JSON: pa.string(),
     }
 )

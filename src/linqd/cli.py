@@ -31,6 +31,7 @@ from .meta import MetaStore
 from .query import encode
 from .query.dates import resolve_range
 from .query.run import run_query
+from .store import catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -810,7 +811,10 @@ def ingest(data_dir: Path, file: Path, tag: str, hostname: str, url: str | None)
                 )
             finally:
                 data.close()
-    click.echo(f"{count:,} events stored in {tag}")
+    if catalog.dropped(catalog.table_name_for_tag(tag)):
+        click.echo(f"{count:,} events accepted for {tag} and dropped (test.drop.* is never stored)")
+    else:
+        click.echo(f"{count:,} events stored in {tag}")
 
 
 from .cli_users import user  # noqa: E402  (it builds on the options above)

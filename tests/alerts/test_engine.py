@@ -286,3 +286,15 @@ def test_shared_scans_keep_domains_and_projections_apart(scenario: Scenario) -> 
         show_all=True,
     )
     assert [(a.definition_id, a.extra_data["message"]) for a in other] == [(theirs.id, "disk gone")]
+
+
+def test_an_each_alert_defined_before_the_first_event_fires_on_it(scenario: Scenario) -> None:
+    sc = scenario
+    fresh = "my.app.fresh"  # no event yet: the engine prepares its query over a stand-in
+    sc.define("errors", f'from {fresh} where message -> "error"', {"kind": "each"})
+    assert sc.run_until(S) == 0
+    assert sc.data.store.schema(fresh) is None
+    rows = [{"hostname": "h", "message": "error one"}, {"hostname": "h", "message": "fine"}]
+    sc.store(fresh, rows, at=2 * S)
+    assert sc.run_until(3 * S) == 1
+    assert [(s.at, s.fields["message"]) for s in sc.seen()] == [(2 * S, "error one")]

@@ -548,19 +548,20 @@ async def test_table_endpoint(env: Env) -> None:
 
 
 async def test_another_domains_table_is_answered_like_a_missing_one(env: Env) -> None:
-    env.data.store.append("my.app.theirs", {"message": ["secret"]}, client="other")
+    # Tables outside the fixed-schema families (my.app.* always exists: test_test_tables.py).
+    env.data.store.append("web.app.theirs", {"message": ["secret"]}, client="other")
     answers = []
-    for table in ("my.app.theirs", "my.app.nowhere"):
+    for table in ("web.app.theirs", "web.app.nowhere"):
         response = await env.client.get(f"/search/table/{table}", headers=env.hmac_headers(b""))
         answers.append((response.status_code, response.json()["msg"].replace(table, "T")))
     assert answers[0] == answers[1] == (403, "Access not allowed for table 'T'")
     texts = []
-    for table in ("my.app.theirs", "my.app.nowhere"):
+    for table in ("web.app.theirs", "web.app.nowhere"):
         response = await env.query({**BOUNDED, "query": f"from {table} select message"})
         texts.append((response.status_code, response.json()["object"][1].replace(table, "T")))
     assert texts[0] == texts[1] == (400, "Unknown table `T` at line 1, column 6")
-    env.data.store.append("my.app.theirs", {"message": ["mine"]}, client="self")
-    response = await env.client.get("/search/table/my.app.theirs", headers=env.hmac_headers(b""))
+    env.data.store.append("web.app.theirs", {"message": ["mine"]}, client="self")
+    response = await env.client.get("/search/table/web.app.theirs", headers=env.hmac_headers(b""))
     assert response.status_code == 200
 
 

@@ -12,6 +12,7 @@ STATS = PipelineStats(
     tables={
         "my.app.web": TableCounters(received=5, stored=3, rejected=1, unparsed=1, bytes=420),
         'odd"\\name': TableCounters(received=1, rejected=1, bytes=7),
+        "test.drop.ltsender": TableCounters(received=2, dropped=2, bytes=30),
     },
     rejected_total=4,
     pending_rows=2,
@@ -23,22 +24,32 @@ EXPECTED = """\
 # TYPE linqd_ingest_events_received_total counter
 linqd_ingest_events_received_total{table="my.app.web"} 5.0
 linqd_ingest_events_received_total{table="odd\\"\\\\name"} 1.0
+linqd_ingest_events_received_total{table="test.drop.ltsender"} 2.0
 # HELP linqd_ingest_events_stored_total Events stored, by table.
 # TYPE linqd_ingest_events_stored_total counter
 linqd_ingest_events_stored_total{table="my.app.web"} 3.0
 linqd_ingest_events_stored_total{table="odd\\"\\\\name"} 0.0
+linqd_ingest_events_stored_total{table="test.drop.ltsender"} 0.0
 # HELP linqd_ingest_events_unparsed_total Events kept raw (parse failed).
 # TYPE linqd_ingest_events_unparsed_total counter
 linqd_ingest_events_unparsed_total{table="my.app.web"} 1.0
 linqd_ingest_events_unparsed_total{table="odd\\"\\\\name"} 0.0
+linqd_ingest_events_unparsed_total{table="test.drop.ltsender"} 0.0
 # HELP linqd_ingest_events_rejected_total Events kept aside in linqd.ingest.rejected, by table.
 # TYPE linqd_ingest_events_rejected_total counter
 linqd_ingest_events_rejected_total{table="my.app.web"} 1.0
 linqd_ingest_events_rejected_total{table="odd\\"\\\\name"} 1.0
+linqd_ingest_events_rejected_total{table="test.drop.ltsender"} 0.0
+# HELP linqd_ingest_events_dropped_total Events dropped by design (test.drop.*), by table.
+# TYPE linqd_ingest_events_dropped_total counter
+linqd_ingest_events_dropped_total{table="my.app.web"} 0.0
+linqd_ingest_events_dropped_total{table="odd\\"\\\\name"} 0.0
+linqd_ingest_events_dropped_total{table="test.drop.ltsender"} 2.0
 # HELP linqd_ingest_bytes_total Bytes received, by table.
 # TYPE linqd_ingest_bytes_total counter
 linqd_ingest_bytes_total{table="my.app.web"} 420.0
 linqd_ingest_bytes_total{table="odd\\"\\\\name"} 7.0
+linqd_ingest_bytes_total{table="test.drop.ltsender"} 30.0
 # HELP linqd_ingest_rejected_total Input rejected (framing errors, invalid tags).
 # TYPE linqd_ingest_rejected_total counter
 linqd_ingest_rejected_total 4.0

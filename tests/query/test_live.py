@@ -69,6 +69,29 @@ def test_continuous_query_follows_appends(store: EventStore) -> None:
         stream.cancel()
 
 
+def test_continuous_query_started_before_the_tables_first_event(store: EventStore) -> None:
+    fresh = "my.app.fresh"  # never written yet: a table with a fixed (raw) schema
+    bounds = Bounds(NOW - 1000, None, "self")
+    query = compile_linq(
+        f"from {fresh} select message",
+        store.schemas_for("self"),
+        now_ms=NOW,
+        bounds=bounds,
+        engine=store.engine,
+    )
+    stream = BatchStream(store, query, bounds=bounds, now_ms=NOW, continuous=True, limit=2)
+    stream.start()
+    try:
+        append(store, "elsewhere first")  # another table: the live query reads nothing of it
+        store.append(fresh, {"message": ["first"]}, client="self")
+        assert messages(stream.next(WAIT)) == ["first"]
+        store.append(fresh, {"message": ["second", "third"]}, client="self")
+        assert messages(stream.next(WAIT)) == ["second"]
+        assert stream.next(WAIT) is None
+    finally:
+        stream.cancel()
+
+
 def test_linq_limit_bounds_the_whole_live_result(store: EventStore) -> None:
     append(store, "a")
     bounds = Bounds(NOW - 1000, None, "self")

@@ -1,9 +1,11 @@
 """Messages of one table → typed columns for ``EventStore.append``.
 
 Raw tables (exactly ``hostname`` and ``message``) keep the text as it came: that is the hot path,
-so it builds no per-row objects at all. Every other table (the built-in Devo tables and any typed
-table) reads each message as a JSON object whose keys name the table's columns; for
-``demo.ecommerce.data`` an Apache combined log line is read as well.
+so it builds no per-row objects at all. ``test.keep.types`` reads ``key=value`` messages
+(``keyvalue.py``) and keeps every message, parsed or not, with its raw text. Every other table
+(the built-in Devo tables and any typed table) reads each message as a JSON object whose keys
+name the table's columns; for ``demo.ecommerce.data`` an Apache combined log line is read as
+well.
 
 **Nothing is dropped.** A message a typed table cannot read, or one that carries none of the
 table's columns, is returned in ``Decoded.unparsed_*``; the caller stores those rows in the raw
@@ -40,7 +42,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..linq.types import Kind, LType
-from ..store.catalog import RAW_COLUMNS, TableSchema
+from ..store.catalog import KEEP_TYPES, RAW_COLUMNS, TableSchema
+from .keyvalue import decode_types
 
 Coercer = Callable[[object], object]
 LineParser = Callable[[str], dict[str, object] | None]
@@ -92,6 +95,9 @@ def decode_batch(schema: TableSchema, hosts: Sequence[str], messages: Sequence[s
     if is_raw(schema):
         # The hot path: the caller's lists are handed on untouched.
         return Decoded({"hostname": hosts, "message": messages}, range(len(messages)))
+    if schema.columns == KEEP_TYPES.columns:
+        typed, bad = decode_types(hosts, messages)
+        return Decoded(typed, range(len(messages)), bad_values=bad)
     line_parser = _LINE_PARSERS.get(schema.name)
     coercers = [(column.name, coercer(column.type)) for column in schema.columns]
     columns: dict[str, list[object]] = {name: [] for name, _ in coercers}

@@ -12,8 +12,9 @@ Metrics, all counters since the server started but the last one:
 
 - ``linqd_ingest_events_received_total{table}``, ``..._stored_total{table}``,
   ``..._unparsed_total{table}`` (kept raw in ``<table>.unparsed``), ``..._rejected_total{table}``
-  (kept aside in ``linqd.ingest.rejected`` instead of the table) and
-  ``linqd_ingest_bytes_total{table}`` (bytes received);
+  (kept aside in ``linqd.ingest.rejected`` instead of the table),
+  ``linqd_ingest_events_dropped_total{table}`` (accepted and discarded by design: the
+  ``test.drop.*`` tables) and ``linqd_ingest_bytes_total{table}`` (bytes received);
 - ``linqd_ingest_rejected_total``: input rejected before it was an event of a table (framing
   errors, invalid tags) or refused for the table it named;
 - ``linqd_ingest_events_lost_total``: events of flushes that could be neither stored nor kept
@@ -40,6 +41,11 @@ _PER_TABLE = (
         "linqd_ingest_events_rejected_total",
         "Events kept aside in linqd.ingest.rejected, by table.",
         "rejected",
+    ),
+    (
+        "linqd_ingest_events_dropped_total",
+        "Events dropped by design (test.drop.*), by table.",
+        "dropped",
     ),
     ("linqd_ingest_bytes_total", "Bytes received, by table.", "bytes"),
 )

@@ -14,6 +14,10 @@ sender's domain; the rest of its batch is stored. A failing append (a disk error
 retried a few times, then its rows are kept aside too; only when even that fails are the
 waiting sources told, and only those whose events were in that flush. Nothing sticks: the next
 flush starts clean.
+
+Events for ``test.drop.*`` tables (devo-sdk's throw-away tags) are received like any other, so
+every source accepts them and reception counts them, and dropped here, where the writer would
+store them (``_write``): counted as ``dropped``, never stored.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class TableCounters:
     stored: int = 0
     rejected: int = 0
     unparsed: int = 0
+    dropped: int = 0
     bytes: int = 0
 
 
@@ -175,6 +180,8 @@ class IngestPipeline:
         sources that can refuse a whole request up front (HTTP)."""
         if catalog.written_by_linqd(table):
             return WRITTEN_BY_LINQD
+        if catalog.dropped(table):
+            return None  # accepted, and dropped when written
         return self._store.refusal(table)
 
     def reject(self, reason: str, sample: str) -> None:
@@ -253,7 +260,12 @@ class IngestPipeline:
         aside: list[_Aside],
     ) -> None:
         for (client, table, _historical), buffer in buffers.items():
-            schema = self._store.schema(table) or catalog.raw_schema(table)
+            if catalog.dropped(table):
+                # The one place test.drop.* events end: received and counted, never stored.
+                with self._lock:
+                    self._counters[table].dropped += len(buffer.messages)
+                continue
+            schema = self._store.schema(table) or catalog.new_table_schema(table)
             decoded = decode_batch(schema, buffer.hosts, buffer.messages)
             stored = self._append(
                 client, table, decoded.columns, buffer, decoded.row_indexes, aside

@@ -10,6 +10,9 @@ Placeholders (``exp.Placeholder(this="lo")``) mark the values that change betwee
 query (the sequence window of the alert engine): ``prepare`` renders a query once, ``fetch``
 and ``stream`` then bind ``params`` by name.
 
+Tables with a fixed schema that are not stored yet read as empty (``standins.py``): ``prepare``,
+``fetch`` and ``stream`` stand in for them just before rendering.
+
 Sequence numbers (``_seq``) order every stored row of a store: "the rows after C" is a range,
 and a reader that has read up to ``last_seq`` has read every committed row up to it. A store
 with several writers keeps that promise with a committed watermark: ``last_seq`` never passes a
@@ -31,12 +34,13 @@ from sqlglot import exp
 
 from ..clock import Clock
 from ..errors import StoreError
-from ..linq.types import LType
+from ..linq.types import Kind, LType
 from ..lookup_tables import is_lookup, lookup_storage
 from ..meta import MetaStore
 from ..reference import References, builtin_references, is_reference_table, referenced
 from . import catalog
 from .catalog import CLIENT_COLUMN, EVENTDATE, TableSchema
+from .standins import stand_in, standing_in
 
 log = logging.getLogger("linqd.store")
 
@@ -58,10 +62,13 @@ Listener = Callable[[AppendResult], None]
 
 @dataclass(frozen=True, eq=False)
 class Statement:
-    """A query rendered once by a store, to run many times with other ``params``."""
+    """A query rendered once by a store, to run many times with other ``params``.
+    ``stand_ins``: the tables it read as empty because they were not stored yet; once one is,
+    the store renders ``expression`` again."""
 
     expression: exp.Expression
     sql: str
+    stand_ins: frozenset[str] = frozenset()
 
 
 class Cursor(ABC):
@@ -124,13 +131,34 @@ class DomainTables:
         if is_lookup(name):
             stored = self.store.schema(lookup_storage(name, self.client))
             return None if stored is None else replace(stored, name=name)
+        if catalog.dropped(name):
+            return catalog.raw_schema(name)
         schema = self.store.schema(name)
-        if schema is None or schema.builtin or self.store.holds(name, self.client):
+        if schema is not None and (schema.builtin or self.store.holds(name, self.client)):
             return schema
-        return None
+        fixed = catalog.fixed_schema(name)
+        if fixed is None or (schema is not None and schema.columns != fixed.columns):
+            # A table stored with other columns than its family's (written before the family's
+            # schema was fixed) is known only to the domains that wrote it: its columns would
+            # tell the others something.
+            return None
+        return schema or fixed
+
+    def listed(self, name: str) -> bool:
+        """Whether a table catalogue shows stored table ``name`` to this domain: a built-in
+        table, or one the domain has written (a fixed-schema table it never wrote is readable
+        but not listed: there are endless ``my.app.*`` names); never a dropped one."""
+        if catalog.dropped(name):
+            return False
+        if is_lookup(name):
+            return self(name) is not None
+        schema = self.store.schema(name)
+        return schema is not None and (schema.builtin or self.store.holds(name, self.client))
 
     def table_names(self) -> list[str]:
-        return [s.name for s in self.store.tables() if not is_lookup(s.name) and self(s.name)]
+        return [
+            s.name for s in self.store.tables() if not is_lookup(s.name) and self.listed(s.name)
+        ]
 
 
 class EventStore(ABC):
@@ -169,6 +197,10 @@ class EventStore(ABC):
     def refusal(self, name: str) -> str | None:
         """Why a new table ``name`` cannot be created, or None. The text never names another
         table: it may belong to another domain."""
+        if catalog.dropped(name):
+            # Ingestion drops these before the store (``ingest/pipeline.py``): a table of that
+            # name would be read as empty anyway.
+            return f"Table `{name}` is never stored (test.drop.*)"
         if name in self._schemas:
             return None
         if is_reference_table(name):
@@ -281,7 +313,7 @@ class EventStore(ABC):
         as Arrow arrays of the store's types (``eventdate`` as ``stamp``, ``client``, the
         table's own), everything but the sequence. Raises ``StoreError`` for values that do
         not fit."""
-        schema = self._schemas.get(table) or catalog.raw_schema(table)
+        schema = self._schemas.get(table) or catalog.new_table_schema(table)
         unknown = set(columns) - set(schema.column_names)
         if unknown:
             raise StoreError(f"Table `{table}` has no column(s) {sorted(unknown)}")
@@ -295,6 +327,9 @@ class EventStore(ABC):
             for column in schema.columns:
                 values = columns.get(column.name)
                 kind = arrow_type(column.type)
+                if values is not None and column.type.kind is Kind.IP6:
+                    # Arrow has no 128-bit integer: the engines read the decimal text.
+                    values = _decimal_texts(values)
                 arrays[column.name] = (
                     pa.nulls(count, kind) if values is None else pa.array(values, kind)
                 )
@@ -303,6 +338,24 @@ class EventStore(ABC):
         if any(len(a) != count for a in arrays.values()):
             raise StoreError(f"Columns of different lengths for table `{table}`")
         return schema, count, arrays
+
+    # -- tables not stored yet ------------------------------------------------------------------
+
+    @abstractmethod
+    def _empty_rows(self, schema: TableSchema) -> exp.Select:
+        """A SELECT of ``schema``'s table's stored columns in the engine's types, and no row."""
+
+    def _readable(self, query: exp.Expression) -> tuple[exp.Expression, frozenset[str]]:
+        """``query`` with empty stand-ins for the fixed-schema tables not stored (yet), and
+        their names (``standins.py``)."""
+        tables = standing_in(query, self._schemas.__contains__)
+        return stand_in(query, tables, self._empty_rows), frozenset(tables)
+
+    def _outdated(self, statement: Statement) -> bool:
+        """Whether a table ``statement`` stood in for is stored now (render it again)."""
+        return any(
+            name in self._schemas and not catalog.dropped(name) for name in statement.stand_ins
+        )
 
     @abstractmethod
     def write_lookup(self, write: LookupWrite) -> None:
@@ -423,3 +476,9 @@ class EventStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Stop retention and release the engine."""
+
+
+def _decimal_texts(values: Sequence[Any] | pa.Array) -> Sequence[Any] | pa.Array:
+    if isinstance(values, pa.Array):
+        return values
+    return [None if v is None else str(v) for v in values]

@@ -1,8 +1,25 @@
-"""Tables and their schemas: the built-in Devo tables and raw tables created at their first event.
+"""Tables and their schemas: the built-in Devo tables, the families with a fixed schema, and
+raw tables created at their first event.
 
 A table name is the Devo tag with hyphens mapped to camelCase (``web.apache.access-lt`` →
 ``web.apache.accessLt``), 2 to 6 dot-separated levels. Every table also carries ``eventdate``,
 the hidden ``client`` (domain) column and the internal sequence; those are not listed here.
+
+**Tables with a fixed schema** (``fixed_schema``) exist before their first event: a query, an
+alert definition or a continuous query may name them at any time, and an empty one answers no
+rows with its columns. They are the built-in tables (created when a store opens) and three
+families whose columns do not depend on what was sent:
+
+- ``my.app.*``: Devo's tables for sources without a parser, raw (``hostname``, ``message``),
+  which is how linqd has always stored them.
+- ``test.keep.*``: devo-sdk's test tables, kept. ``test.keep.types`` parses ``key=value``
+  messages into one column per LINQ type (``KEEP_TYPES``, ``ingest/keyvalue.py``) beside the
+  raw text; every other ``test.keep.*`` table (``test.keep.free``, the SDK's logging fallback)
+  is raw.
+- ``test.drop.*``: devo-sdk's throw-away tables (its CLI's default tag is
+  ``test.drop.ltsender``): raw, accepted and counted by ingestion, never stored, always empty.
+
+Any other table that has never received an event is unknown (Devo's ``Unknown table``).
 """
 
 from __future__ import annotations
@@ -101,6 +118,26 @@ BUILTIN_TABLES: tuple[TableSchema, ...] = (
 
 RAW_COLUMNS = (Column("hostname", t.STR), Column("message", t.STR))
 
+RAW_FAMILIES = ("my.app.", "test.keep.")
+DROPPED_FAMILY = "test.drop."
+# devo-sdk's typed test table. The raw text stays beside the parsed values: a Devo user
+# expects to see what was sent, and ``all.data`` searches find it.
+KEEP_TYPES = TableSchema(
+    "test.keep.types",
+    (
+        *RAW_COLUMNS,
+        Column("str", t.STR),
+        Column("int4", t.INT4),
+        Column("int8", t.INT8),
+        Column("float", t.FLOAT8),
+        Column("bool", t.BOOL),
+        Column("ip4", t.IP4),
+        Column("ip6", t.IP6),
+        Column("mac", t.MAC),
+        Column("timestamp", t.TIMESTAMP),
+    ),
+)
+
 
 def raw_schema(name: str) -> TableSchema:
     return TableSchema(name, RAW_COLUMNS)
@@ -111,6 +148,34 @@ def builtin(name: str) -> TableSchema | None:
         if schema.name == name:
             return schema
     return None
+
+
+def _valid_name(name: str) -> bool:
+    levels = name.split(".")
+    return 2 <= len(levels) <= 6 and all(_LEVEL.match(level) for level in levels)
+
+
+def dropped(name: str) -> bool:
+    """Whether events for ``name`` are accepted and never stored (``test.drop.*``)."""
+    return name.startswith(DROPPED_FAMILY) and _valid_name(name)
+
+
+def fixed_schema(name: str) -> TableSchema | None:
+    """The schema table ``name`` has whether or not it was ever written: a built-in table or a
+    table of a family with a fixed schema (module docstring); None for any other name."""
+    if name == KEEP_TYPES.name:
+        return KEEP_TYPES
+    known = builtin(name)
+    if known is not None:
+        return known
+    if name.startswith((*RAW_FAMILIES, DROPPED_FAMILY)) and _valid_name(name):
+        return raw_schema(name)
+    return None
+
+
+def new_table_schema(name: str) -> TableSchema:
+    """The schema a table gets when its first event is stored: its fixed one, else raw."""
+    return fixed_schema(name) or raw_schema(name)
 
 
 def written_by_linqd(table: str) -> bool:
@@ -130,7 +195,8 @@ def table_name_for_tag(tag: str) -> str:
 
     Raises ``ValidationError`` for a tag that cannot name a table.
     """
-    levels = tag.split(".")
-    if not 2 <= len(levels) <= 6 or not all(_LEVEL.match(level) for level in levels):
+    if not _valid_name(tag):
         raise ValidationError(f"Invalid tag `{tag}`: 2 to 6 dot-separated levels", field="tag")
-    return ".".join(re.sub(r"-+(.)?", lambda m: (m.group(1) or "").upper(), lv) for lv in levels)
+    return ".".join(
+        re.sub(r"-+(.)?", lambda m: (m.group(1) or "").upper(), level) for level in tag.split(".")
+    )

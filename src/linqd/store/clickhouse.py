@@ -126,6 +126,8 @@ _ARROW_TYPES = {
     Kind.BOOL: pa.bool_(),
     Kind.TIMESTAMP: pa.timestamp("ms", tz="UTC"),
     Kind.IP4: pa.uint32(),
+    Kind.IP6: pa.string(),  # decimal text (``EventStore._arrays``): Arrow has no 128-bit int
+    Kind.MAC: pa.uint64(),
     Kind.JSON: pa.string(),
 }
 
@@ -400,7 +402,7 @@ class ClickHouseStore(EventStore):
             cols = found.setdefault(table, [])
             if name in (EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN):
                 continue
-            known = catalog.builtin(table)
+            known = catalog.fixed_schema(table)
             declared = known.column(name) if known else None
             if declared is not None:
                 cols.append(declared)
@@ -636,11 +638,36 @@ class ClickHouseStore(EventStore):
 
     def prepare(self, query: exp.Expression) -> Statement:
         self._ensure_references(query)
-        return Statement(query, _render(query))
+        readable, stand_ins = self._readable(query)
+        return Statement(query, _render(readable), stand_ins)
+
+    def _sql_for(self, query: exp.Expression | Statement, params: Params | None) -> str:
+        if isinstance(query, Statement):
+            # Prepared for Int64 parameters, with the tables stored when it was prepared.
+            if not self._outdated(query) and not any(
+                isinstance(v, str) for v in (params or {}).values()
+            ):
+                return query.sql
+            query = query.expression
+        return _render(self._readable(query)[0], params)
+
+    def _empty_rows(self, schema: TableSchema) -> exp.Select:
+        # eventdate, client and the sequence are not Nullable in a stored table: no NULL casts.
+        not_null = {
+            EVENTDATE: exp.Literal.number(0),
+            CLIENT_COLUMN: exp.Literal.string(""),
+            SEQ_COLUMN: exp.Literal.number(0),
+        }
+        return exp.select(
+            *(
+                exp.alias_(exp.cast(not_null.get(name, exp.null()), kind), name, quoted=True)
+                for name, kind in ddl.column_types(schema)
+            )
+        ).where(exp.false())
 
     def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
         self._ensure_references(query)
-        sql = _sql_for(query, params)
+        sql = self._sql_for(query, params)
         try:
             table = self._backend.query(sql, params)
         except EngineFailure as error:
@@ -660,7 +687,7 @@ class ClickHouseStore(EventStore):
         params: Params | None = None,
     ) -> Cursor:
         self._ensure_references(query)
-        return _ClickHouseCursor(self._backend, _sql_for(query, params), params, batch_rows)
+        return _ClickHouseCursor(self._backend, self._sql_for(query, params), params, batch_rows)
 
     def _load_reference(self, name: str, data: pa.Table) -> None:
         table = reference_table(name).name
@@ -766,11 +793,3 @@ def _read_only(query: exp.Expression) -> exp.Expression:
     readonly = exp.EQ(this=exp.var("readonly"), expression=exp.Literal.number(1))
     query.set("settings", [*(query.args.get("settings") or []), readonly])
     return query
-
-
-def _sql_for(query: exp.Expression | Statement, params: Params | None) -> str:
-    if isinstance(query, Statement):
-        if any(isinstance(v, str) for v in (params or {}).values()):
-            return _render(query.expression, params)  # prepared for Int64 parameters
-        return query.sql
-    return _render(query, params)

@@ -73,6 +73,8 @@ _TYPES = {
     Kind.BOOL: "Nullable(Bool)",
     Kind.TIMESTAMP: "Nullable(DateTime64(3, 'UTC'))",
     Kind.IP4: "Nullable(IPv4)",
+    Kind.IP6: "Nullable(UInt128)",
+    Kind.MAC: "Nullable(UInt64)",
     Kind.JSON: "Nullable(String)",
 }
 _COMPRESSED = (Kind.STR, Kind.JSON)
@@ -85,6 +87,8 @@ TYPES_FROM_CLICKHOUSE = {
     "Nullable(Bool)": "bool",
     "Nullable(DateTime64(3, 'UTC'))": "timestamp",
     "Nullable(IPv4)": "ip4",
+    "Nullable(UInt128)": "ip6",
+    "Nullable(UInt64)": "mac",
 }
 
 # Per built-in table: (low-cardinality columns, free-text columns).
@@ -131,8 +135,8 @@ def traits(schema: TableSchema) -> tuple[frozenset[str], frozenset[str]]:
     """(low-cardinality columns, free-text columns) of ``schema``."""
     if schema.builtin:
         return _BUILTIN_TRAITS.get(schema.name, _NO_TRAITS)
-    if schema.columns == catalog.RAW_COLUMNS:
-        return _RAW_TRAITS
+    if schema.columns[: len(catalog.RAW_COLUMNS)] == catalog.RAW_COLUMNS:
+        return _RAW_TRAITS  # raw tables, and typed ones that keep the raw text (test.keep.types)
     return _NO_TRAITS
 
 
@@ -190,23 +194,27 @@ def _token_index(column: str, case_sensitive: bool) -> exp.IndexColumnConstraint
     )
 
 
+def column_types(schema: TableSchema) -> list[tuple[str, exp.DataType]]:
+    """Every stored column of ``schema``'s table and its ClickHouse type, in order."""
+    low, _ = traits(schema)
+    return [
+        (EVENTDATE, exp.DataType.build("DateTime64(3, 'UTC')", dialect=DIALECT)),
+        (CLIENT_COLUMN, exp.DataType.build("LowCardinality(String)", dialect=DIALECT)),
+        (SEQ_COLUMN, exp.DataType.build("Int64", dialect=DIALECT)),
+        *((c.name, column_type(c.type, low_cardinality=c.name in low)) for c in schema.columns),
+    ]
+
+
 def _columns(schema: TableSchema) -> list[exp.Expression]:
     low, text = traits(schema)
-    columns: list[exp.Expression] = [
-        _column(
-            EVENTDATE,
-            exp.DataType.build("DateTime64(3, 'UTC')", dialect=DIALECT),
-            *("Delta", "ZSTD"),
-        ),
-        _column(CLIENT_COLUMN, exp.DataType.build("LowCardinality(String)", dialect=DIALECT)),
-        _column(SEQ_COLUMN, exp.DataType.build("Int64", dialect=DIALECT)),
-    ]
-    for column in schema.columns:
-        lowcard = column.name in low
-        codec = ("ZSTD",) if column.type.kind in _COMPRESSED and not lowcard else ()
-        columns.append(
-            _column(column.name, column_type(column.type, low_cardinality=lowcard), *codec)
-        )
+    kinds = {column.name: column.type.kind for column in schema.columns}
+    columns: list[exp.Expression] = []
+    for name, kind in column_types(schema):
+        if name == EVENTDATE:
+            codec: tuple[str, ...] = ("Delta", "ZSTD")
+        else:
+            codec = ("ZSTD",) if kinds.get(name) in _COMPRESSED and name not in low else ()
+        columns.append(_column(name, kind, *codec))
     for column in schema.columns:
         if column.name in text and column.type.kind is Kind.STR:
             columns.append(_token_index(column.name, True))

@@ -66,6 +66,8 @@ _DUCKDB_TYPES = {
     Kind.BOOL: "BOOLEAN",
     Kind.TIMESTAMP: "TIMESTAMP",
     Kind.IP4: "UINTEGER",
+    Kind.IP6: "UHUGEINT",
+    Kind.MAC: "UBIGINT",
     Kind.JSON: "VARCHAR",
 }
 _TYPES_FROM_DUCKDB = {
@@ -76,6 +78,8 @@ _TYPES_FROM_DUCKDB = {
     "BOOLEAN": "bool",
     "TIMESTAMP": "timestamp",
     "UINTEGER": "ip4",
+    "UHUGEINT": "ip6",
+    "UBIGINT": "mac",
 }
 
 
@@ -205,7 +209,7 @@ class DuckDBStore(EventStore):
             if column in (EVENTDATE, CLIENT_COLUMN, SEQ_COLUMN):
                 columns.setdefault(table, [])
                 continue
-            known = catalog.builtin(table)
+            known = catalog.fixed_schema(table)
             declared = known.column(column) if known else None
             ltype = declared.type if declared else parse_type(_TYPES_FROM_DUCKDB[data_type])
             columns.setdefault(table, []).append(Column(column, ltype))
@@ -420,11 +424,37 @@ class DuckDBStore(EventStore):
 
     def prepare(self, query: exp.Expression) -> Statement:
         self._ensure_references(query)
-        return Statement(query, _render(query))
+        readable, stand_ins = self._readable(query)
+        return Statement(query, _render(readable), stand_ins)
+
+    def _sql(self, query: exp.Expression | Statement) -> str:
+        if isinstance(query, Statement):
+            if not self._outdated(query):
+                return query.sql
+            query = query.expression
+        return _render(self._readable(query)[0])
+
+    def _empty_rows(self, schema: TableSchema) -> exp.Select:
+        columns = [
+            (EVENTDATE, "TIMESTAMP"),
+            (CLIENT_COLUMN, "VARCHAR"),
+            (SEQ_COLUMN, "BIGINT"),
+            *((c.name, duckdb_type(c.type)) for c in schema.columns),
+        ]
+        return exp.select(
+            *(
+                exp.alias_(
+                    exp.cast(exp.null(), exp.DataType.build(kind, dialect=DIALECT)),
+                    name,
+                    quoted=True,
+                )
+                for name, kind in columns
+            )
+        ).where(exp.false())
 
     def fetch(self, query: exp.Expression | Statement, params: Params | None = None) -> list[Row]:
         self._ensure_references(query)
-        sql = query.sql if isinstance(query, Statement) else _render(query)
+        sql = self._sql(query)
         try:
             rows: list[Row] = self._db.cursor().execute(sql, dict(params or {})).fetchall()
         except duckdb.Error as error:
@@ -439,7 +469,7 @@ class DuckDBStore(EventStore):
         params: Params | None = None,
     ) -> Cursor:
         self._ensure_references(query)
-        sql = query.sql if isinstance(query, Statement) else _render(query)
+        sql = self._sql(query)
         return _DuckDBCursor(self._db.cursor(), sql, params, batch_rows)
 
     @property

@@ -2,7 +2,10 @@
 the functions of the server's catalogue with their signatures.
 
 Tables are the ones the domain's queries may read (``store.schemas_for(domain)``): another
-domain's tables are unknown here exactly as they are to the compiler.
+domain's tables are unknown here exactly as they are to the compiler. The list holds the
+built-in tables and those the domain has written (``DomainTables.listed``); a table with a fixed
+schema that it never wrote (``my.app.*``, ``test.keep.*``: endless names) is not listed, yet
+its columns are described, as for a query that names it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ FUNCTIONS = functions()
 
 def tables(store: EventStore, domain: str) -> list[str]:
     visible = store.schemas_for(domain)
-    return [schema.name for schema in store.tables() if visible(schema.name) is not None]
+    return [schema.name for schema in store.tables() if visible.listed(schema.name)]
 
 
 def catalogue(store: EventStore, domain: str) -> dict[str, Any]:
