@@ -1,5 +1,5 @@
-"""Devo's Lookups API under ``/lookup-api`` (spec/lookups-api.md): the 17 endpoints and the
-internal deletion path, over ``LookupService``.
+"""Devo's Lookups API under ``/lookup-api``: the 17 endpoints and the internal deletion path,
+over ``LookupService``; decisions in docs/devo-compatibility.md, "Lookups API".
 
 Authentication is the Query API's (a Bearer token, a bare token or a JWT; an API key signature
 on the JSON calls, whose bodies are small enough to verify), judged from the headers before a

@@ -1,5 +1,6 @@
-"""The bounds of the Lookups API. Devo publishes none (spec/lookups-api.md §11); these let a
-million-row CSV through with room to spare while keeping any one request's cost bounded.
+"""The bounds of the Lookups API (docs/devo-compatibility.md, "Lookups API", point 37). Devo
+publishes none; these let a million-row CSV through with room to spare while keeping any one
+request's cost bounded.
 
 Going past a size limit of a request body answers 413; every other limit answers 400 with a
 message that names the limit (docs/devo-compatibility.md, "Lookups API")."""
