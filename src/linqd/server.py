@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -51,6 +52,10 @@ CREDENTIALS_FILE = "credentials.json"
 # the event loop. Young collections stay small (5,000 objects, ~1 ms); a full one waits for
 # 1,000 middle ones (some 50 M allocations), which still bounds the garbage kept old.
 GC_THRESHOLDS = (5_000, 10, 1_000)
+# A worker thread compiling a large query holds the GIL for up to the switch interval each time
+# the event loop asks for it, and a request needs it several times: 1 ms instead of Python's
+# 5 ms halves /health's worst latency during a 20,000-term compile (51 → 24 ms here).
+SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,7 @@ def serve(settings: Settings) -> None:
         settings, data.store, domains, clock, pipeline, runner, alerts, smtp, lookups=lookups
     )
     gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     config = uvicorn.Config(
         app,
         log_level="info",
