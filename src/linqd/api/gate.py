@@ -7,6 +7,9 @@ fresh timestamp and a well-formed signature, and only then is the body read (wit
 and the signature checked over it. A signed request is not accepted again later: the same (key,
 timestamp, signature) past ``ReplayGuard.REUSE_MS`` after its first use is a replay, refused like
 a bad signature.
+
+Every judgement is audited here: the request's activity row learns who asked (or whom a refused
+credential named), and the connection table gets its row (``audit/connections.py`` says which).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from functools import partial
 import anyio
 from starlette.requests import Request
 
+from ..audit.connections import ConnectionLog
+from ..audit.notes import Identity, note_identity, origin_of
 from ..clock import Clock
 from ..domains import DomainStore
+from ..errors import AuthError
 from .auth import (
     DEFAULT_JWT_MAX_TTL_S,
     Principal,
     ReplayGuard,
+    authenticate_ingest,
     authenticate_stand_alone,
     query_credentials,
 )
@@ -37,8 +44,10 @@ class Gate:
         window_ms: int = 300_000,
         jwt_max_ttl_s: int = DEFAULT_JWT_MAX_TTL_S,
         max_body_bytes: int = 1_048_576,
+        connections: ConnectionLog | None = None,
     ) -> None:
         self.domains = domains
+        self.connections = connections
         self.clock = clock
         self.window_ms = window_ms
         self.jwt_max_ttl_s = jwt_max_ttl_s
@@ -48,31 +57,83 @@ class Gate:
     async def query(self, request: Request, limit: int | None = None) -> tuple[Principal, bytes]:
         """The principal of a Query API request (HMAC, token or JWT) and its body."""
         now = self.clock.now_ms()
-        # Credential look-ups wait on SQLite's lock: off the event loop.
-        found = await anyio.to_thread.run_sync(
-            partial(
-                query_credentials,
-                request.headers,
-                store=self.domains,
-                now_ms=now,
-                window_ms=self.window_ms,
-                jwt_max_ttl_s=self.jwt_max_ttl_s,
+        try:
+            # Credential look-ups wait on SQLite's lock: off the event loop.
+            found = await anyio.to_thread.run_sync(
+                partial(
+                    query_credentials,
+                    request.headers,
+                    store=self.domains,
+                    now_ms=now,
+                    window_ms=self.window_ms,
+                    jwt_max_ttl_s=self.jwt_max_ttl_s,
+                )
             )
-        )
+        except AuthError as error:
+            self._refused(request, error)
+            raise
+        if isinstance(found, Principal):
+            self._accepted(request, found)
         body = await read_body(request, self.max_body_bytes if limit is None else limit)
         if isinstance(found, Principal):
             return found, body
-        principal = found.verify(body)
-        self.replays.first_use(found, now)
+        try:
+            principal = found.verify(body)
+            self.replays.first_use(found, now)
+        except AuthError as error:
+            self._refused(request, error)
+            raise
+        self._accepted(request, principal)
         return principal, body
 
     async def stand_alone(self, request: Request) -> Principal:
         """The principal of an Alerts API or delivery methods API request (no body is read)."""
-        return await anyio.to_thread.run_sync(
-            partial(
-                authenticate_stand_alone,
-                request.headers,
-                store=self.domains,
-                now_ms=self.clock.now_ms(),
+        try:
+            principal = await anyio.to_thread.run_sync(
+                partial(
+                    authenticate_stand_alone,
+                    request.headers,
+                    store=self.domains,
+                    now_ms=self.clock.now_ms(),
+                )
             )
-        )
+        except AuthError as error:
+            self._refused(request, error)
+            raise
+        self._accepted(request, principal)
+        return principal
+
+    def ingest(self, request: Request, token: str) -> Principal:
+        """The principal of an HTTP ingestion request, whose token is in its path."""
+        try:
+            principal = authenticate_ingest(token, store=self.domains)
+        except AuthError as error:
+            self._refused(request, error)
+            raise
+        self._accepted(request, principal)
+        return principal
+
+    # -- the audit -------------------------------------------------------------------------------
+
+    def _accepted(self, request: Request, principal: Principal) -> None:
+        identity = Identity(principal.domain, principal.userid, principal.name or principal.userid)
+        note_identity(request.scope, identity)
+        if self.connections is not None:
+            self.connections.accepted(origin_of(request.scope), identity, principal.method)
+
+    def _refused(self, request: Request, error: AuthError) -> None:
+        refusal = error.refusal
+        if refusal is None:
+            return  # no credential at all: the request's activity row is the record
+        if refusal.domain is not None:
+            identity = Identity(refusal.domain, refusal.userid, refusal.username)
+            note_identity(request.scope, identity)
+        if self.connections is not None:
+            self.connections.refused(
+                origin_of(request.scope),
+                refusal.kind,
+                refusal.reason,
+                domain=refusal.domain,
+                userid=refusal.userid,
+                username=refusal.username,
+            )
