@@ -14,7 +14,9 @@ credential named), and the connection table gets its row (``audit/connections.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -26,6 +28,7 @@ from ..domains import DomainStore
 from ..errors import AuthError
 from .auth import (
     DEFAULT_JWT_MAX_TTL_S,
+    HmacClaim,
     Principal,
     ReplayGuard,
     authenticate_ingest,
@@ -33,6 +36,8 @@ from .auth import (
     query_credentials,
 )
 from .body import read_body
+
+Found = TypeVar("Found")
 
 
 class Gate:
@@ -57,63 +62,52 @@ class Gate:
     async def query(self, request: Request, limit: int | None = None) -> tuple[Principal, bytes]:
         """The principal of a Query API request (HMAC, token or JWT) and its body."""
         now = self.clock.now_ms()
+        credentials = partial(
+            query_credentials,
+            request.headers,
+            store=self.domains,
+            now_ms=now,
+            window_ms=self.window_ms,
+            jwt_max_ttl_s=self.jwt_max_ttl_s,
+        )
+        # Credential look-ups wait on SQLite's lock: off the event loop.
+        found = await anyio.to_thread.run_sync(self._checked, request, credentials)
+        body = await read_body(request, self.max_body_bytes if limit is None else limit)
+        if isinstance(found, Principal):
+            return found, body
+        return self._checked(request, partial(self._signed, found, body, now)), body
+
+    async def stand_alone(self, request: Request) -> Principal:
+        """The principal of an Alerts API or delivery methods API request (no body is read)."""
+        check = partial(
+            authenticate_stand_alone,
+            request.headers,
+            store=self.domains,
+            now_ms=self.clock.now_ms(),
+        )
+        return await anyio.to_thread.run_sync(self._checked, request, check)
+
+    def ingest(self, request: Request, token: str) -> Principal:
+        """The principal of an HTTP ingestion request, whose token is in its path."""
+        return self._checked(request, partial(authenticate_ingest, token, store=self.domains))
+
+    def _signed(self, claim: HmacClaim, body: bytes, now: int) -> Principal:
+        principal = claim.verify(body)
+        self.replays.first_use(claim, now)
+        return principal
+
+    # -- the audit -------------------------------------------------------------------------------
+
+    def _checked(self, request: Request, check: Callable[[], Found]) -> Found:
+        """``check()``, audited: a refused credential on its way out, a principal as it comes."""
         try:
-            # Credential look-ups wait on SQLite's lock: off the event loop.
-            found = await anyio.to_thread.run_sync(
-                partial(
-                    query_credentials,
-                    request.headers,
-                    store=self.domains,
-                    now_ms=now,
-                    window_ms=self.window_ms,
-                    jwt_max_ttl_s=self.jwt_max_ttl_s,
-                )
-            )
+            found = check()
         except AuthError as error:
             self._refused(request, error)
             raise
         if isinstance(found, Principal):
             self._accepted(request, found)
-        body = await read_body(request, self.max_body_bytes if limit is None else limit)
-        if isinstance(found, Principal):
-            return found, body
-        try:
-            principal = found.verify(body)
-            self.replays.first_use(found, now)
-        except AuthError as error:
-            self._refused(request, error)
-            raise
-        self._accepted(request, principal)
-        return principal, body
-
-    async def stand_alone(self, request: Request) -> Principal:
-        """The principal of an Alerts API or delivery methods API request (no body is read)."""
-        try:
-            principal = await anyio.to_thread.run_sync(
-                partial(
-                    authenticate_stand_alone,
-                    request.headers,
-                    store=self.domains,
-                    now_ms=self.clock.now_ms(),
-                )
-            )
-        except AuthError as error:
-            self._refused(request, error)
-            raise
-        self._accepted(request, principal)
-        return principal
-
-    def ingest(self, request: Request, token: str) -> Principal:
-        """The principal of an HTTP ingestion request, whose token is in its path."""
-        try:
-            principal = authenticate_ingest(token, store=self.domains)
-        except AuthError as error:
-            self._refused(request, error)
-            raise
-        self._accepted(request, principal)
-        return principal
-
-    # -- the audit -------------------------------------------------------------------------------
+        return found
 
     def _accepted(self, request: Request, principal: Principal) -> None:
         identity = Identity(principal.domain, principal.userid, principal.name or principal.userid)
