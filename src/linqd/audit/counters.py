@@ -48,9 +48,12 @@ class Collector(StrEnum):
 def per_table(tables: Sequence[str], raw_bytes: int) -> dict[str, tuple[int, int]]:
     """(events, bytes) per table of a batch whose events go to ``tables`` and which took
     ``raw_bytes``; the bytes are shared in proportion to the events and add up exactly."""
-    counts = Counter(tables)
-    if not counts:
+    if not tables:
         return {}
+    # The usual batch holds one table's events: counted in C, no tally per event.
+    if tables.count(tables[0]) == len(tables):
+        return {tables[0]: (len(tables), raw_bytes)}
+    counts = Counter(tables)
     total = len(tables)
     shares = {table: [events, raw_bytes * events // total] for table, events in counts.items()}
     rest = raw_bytes - sum(size for _, size in shares.values())

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from ..errors import StoreError
 from ..store.base import EventStore
 
@@ -53,6 +55,10 @@ class AuditWriter:
         self._batch_rows = batch_rows
         self._max_pending = max_pending_rows
         self._sources = tuple(sources)
+        # pyarrow imports pandas (when it is installed) the first time it converts a Python
+        # list: a third of a second holding the GIL, and 40 MiB. Paid here, as the server
+        # starts, rather than by the requests that run beside the first pass.
+        pa.array([], pa.int64())
         self._lock = threading.Condition()
         self._rows: list[AuditRow] = []
         self._dropped = 0
