@@ -42,6 +42,11 @@ key; no other claim is trusted before verification.
 Scopes: API key + secret grant every table of the domain; a token grants its globs (any one
 matching suffices); see ``linqd.domains.glob_matches`` for the glob rules (``**`` = one or more
 levels).
+
+For the audit tables (``audit/connections.py``) every refusal carries a ``Refusal``: the
+credential's kind, the precise reason the answer keeps to itself, and the domain and public name
+of the credential when it names a known one. A principal carries ``userid``, the credential's
+public name: the API key, or the ``fingerprint`` of a token or JWT (never the secret itself).
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ sender's domain; the rest of its batch is stored. A failing append (a disk error
 retried a few times, then its rows are kept aside too; only when even that fails are the
 waiting sources told, and only those whose events were in that flush. Nothing sticks: the next
 flush starts clean.
+
+A source names its ingestion path (``collector``) when it submits: the batch is counted for
+``siem.logtrust.collector.counter`` (``audit/counters.py``) first, before anything decides where
+its events go.
 """
 
 from __future__ import annotations
