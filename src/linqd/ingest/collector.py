@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..audit.connections import ConnectionLog
 from ..audit.counters import Collector
-from ..audit.notes import Identity, Origin
+from ..audit.notes import Identity, Origin, clip
 from ..clock import Clock
 from ..errors import LinqdError
 from .framing import SyslogFramer
@@ -137,7 +137,7 @@ class SyslogCollector:
         peer = transport.get_extra_info("peercert")
         if not peer:
             return domain
-        common_name = _common_name(peer) or ""
+        common_name = clip(_common_name(peer) or "")
         mapped = self.domain_of_cn(common_name) if common_name and self.domain_of_cn else None
         if mapped is not None:
             domain = mapped
