@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from linqd.logs import RedactTargets, redact_target
+from linqd.logs import RedactTargets, redact_link, redact_target, redact_url
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,33 @@ def test_the_filter_rewrites_uvicorns_access_record() -> None:
     )
     assert RedactTargets().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /event/d/token!***/h/t?*** HTTP/1.1" 204'
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "shown"),
+    [
+        ("/event/self/token!s3cr3t/h/t", "user=ana%20pw=x", "/event/self/token!***/h/t?***"),
+        ("/stream/self/token!s3cr3t/h/t", "", "/stream/self/token!***/h/t"),
+        ("/search/query", "", "/search/query"),
+        (
+            "/alerts/v1/alertDefinitions",
+            "standAloneToken=abc&limit=5&apikey=k&x-logtrust-sign=f00&offset=0",
+            "/alerts/v1/alertDefinitions?standAloneToken=***&limit=5&apikey=***"
+            "&x-logtrust-sign=***&offset=0",
+        ),
+        (
+            "/ui/search",
+            "q=from%20x&access_token=t&Password=p&jwt=a.b.c",
+            "/ui/search?q=from%20x&access_token=***&Password=***&jwt=***",
+        ),
+        ("/x", "bare-value&a=1", "/x?***&a=1"),
+    ],
+)
+def test_redact_url_keeps_the_query_but_no_credential(path: str, query: str, shown: str) -> None:
+    assert redact_url(path, query) == shown
+
+
+def test_redact_link_drops_user_and_password() -> None:
+    link = "https://bob:hunter2@linqd.example:8443/ui/search?token=t&q=1"
+    assert redact_link(link) == "https://linqd.example:8443/ui/search?token=***&q=1"
+    assert redact_link("http://[::1]:8080/x") == "http://[::1]:8080/x"

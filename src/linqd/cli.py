@@ -531,6 +531,12 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     show_default=True,
     help="Bytes one streamed answer may hold queued for a slow client.",
 )
+@click.option(
+    "--no-audit",
+    is_flag=True,
+    help="Do not write linqd's own activity (siem.logtrust.web.activity, .web.connection, "
+    ".collector.counter).",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -561,6 +567,7 @@ def serve(
     max_document_rows: int,
     max_document_bytes: int,
     output_buffer_bytes: int,
+    no_audit: bool,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -603,6 +610,7 @@ def serve(
         max_document_rows=max_document_rows,
         max_document_bytes=max_document_bytes,
         output_buffer_bytes=output_buffer_bytes,
+        audit=not no_audit,
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

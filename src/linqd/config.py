@@ -61,6 +61,9 @@ class Settings:
     max_document_bytes: int = 268_435_456
     # What one streamed answer may hold queued for a slow client.
     output_buffer_bytes: int = 4_194_304
+    # linqd's own activity in siem.logtrust.web.activity, .web.connection and
+    # .collector.counter (audit/); `serve --no-audit` turns it off.
+    audit: bool = True
 
     @property
     def scheme(self) -> str:

@@ -8,6 +8,7 @@ how an error looks on the wire.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 class LinqdError(Exception):
@@ -157,8 +158,28 @@ class PayloadTooLarge(ValidationError):
     code = "validation.payload_too_large"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """What linqd's audit tables record of a refused credential, never sent to the client: its
+    kind (``hmac``, ``token``, ``jwt``...), why it was refused (more precise than the answer,
+    which must not say), and the domain and public name of the credential when it names a
+    known one (an existing API key, a token of another kind, a JWT of an existing domain)."""
+
+    kind: str
+    reason: str
+    domain: str | None = None
+    userid: str = ""
+    username: str = ""
+
+
 class AuthError(LinqdError):
     code = "auth.unauthorized"
+    # Set where a credential is judged and refused; None when no credential was sent at all.
+    refusal: Refusal | None = None
+
+    def because(self, refusal: Refusal) -> Self:
+        self.refusal = refusal
+        return self
 
 
 class ForbiddenError(AuthError):

@@ -25,6 +25,7 @@ from .alerts.delivery import Dispatcher
 from .alerts.engine import AlertEngine
 from .alerts.service import AlertServices
 from .api.app import create_app
+from .audit.service import Audit
 from .clock import Clock, SystemClock
 from .config import Settings
 from .datadir import META_FILE, ensure_private_dir, open_data_dir
@@ -179,8 +180,18 @@ def serve(settings: Settings) -> None:
     port = sock.getsockname()[1]
     url = f"{settings.scheme}://{settings.host}:{port}"
     data.store.start_retention(settings.retention_interval_s)
-    pipeline = IngestPipeline(data.store, clock, flush_interval_s=settings.flush_interval_s)
-    collector = _collector(settings, pipeline, domains, clock)
+    audit = (
+        Audit.start(data.store, clock, default_domain=settings.default_domain)
+        if settings.audit
+        else None
+    )
+    pipeline = IngestPipeline(
+        data.store,
+        clock,
+        flush_interval_s=settings.flush_interval_s,
+        counts=audit.counts if audit else None,
+    )
+    collector = _collector(settings, pipeline, domains, clock, audit)
     ports = dict(collector.ports) if collector else {}
     info = ServerInfo(url, os.getpid(), ports)
     write_private_json(settings.data_dir / SERVER_FILE, asdict(info))
@@ -206,7 +217,16 @@ def serve(settings: Settings) -> None:
         lateness_ms=settings.alert_lateness_ms,
     ).start()
     app = create_app(
-        settings, data.store, domains, clock, pipeline, runner, alerts, smtp, lookups=lookups
+        settings,
+        data.store,
+        domains,
+        clock,
+        pipeline,
+        runner,
+        alerts,
+        smtp,
+        lookups=lookups,
+        audit=audit,
     )
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -232,6 +252,8 @@ def serve(settings: Settings) -> None:
         if collector is not None:
             collector.stop()
         pipeline.close()
+        if audit is not None:
+            audit.close()  # the last requests' rows and the open minute's counters
         runner.close()  # running jobs stay RUNNING and resume at the next start
         alerts.engine.close()  # its progress is saved with every pass
         dispatcher.close()  # pending deliveries stay queued in meta.sqlite
@@ -242,7 +264,11 @@ def serve(settings: Settings) -> None:
 
 
 def _collector(
-    settings: Settings, pipeline: IngestPipeline, domains: DomainStore, clock: SystemClock
+    settings: Settings,
+    pipeline: IngestPipeline,
+    domains: DomainStore,
+    clock: SystemClock,
+    audit: Audit | None,
 ) -> SyslogCollector | None:
     tls_port = settings.syslog_tls_port if settings.tls_cert else None
     if settings.syslog_port is None and tls_port is None:
@@ -261,7 +287,8 @@ def _collector(
         known = {d.name for d in domains.list_domains()}
         return common_name if common_name in known else None
 
-    return SyslogCollector(config, pipeline, clock, domain_of_cn).start()
+    connections = audit.connections if audit else None
+    return SyslogCollector(config, pipeline, clock, domain_of_cn, connections).start()
 
 
 def _smtp(settings: Settings) -> SmtpSettings:

@@ -124,7 +124,9 @@ def test_a_glob_leaves_the_other_tables_unread(engine: Runner) -> None:
     assert tables_read(query.plan) == {
         "siem.custom.events",
         "siem.logtrust.alert.info",
+        "siem.logtrust.collector.counter",
         "siem.logtrust.web.activity",
+        "siem.logtrust.web.connection",
         "siem.logtrust.web.navigation",
     }
     assert "my.app.web" not in query.sql and "demo.ecommerce.data" not in query.sql

@@ -29,7 +29,9 @@ BUILTINS = (
     "demo.ecommerce.data",
     "linqd.ingest.rejected",
     "siem.logtrust.alert.info",
+    "siem.logtrust.collector.counter",
     "siem.logtrust.web.activity",
+    "siem.logtrust.web.connection",
     "siem.logtrust.web.navigation",
 )
 

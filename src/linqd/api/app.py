@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..alerts.service import AlertServices
+from ..audit.activity import ActivityLog
+from ..audit.service import Audit
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
@@ -53,6 +55,7 @@ def create_app(
     alerts: AlertServices | None = None,
     smtp: SmtpSettings | None = None,
     lookups: LookupService | None = None,
+    audit: Audit | None = None,
 ) -> Starlette:
     gate = Gate(
         domains,
@@ -60,6 +63,7 @@ def create_app(
         window_ms=settings.auth_window_ms,
         jwt_max_ttl_s=settings.jwt_max_ttl_s,
         max_body_bytes=settings.max_body_bytes,
+        connections=audit.connections if audit is not None else None,
     )
     rules = destination_rules(settings)
     jobs = JobsAPI(runner.repo, runner, domains, clock, gate, rules) if runner is not None else None
@@ -108,16 +112,21 @@ def create_app(
     routes += definitions_api.routes()
     routes += triggered_routes(TriggeredAlertsAPI(alerts.triggered, domains, clock, gate))
     routes += DelcoAPI(domains, clock, smtp, outbound=rules.outbound, gate=gate).routes()
-    services = ConsoleServices(settings, store, domains, clock, search, alerts, runner, jobs)
+    services = ConsoleServices(
+        settings, store, domains, clock, search, alerts, runner, jobs, audit=audit
+    )
     routes += console_routes(services)
 
-    return api_app(routes, clock)
+    return api_app(routes, clock, audit)
 
 
-def api_app(routes: Sequence[BaseRoute], clock: Clock) -> Starlette:
-    """``routes`` behind linqd's one error boundary, request ids and response headers."""
+def api_app(routes: Sequence[BaseRoute], clock: Clock, audit: Audit | None = None) -> Starlette:
+    """``routes`` behind linqd's one error boundary, request ids, the activity log (with
+    ``audit``: every request, whatever its route) and response headers."""
+    middleware = [Middleware(RequestIds)]
+    if audit is not None:
+        middleware.append(Middleware(ActivityLog, audit=audit))
+    middleware.append(Middleware(SecurityHeaders))
     return Starlette(
-        routes=list(routes),
-        exception_handlers=exception_handlers(clock),
-        middleware=[Middleware(RequestIds), Middleware(SecurityHeaders)],
+        routes=list(routes), exception_handlers=exception_handlers(clock), middleware=middleware
     )

@@ -42,6 +42,11 @@ key; no other claim is trusted before verification.
 Scopes: API key + secret grant every table of the domain; a token grants its globs (any one
 matching suffices); see ``linqd.domains.glob_matches`` for the glob rules (``**`` = one or more
 levels).
+
+For the audit tables (``audit/connections.py``) every refusal carries a ``Refusal``: the
+credential's kind, the precise reason the answer keeps to itself, and the domain and public name
+of the credential when it names a known one. A principal carries ``userid``, the credential's
+public name: the API key, or the ``fingerprint`` of a token or JWT (never the secret itself).
 """
 
 from __future__ import annotations
@@ -57,13 +62,21 @@ from typing import Any, Literal
 
 import jwt as pyjwt
 
-from ..domains import ALL_TABLES, DomainStore, TokenKind, glob_matches, validate_table_globs
+from ..domains import (
+    ALL_TABLES,
+    DomainStore,
+    TokenKind,
+    glob_matches,
+    token_digest,
+    validate_table_globs,
+)
 from ..errors import (
     INVALID_SIGNATURE,
     ForbiddenError,
     InvalidSignature,
     InvalidToken,
     MissingCredentials,
+    Refusal,
     ValidationError,
 )
 from ..linq.alldata import TableCatalog
@@ -71,6 +84,15 @@ from ..linq.analyzer import SchemaLookup
 from ..store.catalog import TableSchema
 
 Scheme = Literal["hmac", "bearer", "jwt", "standalone", "ingest", "console"]
+# The credential kind of each scheme, as the audit tables name it (``Refusal.kind`` too).
+_METHODS: dict[str, str] = {
+    "hmac": "hmac",
+    "bearer": "token",
+    "standalone": "token",
+    "ingest": "token",
+    "jwt": "jwt",
+    "console": "password",
+}
 
 _HEX_SIGNATURE = re.compile(r"[0-9A-Fa-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,16}")
@@ -93,9 +115,17 @@ class Principal:
     scheme: Scheme
     # The credential's label (a token's name), e.g. its owner's e-mail; not part of identity.
     name: str = field(default="", compare=False)
+    # What the audit tables name the credential by: the API key, a token's or a JWT's
+    # fingerprint, the console user.
+    userid: str = field(default="", compare=False)
 
     def may_read(self, table: str) -> bool:
         return any(glob_matches(pattern, table) for pattern in self.tables)
+
+    @property
+    def method(self) -> str:
+        """The credential's kind, as the audit tables name it."""
+        return _METHODS[self.scheme]
 
     def scoped(self, schemas: SchemaLookup) -> SchemaLookup:
         """``schemas`` as this principal may use them: a table outside its scope is refused
@@ -124,6 +154,12 @@ class ScopedTables:
 
 
 # -- helpers shared with clients and tests --------------------------------------------------------
+
+
+def fingerprint(credential: str) -> str:
+    """A public name for a secret credential (a token, a JWT) in the audit tables: 16 hex digits
+    of its SHA-256, which tell the uses of one credential apart and reveal nothing of it."""
+    return token_digest(credential)[:16]
 
 
 def hmac_signature(api_key: str, secret: str, body: bytes, timestamp: str) -> str:
@@ -162,8 +198,11 @@ class HmacClaim:
         expected = hmac_signature(self.api_key, self.secret, body, self.timestamp)
         # Devo documents lower-case hex; upper case carries the same MAC, so it is accepted too.
         if not hmac.compare_digest(expected, self.sign.lower()):
-            raise InvalidSignature
-        return Principal(self.domain, ALL_TABLES, "hmac")
+            raise InvalidSignature().because(self.refusal("wrong signature"))
+        return Principal(self.domain, ALL_TABLES, "hmac", userid=self.api_key)
+
+    def refusal(self, reason: str) -> Refusal:
+        return Refusal("hmac", reason, self.domain, self.api_key, self.api_key)
 
 
 class ReplayGuard:
@@ -201,7 +240,9 @@ class ReplayGuard:
                 del self._seen[oldest]
             first_ms = self._seen.setdefault(key, now_ms)
             if now_ms - first_ms > self.REUSE_MS:
-                raise InvalidSignature(f"{INVALID_SIGNATURE}: request already used")
+                raise InvalidSignature(f"{INVALID_SIGNATURE}: request already used").because(
+                    claim.refusal("replayed request")
+                )
 
 
 # -- entry points ---------------------------------------------------------------------------------
@@ -258,7 +299,7 @@ def authenticate_stand_alone(
     if not token:
         scheme, token = _authorization(lowered)
         if scheme == "jwt":
-            raise InvalidToken
+            raise InvalidToken().because(Refusal("jwt", "a JWT is no Alerts API token"))
     return _token_principal(token, TokenKind.ALERTS, "standalone", store)
 
 
@@ -303,15 +344,23 @@ def _hmac_claim(
 ) -> HmacClaim:
     timestamp = headers.get("x-logtrust-timestamp", "").strip()
     sign = headers.get("x-logtrust-sign", "").strip()
+    found = store.api_secret_for_key(api_key) if len(api_key) <= _MAX_KEY_LENGTH else None
+
+    def refusal(reason: str) -> Refusal:
+        # The key is named only when it is a real one: an unknown "key" may be a secret pasted
+        # into the wrong header.
+        if found is None:
+            return Refusal("hmac", reason)
+        return Refusal("hmac", reason, found[0], api_key, api_key)
+
     if not _TIMESTAMP.fullmatch(timestamp) or not _HEX_SIGNATURE.fullmatch(sign):
-        raise InvalidSignature
+        raise InvalidSignature().because(refusal("malformed timestamp or signature"))
     if window_ms is not None and abs(now_ms - int(timestamp)) > window_ms:
-        raise InvalidSignature(f"{INVALID_SIGNATURE}: timestamp outside the accepted window")
-    if len(api_key) > _MAX_KEY_LENGTH:
-        raise InvalidSignature
-    found = store.api_secret_for_key(api_key)
+        raise InvalidSignature(
+            f"{INVALID_SIGNATURE}: timestamp outside the accepted window"
+        ).because(refusal("timestamp outside the accepted window"))
     if found is None:
-        raise InvalidSignature
+        raise InvalidSignature().because(refusal("unknown API key"))
     domain, secret = found
     return HmacClaim(domain, api_key, timestamp, sign, secret)
 
@@ -320,29 +369,42 @@ def _token_principal(token: str, kind: TokenKind, scheme: Scheme, store: DomainS
     if not token:
         raise MissingCredentials
     if len(token) > _MAX_TOKEN_LENGTH:
-        raise InvalidToken
+        raise InvalidToken().because(Refusal("token", "token too long"))
+    userid = fingerprint(token)
     info = store.token_info(token)
+    if info is None:
+        raise InvalidToken().because(Refusal("token", "unknown token", userid=userid))
     # A token of another kind is refused like an unknown one: Devo's types are not interchangeable.
-    if info is None or info.kind is not kind:
-        raise InvalidToken
-    return Principal(info.domain, info.tables, scheme, info.name)
+    if info.kind is not kind:
+        reason = f"{info.kind.value} token used where an {kind.value} token is needed"
+        raise InvalidToken().because(Refusal("token", reason, info.domain, userid, info.name))
+    return Principal(info.domain, info.tables, scheme, info.name, userid=userid)
 
 
 def _authenticate_jwt(jwt: str, store: DomainStore, now_ms: int, max_ttl_s: int) -> Principal:
     if not jwt:
         raise MissingCredentials
-    if len(jwt) > _MAX_JWT_LENGTH or jwt.count(".") != 2:
-        raise InvalidToken
+    userid = fingerprint(jwt) if len(jwt) <= _MAX_JWT_LENGTH else ""
+    # The domain the JWT names, once it is known to exist: its refusals are audited there.
+    named: str | None = None
+
+    def refused(reason: str) -> InvalidToken:
+        return InvalidToken().because(Refusal("jwt", reason, named, userid))
+
+    if not userid or jwt.count(".") != 2:
+        raise refused("malformed JWT")
     try:
         header = pyjwt.get_unverified_header(jwt)
         typ = header.get("typ", "JWT")
         if "crit" in header or not isinstance(typ, str) or typ.upper() != "JWT":
-            raise InvalidToken
+            raise refused("JWT header refused")
         # Only to choose the key: nothing else of the claims is trusted before verification.
         unverified = pyjwt.decode(jwt, options={"verify_signature": False})
-        secret = store.domain_secret(_claimed_domain(unverified))
+        claimed = _claimed_domain(unverified)
+        secret = store.domain_secret(claimed)
         if secret is None:
-            raise InvalidToken
+            raise refused("unknown domain")
+        named = claimed
         # exp and nbf are checked below against the server's clock, not the wall clock.
         claims = pyjwt.decode(
             jwt,
@@ -350,17 +412,23 @@ def _authenticate_jwt(jwt: str, store: DomainStore, now_ms: int, max_ttl_s: int)
             algorithms=["HS256"],
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
         )
-    except pyjwt.PyJWTError:
-        raise InvalidToken from None
-    domain = _claimed_domain(claims)
-    now_s = now_ms / 1000
-    expires = _seconds_claim(claims, "exp")
-    if expires is None or now_s >= expires + JWT_LEEWAY_S or expires - now_s > max_ttl_s:
-        raise InvalidToken
-    not_before = _seconds_claim(claims, "nbf")
-    if not_before is not None and now_s < not_before - JWT_LEEWAY_S:
-        raise InvalidToken
-    return Principal(domain, _tables_claim(claims), "jwt")
+        domain = _claimed_domain(claims)
+        now_s = now_ms / 1000
+        expires = _seconds_claim(claims, "exp")
+        if expires is None or now_s >= expires + JWT_LEEWAY_S or expires - now_s > max_ttl_s:
+            raise refused("missing, past or too distant exp")
+        not_before = _seconds_claim(claims, "nbf")
+        if not_before is not None and now_s < not_before - JWT_LEEWAY_S:
+            raise refused("not valid yet (nbf)")
+        tables = _tables_claim(claims)
+    except pyjwt.PyJWTError as error:
+        # The exception's class says what failed (bad signature, malformed...), never a value.
+        raise refused(f"invalid JWT ({type(error).__name__})") from None
+    except InvalidToken as error:
+        if error.refusal is None:  # from a claim's own check
+            error.because(Refusal("jwt", "invalid claims", named, userid))
+        raise
+    return Principal(domain, tables, "jwt", userid=userid)
 
 
 # -- JWT claims -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..audit.notes import note_error
 from ..clock import Clock
 from ..errors import (
     AlertsNotUpdated,
@@ -263,6 +264,7 @@ def exception_handlers(clock: Clock) -> dict[Any, Callable[[Request, Exception],
     log = logging.getLogger("linqd.api")
 
     def answer(request: Request, error: LinqdError) -> Response:
+        note_error(request.scope, error.message)
         family = family_of(request.url.path)
         return render(error, family, cid=request_cid(request), now_ms=clock.now_ms())
 

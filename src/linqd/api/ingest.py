@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..audit.counters import Collector
 from ..clock import Clock
 from ..domains import DomainStore
 from ..errors import ForbiddenError, PayloadTooLarge, ValidationError
@@ -25,7 +26,6 @@ from ..ingest.metrics import ingest_registry
 from ..ingest.pipeline import IngestPipeline
 from ..ingest.syslog import ParsedBatch
 from ..store.catalog import table_name_for_tag
-from .auth import authenticate_ingest
 from .body import read_body
 from .errors import request_cid
 from .gate import Gate
@@ -59,7 +59,7 @@ class IngestAPI:
         token_part = str(params["token"])
         if not token_part.startswith("token!"):
             raise ValidationError("The path needs token!<token>", field="token")
-        principal = authenticate_ingest(token_part[len("token!") :], store=self.domains)
+        principal = self.gate.ingest(request, token_part[len("token!") :])
         domain = str(params["domain"])
         if principal.domain != domain:
             raise ForbiddenError(f"The token does not belong to domain {domain}")
@@ -73,7 +73,9 @@ class IngestAPI:
         host = str(params["host"])
         return domain, host, table
 
-    def _submit(self, domain: str, host: str, table: str, lines: Sequence[str]) -> int:
+    def _submit(
+        self, domain: str, host: str, table: str, lines: Sequence[str], collector: Collector
+    ) -> int:
         batch = ParsedBatch(
             tables=[table] * len(lines),
             hosts=[host] * len(lines),
@@ -83,7 +85,7 @@ class IngestAPI:
         )
         self.pipeline.wait_room()
         size = sum(len(line.encode("utf-8")) for line in lines)
-        return self.pipeline.submit(batch, client=domain, raw_bytes=size)
+        return self.pipeline.submit(batch, client=domain, raw_bytes=size, collector=collector)
 
     async def event(self, request: Request) -> Response:
         domain, host, table = self._target(request)
@@ -94,7 +96,9 @@ class IngestAPI:
         message = urllib.parse.unquote(query) if query else body.decode("utf-8", "replace")
         if not message.strip():
             raise ValidationError("Empty event: put it in the query string", field="message")
-        await anyio.to_thread.run_sync(self._submit, domain, host, table, [message])
+        await anyio.to_thread.run_sync(
+            self._submit, domain, host, table, [message], Collector.HTTP_EVENT
+        )
         return Response(status_code=204)
 
     async def stream(self, request: Request) -> Response:
@@ -111,7 +115,9 @@ class IngestAPI:
         ticket = 0
         for start in range(0, len(lines), SUBMIT_LINES):
             chunk = lines[start : start + SUBMIT_LINES]
-            ticket = await anyio.to_thread.run_sync(self._submit, domain, host, table, chunk)
+            ticket = await anyio.to_thread.run_sync(
+                self._submit, domain, host, table, chunk, Collector.HTTP_STREAM
+            )
         if ticket:
             await anyio.to_thread.run_sync(self.pipeline.wait_committed, ticket)
         cid = request_cid(request)

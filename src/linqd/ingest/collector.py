@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..audit.connections import ConnectionLog
+from ..audit.counters import Collector
+from ..audit.notes import Identity, Origin, clip
 from ..clock import Clock
 from ..errors import LinqdError
 from .framing import SyslogFramer
@@ -62,11 +65,13 @@ class SyslogCollector:
         pipeline: IngestPipeline,
         clock: Clock,
         domain_of_cn: DomainOfCN | None = None,
+        connections: ConnectionLog | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
         self.clock = clock
         self.domain_of_cn = domain_of_cn
+        self.connection_log = connections
         self.ports: dict[str, int] = {}
         self._loop = asyncio.new_event_loop()
         self._servers: list[asyncio.Server] = []
@@ -125,13 +130,25 @@ class SyslogCollector:
             self.ports["tls"] = server.sockets[0].getsockname()[1]
 
     def domain_for(self, transport: asyncio.BaseTransport) -> str:
+        """The domain of a TLS connection: its client certificate's CN when that names a domain,
+        else the default domain. A certificate is a credential: its use is audited (a
+        certificate the CA does not sign fails the TLS handshake before linqd sees it)."""
         domain = self.config.default_domain
         peer = transport.get_extra_info("peercert")
-        if peer and self.domain_of_cn is not None:
-            common_name = _common_name(peer)
-            mapped = self.domain_of_cn(common_name) if common_name else None
-            if mapped is not None:
-                domain = mapped
+        if not peer:
+            return domain
+        common_name = clip(_common_name(peer) or "")
+        mapped = self.domain_of_cn(common_name) if common_name and self.domain_of_cn else None
+        if mapped is not None:
+            domain = mapped
+        if self.connection_log is not None:
+            reason = "" if mapped else "the certificate's CN names no domain: the default domain"
+            self.connection_log.accepted(
+                _origin(transport),
+                Identity(domain, common_name, common_name),
+                "certificate",
+                reason=reason,
+            )
         return domain
 
 
@@ -147,6 +164,9 @@ class _SyslogProtocol(asyncio.Protocol):
         self.framer = SyslogFramer(max_message_bytes=MAX_MESSAGE_BYTES)
         self.transport: asyncio.Transport | None = None
         self.domain = collector.config.default_domain
+        self.kind = Collector.SYSLOG_TLS if tls else Collector.SYSLOG_TCP
+        # Bytes read since the last complete message (counted with the next one).
+        self.unsent_bytes = 0
         self.ticket = 0
         self.finished = False
         self.paused = False
@@ -174,11 +194,15 @@ class _SyslogProtocol(asyncio.Protocol):
     def _submit(self, messages: list[bytes], size: int) -> None:
         for error in self.framer.take_errors():
             self.pipeline.reject(f"framing: {error.kind}", error.detail)
+        self.unsent_bytes += size
         if not messages:
             return
         parsed = parse_messages(messages, now_ms=self.collector.clock.now_ms())
+        size, self.unsent_bytes = self.unsent_bytes, 0
         try:
-            self.ticket = self.pipeline.submit(parsed, client=self.domain, raw_bytes=size)
+            self.ticket = self.pipeline.submit(
+                parsed, client=self.domain, raw_bytes=size, collector=self.kind
+            )
         except LinqdError as error:
             log.error("syslog connection: %s", error)
             self._close()
@@ -217,6 +241,12 @@ class _SyslogProtocol(asyncio.Protocol):
     def _close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+
+def _origin(transport: asyncio.BaseTransport) -> Origin:
+    peer = transport.get_extra_info("peername") or ("", None)
+    local = transport.get_extra_info("sockname") or ("", None)
+    return Origin(src_host=str(peer[0]), src_port=peer[1], server_port=local[1], service="syslog")
 
 
 def _common_name(peercert: dict[str, object]) -> str | None:

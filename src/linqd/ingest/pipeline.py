@@ -18,6 +18,10 @@ flush starts clean.
 Events for ``test.drop.*`` tables (devo-sdk's throw-away tags) are received like any other, so
 every source accepts them and reception counts them, and dropped here, where the writer would
 store them (``_write``): counted as ``dropped``, never stored.
+
+A source names its ingestion path (``collector``) when it submits: the batch is counted for
+``siem.logtrust.collector.counter`` (``audit/counters.py``) first, before anything decides where
+its events go.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from ..audit.counters import Collector, ReceptionCounts, per_table
 from ..clock import Clock
 from ..errors import LinqdError, StoreError, TableRefused
 from ..store import catalog
@@ -92,8 +97,10 @@ class IngestPipeline:
         max_pending_rows: int = 400_000,
         append_attempts: int = 4,
         retry_delay_s: float = 0.5,
+        counts: ReceptionCounts | None = None,
     ) -> None:
         self._store = store
+        self._counts = counts
         self._clock = clock
         self._flush_interval_s = flush_interval_s
         self._batch_rows = batch_rows
@@ -131,12 +138,24 @@ class IngestPipeline:
                 lambda: self._pending < self._max_pending or self._stopping, timeout
             )
 
-    def submit(self, parsed: ParsedBatch, *, client: str, raw_bytes: int = 0) -> int:
-        """Queue parsed events of one source; returns the ticket to wait for."""
+    def submit(
+        self,
+        parsed: ParsedBatch,
+        *,
+        client: str,
+        raw_bytes: int = 0,
+        collector: Collector | None = None,
+    ) -> int:
+        """Queue parsed events of one source (``collector``: the ingestion path that received
+        them, for ``siem.logtrust.collector.counter``); returns the ticket to wait for."""
         refused: dict[str, bool] = {}
+        shares = per_table(parsed.tables, raw_bytes)
         with self._lock:
             if self._stopping:
                 raise LinqdError("The server is shutting down")
+            if self._counts is not None and collector is not None:
+                # Counted as received before anything decides where the events go.
+                self._counts.received(client, collector, shares)
             for reason, line in parsed.rejected:
                 self._rejected_total += 1
                 # The event itself is kept aside, not logged: logs must not carry event text.
@@ -168,8 +187,8 @@ class IngestPipeline:
                 if stamp is not None:
                     buffer.eventdates.append(stamp)
                 self._pending += 1
-            if parsed.tables and raw_bytes:
-                self._counters[parsed.tables[0]].bytes += raw_bytes
+            for table, (_, size) in shares.items():
+                self._counters[table].bytes += size
             self._ticket += 1
             if self._pending >= self._batch_rows:
                 self._lock.notify_all()

@@ -99,6 +99,18 @@ BUILTIN_TABLES: tuple[TableSchema, ...] = (
         "responseTime:int4 result:str resourceInfo:str errorInfo:str country:str region:str "
         "city:str isp:str org:str",
     ),
+    # Credential checks: sign-ins, sign-outs and refusals (audit/connections.py).
+    _schema(
+        "siem.logtrust.web.connection",
+        "level:str domain:str userid:str username:str srcHost:str srcPort:int4 serverHost:str "
+        "serverPort:int4 service:str method:str action:str result:str reason:str userAgent:str "
+        "correlationid:str",
+    ),
+    # Events and bytes received per minute, table and collector (audit/counters.py).
+    _schema(
+        "siem.logtrust.collector.counter",
+        "collector:str engine:str kind:str object:str events:int8 bytes:int8",
+    ),
     _schema(
         "siem.logtrust.web.navigation",
         "level:str domain:str userid:str userEmail:str sessionid:str srcHost:str url:str "

@@ -104,6 +104,14 @@ _BUILTIN_TRAITS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
         ),
         frozenset({"url", "headers", "params", "userAgent", "errorInfo"}),
     ),
+    "siem.logtrust.web.connection": (
+        frozenset({"level", "domain", "serverHost", "service", "method", "action", "result"}),
+        frozenset({"userAgent"}),
+    ),
+    "siem.logtrust.collector.counter": (
+        frozenset({"collector", "engine", "kind", "object"}),
+        frozenset(),
+    ),
     "siem.logtrust.web.navigation": (
         frozenset({"level", "domain", "method", "section", "action"}),
         frozenset({"url", "userAgent"}),

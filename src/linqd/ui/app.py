@@ -31,6 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..api.body import read_body
 from ..api.errors import alerts_error_body
+from ..audit.connections import ConnectionLog
+from ..audit.notes import Identity, note_error, note_identity, note_session, origin_of
 from ..clock import Clock
 from ..errors import ForbiddenError, LinqdError, ValidationError
 from .sessions import (
@@ -43,9 +45,10 @@ from .sessions import (
     Sessions,
     SignInThrottle,
 )
-from .users import ConsoleUsers
+from .users import ConsoleUsers, User
 
 PREFIX = "/ui"
+PASSWORD = "password"  # the console's credential kind, in the audit tables
 MAX_FORM_BYTES = 1_048_576
 MAX_FIELDS = 1_000
 CSP = (
@@ -77,10 +80,17 @@ NAV = (
 class Shell:
     """What every console module shares: templates, the session checks and the wrappers."""
 
-    def __init__(self, users: ConsoleUsers, sessions: Sessions, clock: Clock) -> None:
+    def __init__(
+        self,
+        users: ConsoleUsers,
+        sessions: Sessions,
+        clock: Clock,
+        connections: ConnectionLog | None = None,
+    ) -> None:
         self.users = users
         self.sessions = sessions
         self.clock = clock
+        self.connections = connections
         self.throttle = SignInThrottle(clock)
         folder = resources.files("linqd.ui") / "templates"
         self.templates = Environment(
@@ -115,6 +125,7 @@ class Shell:
 
     def error(self, request: Request, session: Session | None, error: LinqdError) -> HTMLResponse:
         """A fragment showing ``error`` (a LINQ error with its caret under the reported place)."""
+        note_error(request.scope, error.message)
         return self.render(
             request,
             "fragments/error.html",
@@ -126,7 +137,11 @@ class Shell:
     # -- who is asking ---------------------------------------------------------------------------
 
     async def session_of(self, request: Request) -> Session | None:
-        return await anyio.to_thread.run_sync(self.sessions.find, request.cookies.get(COOKIE))
+        session = await anyio.to_thread.run_sync(self.sessions.find, request.cookies.get(COOKIE))
+        if session is not None:
+            note_identity(request.scope, _identity(session.user))
+            note_session(request.scope, session.audit_id)
+        return session
 
     def page(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -204,6 +219,7 @@ class Shell:
             return HTMLResponse("Missing or wrong CSRF token", status_code=403)
 
         def again(message: str, status: int) -> Response:
+            note_error(request.scope, message)
             return self.render(
                 request,
                 "login.html",
@@ -217,12 +233,17 @@ class Shell:
         wait = self.throttle.wait_ms(name, address)
         if wait > 0:
             seconds = -(-wait // 1000)
+            await self._sign_in_refused(request, name, "too many failed sign-ins", "THROTTLED")
             return again(f"Too many failed sign-ins: try again in {seconds} s", 429)
         user = await anyio.to_thread.run_sync(self.users.verify, name, password)
         if user is None:
             self.throttle.failed(name, address)
+            await self._sign_in_refused(request, name, "wrong password", "DENIED")
             return again("Wrong user or password", 401)
         self.throttle.succeeded(name, address)
+        note_identity(request.scope, _identity(user))
+        if self.connections is not None:
+            self.connections.signed_in(origin_of(request.scope), _identity(user), PASSWORD)
         cookie = await anyio.to_thread.run_sync(self.sessions.start, user)
         response = RedirectResponse(_safe_next(request, form.get("next")), status_code=303)
         self._set_cookie(request, response, COOKIE, cookie, max_age=SESSION_TTL_MS // 1000)
@@ -231,10 +252,32 @@ class Shell:
 
     async def logout(self, request: Request, session: Session) -> Response:
         await anyio.to_thread.run_sync(self.sessions.end, request.cookies.get(COOKIE))
+        if self.connections is not None:
+            self.connections.signed_out(origin_of(request.scope), _identity(session.user), PASSWORD)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.headers["HX-Redirect"] = f"{PREFIX}/login"
         response.delete_cookie(COOKIE, path="/")
         return response
+
+    async def _sign_in_refused(self, request: Request, name: str, reason: str, result: str) -> None:
+        """Audit a refused sign-in. A name that is no user's is not written (it may be a
+        password typed into the wrong field): the row goes to the default domain without it."""
+        if self.connections is None:
+            return
+        user = await anyio.to_thread.run_sync(self.users.get, name)
+        if user is not None:
+            note_identity(request.scope, _identity(user))
+        elif result == "DENIED":
+            reason = "unknown user"
+        self.connections.refused(
+            origin_of(request.scope),
+            PASSWORD,
+            reason,
+            domain=user.domain if user else None,
+            userid=user.name if user else "",
+            username=user.name if user else "",
+            result=result,
+        )
 
     @staticmethod
     def _set_cookie(
@@ -333,6 +376,10 @@ async def _fields(request: Request) -> dict[str, list[str]]:
             fields.setdefault(name, []).append(value)
     request.scope["linqd.form"] = fields
     return fields
+
+
+def _identity(user: User) -> Identity:
+    return Identity(user.domain, user.name, user.name)
 
 
 def _signed_out() -> Response:

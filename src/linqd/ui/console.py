@@ -19,7 +19,9 @@ from .users import ConsoleUsers
 def console_routes(services: ConsoleServices) -> list[BaseRoute]:
     """``/ui`` and ``GET /`` (which leads there; ``POST /`` stays the Query API)."""
     users = ConsoleUsers(services.domains.meta, services.clock)
-    shell = Shell(users, Sessions(services.domains.meta, users, services.clock), services.clock)
+    sessions = Sessions(services.domains.meta, users, services.clock)
+    audit = services.audit
+    shell = Shell(users, sessions, services.clock, audit.connections if audit else None)
     pages: list[BaseRoute] = [*SearchPages(shell, services).routes()]
     pages += AlertPages(shell, services).routes()
     pages += TriggeredPages(shell, services).routes()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..alerts.service import AlertServices
 from ..api.jobs import JobsAPI
 from ..api.search import SearchAPI
+from ..audit.service import Audit
 from ..clock import Clock
 from ..config import Settings
 from ..domains import DomainStore
@@ -24,3 +25,4 @@ class ConsoleServices:
     alerts: AlertServices
     runner: JobRunner | None
     jobs: JobsAPI | None
+    audit: Audit | None = None

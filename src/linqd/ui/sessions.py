@@ -38,6 +38,9 @@ _MAX_TRACKED = 10_000
 class Session:
     user: User
     csrf: str
+    # What the audit tables name the session by: a hash of its id with a purpose of its own,
+    # neither the cookie nor the digest meta.sqlite keeps.
+    audit_id: str = ""
 
 
 class Sessions:
@@ -83,7 +86,7 @@ class Sessions:
         user = None if row is None else self._users.get(row[0])
         if user is None:
             return None
-        return Session(user, self._sign("csrf:" + session_id))
+        return Session(user, self._sign("csrf:" + session_id), _audit_id(session_id))
 
     def end(self, cookie: str | None) -> None:
         session_id = self._unsign(cookie)
@@ -149,6 +152,10 @@ def _keys(user: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
 
 def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _audit_id(session_id: str) -> str:
+    return hashlib.sha256(f"linqd-audit:{session_id}".encode()).hexdigest()[:32]
 
 
 def _signing_key(meta: MetaStore) -> bytes:

@@ -80,6 +80,55 @@ SETTINGS
   non_replicated_deduplication_window = 1000,
   fsync_after_insert = 1;
 
+CREATE TABLE IF NOT EXISTS "siem.logtrust.web.connection" (
+  "eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD),
+  "client" LowCardinality(String),
+  "_seq" Int64,
+  "level" LowCardinality(Nullable(String)),
+  "domain" LowCardinality(Nullable(String)),
+  "userid" Nullable(String) CODEC(ZSTD),
+  "username" Nullable(String) CODEC(ZSTD),
+  "srcHost" Nullable(String) CODEC(ZSTD),
+  "srcPort" Nullable(Int32),
+  "serverHost" LowCardinality(Nullable(String)),
+  "serverPort" Nullable(Int32),
+  "service" LowCardinality(Nullable(String)),
+  "method" LowCardinality(Nullable(String)),
+  "action" LowCardinality(Nullable(String)),
+  "result" LowCardinality(Nullable(String)),
+  "reason" Nullable(String) CODEC(ZSTD),
+  "userAgent" Nullable(String) CODEC(ZSTD),
+  "correlationid" Nullable(String) CODEC(ZSTD),
+  INDEX "tokens_userAgent" ifNull("userAgent", '') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
+  INDEX "tokens_ci_userAgent" lower(ifNull("userAgent", '')) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1
+)
+ENGINE=MergeTree
+PARTITION BY toDate32(eventdate)
+ORDER BY (client, eventdate, _seq)
+SETTINGS
+  ttl_only_drop_parts = 1,
+  non_replicated_deduplication_window = 1000,
+  fsync_after_insert = 1;
+
+CREATE TABLE IF NOT EXISTS "siem.logtrust.collector.counter" (
+  "eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD),
+  "client" LowCardinality(String),
+  "_seq" Int64,
+  "collector" LowCardinality(Nullable(String)),
+  "engine" LowCardinality(Nullable(String)),
+  "kind" LowCardinality(Nullable(String)),
+  "object" LowCardinality(Nullable(String)),
+  "events" Nullable(Int64),
+  "bytes" Nullable(Int64)
+)
+ENGINE=MergeTree
+PARTITION BY toDate32(eventdate)
+ORDER BY (client, eventdate, _seq)
+SETTINGS
+  ttl_only_drop_parts = 1,
+  non_replicated_deduplication_window = 1000,
+  fsync_after_insert = 1;
+
 CREATE TABLE IF NOT EXISTS "siem.logtrust.web.navigation" (
   "eventdate" DateTime64(3, 'UTC') CODEC(Delta, ZSTD),
   "client" LowCardinality(String),

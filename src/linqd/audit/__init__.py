@@ -1,0 +1,1 @@
+"""linqd's own activity as tables: web activity, credential checks and collector counters."""
