@@ -92,6 +92,17 @@ async def test_http_ingestion_is_counted_per_path(env: Env) -> None:
     assert counters(env, "other") == [(at(NOW), "http-event", NODE, "table", "my.app.web", 1, 1)]
 
 
+async def test_dropped_test_tables_are_counted_and_not_stored(env: Env) -> None:
+    token = env.creds.ingest_token
+    await env.client.post(f"/stream/self/token!{token}/h/test.drop.noise", content=b"a\nbc\n")
+    env.committed()
+    env.clock.advance(MINUTE)
+    assert counters(env, "self") == [
+        (at(NOW), "http-stream", NODE, "table", "test.drop.noise", 2, len("abc"))
+    ]
+    assert env.data.store.schema("test.drop.noise") is None  # never stored
+
+
 def test_syslog_events_are_counted_before_they_are_set_aside(tmp_path: Path) -> None:
     clock = SimulatedClock(NOW)
     data = open_data_dir(tmp_path, clock)
