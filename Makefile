@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ./linqd-data
 
-.PHONY: install run test chromium lint typecheck bench docs screenshots clean
+.PHONY: install run test chromium postgresql lint typecheck bench docs screenshots clean
 
 $(BIN)/linqd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(BIN)/linqd
 run: install
 	$(BIN)/linqd run --data-dir $(DATA)
 
-test: install chromium
+test: install chromium postgresql
 	$(BIN)/pytest
 
 # The console's browser tests drive Debian's Chromium (Playwright cannot download its own here).
@@ -26,6 +26,13 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
 		{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	else echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi
+
+# The metadata tests also run on a real PostgreSQL, started by the tests from Debian's binaries.
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q postgresql >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }; \
+	else echo "PostgreSQL is missing: run 'sudo apt-get install -y postgresql' for its tests"; fi
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

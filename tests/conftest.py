@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from anystore import STORES
+from pgserver import PostgresServer
+
+META_STORES = ("sqlite", "postgresql")
 
 
 @pytest.fixture
@@ -16,6 +22,24 @@ def anyio_backend() -> str:
 def store_spec(request: pytest.FixtureRequest) -> str:
     """The ``--store`` of a data directory: each suite that takes it runs on every store."""
     return STORES[request.param]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the session, started on first use."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=META_STORES)
+def meta_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A ``MetaStore`` target: each suite that takes it runs on SQLite and on PostgreSQL (an
+    empty schema of its own)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "meta.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.fresh_url()
 
 
 def _drives_devo_sender(item: pytest.Item) -> bool:

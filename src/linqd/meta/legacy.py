@@ -1,18 +1,13 @@
-"""The metadata database (SQLite, ``meta.sqlite`` in the data directory).
+"""The SQLite migrations from before Alembic, kept so an old data directory upgrades in place.
 
-Small, transactional and separate from the events: table settings now; domains, credentials, jobs
-and alert definitions as later capabilities arrive. Each capability adds its tables through
-``MIGRATIONS`` so an old data directory upgrades in place.
+A ``meta.sqlite`` written by linqd up to 0.1 carries its version in ``PRAGMA user_version``:
+``adopt`` finishes these statements, and Alembic then takes the file over at its baseline,
+which is the schema they end in. New changes are Alembic revisions only.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from sqlalchemy import Connection, inspect
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -289,53 +284,15 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class MetaStore:
-    """One SQLite connection shared by the process, serialised by a lock (writes are rare)."""
-
-    def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:" and not Path(path).exists():
-            # It holds API secrets: private from its first byte (SQLite gives its -wal and -shm
-            # files the database file's mode).
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._lock = threading.RLock()
-        self._migrate()
-
-    def _migrate(self) -> None:
-        with self.transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            for index, statement in enumerate(MIGRATIONS[version:], start=version + 1):
-                conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {index:d}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def retention_days(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, retention_days FROM table_settings WHERE retention_days IS NOT NULL"
-            ).fetchall()
-        return {str(name): int(days) for name, days in rows}
-
-    def set_retention_days(self, table: str, days: int | None) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO table_settings(name, retention_days) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET retention_days = excluded.retention_days",
-                (table, days),
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+def adopt(conn: Connection) -> bool:
+    """Bring a pre-Alembic SQLite file to the end of ``MIGRATIONS``; whether it was one (then
+    Alembic stamps it at its baseline instead of creating the tables)."""
+    if conn.dialect.name != "sqlite" or inspect(conn).has_table("alembic_version"):
+        return False
+    version = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+    if version == 0:
+        return False
+    for index, statement in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.exec_driver_sql(statement)
+        conn.exec_driver_sql(f"PRAGMA user_version = {index:d}")
+    return True

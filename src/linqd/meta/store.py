@@ -1,0 +1,145 @@
+"""The metadata store: SQLite in the data directory by default, PostgreSQL for several nodes.
+
+Everything that keeps metadata goes through ``MetaStore.transaction()`` and SQLAlchemy Core
+expressions over ``schema``; the few statements the two engines write differently (an insert
+that meets a unique key, a row lock) are built here, so no caller names an engine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from linqd.meta import legacy, schema
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BASELINE = "0001"
+# pg_advisory_xact_lock's key while a node migrates: nodes starting together migrate one by one.
+_MIGRATION_LOCK = 0x6C696E7164
+
+
+def is_url(target: str) -> bool:
+    return "://" in target
+
+
+class MetaStore:
+    """``target``: a SQLite file path, ``:memory:``, or a ``postgresql://`` URL.
+
+    SQLite: one connection serialised by a lock (writes are rare; ``BEGIN IMMEDIATE`` so a
+    transaction never has to upgrade its lock). PostgreSQL: a pool, READ COMMITTED, rows locked
+    where a transaction reads what it then changes."""
+
+    def __init__(self, target: Path | str) -> None:
+        self._engine = _engine(str(target))
+        self.dialect = self._engine.dialect.name
+        self._lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
+        self._migrate()
+
+    @property
+    def url(self) -> str:
+        """Where the metadata is, password hidden (for logs and ``linqd nodes``)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            config.attributes["connection"] = conn
+            if legacy.adopt(conn):
+                command.stamp(config, BASELINE)
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self._lock, self._engine.begin() as conn:
+            yield conn
+
+    def retention_days(self) -> dict[str, int]:
+        table = schema.table_settings
+        with self.transaction() as conn:
+            rows = conn.execute(
+                select(table.c.name, table.c.retention_days).where(
+                    table.c.retention_days.is_not(None)
+                )
+            ).all()
+        return {str(name): int(days) for name, days in rows}
+
+    def set_retention_days(self, table_name: str, days: int | None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                upsert(conn, schema.table_settings, ["name"], retention_days=days).values(
+                    name=table_name, retention_days=days
+                )
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._engine.dispose()
+
+
+def insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can say what to do ``on_conflict_do_nothing/update`` (both engines spell
+    it ``ON CONFLICT``, but SQLAlchemy builds it per dialect)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def upsert(
+    conn: Connection, table: Table, keys: list[str], **changes: Any
+) -> sqlite.Insert | postgresql.Insert:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET changes; DO NOTHING when there are none."""
+    statement = insert(conn, table)
+    if not changes:
+        return statement.on_conflict_do_nothing(index_elements=keys)
+    return statement.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+def _engine(target: str) -> Engine:
+    if is_url(target):
+        url = make_url(target)
+        if url.get_backend_name() == "postgresql":
+            # psycopg 3 is the driver the project installs; a bare postgresql:// means it.
+            url = url.set(drivername="postgresql+psycopg")
+            return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        if url.get_backend_name() != "sqlite":
+            raise ValueError(f"unsupported metadata store: {url.get_backend_name()}")
+        target = url.database or ":memory:"
+    if target != ":memory:" and not Path(target).exists():
+        # It holds API secrets: private from its first byte (SQLite gives its -wal and -shm
+        # files the database file's mode).
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+    engine = create_engine(
+        "sqlite+pysqlite://" if target == ":memory:" else f"sqlite+pysqlite:///{target}",
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False},
+    )
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun by _sqlite_begin, not by the driver's implicit BEGIN.
+    dbapi_connection.isolation_level = None
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
