@@ -297,3 +297,10 @@ class OutboundRefused(SinkError):
     policy denies (``outbound/policy.py``)."""
 
     code = "outbound.refused"
+
+
+class Fenced(LinqdError):
+    """This node's lease on a definition or job was taken over by another node: what it was
+    about to store is dropped (``cluster/leases.py``)."""
+
+    code = "cluster.fenced"

@@ -338,3 +338,27 @@ lookups = Table(
     UniqueConstraint("domain", "name_key"),
     sqlite_autoincrement=True,
 )
+
+# Several nodes on one PostgreSQL (cluster/): the live nodes, each with the moment its
+# heartbeat runs out, and one lease per definition or job. ``epoch`` grows each time a lease
+# changes hands; a node commits a definition's progress or a job's checkpoint only in a
+# transaction that finds its own epoch still there (``cluster.leases.LeaseTable.fence``).
+cluster_nodes = Table(
+    "cluster_nodes",
+    metadata,
+    Column("node_id", Text, primary_key=True),
+    Column("address", Text, nullable=False),
+    Column("started_ms", Ms, nullable=False),
+    Column("heartbeat_ms", Ms, nullable=False),
+    Column("expires_ms", Ms, nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("resource", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("expires_ms", Ms, nullable=False),
+    Index("leases_by_owner", "owner"),
+)

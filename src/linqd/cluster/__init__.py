@@ -1,0 +1,1 @@
+"""Several linqd nodes on one PostgreSQL: who is alive, who runs what."""
