@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from .datadir import (
 )
 from .domains import DomainStore, TokenKind
 from .errors import LinqdError, LinqError
+from .linq import types
 from .linq.ir import ResultColumn
 from .meta import MetaStore
 from .query import encode
@@ -108,6 +110,18 @@ def data_dir_option(func: F) -> F:
         help="Where events are kept: duckdb, chdb:DIR, clickhouse://USER@HOST:8123/DB or "
         "https://USER@HOST:8443/DB (password: $LINQD_CLICKHOUSE_PASSWORD).",
     )(decorated)
+    decorated = click.option(
+        "--meta",
+        "meta_target",
+        default=None,
+        envvar="LINQD_META",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember,
+        help="Where metadata is kept: meta.sqlite in the data directory by default, or "
+        "postgresql://USER@HOST:5432/DB, shared by several nodes (password: $PGPASSWORD or "
+        "~/.pgpass).",
+    )(decorated)
     done: F = click.option(
         "--clickhouse-cluster",
         "store_cluster",
@@ -126,6 +140,13 @@ def store_choice() -> tuple[str, str | None]:
     """The ``--store`` spec and ``--clickhouse-cluster`` of the running command."""
     meta = click.get_current_context().meta
     return str(meta.get("linqd.store_spec") or "duckdb"), meta.get("linqd.store_cluster")
+
+
+def meta_choice(data_dir: Path) -> str:
+    """The ``--meta`` target of the running command (the data directory's SQLite file by
+    default)."""
+    chosen = click.get_current_context().meta.get("linqd.meta_target")
+    return str(chosen) if chosen else str(data_dir / META_FILE)
 
 
 class LinqdGroup(click.Group):
@@ -158,13 +179,16 @@ def _open(data_dir: Path) -> DataDir:
             "stop it first, or use its HTTP API"
         )
     spec, cluster = store_choice()
-    return open_data_dir(data_dir, SystemClock(), store=spec, cluster=cluster)
+    return open_data_dir(
+        data_dir, SystemClock(), store=spec, cluster=cluster, meta=meta_choice(data_dir)
+    )
 
 
 def _domains(data_dir: Path) -> DomainStore:
-    """The metadata database alone: SQLite is safe to share with a running server."""
+    """The metadata database alone: SQLite and PostgreSQL are safe to share with running
+    servers."""
     ensure_private_dir(data_dir)
-    return DomainStore(MetaStore(data_dir / META_FILE), SystemClock())
+    return DomainStore(MetaStore(meta_choice(data_dir)), SystemClock())
 
 
 @main.command()
@@ -274,6 +298,38 @@ def _print_rows(columns: Sequence[ResultColumn], rows: Iterable[Sequence[Any]], 
     else:
         for chunk in encode.render_json_lines(columns, rows):
             click.echo(chunk, nl=False)
+
+
+@main.command()
+@data_dir_option
+def nodes(data_dir: Path) -> None:
+    """The live nodes sharing --meta, and the alert definitions and jobs each one runs."""
+    from .cluster.nodes import shares
+
+    meta = MetaStore(meta_choice(data_dir))
+    try:
+        now = SystemClock().now_ms()
+        rows = [
+            (
+                node.node_id,
+                node.address,
+                f"{(now - node.heartbeat_ms) / 1000:.1f} s ago",
+                counts.get("alert", 0),
+                counts.get("job", 0),
+            )
+            for node, counts in shares(meta, now)
+        ]
+    finally:
+        meta.close()
+    text, count = types.STR, types.INT8
+    columns = [
+        ResultColumn("node", text),
+        ResultColumn("address", text),
+        ResultColumn("heartbeat", text),
+        ResultColumn("definitions", count),
+        ResultColumn("jobs", count),
+    ]
+    click.echo(encode.render_table(columns, rows))
 
 
 @main.command()
@@ -537,6 +593,18 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     help="Do not write linqd's own activity (siem.logtrust.web.activity, .web.connection, "
     ".collector.counter).",
 )
+@click.option(
+    "--node-id",
+    default=None,
+    help="This node's name among several on one --meta PostgreSQL (default: host name:port).",
+)
+@click.option(
+    "--lease-term",
+    type=click.FloatRange(min=0.3),
+    default=10.0,
+    show_default=True,
+    help="Seconds a node owns a definition or job without renewing (renewed at a third).",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -568,6 +636,8 @@ def serve(
     max_document_bytes: int,
     output_buffer_bytes: int,
     no_audit: bool,
+    node_id: str | None,
+    lease_term: float,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -611,6 +681,9 @@ def serve(
         max_document_bytes=max_document_bytes,
         output_buffer_bytes=output_buffer_bytes,
         audit=not no_audit,
+        meta=meta_choice(data_dir),
+        node_id=node_id or f"{socket.gethostname()}:{port}",
+        lease_term_ms=int(lease_term * 1000),
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

@@ -42,6 +42,12 @@ class Settings:
     # The event store (store/open.py) and, for a ClickHouse server, its cluster.
     store: str = "duckdb"
     clickhouse_cluster: str | None = None
+    # The metadata store (meta/): None is the data directory's meta.sqlite; a postgresql://
+    # URL is shared by several nodes, each with its own id (default: host name and port) and
+    # leases of this term on the definitions and jobs it runs (cluster/).
+    meta: str | None = None
+    node_id: str | None = None
+    lease_term_ms: int = 10_000
     # MaxMind DB files for the geolocation functions (geoip.py); None: the packaged data.
     geoip_dir: Path | None = None
     # An alert period is closed this long after its end (events may be committed late).

@@ -42,25 +42,27 @@ def open_data_dir(
     store: str = "duckdb",
     cluster: str | None = None,
     references: References | None = None,
+    meta: str | None = None,
 ) -> DataDir:
     """``store`` and ``cluster``: ``--store`` and ``--clickhouse-cluster`` (``store/open.py``);
-    ``references``: the reference data its queries may read (the built-in data by default)."""
+    ``references``: the reference data its queries may read (the built-in data by default);
+    ``meta``: ``--meta``, the data directory's ``meta.sqlite`` by default."""
     ensure_private_dir(path)
-    meta = MetaStore(path / META_FILE)
+    meta_store = MetaStore(meta or path / META_FILE)
     try:
         events = open_store(
             store,
             path,
-            meta,
+            meta_store,
             clock,
             cluster=cluster,
             memory_limit=memory_limit,
             references=references,
         )
     except BaseException:
-        meta.close()
+        meta_store.close()
         raise
-    return DataDir(path, meta, events)
+    return DataDir(path, meta_store, events)
 
 
 def has_events(path: Path, store: str = "duckdb", cluster: str | None = None) -> bool:

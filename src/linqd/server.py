@@ -157,6 +157,7 @@ def serve(settings: Settings) -> None:
         store=settings.store,
         cluster=settings.clickhouse_cluster,
         references=geoip_references(settings.geoip_dir, settings.data_dir / GEOIP_CACHE),
+        meta=settings.meta,
     )
     secure_permissions(settings.data_dir)
     if settings.geoip_dir is not None:

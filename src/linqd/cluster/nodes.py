@@ -133,3 +133,14 @@ class Coordinator:
             self.leases.release(lease)
         self.held = {}
         self.registry.leave()
+
+
+def shares(meta: MetaStore, now: int) -> list[tuple[Node, dict[str, int]]]:
+    """The live nodes, each with how many leases of each kind (``alert``, ``job``) it holds."""
+    held: dict[str, dict[str, int]] = {}
+    for lease in LeaseTable(meta, "").holders():
+        if lease.expires_ms > now:
+            kind = lease.resource.split(":", 1)[0]
+            counts = held.setdefault(lease.owner, {})
+            counts[kind] = counts.get(kind, 0) + 1
+    return [(node, held.get(node.node_id, {})) for node in live_nodes(meta, now)]
