@@ -362,3 +362,22 @@ leases = Table(
     Column("expires_ms", Ms, nullable=False),
     Index("leases_by_owner", "owner"),
 )
+
+# The shared sequence of event rows (store/watermark.py): the counter, and the ranges writers
+# have taken and not yet settled. The watermark readers follow is just below the lowest one.
+seq_counter = Table(
+    "seq_counter",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("next", BigInteger, nullable=False),
+)
+
+seq_ranges = Table(
+    "seq_ranges",
+    metadata,
+    Column("first", BigInteger, primary_key=True, autoincrement=False),
+    Column("last", BigInteger, nullable=False),
+    Column("writer", Text, nullable=False),
+    Column("table", Text, nullable=False),
+    Index("seq_ranges_by_writer", "writer"),
+)

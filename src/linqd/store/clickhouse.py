@@ -54,6 +54,7 @@ its way may be missed by the KILL, and is then stopped at its next batch.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
 import threading
@@ -99,6 +100,9 @@ from .base import (
 )
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
 from .clickhouse_backend import Backend, EngineFailure, Started, clean_text
+from .watermark import LocalWatermark, SharedWatermark, Watermark
+
+log = logging.getLogger("linqd.store")
 
 CAP_MARKER = "Exceeded limits while computing data for subproblem"
 WRITER_ID_FILE = "linqd-writer-id"
@@ -169,35 +173,6 @@ def writer_id_in(directory: Path) -> str:
         directory.mkdir(parents=True, exist_ok=True)
         path.write_text(f"w{secrets.token_hex(8)}\n")
     return path.read_text().strip()
-
-
-class _Watermark:
-    """Sequence ranges handed out to appends, and the committed watermark below them."""
-
-    def __init__(self, top: int) -> None:
-        self._lock = threading.Lock()
-        self._next = top + 1
-        self._pending: dict[int, int] = {}  # first -> last of ranges not settled yet
-        self._mark = top
-
-    def allocate(self, count: int) -> int:
-        with self._lock:
-            first = self._next
-            self._next += count
-            if count:
-                self._pending[first] = first + count - 1
-            return first
-
-    def settle(self, first: int) -> None:
-        """The range starting at ``first`` is committed, or failed for good."""
-        with self._lock:
-            self._pending.pop(first, None)
-            self._mark = min(self._pending) - 1 if self._pending else self._next - 1
-
-    @property
-    def value(self) -> int:
-        with self._lock:
-            return self._mark
 
 
 def _is_binary_tuple(kind: pa.DataType) -> bool:
@@ -352,7 +327,10 @@ class ClickHouseStore(EventStore):
         writer_id: str | None = None,
         cluster: str | None = None,
         references: References | None = None,
+        shared_sequence: bool = False,
     ) -> None:
+        """``shared_sequence``: the sequence and watermark are kept in ``meta`` for several
+        nodes writing at once (``store/watermark.py``); else in this process."""
         super().__init__(meta, clock, references)
         self._backend = backend
         self._layout = ddl.Layout(cluster)
@@ -365,7 +343,12 @@ class ClickHouseStore(EventStore):
             self._load_schemas()
             for schema in catalog.BUILTIN_TABLES:
                 self._ensure_table(schema)
-            self._watermark = _Watermark(self._max_seq())
+            top = self._max_seq()
+            self._watermark: Watermark = (
+                SharedWatermark(meta, self.writer_id, top)
+                if shared_sequence
+                else LocalWatermark(top)
+            )
         except EngineFailure as error:
             backend.close()
             raise StoreError(f"ClickHouse store unavailable: {clean_text(error.text)}") from None
@@ -483,14 +466,16 @@ class ClickHouseStore(EventStore):
             self._ensure_table(schema)
         except EngineFailure as error:
             raise StoreError(f"Append to `{table}` failed: {clean_text(error.text)}") from None
-        first = self._watermark.allocate(count)
+        first = self._watermark.allocate(count, table)
         last = first + count - 1
         try:
             if count:
                 arrays[SEQ_COLUMN] = pa.array(range(first, last + 1), pa.int64())
                 self._insert(table, _ordered(arrays, schema), first, last)
         finally:
-            self._watermark.settle(first)
+            settled = self._watermark.settle(first)
+        if not settled:
+            self._withdraw(table, first, last)
         if count:
             self._note_holder(table, client)
         result = AppendResult(table, count, first, last)
@@ -513,6 +498,20 @@ class ClickHouseStore(EventStore):
             if self._stored(table, first, last):
                 return  # the answer was lost, the rows were not
             raise StoreError(f"Append to `{table}` failed: {clean_text(error.text)}") from None
+
+    def _withdraw(self, table: str, first: int, last: int) -> None:
+        """This writer was taken for dead while it appended (paused past its lease term) and
+        readers may have gone past its range: the rows go, and the append is not acknowledged,
+        so the client sends it again."""
+        log.warning(
+            "append to %s (%d-%d) outlived its writer's lease: withdrawn", table, first, last
+        )
+        try:
+            with self._write_lock:
+                self._run([ddl.delete_range(table, first, last, self._layout)])
+        except EngineFailure as error:
+            log.error("withdrawing %s (%d-%d) failed: %s", table, first, last, error.text)
+        raise StoreError(f"Append to `{table}` was not committed in time; send it again")
 
     def _stored(self, table: str, first: int, last: int) -> bool:
         seq = exp.column(SEQ_COLUMN)
@@ -574,7 +573,7 @@ class ClickHouseStore(EventStore):
     def _lookup_rows(self, schema: TableSchema, write: LookupWrite, client: str) -> pa.Table:
         rows = write.rows
         count = len(rows)
-        first = self._watermark.allocate(count)
+        first = self._watermark.allocate(count, schema.name)
         self._watermark.settle(first)
         arrays: dict[str, pa.Array | pa.ChunkedArray] = {
             EVENTDATE: self._lookup_stamps(write, count).cast(pa.timestamp("ms", tz="UTC")),

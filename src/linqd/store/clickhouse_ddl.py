@@ -467,10 +467,17 @@ def epoch_ms(value: int) -> exp.Func:
 def delete_before(name: str, cutoff_ms: int, layout: Layout) -> exp.Expression:
     """A lightweight DELETE of the rows dated before ``cutoff_ms`` (local tables on a cluster:
     a Distributed table takes no DELETE)."""
-    delete = exp.Delete(
-        this=_table(layout.storage(name)),
-        where=exp.Where(this=exp.LT(this=exp.column(EVENTDATE), expression=epoch_ms(cutoff_ms))),
-    )
+    return _delete(name, exp.LT(this=exp.column(EVENTDATE), expression=epoch_ms(cutoff_ms)), layout)
+
+
+def delete_range(name: str, first: int, last: int, layout: Layout) -> exp.Expression:
+    """A lightweight DELETE of the rows of one append (its ``_seq`` range)."""
+    seq = exp.column(SEQ_COLUMN)
+    return _delete(name, exp.and_(seq >= first, seq <= last), layout)
+
+
+def _delete(name: str, condition: exp.Expression | exp.Condition, layout: Layout) -> exp.Expression:
+    delete = exp.Delete(this=_table(layout.storage(name)), where=exp.Where(this=condition))
     if layout.cluster:
         delete.set("cluster", exp.OnCluster(this=_ident(layout.cluster)))
     return delete

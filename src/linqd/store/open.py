@@ -77,10 +77,13 @@ def open_store(
     environ: Mapping[str, str] | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     references: References | None = None,
+    writer_id: str | None = None,
 ) -> EventStore:
     """Open the event store ``spec`` names for ``data_dir`` (see the module docstring).
     ``cluster`` (``--clickhouse-cluster``) creates ClickHouse tables ``ON CLUSTER``;
-    ``references`` are the reference sources it may load (the built-in ones by default)."""
+    ``references`` are the reference sources it may load (the built-in ones by default).
+    ``writer_id``: this node's id among several writing into one ClickHouse; their sequence
+    and watermark are then kept in ``meta`` (``store/watermark.py``)."""
     spec = spec.strip()
     scheme = spec.partition("://")[0].lower() if "://" in spec else spec.partition(":")[0]
     if spec == "duckdb":
@@ -109,7 +112,14 @@ def open_store(
     from .clickhouse import ClickHouseStore
 
     return ClickHouseStore(
-        backend, meta, clock, state_dir=data_dir, cluster=cluster, references=references
+        backend,
+        meta,
+        clock,
+        state_dir=data_dir,
+        cluster=cluster,
+        references=references,
+        writer_id=writer_id,
+        shared_sequence=writer_id is not None,
     )
 
 

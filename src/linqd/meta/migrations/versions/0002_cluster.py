@@ -1,4 +1,4 @@
-"""Nodes and leases for several nodes on one PostgreSQL
+"""Several nodes on one PostgreSQL: nodes, leases, the shared event sequence
 
 Revision ID: 0002
 Revises: 0001
@@ -36,8 +36,30 @@ def upgrade() -> None:
     with op.batch_alter_table("leases", schema=None) as batch_op:
         batch_op.create_index("leases_by_owner", ["owner"], unique=False)
 
+    op.create_table(
+        "seq_counter",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("next", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
+        "seq_ranges",
+        sa.Column("first", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("last", sa.BigInteger(), nullable=False),
+        sa.Column("writer", sa.Text(), nullable=False),
+        sa.Column("table", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("first"),
+    )
+    with op.batch_alter_table("seq_ranges", schema=None) as batch_op:
+        batch_op.create_index("seq_ranges_by_writer", ["writer"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("seq_ranges", schema=None) as batch_op:
+        batch_op.drop_index("seq_ranges_by_writer")
+
+    op.drop_table("seq_ranges")
+    op.drop_table("seq_counter")
     with op.batch_alter_table("leases", schema=None) as batch_op:
         batch_op.drop_index("leases_by_owner")
 
