@@ -268,6 +268,8 @@ async def test_limits(small: Env) -> None:
 
 async def test_csv_updates_are_atomic_and_upsert(env: Env) -> None:
     assert (await env.upload("POST", "colors", COLORS_CONFIG, COLORS_CSV)).status_code == 201
+    # Jobs of one millisecond are listed by id, not in creation order: the updates come later.
+    env.clock.advance(1)
     assert_error(await env.upload("POST", "colors", COLORS_CONFIG, COLORS_CSV), 409)
     assert_error(await env.upload("PUT", "missing", COLORS_CONFIG, COLORS_CSV), 404)
     # A refused replace leaves every old row: readers never see half of it.

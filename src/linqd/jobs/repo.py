@@ -1,60 +1,64 @@
-"""Jobs in the metadata database. Every change is one SQLite transaction, so a checkpoint and
-the counters it goes with never disagree, also after ``kill -9``."""
+"""Jobs in the metadata database. Every change is one transaction, so a checkpoint and the
+counters it goes with never disagree, also after ``kill -9``.
+
+Jobs come back oldest first: by ``created_ms``, then by id. Ids are random (UUIDs), so jobs
+created in one millisecond have an order that is stable but not their creation order (SQLite's
+rowid gave that, PostgreSQL has no such column)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
+
+from sqlalchemy import JSON, Row, Select, Text, cast, delete, exc, select, update
 
 from ..errors import Conflict, NotFound
 from ..meta import MetaStore
+from ..meta.schema import jobs
 from .model import Checkpoint, Job, JobStatus
 
-_COLUMNS = (
-    "id, domain, type, friendly_name, query, from_ms, to_ms, params, status, cid, created_ms, "
-    "events_generated, events_sent, last_datetime, checkpoint, error, extra"
-)
+# Each field of a job is the column of its name.
+_COLUMNS = tuple(jobs.c[field.name] for field in fields(Job))
+_OLDEST_FIRST = (jobs.c.created_ms, jobs.c.id)
+# ``params`` is JSON kept as text. PostgreSQL reads a member of the json type only; SQLite has
+# no such type (CAST AS JSON would make the text a number) and reads members of text.
+_PARAMS = cast(jobs.c.params, JSON().with_variant(Text(), "sqlite"))
 
 
-def _row_to_job(row: tuple[Any, ...]) -> Job:
-    (
-        id_,
-        domain,
-        type_,
-        name,
-        query,
-        from_ms,
-        to_ms,
-        params,
-        status,
-        cid,
-        created,
-        generated,
-        sent,
-        last,
-        checkpoint,
-        error,
-        extra,
-    ) = row
+def _select() -> Select[Any]:
+    return select(*_COLUMNS)
+
+
+def _row_to_job(row: Row[Any]) -> Job:
     return Job(
-        id=id_,
-        domain=domain,
-        type=type_,
-        friendly_name=name,
-        query=query,
-        from_ms=from_ms,
-        to_ms=to_ms,
-        params=json.loads(params),
-        status=JobStatus(status),
-        cid=cid,
-        created_ms=created,
-        events_generated=generated,
-        events_sent=sent,
-        last_datetime=last,
-        checkpoint=Checkpoint.from_json(checkpoint),
-        error=tuple(json.loads(error)),
-        extra=json.loads(extra),
+        **{
+            **row._asdict(),
+            "params": json.loads(row.params),
+            "status": JobStatus(row.status),
+            "checkpoint": Checkpoint.from_json(row.checkpoint),
+            "error": tuple(json.loads(row.error)),
+            "extra": json.loads(row.extra),
+        }
     )
+
+
+def _progress(job: Job) -> dict[str, Any]:
+    """What a running job changes: its status, counters, checkpoint, error and extra."""
+    return {
+        "status": job.status.value,
+        "events_generated": job.events_generated,
+        "events_sent": job.events_sent,
+        "last_datetime": job.last_datetime,
+        "checkpoint": job.checkpoint.to_json(),
+        "error": json.dumps(list(job.error)),
+        "extra": json.dumps(job.extra),
+    }
+
+
+def _stored(job: Job) -> dict[str, Any]:
+    fixed = {column.name: getattr(job, column.name) for column in _COLUMNS}
+    return {**fixed, "params": json.dumps(job.params), **_progress(job)}
 
 
 class JobRepository:
@@ -68,58 +72,28 @@ class JobRepository:
         self._hidden.add(type_)
 
     def create(self, job: Job) -> None:
+        duplicate = Conflict(f"Unable to Start Task: Task Key Duplicate: {job.friendly_name}")
+        named = (jobs.c.domain == job.domain) & (jobs.c.friendly_name == job.friendly_name)
         with self._meta.transaction() as conn:
             clash = conn.execute(
-                "SELECT 1 FROM jobs WHERE domain = ? AND friendly_name = ? AND status != ?",
-                (job.domain, job.friendly_name, JobStatus.REMOVED.value),
-            ).fetchone()
-            if clash:
-                raise Conflict(f"Unable to Start Task: Task Key Duplicate: {job.friendly_name}")
+                select(jobs.c.id).where(named, jobs.c.status != JobStatus.REMOVED.value)
+            ).first()
+            if clash is not None:
+                raise duplicate
             # A removed job gives its name back.
-            conn.execute(
-                "DELETE FROM jobs WHERE domain = ? AND friendly_name = ?",
-                (job.domain, job.friendly_name),
-            )
-            conn.execute(
-                f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 17)})",
-                (
-                    job.id,
-                    job.domain,
-                    job.type,
-                    job.friendly_name,
-                    job.query,
-                    job.from_ms,
-                    job.to_ms,
-                    json.dumps(job.params),
-                    job.status.value,
-                    job.cid,
-                    job.created_ms,
-                    job.events_generated,
-                    job.events_sent,
-                    job.last_datetime,
-                    job.checkpoint.to_json(),
-                    json.dumps(list(job.error)),
-                    json.dumps(job.extra),
-                ),
-            )
+            conn.execute(delete(jobs).where(named))
+            try:
+                # Another node may take the name between the check and here: the unique key
+                # refuses it, and the savepoint keeps PostgreSQL's transaction usable.
+                with conn.begin_nested():
+                    conn.execute(jobs.insert().values(_stored(job)))
+            except exc.IntegrityError as error:
+                raise duplicate from error
 
     def save(self, job: Job) -> None:
         """Store status, counters, checkpoint, error and extra together."""
         with self._meta.transaction() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = ?, events_generated = ?, events_sent = ?, "
-                "last_datetime = ?, checkpoint = ?, error = ?, extra = ? WHERE id = ?",
-                (
-                    job.status.value,
-                    job.events_generated,
-                    job.events_sent,
-                    job.last_datetime,
-                    job.checkpoint.to_json(),
-                    json.dumps(list(job.error)),
-                    json.dumps(job.extra),
-                    job.id,
-                ),
-            )
+            conn.execute(update(jobs).where(jobs.c.id == job.id).values(_progress(job)))
 
     def get(self, domain: str, job_id: str) -> Job:
         job = self.find(job_id)
@@ -129,43 +103,45 @@ class JobRepository:
 
     def find(self, job_id: str) -> Job | None:
         with self._meta.transaction() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _row_to_job(row) if row else None
+            row = conn.execute(_select().where(jobs.c.id == job_id)).first()
+        return _row_to_job(row) if row is not None else None
 
     def list_jobs(
         self, domain: str, *, type_: str | None = None, friendly_name: str | None = None
     ) -> list[Job]:
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE domain = ? AND status != ?"
-        args: list[Any] = [domain, JobStatus.REMOVED.value]
+        query = _select().where(jobs.c.domain == domain, jobs.c.status != JobStatus.REMOVED.value)
         if type_ is not None:
-            sql += " AND type = ?"
-            args.append(type_)
+            query = query.where(jobs.c.type == type_)
         if friendly_name is not None:
-            sql += " AND friendly_name = ?"
-            args.append(friendly_name)
+            query = query.where(jobs.c.friendly_name == friendly_name)
+        if self._hidden:
+            query = query.where(jobs.c.type.not_in(sorted(self._hidden)))
         with self._meta.transaction() as conn:
-            rows = conn.execute(sql + " ORDER BY created_ms, id", args).fetchall()
-        return [_row_to_job(row) for row in rows if row[2] not in self._hidden]
+            rows = conn.execute(query.order_by(*_OLDEST_FIRST)).all()
+        return [_row_to_job(row) for row in rows]
 
     def list_of(self, domain: str, type_: str, param: str, value: str) -> list[Job]:
         """``domain``'s jobs of ``type_`` whose ``params[param]`` is ``value``, oldest first
         (the jobs of one lookup)."""
+        query = _select().where(
+            jobs.c.domain == domain,
+            jobs.c.type == type_,
+            _PARAMS[param].as_string() == value,
+        )
         with self._meta.transaction() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE domain = ? AND type = ? "
-                "AND json_extract(params, ?) = ? ORDER BY created_ms, rowid",
-                (domain, type_, f"$.{param}", value),
-            ).fetchall()
+            rows = conn.execute(query.order_by(*_OLDEST_FIRST)).all()
         return [_row_to_job(row) for row in rows]
 
     def delete(self, job_ids: list[str]) -> None:
+        if not job_ids:
+            return
         with self._meta.transaction() as conn:
-            conn.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in job_ids])
+            conn.execute(delete(jobs).where(jobs.c.id.in_(job_ids)))
 
     def running(self) -> list[Job]:
+        live = (JobStatus.RUNNING.value, JobStatus.CREATED.value)
         with self._meta.transaction() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE status IN (?, ?) ORDER BY created_ms",
-                (JobStatus.RUNNING.value, JobStatus.CREATED.value),
-            ).fetchall()
+                _select().where(jobs.c.status.in_(live)).order_by(*_OLDEST_FIRST)
+            ).all()
         return [_row_to_job(row) for row in rows]
