@@ -23,33 +23,47 @@ from .conftest import FRONT_PASSWORD, FRONT_USER, NOW, front_class
 TABLE = "my.app.shared"
 
 
-@pytest.fixture
-def writers(tmp_path: Path, postgres: PostgresServer) -> Iterator[list[ClickHouseStore]]:
-    """Two nodes' stores (writers ``a`` and ``b``) on one ClickHouse (the loopback front, a
-    stand-in for a server) and one PostgreSQL."""
-    front = front_class()(tmp_path / "front", user=FRONT_USER, password=FRONT_PASSWORD)
-    url = postgres.fresh_url()
-    metas = [MetaStore(url) for _ in range(2)]
-    stores: list[ClickHouseStore] = []
-    try:
-        for name, meta in zip("ab", metas, strict=True):
-            store = open_store(
-                f"clickhouse://{FRONT_USER}@127.0.0.1:{front.port}/default",
-                tmp_path / name,
-                meta,
-                SimulatedClock(NOW),
-                environ={PASSWORD_VARIABLE: FRONT_PASSWORD},
-                writer_id=name,
-            )
-            assert isinstance(store, ClickHouseStore)
-            stores.append(store)
-        yield stores
-    finally:
-        for store in stores:
+class _Nodes:
+    """Writers' stores on one ClickHouse (the loopback front, a stand-in for a server) and one
+    PostgreSQL, each with its own metadata connection pool, as separate nodes have."""
+
+    def __init__(self, tmp_path: Path, url: str) -> None:
+        self.tmp_path = tmp_path
+        self.url = url
+        self.front = front_class()(tmp_path / "front", user=FRONT_USER, password=FRONT_PASSWORD)
+        self.opened: list[tuple[ClickHouseStore, MetaStore]] = []
+
+    def open(self, writer: str) -> ClickHouseStore:
+        meta = MetaStore(self.url)
+        store = open_store(
+            f"clickhouse://{FRONT_USER}@127.0.0.1:{self.front.port}/default",
+            self.tmp_path / writer,
+            meta,
+            SimulatedClock(NOW),
+            environ={PASSWORD_VARIABLE: FRONT_PASSWORD},
+            writer_id=writer,
+        )
+        assert isinstance(store, ClickHouseStore)
+        self.opened.append((store, meta))
+        return store
+
+    def close(self) -> None:
+        for store, meta in self.opened:
             store.close()
-        for meta in metas:
             meta.close()
-        front.close()
+        self.front.close()
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, postgres: PostgresServer) -> Iterator[_Nodes]:
+    opened = _Nodes(tmp_path, postgres.fresh_url())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def writers(nodes: _Nodes) -> list[ClickHouseStore]:
+    return [nodes.open("a"), nodes.open("b")]
 
 
 def _meta(store: ClickHouseStore) -> MetaStore:
@@ -82,12 +96,39 @@ def test_a_dead_writers_range_holds_readers_back_until_it_is_reaped(
     b.append(TABLE, {"message": ["b1"]}, client="self")
     assert b.last_seq == dead_first - 1
     assert _messages(b) == ["a1"]
-    # Once a's node is no longer live, its range is settled for it; readers go on, having
-    # skipped nothing that exists and repeating nothing.
-    reaped = SharedWatermark(_meta(b), "b", 0).reap(["b"])
-    assert reaped == [("a", dead_first, dead_first + 4)]
+    # Once a's node is no longer live, its range is resolved for it (none of its rows arrived:
+    # void); readers go on, having skipped nothing that exists and repeating nothing.
+    assert b.recover_ranges(["b"]) == 1
     assert b.last_seq == dead_first + 5
     assert _messages(b, 1) == ["b1"]
+    assert dead.settle(dead_first) is False
+
+
+def test_a_dead_writers_range_whose_rows_all_arrived_is_stored(
+    writers: list[ClickHouseStore],
+) -> None:
+    a, b = writers
+
+    def killed(first: int) -> bool:
+        raise SystemExit("killed between the insert and the commit")
+
+    a._watermark.settle = killed  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        a.append(TABLE, {"message": ["a1", "a2"]}, client="self")
+    b.append(TABLE, {"message": ["b1"]}, client="self")
+    assert _messages(b) == []
+    assert b.recover_ranges(["b"]) == 1
+    assert _messages(b) == ["a1", "a2", "b1"]
+
+
+def test_a_writer_that_starts_again_resolves_what_its_last_run_left(nodes: _Nodes) -> None:
+    a, b = nodes.open("a"), nodes.open("b")
+    left = SharedWatermark(_meta(a), "a", 0).allocate(3, TABLE)
+    b.append(TABLE, {"message": ["b1"]}, client="self")
+    assert b.last_seq == left - 1
+    again = nodes.open("a")
+    assert again.last_seq == b.last_seq == left + 3
+    assert _messages(again) == ["b1"]
 
 
 def test_a_writer_paused_past_its_lease_withdraws_its_rows_and_acknowledges_nothing(
@@ -97,9 +138,9 @@ def test_a_writer_paused_past_its_lease_withdraws_its_rows_and_acknowledges_noth
     original = a._backend.insert
 
     def paused(table: str, data: pa.Table, settings: Any) -> None:
-        # While a's insert is on its way, a is taken for dead and reaped (SIGSTOP past the
-        # lease term), and b writes on.
-        SharedWatermark(_meta(b), "b", 0).reap(["b"])
+        # While a's insert is on its way, a is taken for dead (SIGSTOP past its lease term):
+        # its range is resolved void and b writes on; then a's rows arrive, too late.
+        assert b.recover_ranges(["b"]) == 1
         b.append(TABLE, {"message": ["b1"]}, client="self")
         original(table, data, settings)
 

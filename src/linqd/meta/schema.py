@@ -364,7 +364,8 @@ leases = Table(
 )
 
 # The shared sequence of event rows (store/watermark.py): the counter, and the ranges writers
-# have taken and not yet settled. The watermark readers follow is just below the lowest one.
+# have taken and not yet settled. The watermark readers follow is just below the lowest
+# ``pending`` one; a range a dead writer left is resolved for it as ``stored`` or ``void``.
 seq_counter = Table(
     "seq_counter",
     metadata,
@@ -379,5 +380,6 @@ seq_ranges = Table(
     Column("last", BigInteger, nullable=False),
     Column("writer", Text, nullable=False),
     Column("table", Text, nullable=False),
+    Column("state", Text, nullable=False, server_default=text("'pending'")),
     Index("seq_ranges_by_writer", "writer"),
 )

@@ -59,7 +59,7 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,7 +100,7 @@ from .base import (
 )
 from .catalog import CLIENT_COLUMN, EVENTDATE, SEQ_COLUMN, Column, TableSchema
 from .clickhouse_backend import Backend, EngineFailure, Started, clean_text
-from .watermark import LocalWatermark, SharedWatermark, Watermark
+from .watermark import STORED, VOID, LocalWatermark, SharedWatermark, Watermark
 
 log = logging.getLogger("linqd.store")
 
@@ -344,11 +344,9 @@ class ClickHouseStore(EventStore):
             for schema in catalog.BUILTIN_TABLES:
                 self._ensure_table(schema)
             top = self._max_seq()
-            self._watermark: Watermark = (
-                SharedWatermark(meta, self.writer_id, top)
-                if shared_sequence
-                else LocalWatermark(top)
-            )
+            self._shared = SharedWatermark(meta, self.writer_id, top) if shared_sequence else None
+            self._watermark: Watermark = self._shared or LocalWatermark(top)
+            self.recover_ranges()
         except EngineFailure as error:
             backend.close()
             raise StoreError(f"ClickHouse store unavailable: {clean_text(error.text)}") from None
@@ -498,6 +496,32 @@ class ClickHouseStore(EventStore):
             if self._stored(table, first, last):
                 return  # the answer was lost, the rows were not
             raise StoreError(f"Append to `{table}` failed: {clean_text(error.text)}") from None
+
+    def recover_ranges(self, live_writers: Collection[str] | None = None) -> int:
+        """Resolve the pending ranges of writers not in ``live_writers`` (without it: this
+        writer's own, left by its previous run), so the watermark goes past them. A range whose
+        rows are all stored is ``stored``; otherwise what arrived of it is deleted and it is
+        ``void``. How many were resolved."""
+        if self._shared is None:
+            return 0
+        orphans = self._shared.orphans(live_writers)
+        for orphan in orphans:
+            known = orphan.table in self._schemas
+            complete = known and self._stored(orphan.table, orphan.first, orphan.last)
+            if known and not complete:
+                delete = ddl.delete_range(orphan.table, orphan.first, orphan.last, self._layout)
+                with self._write_lock:
+                    self._run([delete])
+            self._shared.resolve(orphan, STORED if complete else VOID)
+            log.warning(
+                "writer %s left %s %d-%d pending: %s",
+                orphan.writer,
+                orphan.table,
+                orphan.first,
+                orphan.last,
+                "stored" if complete else "void (its rows deleted)",
+            )
+        return len(orphans)
 
     def _withdraw(self, table: str, first: int, last: int) -> None:
         """This writer was taken for dead while it appended (paused past its lease term) and

@@ -8,16 +8,20 @@ watermark has read every row at or below it, even while appends finish out of or
 ``LocalWatermark`` keeps this in the process (one writer). ``SharedWatermark`` keeps the counter
 and the pending ranges in the metadata store, so every node is a writer with its own id and the
 watermark is one for all. A writer that dies leaves its range pending, which holds readers back
-(never skips); once the writer's node is no longer live, ``reap`` settles its ranges for it. A
-writer paused past that point finds its range gone when it settles (``settle`` answers False):
-its rows may have landed after readers went past, so the store deletes them and does not
-acknowledge the append, and the client sends it again.
+(never skips). Once the writer's node is no longer live (or when it starts again under the same
+id), the store resolves the range for it (``ClickHouseStore.recover_ranges``): all its rows
+there, ``stored``; otherwise the rows that made it are deleted and the range is ``void``
+(never acknowledged: the client sends it again). Either way the watermark goes past it. A writer
+paused through all this finds, when it settles, how its range was resolved: ``stored`` is
+acknowledged; ``void`` means its rows arrived too late, and the store deletes them and does not
+acknowledge the append.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import delete, func, select, update
@@ -26,6 +30,17 @@ from ..meta import MetaStore, insert
 from ..meta.schema import seq_counter, seq_ranges
 
 _COUNTER = "events"
+
+
+PENDING, STORED, VOID = "pending", "stored", "void"
+
+
+@dataclass(frozen=True)
+class PendingRange:
+    writer: str
+    first: int
+    last: int
+    table: str
 
 
 class Watermark(Protocol):
@@ -83,6 +98,12 @@ class SharedWatermark:
                 .where(seq_counter.c.name == _COUNTER, seq_counter.c.next <= top)
                 .values(next=top + 1)
             )
+            # What was resolved for an earlier run of this writer: nobody settles it now.
+            conn.execute(
+                delete(seq_ranges).where(
+                    seq_ranges.c.writer == writer_id, seq_ranges.c.state != PENDING
+                )
+            )
 
     def allocate(self, count: int, table: str) -> int:
         with self.meta.transaction() as conn:
@@ -102,30 +123,45 @@ class SharedWatermark:
         return first
 
     def settle(self, first: int) -> bool:
-        """False when the range was no longer pending: ``reap`` settled it for a writer that
-        was taken for dead."""
+        """False when the range was resolved ``void`` for this writer, taken for dead."""
         with self.meta.transaction() as conn:
-            gone = conn.execute(
-                delete(seq_ranges).where(
-                    seq_ranges.c.first == first, seq_ranges.c.writer == self.writer_id
-                )
-            ).rowcount
-        return bool(gone)
+            state = conn.execute(
+                delete(seq_ranges)
+                .where(seq_ranges.c.first == first, seq_ranges.c.writer == self.writer_id)
+                .returning(seq_ranges.c.state)
+            ).scalar_one_or_none()
+        return state != VOID
 
     @property
     def value(self) -> int:
         with self.meta.transaction() as conn:
-            lowest = select(func.min(seq_ranges.c.first)).scalar_subquery()
+            lowest = (
+                select(func.min(seq_ranges.c.first))
+                .where(seq_ranges.c.state == PENDING)
+                .scalar_subquery()
+            )
             top = select(seq_counter.c.next).where(seq_counter.c.name == _COUNTER).scalar_subquery()
             return int(conn.execute(select(func.coalesce(lowest, top) - 1)).scalar_one())
 
-    def reap(self, live_writers: Collection[str]) -> list[tuple[str, int, int]]:
-        """Settle the ranges of writers not in ``live_writers``; which ones (writer, first,
-        last)."""
+    def orphans(self, live_writers: Collection[str] | None = None) -> list[PendingRange]:
+        """Pending ranges of writers not in ``live_writers``; without it, this writer's own
+        from before it (re)started."""
+        columns = (seq_ranges.c.writer, seq_ranges.c.first, seq_ranges.c.last, seq_ranges.c.table)
+        query = select(*columns).where(seq_ranges.c.state == PENDING)
+        if live_writers is None:
+            query = query.where(seq_ranges.c.writer == self.writer_id)
+        else:
+            query = query.where(seq_ranges.c.writer.not_in(list(live_writers)))
         with self.meta.transaction() as conn:
-            rows = conn.execute(
-                delete(seq_ranges)
-                .where(seq_ranges.c.writer.not_in(list(live_writers)))
-                .returning(seq_ranges.c.writer, seq_ranges.c.first, seq_ranges.c.last)
-            ).all()
-        return [(row.writer, int(row.first), int(row.last)) for row in rows]
+            rows = conn.execute(query.order_by(seq_ranges.c.first)).all()
+        return [PendingRange(r.writer, int(r.first), int(r.last), r.table) for r in rows]
+
+    def resolve(self, orphan: PendingRange, state: str) -> None:
+        """Settle a dead writer's range as ``stored`` or ``void``; one the writer settled
+        itself meanwhile is left as it is."""
+        with self.meta.transaction() as conn:
+            conn.execute(
+                update(seq_ranges)
+                .where(seq_ranges.c.first == orphan.first, seq_ranges.c.state == PENDING)
+                .values(state=state)
+            )

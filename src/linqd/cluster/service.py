@@ -1,0 +1,114 @@
+"""A node's membership, run by one thread: heartbeat and leases every third of the term, and
+the engine and job runner told what they now own.
+
+Resources are named ``alert:<definition id>`` and ``job:<job id>``. The engine and the runner
+ask ``lease_of`` before they run something and call ``fence`` in the transaction that stores
+its progress; ``changed`` listeners hear the new set after every tick that changed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Mapping
+
+from sqlalchemy import Connection
+
+from .leases import Lease
+from .nodes import Coordinator, live_nodes
+
+log = logging.getLogger("linqd.cluster")
+
+Listener = Callable[[Mapping[str, Lease]], None]
+
+
+def alert_resource(definition_id: str) -> str:
+    return f"alert:{definition_id}"
+
+
+def job_resource(job_id: str) -> str:
+    return f"job:{job_id}"
+
+
+class ClusterService:
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        resources: Callable[[], Collection[str]],
+        *,
+        reap: Callable[[list[str]], object] | None = None,
+    ) -> None:
+        """``resources``: every definition and job that should run somewhere, read at each
+        tick; ``reap``: settles the writes of nodes no longer live (``SharedWatermark.reap``)."""
+        self.coordinator = coordinator
+        self._resources = resources
+        self._reap = reap
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+        self._held: dict[str, Lease] = {}
+        self._stop = threading.Event()
+        self._poke = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def node_id(self) -> str:
+        return self.coordinator.node_id
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def lease_of(self, resource: str) -> Lease | None:
+        with self._lock:
+            return self._held.get(resource)
+
+    def held(self) -> dict[str, Lease]:
+        with self._lock:
+            return dict(self._held)
+
+    def fence(self, conn: Connection, resource: str, epoch: int) -> None:
+        self.coordinator.leases.fence(conn, resource, epoch)
+
+    def tick(self) -> dict[str, Lease]:
+        """One round of the protocol; listeners hear of a changed share."""
+        held = self.coordinator.tick(self._resources())
+        with self._lock:
+            changed = held != self._held
+            self._held = held
+        if self._reap is not None:
+            now = self.coordinator.clock.now_ms()
+            live = [node.node_id for node in live_nodes(self.coordinator.registry.meta, now)]
+            self._reap(live)
+        if changed:
+            for listener in self._listeners:
+                listener(held)
+        return held
+
+    def poke(self) -> None:
+        """Tick soon (a definition or job was just created: its owner need not wait)."""
+        self._poke.set()
+
+    def start(self) -> ClusterService:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.tick()
+                except Exception:
+                    # PostgreSQL unreachable for a moment: the leases run out if it lasts,
+                    # and the fencing keeps the others safe; try again at the next tick.
+                    log.exception("cluster tick failed")
+                self._poke.wait(self.coordinator.tick_ms / 1000)
+                self._poke.clear()
+
+        self._thread = threading.Thread(target=loop, name="cluster", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop ticking and hand every lease back (a clean stop moves the share at once)."""
+        self._stop.set()
+        self._poke.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.coordinator.leave()
+        with self._lock:
+            self._held = {}
