@@ -6,6 +6,7 @@ import hashlib
 import re
 import stat
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from linqd.domains import (
 )
 from linqd.errors import Conflict, NotFound, ValidationError
 from linqd.meta import MetaStore
+from together import together
 
 T0 = 1_700_000_000_000
 
@@ -34,8 +36,8 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def meta(tmp_path: Path) -> Iterator[MetaStore]:
-    store = MetaStore(tmp_path / "meta.sqlite")
+def meta(meta_target: str) -> Iterator[MetaStore]:
+    store = MetaStore(meta_target)
     yield store
     store.close()
 
@@ -43,6 +45,14 @@ def meta(tmp_path: Path) -> Iterator[MetaStore]:
 @pytest.fixture
 def domains(meta: MetaStore, clock: SimulatedClock) -> DomainStore:
     return DomainStore(meta, clock)
+
+
+@pytest.fixture
+def checked(tmp_path: Path, clock: SimulatedClock) -> Iterator[DomainStore]:
+    """A store on SQLite only, for what is refused before any statement runs."""
+    meta = MetaStore(tmp_path / "meta.sqlite")
+    yield DomainStore(meta, clock)
+    meta.close()
 
 
 def is_token(value: str) -> bool:
@@ -91,11 +101,11 @@ def test_create_domain_twice_conflicts(domains: DomainStore) -> None:
 @pytest.mark.parametrize(
     "name", ["", "a" * 65, "has space", "a/b", "acme\n", "ünïcode", "a;drop", "a*"]
 )
-def test_invalid_domain_names(domains: DomainStore, name: str) -> None:
+def test_invalid_domain_names(checked: DomainStore, name: str) -> None:
     with pytest.raises(ValidationError):
-        domains.create_domain(name)
+        checked.create_domain(name)
     with pytest.raises(ValidationError):
-        domains.ensure_domain(name)
+        checked.ensure_domain(name)
 
 
 @pytest.mark.parametrize("name", ["self", "a", "A-b_c.d@e", "x" * 64, "user@example.com"])
@@ -115,6 +125,43 @@ def test_list_domains(domains: DomainStore, clock: SimulatedClock) -> None:
     clock.advance(1000)
     domains.create_domain("alpha")
     assert domains.list_domains() == [Domain("alpha", T0 + 1000), Domain("zeta", T0)]
+
+
+def test_lists_are_in_code_point_order_on_every_backend(domains: DomainStore) -> None:
+    # A PostgreSQL locale's collation would put "a" before "B" and ignore "_"; SQLite compares
+    # bytes. Both list as Python sorts.
+    names = ["b", "B", "_x", "a", "A-1"]
+    for name in names:
+        domains.create_domain(name)
+    for name in names:
+        domains.add_saved_query("a", name, f"from {name}.x")
+    assert [d.name for d in domains.list_domains()] == sorted(names)
+    assert [name for name, _ in domains.list_saved_queries("a")] == sorted(names)
+
+
+def test_two_nodes_creating_one_domain_at_once(meta_target: str, clock: SimulatedClock) -> None:
+    """Two stores over one database (two nodes) ensure the same domain together: one makes
+    it, the other finds it, neither fails on the key."""
+    metas = [MetaStore(meta_target) for _ in range(2)]
+    results: list[Credentials | None] = []
+    try:
+
+        def ensure(meta: MetaStore) -> None:
+            results.append(DomainStore(meta, clock).ensure_domain("shared"))
+
+        errors = together(*(partial(ensure, meta) for meta in metas))
+        assert errors == []
+        made = [result for result in results if result is not None]
+        assert len(results) == 2 and len(made) == 1
+        assert DomainStore(metas[0], clock).api_secret_for_key(made[0].api_key) == (
+            "shared",
+            made[0].api_secret,
+        )
+        with pytest.raises(Conflict):
+            DomainStore(metas[1], clock).create_domain("shared")
+    finally:
+        for meta in metas:
+            meta.close()
 
 
 def test_unknown_domain_lookups(domains: DomainStore) -> None:
@@ -154,10 +201,10 @@ def test_token_kind_may_be_given_as_its_value(domains: DomainStore) -> None:
     "tables",
     [[], [""], ["fire*"], ["a..b"], [".a"], ["a."], ["a.*b"], ["a.\tb"], ["x" * 300], "*.**"],
 )
-def test_invalid_globs_are_refused(domains: DomainStore, tables: list[str] | str) -> None:
-    domains.create_domain("acme")
+def test_invalid_globs_are_refused(checked: DomainStore, tables: list[str] | str) -> None:
+    checked.create_domain("acme")
     with pytest.raises(ValidationError):
-        domains.create_token("acme", tables=tables)
+        checked.create_token("acme", tables=tables)
 
 
 def test_revoke_token(domains: DomainStore) -> None:

@@ -14,9 +14,10 @@ How secrets are kept:
   plaintext is returned once, at creation. Tokens are 190-bit random strings, so an unsalted hash
   cannot be brute-forced and needs no pepper.
 - The API secret cannot be hashed: verifying an HMAC needs the key itself. It is stored as is in
-  ``meta.sqlite``, and its only protection is the file permissions: the server makes the data
+  the metadata database, and its only protection is who can read it: the server makes the data
   directory 0700 and ``meta.sqlite`` (with its WAL files) and ``credentials.json`` 0600
-  (``secure_permissions``). Anyone who can read the data directory can act as every domain.
+  (``secure_permissions``). Anyone who can read the data directory (or, with ``--meta
+  postgresql://``, the ``domains`` table) can act as every domain.
 - Secret fields never appear in a ``repr`` and nothing here logs.
 
 ``create_domain`` hands out the full set (``Credentials``): key + secret, one Query API token for
@@ -31,16 +32,17 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from sqlalchemy import Connection, delete, select, update
+
 from .clock import Clock
 from .errors import Conflict, NotFound, ValidationError
-from .meta import MetaStore
+from .meta import MetaStore, insert, schema
 
 ALL_TABLES: tuple[str, ...] = ("*.**",)
 
@@ -201,9 +203,13 @@ def _label(value: str, what: str) -> str:
 
 # -- the store ------------------------------------------------------------------------------------
 
+_DOMAINS = schema.domains
+_TOKENS = schema.tokens
+_SAVED = schema.saved_queries
+
 
 class DomainStore:
-    """Domains and credentials over ``MetaStore``; every method is one SQLite transaction."""
+    """Domains and credentials over ``MetaStore``; every method is one transaction."""
 
     def __init__(self, meta: MetaStore, clock: Clock) -> None:
         self._meta = meta
@@ -220,30 +226,33 @@ class DomainStore:
         """A new domain with a full set of credentials; ``Conflict`` if it exists."""
         validate_domain_name(name)
         with self._meta.transaction() as conn:
-            if self._exists(conn, name):
-                raise Conflict(f"Domain `{name}` already exists")
-            return self._create(conn, name)
+            created = self._create(conn, name)
+        if created is None:
+            raise Conflict(f"Domain `{name}` already exists")
+        return created
 
     def ensure_domain(self, name: str) -> Credentials | None:
         """Create ``name`` if absent and return its fresh credentials; ``None`` if it existed."""
         validate_domain_name(name)
         with self._meta.transaction() as conn:
-            if self._exists(conn, name):
-                return None
             return self._create(conn, name)
 
     def list_domains(self) -> list[Domain]:
+        """Every domain, by name in code-point order (Python's sort, not the database's
+        collation, which differs between SQLite and a PostgreSQL locale)."""
         with self._meta.transaction() as conn:
-            rows = conn.execute("SELECT name, created_ms FROM domains ORDER BY name").fetchall()
-        return [Domain(str(name), int(created)) for name, created in rows]
+            rows = conn.execute(select(_DOMAINS.c.name, _DOMAINS.c.created_ms)).all()
+        return sorted(
+            (Domain(str(name), int(created)) for name, created in rows), key=lambda d: d.name
+        )
 
     def domain_secret(self, domain: str) -> str | None:
         """The domain's API secret: the HMAC key and the HS256 key of its JWTs."""
         with self._meta.transaction() as conn:
-            row = conn.execute(
-                "SELECT api_secret FROM domains WHERE name = ?", (domain,)
-            ).fetchone()
-        return None if row is None else str(row[0])
+            secret = conn.execute(
+                select(_DOMAINS.c.api_secret).where(_DOMAINS.c.name == domain)
+            ).scalar_one_or_none()
+        return None if secret is None else str(secret)
 
     # API key and secret
 
@@ -253,8 +262,9 @@ class DomainStore:
         key, secret = new_api_key(), new_api_secret()
         with self._meta.transaction() as conn:
             updated = conn.execute(
-                "UPDATE domains SET api_key = ?, api_secret = ? WHERE name = ?",
-                (key, secret, domain),
+                update(_DOMAINS)
+                .where(_DOMAINS.c.name == domain)
+                .values(api_key=key, api_secret=secret)
             ).rowcount
         if updated == 0:
             raise NotFound(f"Unknown domain `{domain}`")
@@ -264,9 +274,9 @@ class DomainStore:
         """(domain, secret) for an API key, or ``None``."""
         with self._meta.transaction() as conn:
             row = conn.execute(
-                "SELECT name, api_secret FROM domains WHERE api_key = ?", (api_key,)
-            ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+                select(_DOMAINS.c.name, _DOMAINS.c.api_secret).where(_DOMAINS.c.api_key == api_key)
+            ).one_or_none()
+        return None if row is None else (str(row.name), str(row.api_secret))
 
     # tokens
 
@@ -294,7 +304,7 @@ class DomainStore:
         """Forget a token; ``NotFound`` if no such token exists (so a typo is not silent)."""
         with self._meta.transaction() as conn:
             deleted = conn.execute(
-                "DELETE FROM tokens WHERE token_sha256 = ?", (token_digest(token),)
+                delete(_TOKENS).where(_TOKENS.c.token_sha256 == token_digest(token))
             ).rowcount
         if deleted == 0:
             raise NotFound("Unknown token")
@@ -304,18 +314,22 @@ class DomainStore:
         # of a token; no constant-time comparison is needed on this path.
         with self._meta.transaction() as conn:
             row = conn.execute(
-                "SELECT domain, kind, tables, name, created_ms FROM tokens WHERE token_sha256 = ?",
-                (token_digest(token),),
-            ).fetchone()
+                select(
+                    _TOKENS.c.domain,
+                    _TOKENS.c.kind,
+                    _TOKENS.c.tables,
+                    _TOKENS.c.name,
+                    _TOKENS.c.created_ms,
+                ).where(_TOKENS.c.token_sha256 == token_digest(token))
+            ).one_or_none()
         if row is None:
             return None
-        domain, kind, tables, name, created = row
         return TokenInfo(
-            domain=str(domain),
-            kind=TokenKind(kind),
-            tables=tuple(str(glob) for glob in json.loads(tables)),
-            name=str(name),
-            created_ms=int(created),
+            domain=str(row.domain),
+            kind=TokenKind(row.kind),
+            tables=tuple(str(glob) for glob in json.loads(row.tables)),
+            name=str(row.name),
+            created_ms=int(row.created_ms),
         )
 
     # saved queries (Devo's queryId)
@@ -329,42 +343,51 @@ class DomainStore:
         with self._meta.transaction() as conn:
             if not self._exists(conn, domain):
                 raise NotFound(f"Unknown domain `{domain}`")
-            try:
-                conn.execute(
-                    "INSERT INTO saved_queries(domain, name, linq, created_ms) VALUES (?, ?, ?, ?)",
-                    (domain, name, linq, self._clock.now_ms()),
-                )
-            except sqlite3.IntegrityError:
-                raise Conflict(f"Saved query `{name}` already exists") from None
+            # ON CONFLICT rather than a caught IntegrityError: on PostgreSQL an error would
+            # abort the transaction, and a foreign key's error is no name clash.
+            added = conn.execute(
+                insert(conn, _SAVED)
+                .values(domain=domain, name=name, linq=linq, created_ms=self._clock.now_ms())
+                .on_conflict_do_nothing(index_elements=["domain", "name"])
+                .returning(_SAVED.c.name)
+            ).scalar_one_or_none()
+        if added is None:
+            raise Conflict(f"Saved query `{name}` already exists")
 
     def saved_query(self, domain: str, name: str) -> str | None:
         with self._meta.transaction() as conn:
-            row = conn.execute(
-                "SELECT linq FROM saved_queries WHERE domain = ? AND name = ?", (domain, name)
-            ).fetchone()
-        return None if row is None else str(row[0])
+            linq = conn.execute(
+                select(_SAVED.c.linq).where(_SAVED.c.domain == domain, _SAVED.c.name == name)
+            ).scalar_one_or_none()
+        return None if linq is None else str(linq)
 
     def list_saved_queries(self, domain: str) -> list[tuple[str, str]]:
-        """(name, LINQ) pairs of the domain, by name."""
+        """(name, LINQ) pairs of the domain, by name (code-point order, as ``list_domains``)."""
         with self._meta.transaction() as conn:
             rows = conn.execute(
-                "SELECT name, linq FROM saved_queries WHERE domain = ? ORDER BY name", (domain,)
-            ).fetchall()
-        return [(str(name), str(linq)) for name, linq in rows]
+                select(_SAVED.c.name, _SAVED.c.linq).where(_SAVED.c.domain == domain)
+            ).all()
+        return sorted((str(name), str(linq)) for name, linq in rows)
 
     # -- inside a transaction ---------------------------------------------------------------------
 
     @staticmethod
-    def _exists(conn: sqlite3.Connection, domain: str) -> bool:
-        found = conn.execute("SELECT 1 FROM domains WHERE name = ?", (domain,)).fetchone()
+    def _exists(conn: Connection, domain: str) -> bool:
+        found = conn.execute(select(_DOMAINS.c.name).where(_DOMAINS.c.name == domain)).first()
         return found is not None
 
-    def _create(self, conn: sqlite3.Connection, name: str) -> Credentials:
+    def _create(self, conn: Connection, name: str) -> Credentials | None:
+        """The new domain's credentials; ``None`` if it exists. One INSERT … ON CONFLICT, so
+        two nodes creating the same domain at once cannot both succeed nor fail on the key."""
         key, secret = new_api_key(), new_api_secret()
-        conn.execute(
-            "INSERT INTO domains(name, created_ms, api_key, api_secret) VALUES (?, ?, ?, ?)",
-            (name, self._clock.now_ms(), key, secret),
-        )
+        created = conn.execute(
+            insert(conn, _DOMAINS)
+            .values(name=name, created_ms=self._clock.now_ms(), api_key=key, api_secret=secret)
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(_DOMAINS.c.name)
+        ).scalar_one_or_none()
+        if created is None:
+            return None
         return Credentials(
             domain=name,
             api_key=key,
@@ -378,7 +401,7 @@ class DomainStore:
 
     def _insert_token(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         domain: str,
         kind: TokenKind,
         tables: tuple[str, ...],
@@ -386,15 +409,13 @@ class DomainStore:
     ) -> str:
         token = new_token()
         conn.execute(
-            "INSERT INTO tokens(token_sha256, domain, kind, tables, name, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                token_digest(token),
-                domain,
-                kind.value,
-                json.dumps(list(tables)),
-                name,
-                self._clock.now_ms(),
-            ),
+            _TOKENS.insert().values(
+                token_sha256=token_digest(token),
+                domain=domain,
+                kind=kind.value,
+                tables=json.dumps(list(tables)),
+                name=name,
+                created_ms=self._clock.now_ms(),
+            )
         )
         return token

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from functools import partial
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from linqd.ui.sessions import COOKIE, FREE_ATTEMPTS
+from linqd.clock import SimulatedClock
+from linqd.domains import DomainStore
+from linqd.meta import MetaStore, schema
+from linqd.ui.sessions import COOKIE, FREE_ATTEMPTS, SESSION_TTL_MS, Sessions
+from linqd.ui.users import ConsoleUsers, Role
+from together import together
 
-from .conftest import PASSWORD, Console, csrf_of, sign_in
+from .conftest import PASSWORD, T0, Console, csrf_of, sign_in
 
 pytestmark = pytest.mark.anyio
 
@@ -154,3 +162,72 @@ async def test_static_files_are_cached_by_version(console: Console) -> None:
     assert vendored.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert own.headers["cache-control"] == "no-cache" and again.status_code == 304
     assert page.headers["cache-control"] == "no-store"
+
+
+# -- the sessions' rows, on SQLite and PostgreSQL -----------------------------------------------
+
+
+@pytest.fixture
+def meta(meta_target: str) -> Iterator[MetaStore]:
+    """A metadata store with the domain ``self`` and its analyst ``ana``."""
+    store = MetaStore(meta_target)
+    DomainStore(store, SimulatedClock()).create_domain("self")
+    ConsoleUsers(store, SimulatedClock()).create("ana", "self", Role.ANALYST, PASSWORD)
+    yield store
+    store.close()
+
+
+def session_rows(meta: MetaStore) -> list[str]:
+    with meta.transaction() as conn:
+        return list(conn.execute(select(schema.console_sessions.c.user)).scalars())
+
+
+def test_sessions_expire_end_and_end_with_the_password(meta: MetaStore) -> None:
+    clock = SimulatedClock(T0)
+    users = ConsoleUsers(meta, clock)
+    sessions = Sessions(meta, users, clock)
+    ana = users.get("ana")
+    assert ana is not None
+    cookie = sessions.start(ana)
+    found = sessions.find(cookie)
+    assert found is not None and found.user == ana and found.csrf and found.audit_id
+    clock.advance(SESSION_TTL_MS)
+    assert sessions.find(cookie) is None
+    # The next sign-in clears what expired; ending a session removes its row at once.
+    second = sessions.start(ana)
+    assert session_rows(meta) == ["ana"]
+    sessions.end(second)
+    assert session_rows(meta) == [] and sessions.find(second) is None
+    third = sessions.start(ana)
+    users.set_password("ana")
+    assert sessions.find(third) is None and session_rows(meta) == []
+
+
+@pytest.mark.usefixtures("meta")
+def test_nodes_share_one_cookie_key(meta_target: str) -> None:
+    """Nodes starting together on one database make one signing key: a cookie signed by one
+    is good on the other. A user removed before the sign-in ends gets no session."""
+    clock = SimulatedClock(T0)
+    metas = [MetaStore(meta_target) for _ in range(2)]
+    made: list[Sessions] = []
+    try:
+        # Each node's users first (an argon2 hash): the key is what the nodes race on.
+        nodes = [(node, ConsoleUsers(node, clock)) for node in metas]
+
+        def open_node(node: MetaStore, users: ConsoleUsers) -> None:
+            made.append(Sessions(node, users, clock))
+
+        errors = together(*(partial(open_node, *pair) for pair in nodes))
+        assert errors == []
+        assert len(made) == 2
+        first, second = made
+        users = nodes[0][1]
+        ana = users.get("ana")
+        assert ana is not None
+        found = second.find(first.start(ana))
+        assert found is not None and found.user == ana
+        users.delete("ana")
+        assert first.find(first.start(ana)) is None
+    finally:
+        for node in metas:
+            node.close()

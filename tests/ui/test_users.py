@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from linqd.cli import main
 from linqd.clock import SimulatedClock
 from linqd.datadir import META_FILE
+from linqd.domains import DomainStore
 from linqd.errors import Conflict, NotFound, ValidationError
-from linqd.meta import MetaStore
+from linqd.meta import MetaStore, schema
 from linqd.server import ensure_credentials
+from linqd.ui.sessions import Sessions
 from linqd.ui.users import HISTORY_SIZE, ConsoleUsers, Role
 
 
@@ -82,24 +85,29 @@ def test_cli_creates_users_with_a_given_or_random_password(tmp_path: Path) -> No
     assert nowhere.exit_code != 0 and "Unknown domain" in nowhere.output
 
 
+@pytest.fixture
+def meta(meta_target: str) -> Iterator[MetaStore]:
+    """A metadata store (SQLite, then PostgreSQL) with the domain ``self``."""
+    store = MetaStore(meta_target)
+    DomainStore(store, SimulatedClock()).create_domain("self")
+    yield store
+    store.close()
+
+
 def test_only_argon2_hashes_are_stored(tmp_path: Path) -> None:
     meta = MetaStore(tmp_path / "meta.sqlite")
+    DomainStore(meta, SimulatedClock()).create_domain("self")
     users = ConsoleUsers(meta, SimulatedClock())
-    with meta.transaction() as conn:
-        conn.execute("INSERT INTO domains VALUES ('self', 0, 'k', 's')")
     users.create("ana", "self", Role.ANALYST, "plain text secret")
+    with meta.transaction() as conn:
+        stored = conn.execute(select(schema.console_users.c.password_hash)).scalar_one()
     meta.close()
     raw = b"".join(path.read_bytes() for path in tmp_path.glob("meta.sqlite*"))
     assert b"plain text secret" not in raw
-    with sqlite3.connect(tmp_path / "meta.sqlite") as conn:
-        (stored,) = conn.execute("SELECT password_hash FROM console_users").fetchone()
     assert stored.startswith("$argon2id$")
 
 
-def test_user_rules(tmp_path: Path) -> None:
-    meta = MetaStore(tmp_path / "meta.sqlite")
-    with meta.transaction() as conn:
-        conn.execute("INSERT INTO domains VALUES ('self', 0, 'k', 's')")
+def test_user_rules(meta: MetaStore) -> None:
     users = ConsoleUsers(meta, SimulatedClock())
     with pytest.raises(ValidationError):
         users.create("ana", "self", Role.ANALYST, "short")
@@ -111,6 +119,7 @@ def test_user_rules(tmp_path: Path) -> None:
     with pytest.raises(Conflict):
         users.create("ana", "self", Role.VIEWER, "long enough")
     assert users.verify("ana", "x" * 10_000) is None
+    assert users.verify("nobody", "long enough") is None
     new = users.set_password("ana")
     assert users.verify("ana", "long enough") is None and users.verify("ana", new)
     users.set_time_zone("ana", "Europe/Madrid")
@@ -119,13 +128,49 @@ def test_user_rules(tmp_path: Path) -> None:
         users.set_time_zone("ana", "Mars/Olympus")
 
 
-def test_history_keeps_the_last_distinct_queries(tmp_path: Path) -> None:
-    meta = MetaStore(tmp_path / "meta.sqlite")
-    with meta.transaction() as conn:
-        conn.execute("INSERT INTO domains VALUES ('self', 0, 'k', 's')")
+def test_users_list_in_code_point_order(meta: MetaStore) -> None:
     users = ConsoleUsers(meta, SimulatedClock())
+    names = ["amy", "Bea", "_ops"]
+    for name in names:
+        users.create(name, "self", Role.VIEWER, "long enough")
+    # A PostgreSQL locale would put "amy" before "Bea": both backends list as Python sorts.
+    assert [user.name for user in users.all()] == sorted(names)
+
+
+def test_deleting_a_user_takes_their_sessions_and_history(meta: MetaStore) -> None:
+    """The sessions' foreign key (enforced on both backends) must not stop the delete, and
+    nothing of the user stays behind for a later user of the same name."""
+    clock = SimulatedClock()
+    users = ConsoleUsers(meta, clock)
     users.create("ana", "self", Role.ANALYST, "long enough")
+    users.create("vic", "self", Role.VIEWER, "long enough")
+    sessions = Sessions(meta, users, clock)
+    ana = users.get("ana")
+    vic = users.get("vic")
+    assert ana is not None and vic is not None
+    cookie = sessions.start(ana)
+    kept = sessions.start(vic)
+    users.remember("ana", "from my.app.x", "1h", "now")
+    users.remember("vic", "from my.app.y", "1h", "now")
+    users.delete("ana")
+    with pytest.raises(NotFound):
+        users.delete("ana")
+    assert users.get("ana") is None and sessions.find(cookie) is None
+    with meta.transaction() as conn:
+        left = conn.execute(select(schema.console_sessions.c.user)).scalars().all()
+    assert left == ["vic"] and users.history("ana") == []
+    assert [entry.query for entry in users.history("vic")] == ["from my.app.y"]
+    assert (found := sessions.find(kept)) is not None and found.user.name == "vic"
+
+
+def test_history_keeps_the_last_distinct_queries(meta: MetaStore) -> None:
+    clock = SimulatedClock()
+    users = ConsoleUsers(meta, clock)
+    users.create("ana", "self", Role.ANALYST, "long enough")
+    users.create("bob", "self", Role.ANALYST, "long enough")
+    users.remember("bob", "from t20", "1h", "now")
     for i in range(HISTORY_SIZE + 10):
+        clock.advance(1)
         users.remember("ana", f"from t{i}", "1h", "now")
     users.remember("ana", "from t20", "1d", "now")  # run again: moves to the top, once
     history = users.history("ana")
@@ -133,6 +178,10 @@ def test_history_keeps_the_last_distinct_queries(tmp_path: Path) -> None:
     assert history[0].query == "from t20" and history[0].from_text == "1d"
     assert [h.query for h in history].count("from t20") == 1
     assert history[-1].query == "from t10"
+    # Newest first by the order they were kept in, not by the clock alone.
+    assert [h.at_ms for h in history[1:]] == sorted((h.at_ms for h in history[1:]), reverse=True)
+    # Another user's history is neither trimmed nor touched.
+    assert [h.query for h in users.history("bob")] == ["from t20"]
 
 
 def test_make_run_prints_the_console_address_and_password(tmp_path: Path) -> None:

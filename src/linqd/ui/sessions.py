@@ -1,8 +1,9 @@
 """Console sessions: signed cookies, CSRF tokens and the slowing down of failed sign-ins.
 
 - A session id is 256 random bits, made at each sign-in (a cookie set before sign-in is never
-  promoted). The cookie holds ``<id>.<HMAC-SHA256(key, id)>``; ``meta.sqlite`` holds only the
-  SHA-256 of the id, so a leaked database opens no session. Sign-out and a new password end it.
+  promoted). The cookie holds ``<id>.<HMAC-SHA256(key, id)>``; the metadata database holds only
+  the SHA-256 of the id, so a leaked database opens no session. Sign-out and a new password end
+  it.
 - The cookie is HttpOnly, SameSite=Strict, ``Path=/``, and Secure when the console is served over
   HTTPS.
 - The CSRF token is ``HMAC(key, "csrf:" + id)``: it changes with the session and needs no storage.
@@ -19,8 +20,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import BigInteger, Text, delete, literal, select
+
 from ..clock import Clock
-from ..meta import MetaStore
+from ..meta import MetaStore, insert, schema
 from .users import ConsoleUsers, User
 
 COOKIE = "linqd_session"
@@ -32,6 +35,11 @@ FREE_ATTEMPTS = 3
 FIRST_DELAY_MS = 1_000
 MAX_DELAY_MS = 300_000
 _MAX_TRACKED = 10_000
+_COOKIE_KEY = "cookies"
+
+_SESSIONS = schema.console_sessions
+_KEYS = schema.console_keys
+_USERS = schema.console_users
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class Session:
     user: User
     csrf: str
     # What the audit tables name the session by: a hash of its id with a purpose of its own,
-    # neither the cookie nor the digest meta.sqlite keeps.
+    # neither the cookie nor the digest the metadata database keeps.
     audit_id: str = ""
 
 
@@ -66,11 +74,19 @@ class Sessions:
         session_id = secrets.token_urlsafe(32)
         now = self._clock.now_ms()
         with self._meta.transaction() as conn:
-            conn.execute("DELETE FROM console_sessions WHERE expires_ms <= ?", (now,))
+            conn.execute(delete(_SESSIONS).where(_SESSIONS.c.expires_ms <= now))
+            # Taken from the user's row, not the name alone: a user removed since they signed
+            # in gets a cookie no session stands behind, rather than a foreign key's error.
             conn.execute(
-                "INSERT INTO console_sessions(id_sha256, user, created_ms, expires_ms)"
-                " VALUES (?, ?, ?, ?)",
-                (_digest(session_id), user.name, now, now + SESSION_TTL_MS),
+                _SESSIONS.insert().from_select(
+                    ["id_sha256", "user", "created_ms", "expires_ms"],
+                    select(
+                        literal(_digest(session_id), Text),
+                        _USERS.c.name,
+                        literal(now, BigInteger),
+                        literal(now + SESSION_TTL_MS, BigInteger),
+                    ).where(_USERS.c.name == user.name),
+                )
             )
         return f"{session_id}.{self._sign(session_id)}"
 
@@ -79,11 +95,13 @@ class Sessions:
         if session_id is None:
             return None
         with self._meta.transaction() as conn:
-            row = conn.execute(
-                "SELECT user FROM console_sessions WHERE id_sha256 = ? AND expires_ms > ?",
-                (_digest(session_id), self._clock.now_ms()),
-            ).fetchone()
-        user = None if row is None else self._users.get(row[0])
+            name = conn.execute(
+                select(_SESSIONS.c.user).where(
+                    _SESSIONS.c.id_sha256 == _digest(session_id),
+                    _SESSIONS.c.expires_ms > self._clock.now_ms(),
+                )
+            ).scalar_one_or_none()
+        user = None if name is None else self._users.get(name)
         if user is None:
             return None
         return Session(user, self._sign("csrf:" + session_id), _audit_id(session_id))
@@ -92,9 +110,7 @@ class Sessions:
         session_id = self._unsign(cookie)
         if session_id is not None:
             with self._meta.transaction() as conn:
-                conn.execute(
-                    "DELETE FROM console_sessions WHERE id_sha256 = ?", (_digest(session_id),)
-                )
+                conn.execute(delete(_SESSIONS).where(_SESSIONS.c.id_sha256 == _digest(session_id)))
 
     # -- sign-in form ----------------------------------------------------------------------------
 
@@ -159,13 +175,18 @@ def _audit_id(session_id: str) -> str:
 
 
 def _signing_key(meta: MetaStore) -> bytes:
-    """The cookie-signing key, made once and kept in ``meta.sqlite`` (0600) with the other
-    secrets, so that sessions survive a restart and every node of a cluster shares it."""
+    """The cookie-signing key, made once and kept in the metadata database with the other
+    secrets, so that sessions survive a restart and every node of a cluster shares it.
+
+    Offered with ON CONFLICT DO NOTHING, then read: of nodes starting together on one
+    PostgreSQL, the first to commit wins and every other reads its key."""
     with meta.transaction() as conn:
-        row = conn.execute("SELECT secret FROM console_keys WHERE name = 'cookies'").fetchone()
-        if row is None:
-            secret = secrets.token_hex(32)
-            conn.execute("INSERT INTO console_keys(name, secret) VALUES ('cookies', ?)", (secret,))
-        else:
-            secret = row[0]
+        conn.execute(
+            insert(conn, _KEYS)
+            .values(name=_COOKIE_KEY, secret=secrets.token_hex(32))
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        secret = conn.execute(
+            select(_KEYS.c.secret).where(_KEYS.c.name == _COOKIE_KEY)
+        ).scalar_one()
     return bytes.fromhex(secret)

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Row, delete, select, update
 
 from ..clock import Clock
 from ..errors import Conflict, NotFound, ValidationError
-from ..meta import MetaStore
+from ..meta import MetaStore, insert, schema
 from ..query.dates import parse_timezone
 
 ADMIN_USER = "admin"
@@ -32,6 +32,12 @@ HISTORY_SIZE = 50
 MAX_PASSWORD_BYTES = 1_024
 MAX_QUERY_BYTES = 100_000
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+_DOMAINS = schema.domains
+_USERS = schema.console_users
+_SESSIONS = schema.console_sessions
+_HISTORY = schema.console_history
+_USER_COLUMNS = select(_USERS.c.name, _USERS.c.domain, _USERS.c.role, _USERS.c.time_zone)
 
 
 class Role(StrEnum):
@@ -91,16 +97,25 @@ class ConsoleUsers:
         _check_password(plaintext)
         hashed = self._hasher.hash(plaintext)
         with self._meta.transaction() as conn:
-            if conn.execute("SELECT 1 FROM domains WHERE name = ?", (domain,)).fetchone() is None:
+            known = conn.execute(select(_DOMAINS.c.name).where(_DOMAINS.c.name == domain)).first()
+            if known is None:
                 raise NotFound(f"Unknown domain `{domain}`")
-            try:
-                conn.execute(
-                    "INSERT INTO console_users(name, domain, role, password_hash, created_ms)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (name, domain, role.value, hashed, self._clock.now_ms()),
+            # ON CONFLICT rather than a caught IntegrityError: on PostgreSQL an error aborts
+            # the transaction, and only the name's key means "exists".
+            created = conn.execute(
+                insert(conn, _USERS)
+                .values(
+                    name=name,
+                    domain=domain,
+                    role=role.value,
+                    password_hash=hashed,
+                    created_ms=self._clock.now_ms(),
                 )
-            except sqlite3.IntegrityError:
-                raise Conflict(f"The user `{name}` already exists") from None
+                .on_conflict_do_nothing(index_elements=["name"])
+                .returning(_USERS.c.name)
+            ).scalar_one_or_none()
+        if created is None:
+            raise Conflict(f"The user `{name}` already exists")
         return plaintext
 
     def ensure_admin(self, domain: str) -> str | None:
@@ -114,32 +129,30 @@ class ConsoleUsers:
 
     def get(self, name: str) -> User | None:
         with self._meta.transaction() as conn:
-            row = conn.execute(
-                "SELECT name, domain, role, time_zone FROM console_users WHERE name = ?", (name,)
-            ).fetchone()
-        return None if row is None else User(row[0], row[1], Role(row[2]), row[3])
+            row = conn.execute(_USER_COLUMNS.where(_USERS.c.name == name)).one_or_none()
+        return None if row is None else _user(row)
 
     def all(self) -> list[User]:
+        """Every user, by name in code-point order (Python's sort: a PostgreSQL locale's
+        collation would order names differently from SQLite)."""
         with self._meta.transaction() as conn:
-            rows = conn.execute(
-                "SELECT name, domain, role, time_zone FROM console_users ORDER BY name"
-            ).fetchall()
-        return [User(r[0], r[1], Role(r[2]), r[3]) for r in rows]
+            rows = conn.execute(_USER_COLUMNS).all()
+        return sorted((_user(row) for row in rows), key=lambda user: user.name)
 
     def verify(self, name: str, password: str) -> User | None:
         """The user, if ``password`` is theirs."""
         if len(password.encode()) > MAX_PASSWORD_BYTES:
             return None
         with self._meta.transaction() as conn:
-            row = conn.execute(
-                "SELECT password_hash FROM console_users WHERE name = ?", (name,)
-            ).fetchone()
-        stored = row[0] if row is not None else self._decoy
+            found = conn.execute(
+                select(_USERS.c.password_hash).where(_USERS.c.name == name)
+            ).scalar_one_or_none()
+        stored = found if found is not None else self._decoy
         try:
             self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        return self.get(name) if row is not None else None
+        return self.get(name) if found is not None else None
 
     def set_password(self, name: str, password: str | None = None) -> str:
         plaintext = new_password() if password is None else password
@@ -147,10 +160,10 @@ class ConsoleUsers:
         hashed = self._hasher.hash(plaintext)
         with self._meta.transaction() as conn:
             done = conn.execute(
-                "UPDATE console_users SET password_hash = ? WHERE name = ?", (hashed, name)
+                update(_USERS).where(_USERS.c.name == name).values(password_hash=hashed)
             ).rowcount
             # Every session of the user ends with the old password.
-            conn.execute("DELETE FROM console_sessions WHERE user = ?", (name,))
+            conn.execute(delete(_SESSIONS).where(_SESSIONS.c.user == name))
         if not done:
             raise NotFound(f"Unknown user `{name}`")
         return plaintext
@@ -159,13 +172,15 @@ class ConsoleUsers:
         if parse_timezone(zone) is None:
             raise ValidationError("Unknown time zone", field="timeZone")
         with self._meta.transaction() as conn:
-            conn.execute("UPDATE console_users SET time_zone = ? WHERE name = ?", (zone, name))
+            conn.execute(update(_USERS).where(_USERS.c.name == name).values(time_zone=zone))
 
     def delete(self, name: str) -> None:
+        """Remove the user with their sessions (the foreign key would also cascade them) and
+        their history (no key ties it to the user)."""
         with self._meta.transaction() as conn:
-            conn.execute("DELETE FROM console_sessions WHERE user = ?", (name,))
-            conn.execute("DELETE FROM console_history WHERE user = ?", (name,))
-            if not conn.execute("DELETE FROM console_users WHERE name = ?", (name,)).rowcount:
+            conn.execute(delete(_SESSIONS).where(_SESSIONS.c.user == name))
+            conn.execute(delete(_HISTORY).where(_HISTORY.c.user == name))
+            if not conn.execute(delete(_USERS).where(_USERS.c.name == name)).rowcount:
                 raise NotFound(f"Unknown user `{name}`")
 
     # -- query history -------------------------------------------------------------------------
@@ -175,26 +190,43 @@ class ConsoleUsers:
         if len(query.encode()) > MAX_QUERY_BYTES:
             return
         with self._meta.transaction() as conn:
-            conn.execute("DELETE FROM console_history WHERE user = ? AND query = ?", (name, query))
+            # Two searches of one user on two nodes at once would both remove the old entry
+            # and both add a new one: the user's row, locked, makes them take turns.
             conn.execute(
-                "INSERT INTO console_history(user, query, from_text, to_text, at_ms)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (name, query, from_text, to_text, self._clock.now_ms()),
+                select(_USERS.c.name).where(_USERS.c.name == name).with_for_update(key_share=True)
             )
+            mine = _HISTORY.c.user == name
+            conn.execute(delete(_HISTORY).where(mine, _HISTORY.c.query == query))
             conn.execute(
-                "DELETE FROM console_history WHERE user = ? AND id NOT IN ("
-                " SELECT id FROM console_history WHERE user = ? ORDER BY id DESC LIMIT ?)",
-                (name, name, HISTORY_SIZE),
+                _HISTORY.insert().values(
+                    user=name,
+                    query=query,
+                    from_text=from_text,
+                    to_text=to_text,
+                    at_ms=self._clock.now_ms(),
+                )
+            )
+            kept = select(_HISTORY.c.id).where(mine).order_by(_HISTORY.c.id.desc())
+            conn.execute(
+                delete(_HISTORY).where(mine, _HISTORY.c.id.not_in(kept.limit(HISTORY_SIZE)))
             )
 
     def history(self, name: str) -> list[HistoryEntry]:
+        """The user's history, newest first."""
         with self._meta.transaction() as conn:
             rows = conn.execute(
-                "SELECT query, from_text, to_text, at_ms FROM console_history"
-                " WHERE user = ? ORDER BY id DESC",
-                (name,),
-            ).fetchall()
-        return [HistoryEntry(*row) for row in rows]
+                select(_HISTORY.c.query, _HISTORY.c.from_text, _HISTORY.c.to_text, _HISTORY.c.at_ms)
+                .where(_HISTORY.c.user == name)
+                .order_by(_HISTORY.c.id.desc())
+            ).all()
+        return [
+            HistoryEntry(str(row.query), str(row.from_text), str(row.to_text), int(row.at_ms))
+            for row in rows
+        ]
+
+
+def _user(row: Row[str, str, str, str]) -> User:
+    return User(str(row.name), str(row.domain), Role(row.role), str(row.time_zone))
 
 
 def _check_password(password: str) -> None:
