@@ -158,9 +158,14 @@ def hook() -> Iterator[Hook]:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, hook: Hook) -> AsyncIterator[Env]:
+async def env(tmp_path: Path, hook: Hook, request: pytest.FixtureRequest) -> AsyncIterator[Env]:
+    """Metadata in a SQLite file; also in PostgreSQL for the tests that use ``meta_target``."""
     clock = SimulatedClock(NOW)
-    meta = MetaStore(tmp_path / "meta.sqlite")
+    meta = MetaStore(
+        request.getfixturevalue("meta_target")
+        if "meta_target" in request.fixturenames
+        else tmp_path / "meta.sqlite"
+    )
     domains = DomainStore(meta, clock)
     token = domains.create_domain(DOMAIN).stand_alone_token
     other = domains.create_domain("elsewhere").stand_alone_token
@@ -212,6 +217,7 @@ async def test_every_endpoint_needs_a_token(env: Env, verb: str, path: str) -> N
 # -- delivery methods ----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_method_crud_never_shows_the_password(env: Env) -> None:
     created = await env.http_method(
         headers={"X-Team": "blue"}, username="bob", password=SECRET, timeoutMs=2_000
@@ -364,6 +370,7 @@ async def test_method_validation(env: Env, body: Any, field: str, words: str) ->
     assert words in answer["msg"]
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_validation_code_flow(env: Env) -> None:
     method = await env.http_method(contentType="application/x-www-form-urlencoded")
     one = f"{METHODS}/{method['id']}"
@@ -388,6 +395,7 @@ async def test_validation_code_flow(env: Env) -> None:
     assert moved["status"] is False
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_wrong_codes_use_up_the_code(env: Env) -> None:
     method = await env.http_method()
     one = f"{METHODS}/{method['id']}"
@@ -473,6 +481,7 @@ async def test_email_validation_code(env: Env) -> None:
 # -- sending policies ----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_policy_crud_and_one_default(env: Env) -> None:
     method = await env.http_method()
     first = await env.ok("POST", POLICIES, {"name": "first", "methods": [method["id"]]})
@@ -562,6 +571,7 @@ async def test_policy_validation(env: Env, body: dict[str, Any], field: str) -> 
     assert answer["context"] == {"field": field}
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_a_method_in_use_cannot_be_deleted(env: Env) -> None:
     method = await env.http_method()
     policy_ = await env.ok("POST", POLICIES, {"name": "p", "methods": [method["id"]]})
@@ -574,6 +584,7 @@ async def test_a_method_in_use_cannot_be_deleted(env: Env) -> None:
 # -- deliveries and domains ----------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_deliveries_listing(env: Env) -> None:
     method = await env.http_method()
     await env.validated(method)
@@ -610,6 +621,7 @@ async def test_deliveries_listing(env: Env) -> None:
     assert other.json() == []
 
 
+@pytest.mark.usefixtures("meta_target")
 async def test_domains_are_isolated(env: Env) -> None:
     method = await env.http_method()
     mine = await env.ok("POST", POLICIES, {"name": "p", "methods": [method["id"]]})

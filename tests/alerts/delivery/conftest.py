@@ -1,6 +1,7 @@
 """For delivery tests: real receivers on 127.0.0.1 (the HTTP receiver of ``tests/receiver.py``;
 an aiosmtpd server), and a ``World`` of metadata, clock, methods, policies, alerts and
-dispatchers."""
+dispatchers. Tests whose point is the metadata (planning, claims, retries) run on SQLite and
+PostgreSQL; the others on SQLite."""
 
 from __future__ import annotations
 
@@ -193,9 +194,15 @@ def definition(*policy_ids: str, name: str = "Login failures", id_: str = "7") -
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
+    """Metadata in a SQLite file; also in PostgreSQL for tests that use ``meta_target``
+    (``pytest.mark.usefixtures("meta_target")``)."""
     clock = SimulatedClock(NOW)
-    meta = MetaStore(tmp_path / "meta.sqlite")
+    meta = MetaStore(
+        request.getfixturevalue("meta_target")
+        if "meta_target" in request.fixturenames
+        else tmp_path / "meta.sqlite"
+    )
     state = World(meta, clock, TriggeredAlertRepository(meta, clock))
     try:
         yield state

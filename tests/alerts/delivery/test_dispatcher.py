@@ -60,6 +60,7 @@ def check_payload(payload: dict[str, Any], alert: TriggeredAlert) -> None:
     assert payload["alertUrl"] == f"http://linqd.test:8080/alerts/v1/alerts/get?id={alert.id}"
 
 
+@pytest.mark.usefixtures("meta_target")
 def test_json_payload_and_custom_headers(world: World, receiver: Receiver) -> None:
     method = world.http(receiver.url("/hook"), headers=(("X-Team", "blue"), ("X-Token", "t0k")))
     world.policy(method)
@@ -119,6 +120,7 @@ def test_digest_credentials_are_sent_and_never_logged(
 # -- retries ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("meta_target")
 def test_retries_after_failures_then_delivers(world: World, receiver: Receiver) -> None:
     world.policy(world.http(receiver.behave("/flaky", fail=2)))
     dispatcher = world.dispatcher()
@@ -148,6 +150,7 @@ def test_retries_after_failures_then_delivers(world: World, receiver: Receiver) 
     assert (done.status.value, done.attempts, done.delivered_ms) == ("delivered", 3, NOW + 6_000)
 
 
+@pytest.mark.usefixtures("meta_target")
 def test_gives_up_after_max_attempts_with_the_last_error(world: World, receiver: Receiver) -> None:
     world.policy(world.http(receiver.behave("/down", fail=-1)))
     dispatcher = world.dispatcher(max_attempts=3)
@@ -196,6 +199,7 @@ def test_the_default_policy_keeps_webhooks_off_the_local_host(
     assert receiver.received() == []
 
 
+@pytest.mark.usefixtures("meta_target")
 def test_a_hanging_receiver_does_not_delay_another_method(world: World, receiver: Receiver) -> None:
     stuck = world.http(receiver.behave("/hang", hang=True), timeout_ms=30_000)
     fine = world.http(receiver.url("/ok"))

@@ -25,6 +25,8 @@ from linqd.sinks.email import SmtpSettings
 from .conftest import DOMAIN, HOUR, NOW, Collector, Receiver, World, definition, settle
 
 MINUTE = 60_000
+# Planning is the metadata's work: every test here runs on SQLite and PostgreSQL.
+pytestmark = pytest.mark.usefixtures("meta_target")
 
 
 def ids(receiver: Receiver, path: str) -> list[str]:

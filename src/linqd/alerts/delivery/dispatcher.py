@@ -1,17 +1,20 @@
 """The dispatcher: turns triggered alerts into deliveries and sends them (see
 docs/devo-compatibility.md).
 
-``submit`` decides, in one SQLite transaction and without network I/O, which sending policies
-and methods an alert goes to (schedule, then anti-flooding), writes one pending delivery per
-(alert, method) and the alert's new status when nothing goes out (700 anti-flood, 800 outside
-the schedule). Worker threads send what is due; a failed attempt is retried after the next
-back-off step and given up after ``max_attempts``. Everything pending lives in SQLite, so a
-new dispatcher on the same database resumes it (at least once: an attempt cut short by a
-crash is made again).
+``submit`` decides, in one metadata transaction and without network I/O, which sending
+policies and methods an alert goes to (schedule, then anti-flooding), writes one pending
+delivery per (alert, method) and the alert's new status when nothing goes out (700 anti-flood,
+800 outside the schedule). Worker threads claim what is due (``outbox.py``) and send it; a
+failed attempt is retried after the next back-off step and given up after ``max_attempts``.
+Everything pending lives in the metadata store, so a new dispatcher on the same database
+resumes it, and dispatchers of several nodes sharing PostgreSQL share the work (at least once:
+an attempt cut short by a crash is made again when its claim runs out, ``claim_ms`` later).
 
 Decisions:
-- A method has at most one delivery in flight. Deliveries to one receiver go in order, and a
-  receiver that hangs holds one worker (until its time-out), never all of them.
+- A method has at most one delivery in flight per dispatcher. Deliveries to one receiver go in
+  order, and a receiver that hangs holds one worker (until its time-out), never all of them.
+  Dispatchers of several nodes never send the same delivery at once, but each may have one of
+  the same method's deliveries in flight.
 - The schedule is checked first: an alert outside it is not counted by anti-flooding.
 - A policy whose methods are all unvalidated neither delivers nor counts the alert.
 - When several policies apply, the alert is delivered if any of them delivers it; otherwise
@@ -22,10 +25,11 @@ Decisions:
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
+
+from sqlalchemy import Connection
 
 from ...clock import Clock
 from ...errors import DeliveryFailed, NotFound, ValidationError
@@ -38,7 +42,7 @@ from . import outbox
 from .antiflood import Decision, decide, due_reminder
 from .methods import MethodRepository
 from .model import Delivery, DeliveryKind, EmailConfig, HttpJsonConfig
-from .outbox import DeliveryOutbox
+from .outbox import CLAIM_MS, Claim, DeliveryOutbox
 from .payload import devo_payload, email_message, reminder_text
 from .policies import PolicyRepository
 from .schedule import within
@@ -65,11 +69,13 @@ class Dispatcher:
         poll_s: float = 1.0,
         outbound: OutboundPolicy = DEFAULT_POLICY,
         transports: TransportFactory | None = None,
+        claim_ms: int = CLAIM_MS,
     ) -> None:
         """``transports`` makes each worker's transport; by default one whose connections
-        pass ``outbound`` (tests hand in clients over ``httpx.MockTransport``)."""
-        if workers < 1 or max_attempts < 1 or not backoff_ms:
-            raise ValueError("workers, max_attempts and backoff_ms must be positive")
+        pass ``outbound`` (tests hand in clients over ``httpx.MockTransport``). ``claim_ms``:
+        how long a worker holds a delivery it took before another may take it again."""
+        if workers < 1 or max_attempts < 1 or not backoff_ms or claim_ms < 1:
+            raise ValueError("workers, max_attempts, backoff_ms and claim_ms must be positive")
         self.meta = meta
         self.clock = clock
         self.triggered = triggered
@@ -79,6 +85,7 @@ class Dispatcher:
         self.backoff_ms = tuple(backoff_ms)
         self.base_url = base_url.rstrip("/")
         self.poll_s = poll_s  # the longest a worker sleeps without being woken
+        self.claim_ms = claim_ms
         # Each worker's transport; webhook URLs reach only what ``outbound`` allows.
         self._transports = transports or guarded_transports(smtp, outbound)
         self._outbox = DeliveryOutbox(meta)
@@ -112,10 +119,12 @@ class Dispatcher:
             raise ValidationError("The alert and its definition belong to different domains")
         now = self.clock.now_ms()
         with self.meta.transaction() as conn:
-            status = outbox.submitted(conn, alert.id)
-            if status is None:
+            if outbox.record_submission(conn, alert.id, alert.domain, alert.status, now):
                 status = self._plan(conn, alert, definition, now)
-                outbox.record_submission(conn, alert.id, alert.domain, status, now)
+                if status != alert.status:
+                    outbox.set_submitted(conn, alert.id, status)
+            else:
+                status = outbox.submitted(conn, alert.id)
         self._wake()
         return status
 
@@ -139,7 +148,7 @@ class Dispatcher:
                 self._cond.wait(min(remaining, 0.05))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the workers. Pending deliveries stay in SQLite for the next dispatcher; a worker
+        """Stop the workers. Pending deliveries stay stored for the next dispatcher; a worker
         still waiting on a receiver after ``timeout`` seconds is left to finish on its own."""
         with self._cond:
             self._stopping = True
@@ -152,7 +161,7 @@ class Dispatcher:
 
     def _plan(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         alert: TriggeredAlert,
         definition: AlertDefinition,
         now: int,
@@ -167,7 +176,7 @@ class Dispatcher:
             methods = MethodRepository.validated(conn, alert.domain, policy.spec.methods)
             if not methods:
                 continue
-            state = outbox.flood_state(conn, policy.id, definition.id)
+            state = outbox.flood_state(conn, policy.id, definition.id, alert.domain)
             decision, state = decide(state, now, policy.spec.anti_flooding, alert.id)
             outbox.save_flood_state(conn, policy.id, definition.id, alert.domain, state)
             if decision is Decision.SUPPRESS:
@@ -252,17 +261,19 @@ class Dispatcher:
     def _step(self, transport: Transport) -> bool:
         """Send one due delivery or create due reminders; False when there was nothing to do."""
         now = self.clock.now_ms()
+        # Claimed and counted in flight under the lock, so wait_idle never sees a delivery
+        # that is neither due nor in flight.
         with self._cond:
-            delivery = self._outbox.next_due(now, set(self._in_flight.values()))
-            if delivery is not None:
-                self._in_flight[delivery.id] = delivery.method_id
-        if delivery is None:
+            claim = self._outbox.claim(now, set(self._in_flight.values()), self.claim_ms)
+            if claim is not None:
+                self._in_flight[claim.delivery.id] = claim.delivery.method_id
+        if claim is None:
             return self._remind(now) > 0
         try:
-            self._attempt(transport, delivery)
+            self._attempt(transport, claim)
         finally:
             with self._cond:
-                del self._in_flight[delivery.id]
+                del self._in_flight[claim.delivery.id]
                 self._generation += 1
                 self._cond.notify_all()
         return True
@@ -273,7 +284,8 @@ class Dispatcher:
             return self.poll_s
         return min(self.poll_s, max(0.005, (due - self.clock.now_ms()) / 1000))
 
-    def _attempt(self, transport: Transport, delivery: Delivery) -> None:
+    def _attempt(self, transport: Transport, claim: Claim) -> None:
+        delivery = claim.delivery
         error: str | None = None
         permanent = False
         try:
@@ -288,8 +300,15 @@ class Dispatcher:
         attempts = delivery.attempts + 1
         give_up = permanent or attempts >= self.max_attempts
         step = self.backoff_ms[min(attempts, len(self.backoff_ms)) - 1]
-        self._outbox.finish(delivery, now, error, give_up=give_up, retry_at_ms=now + step)
-        if error is not None:
+        if not self._outbox.finish(claim, now, error, give_up=give_up, retry_at_ms=now + step):
+            log.warning(
+                "delivery %d (alert %d, method %d): the attempt outlasted its claim and another "
+                "worker has taken the delivery again; this attempt is not recorded",
+                delivery.id,
+                delivery.alert_id,
+                delivery.method_id,
+            )
+        elif error is not None:
             outcome = "gave up" if give_up else f"retry in {step} ms"
             log.warning(
                 "delivery %d (alert %d, method %d) attempt %d failed, %s: %s",
