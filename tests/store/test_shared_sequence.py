@@ -152,3 +152,16 @@ def test_a_writer_paused_past_its_lease_withdraws_its_rows_and_acknowledges_noth
     sent_again = a.append(TABLE, {"message": ["late1", "late2"]}, client="self")
     assert _messages(b, sent_again.first_seq - 1) == ["late1", "late2"]
     assert _messages(a) == ["b1", "late1", "late2"]
+
+
+def test_a_table_another_node_created_is_known_at_once(writers: list[ClickHouseStore]) -> None:
+    a, b = writers
+    assert a.schemas_for("self")("my.app.fresh") is not None  # fixed schema, not stored yet
+    b.append("my.app.fresh", {"message": ["from b"]}, client="self")
+    b.append("acme.web.access", {"message": ["/b"]}, client="other")
+    assert a.schema("acme.web.access") is None
+    found = a.schemas_for("other")("acme.web.access")
+    assert found is not None and found.name == "acme.web.access"
+    assert a.read_after("acme.web.access", 0).column("message").to_pylist() == ["/b"]
+    # Another domain's table stays unknown to a domain that never wrote it.
+    assert a.schemas_for("self")("acme.web.access") is None

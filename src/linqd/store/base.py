@@ -128,6 +128,13 @@ class DomainTables:
     client: str
 
     def __call__(self, name: str) -> TableSchema | None:
+        found = self._resolve(name)
+        if found is None and self.store.refresh_catalog():
+            # Another node may have created the table or written the domain's first rows.
+            found = self._resolve(name)
+        return found
+
+    def _resolve(self, name: str) -> TableSchema | None:
         if is_lookup(name):
             stored = self.store.schema(lookup_storage(name, self.client))
             return None if stored is None else replace(stored, name=name)
@@ -189,6 +196,11 @@ class EventStore(ABC):
     def schema(self, name: str) -> TableSchema | None:
         """The stored table ``name`` (lookups under their per-domain storage name)."""
         return self._schemas.get(name)
+
+    def refresh_catalog(self) -> bool:
+        """Read again which tables exist and which domains wrote them, when other writers
+        (nodes) share the store; whether it did. One writer: nothing to read."""
+        return False
 
     def tables(self) -> list[TableSchema]:
         """Every stored table, by name."""

@@ -58,6 +58,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -103,6 +104,9 @@ from .clickhouse_backend import Backend, EngineFailure, Started, clean_text
 from .watermark import STORED, VOID, LocalWatermark, SharedWatermark, Watermark
 
 log = logging.getLogger("linqd.store")
+
+# Several nodes: how often a node may read the catalog again for a table it does not know.
+CATALOG_REFRESH_S = 1.0
 
 CAP_MARKER = "Exceeded limits while computing data for subproblem"
 WRITER_ID_FILE = "linqd-writer-id"
@@ -339,6 +343,7 @@ class ClickHouseStore(EventStore):
         # themselves run concurrently.
         self._write_lock = threading.RLock()
         self._ttl: dict[str, int | None] = {}
+        self._refreshed = -CATALOG_REFRESH_S
         try:
             self._load_schemas()
             for schema in catalog.BUILTIN_TABLES:
@@ -362,7 +367,27 @@ class ClickHouseStore(EventStore):
 
     # -- catalog ---------------------------------------------------------------------------------
 
-    def _load_schemas(self) -> None:
+    def refresh_catalog(self) -> bool:
+        if self._shared is None:
+            return False
+        now = time.monotonic()
+        with self._write_lock:
+            # At most once a second, whatever the number of unknown names asked for.
+            if now - self._refreshed < CATALOG_REFRESH_S:
+                return False
+            self._refreshed = now
+            try:
+                self._load_schemas(settle_swaps=False)
+            except EngineFailure as error:
+                log.warning("reading the catalog failed: %s", clean_text(error.text))
+                return False
+        with self._holders_lock:
+            self._holders.clear()
+        return True
+
+    def _load_schemas(self, *, settle_swaps: bool = True) -> None:
+        """``settle_swaps``: drop staging tables of lookup swaps that did not finish (at start;
+        not when refreshing, as another node may be swapping)."""
         current = exp.func("currentDatabase", dialect=ddl.DIALECT)
         columns = self._query(
             exp.select("table", "name", "type")
@@ -399,7 +424,8 @@ class ClickHouseStore(EventStore):
                 continue
             if name.endswith(ddl.STAGING_SUFFIX):
                 # A lookup swap that did not finish: the lookup still holds its old rows.
-                self._run(ddl.drop_table(name, self._layout))
+                if settle_swaps:
+                    self._run(ddl.drop_table(name, self._layout))
                 continue
             if self._layout.cluster:
                 if not name.endswith(ddl.LOCAL_SUFFIX):
