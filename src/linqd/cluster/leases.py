@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Connection, and_, case, delete, or_, select, update
 
@@ -35,6 +36,24 @@ class Lease:
     owner: str
     epoch: int
     expires_ms: int
+
+
+class Ownership(Protocol):
+    """What the engine and the job runner ask of the cluster (``cluster.service``)."""
+
+    def lease_of(self, resource: str) -> Lease | None:
+        """This node's lease on ``resource``, if it holds one."""
+
+    def claim(self, resource: str) -> Lease | None:
+        """Take ``resource`` now if this node is its preferred owner (a new definition or
+        job need not wait for the next tick); its lease if this node holds it."""
+
+    def revoke(self, resource: str) -> None:
+        """Take ``resource`` from whoever holds it (a job stopped through the API on any
+        node): the holder's next commit is fenced."""
+
+    def fence(self, conn: Connection, resource: str, epoch: int) -> None:
+        """Raise ``Fenced`` unless this node still holds ``resource`` at ``epoch``."""
 
 
 class LeaseTable:
@@ -101,6 +120,15 @@ class LeaseTable:
                 .where(leases.c.owner == self.node_id)
                 .where(leases.c.epoch == lease.epoch)
                 .values(expires_ms=0)
+            )
+
+    def revoke(self, resource: str) -> None:
+        """Nobody holds ``resource`` now, and whoever held it is fenced (a new epoch)."""
+        with self.meta.transaction() as conn:
+            conn.execute(
+                update(leases)
+                .where(leases.c.resource == resource)
+                .values(owner="", epoch=leases.c.epoch + 1, expires_ms=0)
             )
 
     def fence(self, conn: Connection, resource: str, epoch: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping
 from sqlalchemy import Connection
 
 from .leases import Lease
-from .nodes import Coordinator, live_nodes
+from .nodes import Coordinator, live_nodes, preferred
 
 log = logging.getLogger("linqd.cluster")
 
@@ -64,6 +64,30 @@ class ClusterService:
     def held(self) -> dict[str, Lease]:
         with self._lock:
             return dict(self._held)
+
+    def claim(self, resource: str) -> Lease | None:
+        held = self.lease_of(resource)
+        if held is not None:
+            return held
+        coordinator = self.coordinator
+        now = coordinator.clock.now_ms()
+        live = [node.node_id for node in live_nodes(coordinator.registry.meta, now)]
+        if self.node_id not in live:
+            live.append(self.node_id)
+        if preferred(resource, live) != self.node_id:
+            return None
+        lease = coordinator.leases.acquire(resource, now)
+        if lease is not None:
+            with self._lock:
+                self._held[resource] = lease
+            coordinator.held[resource] = lease
+        return lease
+
+    def revoke(self, resource: str) -> None:
+        self.coordinator.leases.revoke(resource)
+        with self._lock:
+            self._held.pop(resource, None)
+        self.coordinator.held.pop(resource, None)
 
     def fence(self, conn: Connection, resource: str, epoch: int) -> None:
         self.coordinator.leases.fence(conn, resource, epoch)

@@ -8,10 +8,11 @@ rowid gave that, PostgreSQL has no such column)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import JSON, Row, Select, Text, cast, delete, exc, select, update
+from sqlalchemy import JSON, Connection, Row, Select, Text, cast, delete, exc, select, update
 
 from ..errors import Conflict, NotFound
 from ..meta import MetaStore
@@ -90,9 +91,12 @@ class JobRepository:
             except exc.IntegrityError as error:
                 raise duplicate from error
 
-    def save(self, job: Job) -> None:
-        """Store status, counters, checkpoint, error and extra together."""
+    def save(self, job: Job, *, fence: Callable[[Connection], None] | None = None) -> None:
+        """Store status, counters, checkpoint, error and extra together; ``fence`` runs first
+        in the same transaction (a node's lease on the job, ``cluster/leases.py``)."""
         with self._meta.transaction() as conn:
+            if fence is not None:
+                fence(conn)
             conn.execute(update(jobs).where(jobs.c.id == job.id).values(_progress(job)))
 
     def get(self, domain: str, job_id: str) -> Job:

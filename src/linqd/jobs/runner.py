@@ -13,6 +13,12 @@ captured after its ``to`` (plus the allowed lateness); a continuous one follows 
 Jobs of a registered ``ScheduledKind`` (lookups built from queries) are driven by the clock
 instead: the runner keeps each one's due time and ``run_due`` runs those that are due, one at a
 time, in the calling thread; ``start_clock`` calls it from a thread of its own (the server).
+
+With several nodes (``ownership``), a node runs only the jobs it holds a lease on
+(``job:<id>``), and stores each checkpoint in a transaction fenced by that lease: a worker
+whose job moved to another node stops at its next commit, without storing anything.
+``reconcile`` starts and stops workers as the node's share changes; stopping a job through the
+API on any node revokes its lease.
 """
 
 from __future__ import annotations
@@ -21,13 +27,17 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
+from sqlalchemy import Connection
 from sqlglot import exp
 
 from ..clock import Clock
-from ..errors import LinqdError, SinkError
+from ..cluster.leases import Lease, Ownership
+from ..cluster.service import job_resource
+from ..errors import Fenced, LinqdError, SinkError
 from ..hidden_outputs import hidden_columns, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq import types as t
@@ -55,7 +65,9 @@ class JobRunner:
         *,
         lateness_ms: int = 2_000,
         idle_wait_s: float = 1.0,
+        ownership: Ownership | None = None,
     ) -> None:
+        self.ownership = ownership
         self.store = store
         self.repo = repo
         self.clock = clock
@@ -81,9 +93,40 @@ class JobRunner:
             self._appended.notify_all()
 
     def resume_all(self) -> None:
-        """After a restart: every job that was running runs again from its checkpoint."""
+        """After a restart: every job that was running runs again from its checkpoint (with
+        several nodes: those this node holds; ``reconcile`` starts the others it takes)."""
         for job in self.repo.running():
             self.run(job)
+
+    def lease(self, job_id: str) -> Lease | None:
+        """This node's lease on the job (None: another node runs it). One node: no lease."""
+        if self.ownership is None:
+            return None
+        return self.ownership.claim(job_resource(job_id))
+
+    def _mine(self, job_id: str) -> bool:
+        return self.ownership is None or self.lease(job_id) is not None
+
+    def fence(self, job_id: str, lease: Lease | None) -> Callable[[Connection], None] | None:
+        """What a checkpoint's transaction checks first: the lease it was taken under."""
+        ownership = self.ownership
+        if ownership is None or lease is None:
+            return None
+        return partial(ownership.fence, resource=job_resource(job_id), epoch=lease.epoch)
+
+    def reconcile(self, held: Mapping[str, Lease]) -> None:
+        """The node's share changed: run the running jobs it now holds, stop the others
+        (their status stays; the node that took them runs them)."""
+        for job in self.repo.running():
+            if job_resource(job.id) in held:
+                self.run(job)
+        with self._lock:
+            local = list(self._workers)
+        with self._schedule:
+            local += list(self._due)
+        for job_id in local:
+            if job_resource(job_id) not in held:
+                self._halt_here(job_id)
 
     # -- clock-driven jobs -------------------------------------------------------------------------
 
@@ -125,13 +168,24 @@ class JobRunner:
                     if self._due.get(job_id) != due:
                         continue  # halted or rescheduled meanwhile
                 job = self.repo.find(job_id)
-                if job is None or job.status not in (JobStatus.CREATED, JobStatus.RUNNING):
+                lease = self.lease(job_id)
+                if (
+                    job is None
+                    or job.status not in (JobStatus.CREATED, JobStatus.RUNNING)
+                    or (self.ownership is not None and lease is None)
+                ):
                     with self._schedule:
                         self._due.pop(job_id, None)
                     continue
                 kind = self._kinds[job.type]
                 job = kind.run(job, now)
-                self.repo.save(job)
+                try:
+                    self.repo.save(job, fence=self.fence(job_id, lease))
+                except Fenced as moved:
+                    log.info("job %s moved to another node: %s", job_id, moved)
+                    with self._schedule:
+                        self._due.pop(job_id, None)
+                    continue
                 following = kind.due_ms(job)
                 with self._schedule:
                     if job_id in self._due:
@@ -164,6 +218,9 @@ class JobRunner:
     # -- all jobs ----------------------------------------------------------------------------------
 
     def run(self, job: Job) -> None:
+        """Run ``job`` here (with several nodes: if this node holds it or may take it)."""
+        if not self._mine(job.id):
+            return
         if job.type in self._kinds:
             self._schedule_job(job)
             return
@@ -171,12 +228,18 @@ class JobRunner:
             current = self._workers.get(job.id)
             if current is not None and current.alive:
                 return
-            worker = _Worker(self, job)
+            worker = _Worker(self, job, self.lease(job.id))
             self._workers[job.id] = worker
         worker.start()
 
     def halt(self, job_id: str) -> None:
-        """Stop a job's worker and wait for it (its status is the caller's business)."""
+        """Stop a job's worker and wait for it (its status is the caller's business); with
+        several nodes, wherever it runs."""
+        if self.ownership is not None:
+            self.ownership.revoke(job_resource(job_id))
+        self._halt_here(job_id)
+
+    def _halt_here(self, job_id: str) -> None:
         with self._schedule:
             scheduled = self._due.pop(job_id, None) is not None
         if scheduled:
@@ -221,9 +284,11 @@ class JobRunner:
 
 
 class _Worker:
-    def __init__(self, runner: JobRunner, job: Job) -> None:
+    def __init__(self, runner: JobRunner, job: Job, lease: Lease | None) -> None:
         self.runner = runner
         self.job = job
+        self._fence = runner.fence(job.id, lease)
+        self._moved = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"job-{job.id[:8]}", daemon=True)
 
@@ -253,18 +318,24 @@ class _Worker:
             if not fresh:
                 sink.resume()
             self._loop(job, sink)
+        except Fenced as moved:
+            # Another node holds the job now: it resumes from the last stored checkpoint.
+            log.info("job %s moved to another node: %s", job.id, moved)
+            self._moved = True
         except LinqdError as failure:
             log.error("job %s stopped: %s", job.id, failure)
             # The last saved state: the loop's own copy may be ahead of what the sink holds.
             self._save(self.job.with_status(JobStatus.STOPPED, error=(str(failure),)))
         finally:
             if sink is not None:
-                self._save(replace(self.job, extra=_merge_extra(self.job.extra, sink.extra())))
+                if not self._moved:
+                    extra = _merge_extra(self.job.extra, sink.extra())
+                    self._save(replace(self.job, extra=extra))
                 sink.close()
 
     def _save(self, job: Job) -> None:
+        self.runner.repo.save(job, fence=self._fence)
         self.job = job
-        self.runner.repo.save(job)
 
     def _loop(self, job: Job, sink: Sink) -> Job:
         runner = self.runner
