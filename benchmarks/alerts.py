@@ -49,6 +49,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
+from sqlalchemy import func, select  # noqa: E402
+
 from _elastalert_anchor import HOSTS, history  # noqa: E402
 from linqd.alerts.engine import AlertEngine  # noqa: E402
 from linqd.alerts.repo import AlertRepository  # noqa: E402
@@ -56,6 +58,7 @@ from linqd.alerts.triggered import TriggeredAlertRepository  # noqa: E402
 from linqd.alerts.validate import check_query, read_definition  # noqa: E402
 from linqd.clock import Clock, SimulatedClock, SystemClock  # noqa: E402
 from linqd.datadir import DataDir, open_data_dir  # noqa: E402
+from linqd.meta import schema  # noqa: E402
 
 STREAM_EVENTS = int(os.environ.get("LINQD_BENCH_ALERT_STREAM", "500000"))
 HISTORY_EVENTS = int(os.environ.get("LINQD_BENCH_ALERT_HISTORY", "1000000"))
@@ -166,12 +169,13 @@ class Bench:
 
     def firings(self) -> dict[str, int]:
         """Stored firings per definition id."""
+        table = schema.triggered_alerts
         with self.data.meta.transaction() as conn:
             rows = conn.execute(
-                "SELECT definition_id, count(*) FROM triggered_alerts WHERE domain = ? "
-                "GROUP BY definition_id",
-                (DOMAIN,),
-            ).fetchall()
+                select(table.c.definition_id, func.count())
+                .where(table.c.domain == DOMAIN)
+                .group_by(table.c.definition_id)
+            ).all()
         return {str(id_): int(n) for id_, n in rows}
 
     def alert_rows(self) -> int:
