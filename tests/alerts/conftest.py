@@ -1,6 +1,9 @@
 """A scenario harness for the alert engine: a data directory, a simulated clock, definitions
 created as the API creates them, events stored with chosen times, and the engine stepped as
-its scheduler would be."""
+its scheduler would be.
+
+The metadata is the data directory's SQLite file; a test where the metadata is the point also
+runs on PostgreSQL by parametrizing ``store_spec`` and ``meta_backend`` with ``STORE_AND_META``."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from anystore import STORES
 from linqd.alerts.backtest import backtest
 from linqd.alerts.engine import AlertEngine
 from linqd.alerts.model import AlertDefinition, TriggeredAlert
@@ -18,11 +22,22 @@ from linqd.alerts.repo import AlertRepository
 from linqd.alerts.triggered import TriggeredAlertRepository
 from linqd.alerts.validate import check_query, read_definition
 from linqd.clock import SimulatedClock
-from linqd.datadir import DataDir, open_data_dir
+from linqd.datadir import DataDir, ensure_private_dir, open_data_dir
+from linqd.meta import MetaStore
+from linqd.store.open import open_store
+from pgserver import PostgresServer
 
 T0 = 1_800_000_000_000  # a whole hour: periods of 1 s to 1 h start here
 DOMAIN = "self"
 TABLE = "my.app.web"
+
+# Every store with SQLite metadata, and PostgreSQL metadata with one store: the metadata's
+# statements do not depend on the store.
+STORE_AND_META = pytest.mark.parametrize(
+    ("store_spec", "meta_backend"),
+    [("duckdb", "sqlite"), (STORES["clickhouse"], "sqlite"), ("duckdb", "postgresql")],
+    ids=["duckdb-sqlite", "clickhouse-sqlite", "duckdb-postgresql"],
+)
 
 
 @dataclass(frozen=True)
@@ -36,11 +51,19 @@ class Seen:
 
 
 class Scenario:
-    def __init__(self, path: Path, store_spec: str = "duckdb", lateness_ms: int = 2_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store_spec: str = "duckdb",
+        lateness_ms: int = 2_000,
+        *,
+        meta_target: str | None = None,
+    ) -> None:
+        """``meta_target``: a ``MetaStore`` target instead of the data directory's file."""
         self.path = path
         self.clock = SimulatedClock(T0)
         self.lateness_ms = lateness_ms
-        self.data: DataDir = open_data_dir(path, self.clock, store=store_spec)
+        self.data: DataDir = _data_dir(path, self.clock, store_spec, meta_target)
         self._open()
         # Tables must exist before a definition can name them: one event far in the past.
         self.store(TABLE, [{"hostname": "seed", "message": "seed"}], at=-10 * 86_400_000)
@@ -133,6 +156,16 @@ class Scenario:
         self.data.close()
 
 
+def _data_dir(
+    path: Path, clock: SimulatedClock, store_spec: str, meta_target: str | None
+) -> DataDir:
+    if meta_target is None:
+        return open_data_dir(path, clock, store=store_spec)
+    ensure_private_dir(path)
+    meta = MetaStore(meta_target)
+    return DataDir(path, meta, open_store(store_spec, path, meta, clock))
+
+
 def _any(table: str) -> bool:
     return True
 
@@ -143,8 +176,25 @@ def seen_of(name: str, eventdate: int, extra: Mapping[str, Any]) -> Seen:
 
 
 @pytest.fixture
-def scenario(tmp_path: Path, store_spec: str) -> Iterator[Scenario]:
-    sc = Scenario(tmp_path / "data", store_spec)
+def meta_backend() -> str:
+    """``sqlite`` (the data directory's file) unless a test parametrizes it."""
+    return "sqlite"
+
+
+def meta_target_of(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """The ``Scenario`` metadata of ``backend``: an empty PostgreSQL schema of its own, or
+    ``None`` (the data directory's SQLite file)."""
+    if backend == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.fresh_url()
+
+
+@pytest.fixture
+def scenario(
+    tmp_path: Path, store_spec: str, meta_backend: str, request: pytest.FixtureRequest
+) -> Iterator[Scenario]:
+    sc = Scenario(tmp_path / "data", store_spec, meta_target=meta_target_of(meta_backend, request))
     try:
         yield sc
     finally:

@@ -16,7 +16,7 @@ from linqd.alerts.validate import read_update
 from linqd.linq import Bounds, compile_linq
 from linqd.store.duckdb import DuckDBStore
 
-from .conftest import T0, TABLE, Scenario, Seen
+from .conftest import STORE_AND_META, T0, TABLE, Scenario, Seen, meta_target_of
 
 S = 1_000
 M = 60 * S
@@ -80,10 +80,20 @@ def scripted_run(sc: Scenario, crash_at: list[int]) -> list[Seen]:
     return sc.seen()
 
 
-@pytest.mark.parametrize("crash_at", [[3], [0, 5, 6], list(range(12))])
-def test_a_restart_neither_misses_nor_repeats_a_firing(tmp_path: Any, crash_at: list[int]) -> None:
-    calm = Scenario(tmp_path / "calm")
-    crashing = Scenario(tmp_path / "crashing")
+@pytest.mark.parametrize(
+    ("crash_at", "meta_backend"),
+    [
+        ([3], "sqlite"),
+        ([0, 5, 6], "sqlite"),
+        (list(range(12)), "sqlite"),
+        ([0, 5, 6], "postgresql"),
+    ],
+)
+def test_a_restart_neither_misses_nor_repeats_a_firing(
+    tmp_path: Any, crash_at: list[int], meta_backend: str, request: pytest.FixtureRequest
+) -> None:
+    calm = Scenario(tmp_path / "calm", meta_target=meta_target_of(meta_backend, request))
+    crashing = Scenario(tmp_path / "crashing", meta_target=meta_target_of(meta_backend, request))
     try:
         expected = scripted_run(calm, [])
         assert len(expected) > 20
@@ -94,6 +104,7 @@ def test_a_restart_neither_misses_nor_repeats_a_firing(tmp_path: Any, crash_at: 
         crashing.close()
 
 
+@STORE_AND_META
 def test_a_crash_between_storing_and_the_table_row_is_finished_at_restart(
     scenario: Scenario,
 ) -> None:
@@ -124,6 +135,7 @@ class Recorder:
         return AlertStatus.UNREAD
 
 
+@STORE_AND_META
 def test_every_firing_is_handed_to_delivery_once(scenario: Scenario) -> None:
     sc = scenario
     recorder = Recorder()
@@ -138,6 +150,7 @@ def test_every_firing_is_handed_to_delivery_once(scenario: Scenario) -> None:
     assert len(recorder.submitted) == 3
 
 
+@STORE_AND_META
 def test_disabling_updating_and_deleting_take_effect_at_once(scenario: Scenario) -> None:
     sc = scenario
     errors = sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})

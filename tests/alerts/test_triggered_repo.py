@@ -1,21 +1,23 @@
-"""Triggered alerts in SQLite: exactly-once by digest, domain isolation, the list filters and
-orders, status updates, and the Alert objects of the API."""
+"""Triggered alerts in the metadata store, on SQLite and on PostgreSQL: exactly-once by digest,
+domain isolation, the list filters and orders, status updates, and the Alert objects of the
+API."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from linqd.alerts.alert_json import alert_json
 from linqd.alerts.model import AlertStatus, TriggeredAlert
+from linqd.alerts.state import Progress, StateRepository
 from linqd.alerts.triggered import ORDER_BY_NAMES, TriggeredAlertRepository
 from linqd.clock import SimulatedClock
 from linqd.errors import NotFound, ValidationError
-from linqd.meta import MetaStore
+from linqd.meta import MetaStore, schema
 
 NOW = 1_800_000_000_000
 HOUR = 3_600_000
@@ -46,8 +48,8 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def meta(tmp_path: Path) -> Iterator[MetaStore]:
-    store = MetaStore(tmp_path / "meta.sqlite")
+def meta(meta_target: str) -> Iterator[MetaStore]:
+    store = MetaStore(meta_target)
     yield store
     store.close()
 
@@ -83,10 +85,9 @@ def test_insert_assigns_id_and_dates_and_round_trips(
 
 def test_extra_data_is_stored_as_json_text(repo: TriggeredAlertRepository, meta: MetaStore) -> None:
     alert = stored(repo, firing("d1", NOW))
+    table = schema.triggered_alerts
     with meta.transaction() as conn:
-        (text,) = conn.execute(
-            "SELECT extra_data FROM triggered_alerts WHERE id = ?", (alert.id,)
-        ).fetchone()
+        text = conn.execute(select(table.c.extra_data).where(table.c.id == alert.id)).scalar_one()
     assert json.loads(text) == {
         "user": "alice",
         "count": 12,
@@ -95,11 +96,11 @@ def test_extra_data_is_stored_as_json_text(repo: TriggeredAlertRepository, meta:
 
 
 def test_duplicate_digest_is_stored_once_also_after_reopening(
-    repo: TriggeredAlertRepository, tmp_path: Path, clock: SimulatedClock
+    repo: TriggeredAlertRepository, meta_target: str, clock: SimulatedClock
 ) -> None:
     original = stored(repo, firing("same", NOW))
     assert repo.insert(firing("same", NOW + 5, priority=10.0)) is None
-    reopened = MetaStore(tmp_path / "meta.sqlite")
+    reopened = MetaStore(meta_target)
     try:
         again = TriggeredAlertRepository(reopened, clock)
         assert again.insert(firing("same", NOW)) is None
@@ -202,6 +203,11 @@ def test_list_orders_by_status_and_create(
     assert order("status") == [first.id, second.id]
     assert order("create") == [second.id, first.id]
     assert order("ack_status_date") == [first.id, second.id]
+    # Never acknowledged first when ascending, as SQLite sorts nulls, on PostgreSQL too.
+    ascending = repo.list(
+        "self", from_ms=0, to_ms=NOW + 1, limit=10, order_by="ack_status_date", ascending=True
+    )
+    assert ids(ascending) == [second.id, first.id]
 
 
 def test_list_paging(repo: TriggeredAlertRepository) -> None:
@@ -301,3 +307,31 @@ def test_alert_json_has_every_field_with_its_type(repo: TriggeredAlertRepository
     assert extended["alertDefinition"]["id"] == "7"
     assert extended["alertDefinition"]["alertCorrelationContext"]["nameId"] == alert.context
     assert extended["tags"] == extended["entities"] == extended["commentsList"] == []
+
+
+def test_a_stored_digest_leaves_the_callers_transaction_usable(
+    repo: TriggeredAlertRepository, meta: MetaStore
+) -> None:
+    """The engine stores firings and progress in one transaction; a digest already stored
+    (a repeated step) must not abort it, which an error would on PostgreSQL."""
+    original = stored(repo, firing("same", NOW))
+    with meta.transaction() as conn:
+        assert repo.insert_in(conn, firing("same", NOW)) is None
+        fresh = repo.insert_in(conn, firing("new", NOW))
+        StateRepository(meta).save_in(conn, "7", "self", Progress(1, seq=3), NOW)
+    assert fresh is not None
+    assert ids(repo.list("self", from_ms=0, to_ms=NOW + 1, limit=10)) == [fresh.id, original.id]
+    assert StateRepository(meta).load() == {"7": Progress(1, seq=3)}
+
+
+def test_update_status_list_of_more_ids_than_one_statement_takes(
+    repo: TriggeredAlertRepository,
+) -> None:
+    one = stored(repo, firing("a", NOW))
+    two = stored(repo, firing("b", NOW))
+    unknown = list(range(two.id + 1, two.id + 2_500))
+    updated, not_updated = repo.update_status_list(
+        "self", [one.id, *unknown, two.id], AlertStatus.CLOSED
+    )
+    assert updated == [one.id, two.id] and not_updated == unknown
+    assert repo.statuses("self", 0) == {one.id: 300, two.id: 300}

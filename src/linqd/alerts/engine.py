@@ -3,7 +3,7 @@
 Two scheduler threads, the only code of the engine that reads the clock: one follows the
 store's appends for event-driven definitions (each without grouping), the other closes periods
 for all others, so that a burst of period closes never delays an event's alert. A pass
-evaluates what is due, then stores the firings and each definition's progress in one SQLite
+evaluates what is due, then stores the firings and each definition's progress in one metadata
 transaction (digests make the firing of a repeated step a no-op), then writes the new firings
 to ``siem.logtrust.alert.info`` and hands them to delivery, flagging each follow-up when done;
 a restart finishes the follow-ups a crash cut short.

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam, or_, select
+
+from ..meta import schema
 from .model import TriggeredAlert
 from .triggered import ALERT_COLUMNS, TriggeredAlertRepository, row_to_alert
+
+_T = schema.triggered_alerts
+_FLAGS = ("in_table", "dispatched")
 
 
 class FollowUps:
@@ -20,17 +26,21 @@ class FollowUps:
         """(alerts not yet in the table, alerts not yet handed to delivery), oldest first."""
         with self.repo.meta.transaction() as conn:
             rows = conn.execute(
-                f"SELECT {ALERT_COLUMNS}, in_table, dispatched FROM triggered_alerts "
-                "WHERE in_table = 0 OR dispatched = 0 ORDER BY id"
-            ).fetchall()
+                select(*ALERT_COLUMNS, _T.c.in_table, _T.c.dispatched)
+                .where(or_(_T.c.in_table == 0, _T.c.dispatched == 0))
+                .order_by(_T.c.id)
+            ).all()
         not_in_table = [row_to_alert(r[:-2]) for r in rows if r[-2] == 0]
         not_dispatched = [row_to_alert(r[:-2]) for r in rows if r[-1] == 0]
         return not_in_table, not_dispatched
 
     def mark(self, ids: Sequence[int], flag: str) -> None:
-        if flag not in ("in_table", "dispatched"):
+        if flag not in _FLAGS:
             raise ValueError(flag)
+        if not ids:
+            return
         with self.repo.meta.transaction() as conn:
-            conn.executemany(
-                f"UPDATE triggered_alerts SET {flag} = 1 WHERE id = ?", [(i,) for i in ids]
+            conn.execute(
+                _T.update().where(_T.c.id == bindparam("alert_id")).values({flag: 1}),
+                [{"alert_id": i} for i in ids],
             )

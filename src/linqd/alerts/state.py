@@ -5,10 +5,11 @@ re-evaluating a step that was cut short yields digests that are already stored."
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 
-from ..meta import MetaStore
+from sqlalchemy import Connection, Executable, bindparam, select
+
+from ..meta import MetaStore, insert, schema
 from .kinds import KindState
 
 
@@ -55,32 +56,46 @@ class Progress:
         )
 
 
+_T = schema.alert_state
+
+
 class StateRepository:
     def __init__(self, meta: MetaStore) -> None:
         self.meta = meta
+        # Built on first use, when a connection tells the dialect: every pass saves the
+        # progress of each definition it moved, and building costs several times running.
+        self._upsert: Executable | None = None
 
     def load(self) -> dict[str, Progress]:
         with self.meta.transaction() as conn:
-            rows = conn.execute("SELECT definition_id, state FROM alert_state").fetchall()
+            rows = conn.execute(select(_T.c.definition_id, _T.c.state)).all()
         return {str(id_): Progress.from_json(text) for id_, text in rows}
 
-    @staticmethod
     def save_in(
-        conn: sqlite3.Connection, definition_id: str, domain: str, progress: Progress, now: int
+        self, conn: Connection, definition_id: str, domain: str, progress: Progress, now: int
     ) -> None:
+        if self._upsert is None:
+            statement = insert(conn, _T)
+            changed = ("domain", "version", "state", "updated_ms")
+            self._upsert = statement.on_conflict_do_update(
+                index_elements=["definition_id"],
+                set_={name: statement.excluded[name] for name in changed},
+            )
         conn.execute(
-            "INSERT INTO alert_state(definition_id, domain, version, state, updated_ms) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(definition_id) DO UPDATE SET "
-            "domain = excluded.domain, version = excluded.version, state = excluded.state, "
-            "updated_ms = excluded.updated_ms",
-            (definition_id, domain, progress.version, progress.to_json(), now),
+            self._upsert,
+            {
+                "definition_id": definition_id,
+                "domain": domain,
+                "version": progress.version,
+                "state": progress.to_json(),
+                "updated_ms": now,
+            },
         )
 
     def forget(self, keep: set[str]) -> None:
         """Drop the state of definitions that no longer exist."""
         with self.meta.transaction() as conn:
-            ids = [r[0] for r in conn.execute("SELECT definition_id FROM alert_state")]
-            conn.executemany(
-                "DELETE FROM alert_state WHERE definition_id = ?",
-                [(i,) for i in ids if i not in keep],
-            )
+            ids = conn.execute(select(_T.c.definition_id)).scalars().all()
+            gone = [{"gone": i} for i in ids if i not in keep]
+            if gone:
+                conn.execute(_T.delete().where(_T.c.definition_id == bindparam("gone")), gone)

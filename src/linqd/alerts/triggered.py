@@ -8,7 +8,9 @@ Choices where Devo documents nothing:
 
 - ``list`` orders by the alert date (then id) when no ``orderby`` is given. The Devo names of
   columns linqd does not have (``srcPort``, ``srcIp`` ... ``engine``) are always null, so ordering
-  by them is ordering by the tie-breaker, the id. ``create`` is the creation date.
+  by them is ordering by the tie-breaker, the id. ``create`` is the creation date. Alerts never
+  acknowledged (no ``ack_status_date``) come first in ascending order and last in descending
+  order, on SQLite and on PostgreSQL alike.
 - ``statuses`` covers the alerts whose alert date is at or after ``from``, closed ones included.
 """
 
@@ -16,18 +18,19 @@ from __future__ import annotations
 
 import builtins  # the method ``list`` hides the builtin in the class body
 import json
-import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import Column, Connection, Executable, select
+
 from ..clock import Clock
 from ..errors import NotFound, ValidationError
-from ..meta import MetaStore
+from ..meta import MetaStore, insert, schema
 from .model import CLOSED_STATUSES, AlertStatus, TriggeredAlert
 
 # Devo's ``orderby`` names and the column each sorts by; names of fields linqd does
-# not have (srcPort ... engine) sort by id. Only these fixed strings ever reach the SQL text.
+# not have (srcPort ... engine) sort by id.
 ORDER_BY_NAMES: tuple[str, ...] = (
     "id", "domain", "priority", "context", "category", "srcPort", "srcIp", "srcHost", "dstIp",
     "dstPort", "dstHost", "protocol", "username", "application", "engine", "extraData", "status",
@@ -47,16 +50,23 @@ _COLUMN_OF = {
 _ORDER_COLUMNS: Mapping[str, str] = {name: _COLUMN_OF.get(name, "id") for name in ORDER_BY_NAMES}
 _DEFAULT_ORDER_COLUMN = "alert_date"
 
-# SQLite integers are signed 64-bit; no stored id lies outside this range.
+# Ids are signed 64-bit on both engines; no stored id lies outside this range.
 MAX_ALERT_ID = 2**63 - 1
+# Ids per statement of a status update: both engines limit the bound values of one statement
+# (SQLite 32,766, PostgreSQL 65,535), a request body may hold many more.
+_IDS_PER_STATEMENT = 1_000
 
-ALERT_COLUMNS = (
-    "id, domain, definition_id, digest, alert_date, create_date, update_date, ack_status_date, "
-    "status, priority, context, category, subcategory, username, alert_name, message, "
-    "description, extra_data"
-)
+_T = schema.triggered_alerts
+# The columns ``row_to_alert`` reads, in its order.
+ALERT_COLUMNS: tuple[Column[Any], ...] = tuple(
+    _T.c[name]
+    for name in (
+        "id", "domain", "definition_id", "digest", "alert_date", "create_date", "update_date",
+        "ack_status_date", "status", "priority", "context", "category", "subcategory",
+        "username", "alert_name", "message", "description", "extra_data",
+    )
+)  # fmt: skip
 _CLOSED = tuple(sorted(int(status) for status in CLOSED_STATUSES))
-_NOT_CLOSED = f" AND status NOT IN ({', '.join('?' for _ in _CLOSED)})"
 
 
 def extra_data_text(extra: Mapping[str, Any]) -> str:
@@ -65,7 +75,7 @@ def extra_data_text(extra: Mapping[str, Any]) -> str:
     return json.dumps(dict(extra), default=str)
 
 
-def row_to_alert(row: tuple[Any, ...]) -> TriggeredAlert:
+def row_to_alert(row: Sequence[Any]) -> TriggeredAlert:
     (
         id_,
         domain,
@@ -109,50 +119,56 @@ def row_to_alert(row: tuple[Any, ...]) -> TriggeredAlert:
 
 
 class TriggeredAlertRepository:
-    """Every method is one SQLite transaction and every query is scoped to one domain."""
+    """Every method is one transaction and every query is scoped to one domain."""
 
     def __init__(self, meta: MetaStore, clock: Clock) -> None:
         self.meta = meta
         self.clock = clock
+        # Built on first use, when a connection tells the dialect: the engine inserts every
+        # firing with it, and building the statement costs several times running it.
+        self._insert: Executable | None = None
 
     def insert(self, alert: TriggeredAlert) -> TriggeredAlert | None:
         """Store one firing; ``None`` when its ``(domain, digest)`` is already stored."""
         with self.meta.transaction() as conn:
             return self.insert_in(conn, alert)
 
-    def insert_in(self, conn: sqlite3.Connection, alert: TriggeredAlert) -> TriggeredAlert | None:
+    def insert_in(self, conn: Connection, alert: TriggeredAlert) -> TriggeredAlert | None:
         """``insert`` inside the caller's transaction (the engine stores firings and its own
-        progress in one)."""
+        progress in one). A stored digest is skipped by ``ON CONFLICT DO NOTHING``, not by a
+        caught error: on PostgreSQL an error would abort the caller's whole transaction."""
         now = self.clock.now_ms()
-        cursor = conn.execute(
-            "INSERT INTO triggered_alerts(domain, definition_id, digest, alert_date, "
-            "create_date, update_date, ack_status_date, status, priority, context, category, "
-            "subcategory, username, alert_name, message, description, extra_data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(domain, digest) DO NOTHING",
-            (
-                alert.domain,
-                alert.definition_id,
-                alert.digest,
-                alert.alert_date,
-                now,
-                now,
-                alert.ack_status_date,
-                int(alert.status),
-                float(alert.priority),
-                alert.context,
-                alert.category,
-                alert.subcategory,
-                alert.username,
-                alert.alert_name,
-                alert.message,
-                alert.description,
-                extra_data_text(alert.extra_data),
-            ),
-        )
-        if cursor.rowcount == 0 or cursor.lastrowid is None:
+        if self._insert is None:
+            self._insert = (
+                insert(conn, _T)
+                .on_conflict_do_nothing(index_elements=["domain", "digest"])
+                .returning(_T.c.id)
+            )
+        new_id = conn.execute(
+            self._insert,
+            {
+                "domain": alert.domain,
+                "definition_id": alert.definition_id,
+                "digest": alert.digest,
+                "alert_date": alert.alert_date,
+                "create_date": now,
+                "update_date": now,
+                "ack_status_date": alert.ack_status_date,
+                "status": int(alert.status),
+                "priority": float(alert.priority),
+                "context": alert.context,
+                "category": alert.category,
+                "subcategory": alert.subcategory,
+                "username": alert.username,
+                "alert_name": alert.alert_name,
+                "message": alert.message,
+                "description": alert.description,
+                "extra_data": extra_data_text(alert.extra_data),
+            },
+        ).scalar_one_or_none()
+        if new_id is None:
             return None
-        return replace(alert, id=cursor.lastrowid, create_date=now, update_date=now)
+        return replace(alert, id=int(new_id), create_date=now, update_date=now)
 
     def get(self, domain: str, alert_id: int) -> TriggeredAlert:
         """The alert, or ``NotFound`` (also when the id belongs to another domain)."""
@@ -174,41 +190,49 @@ class TriggeredAlertRepository:
         """Alerts with ``from_ms <= alert date < to_ms``; closed and false-positive ones only
         with ``show_all``. ``order_by`` is one of ``ORDER_BY_NAMES`` (``None``: alert date)."""
         if order_by is None:
-            column = _DEFAULT_ORDER_COLUMN
+            column = _T.c[_DEFAULT_ORDER_COLUMN]
         elif order_by in _ORDER_COLUMNS:
-            column = _ORDER_COLUMNS[order_by]
+            column = _T.c[_ORDER_COLUMNS[order_by]]
         else:
             raise ValidationError(f"Unknown orderby value {order_by[:64]!r}", field="orderby")
         if limit < 0:
             raise ValidationError("limit must not be negative", field="limit")
         if offset < 0:
             raise ValidationError("offset must not be negative", field="offset")
-        direction = "ASC" if ascending else "DESC"
-        sql = (
-            f"SELECT {ALERT_COLUMNS} FROM triggered_alerts "
-            "WHERE domain = ? AND alert_date >= ? AND alert_date < ?"
-            + ("" if show_all else _NOT_CLOSED)
-            + f" ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?"
+        query = select(*ALERT_COLUMNS).where(
+            _T.c.domain == domain, _T.c.alert_date >= from_ms, _T.c.alert_date < to_ms
         )
-        params: list[Any] = [domain, from_ms, to_ms]
         if not show_all:
-            params += _CLOSED
-        params += [limit, offset]
+            query = query.where(_T.c.status.not_in(_CLOSED))
+        first = column.asc() if ascending else column.desc()
+        if column.nullable:
+            # As SQLite sorts nulls, first ascending and last descending (PostgreSQL's
+            # default is the reverse). Only where nulls occur: the clause would keep
+            # PostgreSQL from reading the date index backwards.
+            first = first.nulls_first() if ascending else first.nulls_last()
+        tie = _T.c.id.asc() if ascending else _T.c.id.desc()
+        query = query.order_by(first, tie)
         with self.meta.transaction() as conn:
-            rows = conn.execute(sql, params).fetchall()
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [row_to_alert(row) for row in rows]
 
     def update_status(self, domain: str, alert_id: int, status: AlertStatus) -> TriggeredAlert:
         """Set the status (and the update and acknowledgement dates); ``NotFound`` if unknown."""
         now = self.clock.now_ms()
-        with self.meta.transaction() as conn:
-            alert = self._get(conn, domain, alert_id)
-            conn.execute(
-                "UPDATE triggered_alerts SET status = ?, update_date = ?, ack_status_date = ? "
-                "WHERE domain = ? AND id = ?",
-                (int(status), now, now, domain, alert.id),
-            )
-        return replace(alert, status=AlertStatus(status), update_date=now, ack_status_date=now)
+        row = None
+        if 0 < alert_id <= MAX_ALERT_ID:
+            # One statement: the answer is the row as this update left it, whatever another
+            # node changed just before.
+            with self.meta.transaction() as conn:
+                row = conn.execute(
+                    _T.update()
+                    .where(_T.c.domain == domain, _T.c.id == alert_id)
+                    .values(status=int(status), update_date=now, ack_status_date=now)
+                    .returning(*ALERT_COLUMNS)
+                ).one_or_none()
+        if row is None:
+            raise NotFound(f"Alert {alert_id} not found")
+        return row_to_alert(row)
 
     def update_status_list(
         self, domain: str, ids: Iterable[int], status: AlertStatus
@@ -217,23 +241,19 @@ class TriggeredAlertRepository:
         are not updated; the others are, in one transaction."""
         wanted = list(dict.fromkeys(ids))
         storable = [alert_id for alert_id in wanted if 0 < alert_id <= MAX_ALERT_ID]
-        # The ids travel as one bound JSON parameter: no limit on the number of SQL variables.
-        id_list = json.dumps(storable)
         now = self.clock.now_ms()
+        found: set[int] = set()
         with self.meta.transaction() as conn:
-            found = {
-                int(row[0])
-                for row in conn.execute(
-                    "SELECT id FROM triggered_alerts "
-                    "WHERE domain = ? AND id IN (SELECT value FROM json_each(?))",
-                    (domain, id_list),
+            for start in range(0, len(storable), _IDS_PER_STATEMENT):
+                chunk = storable[start : start + _IDS_PER_STATEMENT]
+                found.update(
+                    conn.execute(
+                        _T.update()
+                        .where(_T.c.domain == domain, _T.c.id.in_(chunk))
+                        .values(status=int(status), update_date=now, ack_status_date=now)
+                        .returning(_T.c.id)
+                    ).scalars()
                 )
-            }
-            conn.execute(
-                "UPDATE triggered_alerts SET status = ?, update_date = ?, ack_status_date = ? "
-                "WHERE domain = ? AND id IN (SELECT value FROM json_each(?))",
-                (int(status), now, now, domain, id_list),
-            )
         updated = [alert_id for alert_id in wanted if alert_id in found]
         not_updated = [alert_id for alert_id in wanted if alert_id not in found]
         return updated, not_updated
@@ -242,20 +262,19 @@ class TriggeredAlertRepository:
         """Alert id -> status for the alerts dated at or after ``from_ms``."""
         with self.meta.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, status FROM triggered_alerts "
-                "WHERE domain = ? AND alert_date >= ? ORDER BY id",
-                (domain, from_ms),
-            ).fetchall()
+                select(_T.c.id, _T.c.status)
+                .where(_T.c.domain == domain, _T.c.alert_date >= from_ms)
+                .order_by(_T.c.id)
+            ).all()
         return {int(id_): int(status) for id_, status in rows}
 
     @staticmethod
-    def _get(conn: sqlite3.Connection, domain: str, alert_id: int) -> TriggeredAlert:
+    def _get(conn: Connection, domain: str, alert_id: int) -> TriggeredAlert:
         row = None
         if 0 < alert_id <= MAX_ALERT_ID:
             row = conn.execute(
-                f"SELECT {ALERT_COLUMNS} FROM triggered_alerts WHERE domain = ? AND id = ?",
-                (domain, alert_id),
-            ).fetchone()
+                select(*ALERT_COLUMNS).where(_T.c.domain == domain, _T.c.id == alert_id)
+            ).one_or_none()
         if row is None:
             raise NotFound(f"Alert {alert_id} not found")
         return row_to_alert(row)
