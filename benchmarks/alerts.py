@@ -51,7 +51,6 @@ from sqlalchemy import func, select
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from sqlalchemy import func, select  # noqa: E402
 
 from _elastalert_anchor import HOSTS, history  # noqa: E402
 from linqd.alerts.engine import AlertEngine  # noqa: E402
