@@ -7,22 +7,32 @@ evaluates what is due, then stores the firings and each definition's progress in
 transaction (digests make the firing of a repeated step a no-op), then writes the new firings
 to ``siem.logtrust.alert.info`` and hands them to delivery, flagging each follow-up when done;
 a restart finishes the follow-ups a crash cut short.
+
+With several nodes (``ownership``), a node evaluates only the definitions it holds a lease on
+(``alert:<id>``); the transaction that stores a definition's progress and firings first checks
+that lease's epoch (``fence``), so a node that lost the definition stores nothing of it, and
+its successor, which loads the progress after taking the lease, starts where the last commit
+ended: no firing is missed or stored twice (``UNIQUE(domain, digest)`` stays the backstop).
+The successor also finishes the follow-ups the previous holder left.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
 
 import pyarrow as pa
+from sqlalchemy import Connection
 from sqlglot import exp
 
 from ..clock import Clock
-from ..errors import LinqdError
+from ..cluster.leases import Lease, Ownership
+from ..cluster.service import alert_resource
+from ..errors import Fenced, LinqdError
 from ..store.base import AppendResult, EventStore, Statement
 from .firing import Firing
 from .followups import FollowUps
@@ -58,6 +68,8 @@ class _Entry:
     definition: AlertDefinition
     program: Program | None
     progress: Progress
+    # The epoch of this node's lease on the definition (several nodes), None alone.
+    epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +90,9 @@ class AlertEngine:
         dispatcher: DeliveryHandOff | None = None,
         lateness_ms: int = 2_000,
         tick_s: float = 0.2,
+        ownership: Ownership | None = None,
     ) -> None:
+        self.ownership = ownership
         self.store = store
         self.definitions = definitions
         self.triggered = triggered
@@ -113,6 +127,18 @@ class AlertEngine:
         with self._appended:
             self._appended.notify_all()
 
+    def reconcile(self, held: Mapping[str, Lease]) -> None:
+        """The node's share changed (``ClusterService``): evaluate what it holds now, after
+        finishing the follow-ups the previous holders of what it gained left."""
+        with self._lock:
+            had = {e.definition.id for e in self._entries.values()}
+        gained = {
+            resource.partition(":")[2] for resource in held if resource.startswith("alert:")
+        } - had
+        if gained:
+            self.recover(gained)
+        self._on_change("")
+
     # -- the scheduler ----------------------------------------------------------------------------
 
     def start(self) -> AlertEngine:
@@ -131,6 +157,8 @@ class AlertEngine:
                 work()
             except (LinqdError, OSError) as error:
                 log.error("alert engine pass failed: %s", error)
+                with self._lock:
+                    self._dirty = True  # reload progress: the pass may have half happened
             with self._appended:
                 if not self._stop.is_set():
                     self._appended.wait(self.tick_s)
@@ -329,24 +357,43 @@ class AlertEngine:
             ]
 
     def _reload(self, now: int) -> None:
-        """Active definitions, with their saved progress when it belongs to this version."""
+        """Active definitions (this node's, with several), with their saved progress when it
+        belongs to this version."""
         self._dirty = False
         saved = self.states.load()
         entries: dict[str, _Entry] = {}
-        for definition in self.definitions.active():
+        active = self.definitions.active()
+        for definition in active:
+            epoch = self._epoch(definition.id)
+            if epoch is False:
+                continue
             current = self._entries.get(definition.id)
-            if current is not None and current.progress.version == definition.updated_ms:
+            if (
+                current is not None
+                and current.progress.version == definition.updated_ms
+                and current.epoch == epoch
+            ):
                 # The same object: a pass of the other thread may be about to record progress
                 # on it.
                 current.definition = definition
                 entries[definition.id] = current
                 continue
-            entries[definition.id] = self._entry(definition, saved.get(definition.id), now)
+            entry = self._entry(definition, saved.get(definition.id), now)
+            entry.epoch = epoch
+            entries[definition.id] = entry
         self._entries = entries
         # Scans of rules that all still exist in these versions stay built.
         versions = {(e.definition.id, e.definition.updated_ms) for e in entries.values()}
         self._scans = {k: v for k, v in self._scans.items() if versions.issuperset(k[1])}
-        self.states.forget(set(entries))
+        self.states.forget({definition.id for definition in active})
+
+    def _epoch(self, definition_id: str) -> int | None | bool:
+        """This node's lease epoch on the definition; None when alone; False when another
+        node holds it."""
+        if self.ownership is None:
+            return None
+        lease = self.ownership.claim(alert_resource(definition_id))
+        return False if lease is None else lease.epoch
 
     def _entry(self, definition: AlertDefinition, saved: Progress | None, now: int) -> _Entry:
         try:
@@ -376,6 +423,7 @@ class AlertEngine:
             return 0
         stored: list[tuple[TriggeredAlert, AlertDefinition]] = []
         with self.triggered.meta.transaction() as conn:
+            changed = [o for o in changed if self._still_held(conn, o.entry)]
             for outcome in changed:
                 for firing in outcome.firings:
                     alert = self.triggered.insert_in(conn, firing.triggered())
@@ -388,6 +436,21 @@ class AlertEngine:
                 outcome.entry.progress = outcome.progress
         self._follow_up(stored)
         return len(stored)
+
+    def _still_held(self, conn: Connection, entry: _Entry) -> bool:
+        """In the committing transaction: whether this node still holds the definition at the
+        epoch it evaluated under (a read under a share lock; refusing it leaves the
+        transaction usable for the others)."""
+        if self.ownership is None or entry.epoch is None:
+            return True
+        try:
+            self.ownership.fence(conn, alert_resource(entry.definition.id), entry.epoch)
+        except Fenced as moved:
+            log.info("alert %s moved to another node: %s", entry.definition.id, moved)
+            with self._lock:
+                self._dirty = True
+            return False
+        return True
 
     def _follow_up(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
         if not stored:
@@ -423,10 +486,17 @@ class AlertEngine:
                 ALERT_TABLE, columns, client=domain, eventdates=[a.create_date for a in group]
             )
 
-    def recover(self) -> None:
+    def recover(self, definition_ids: set[str] | None = None) -> None:
         """Finish what a crash left half done: rows missing from the alert table (checked by
-        digest, since the append may have happened) and hand-overs to delivery."""
+        digest, since the append may have happened) and hand-overs to delivery. With several
+        nodes: for the definitions this node just took (``definition_ids``), nothing at
+        start."""
+        if definition_ids is None and self.ownership is not None:
+            return
         not_in_table, not_dispatched = self.followups.unfinished()
+        if definition_ids is not None:
+            not_in_table = [a for a in not_in_table if a.definition_id in definition_ids]
+            not_dispatched = [a for a in not_dispatched if a.definition_id in definition_ids]
         if not_in_table:
             digests = [a.digest for a in not_in_table]
             stored = (
@@ -458,21 +528,39 @@ class AlertEngine:
     # -- what the API shows -----------------------------------------------------------------------
 
     def status(self, domain: str) -> list[dict[str, Any]]:
+        """Each active definition of ``domain`` with its progress and, with several nodes,
+        the node that holds it (``owner``) at which lease ``epoch``; definitions another node
+        holds show the progress it last stored."""
         with self._lock:
-            entries = [e for e in self._entries.values() if e.definition.domain == domain]
-        return [
-            {
-                "id": e.definition.id,
-                "name": e.definition.name,
-                "kind": e.definition.spec.trigger.kind.value,
-                "steps": e.program.steps.value if e.program else None,
-                "periodMs": e.program.period_ms if e.program else None,
-                "nextPeriodEnd": e.progress.next_end,
-                "sequence": e.progress.seq,
-                "firings": e.progress.firings,
-                "cappedKeys": e.progress.kind.capped,
-                "lastEvaluation": e.progress.last_step_ms,
-                "error": e.progress.error,
+            entries = {
+                e.definition.id: e for e in self._entries.values() if e.definition.domain == domain
             }
-            for e in sorted(entries, key=lambda e: int(e.definition.id))
-        ]
+        holders: Mapping[str, Lease] = {}
+        if self.ownership is not None:
+            holders = self.ownership.holders()
+            saved = self.states.load()
+            for definition in self.definitions.active():
+                if definition.domain == domain and definition.id not in entries:
+                    progress = saved.get(definition.id) or Progress(definition.updated_ms)
+                    entries[definition.id] = _Entry(definition, None, progress)
+        listed = []
+        for e in sorted(entries.values(), key=lambda e: int(e.definition.id)):
+            lease = holders.get(alert_resource(e.definition.id))
+            listed.append(
+                {
+                    "id": e.definition.id,
+                    "name": e.definition.name,
+                    "kind": e.definition.spec.trigger.kind.value,
+                    "steps": e.program.steps.value if e.program else None,
+                    "periodMs": e.program.period_ms if e.program else None,
+                    "nextPeriodEnd": e.progress.next_end,
+                    "sequence": e.progress.seq,
+                    "firings": e.progress.firings,
+                    "cappedKeys": e.progress.kind.capped,
+                    "lastEvaluation": e.progress.last_step_ms,
+                    "error": e.progress.error,
+                    "owner": lease.owner if lease else None,
+                    "epoch": lease.epoch if lease else None,
+                }
+            )
+        return listed

@@ -55,6 +55,9 @@ class Ownership(Protocol):
     def fence(self, conn: Connection, resource: str, epoch: int) -> None:
         """Raise ``Fenced`` unless this node still holds ``resource`` at ``epoch``."""
 
+    def holders(self) -> dict[str, Lease]:
+        """Every lease held now, by resource (what ``engineStatus`` shows)."""
+
 
 class LeaseTable:
     """The leases of one node (``node_id``) in the metadata store."""

@@ -92,6 +92,14 @@ class ClusterService:
     def fence(self, conn: Connection, resource: str, epoch: int) -> None:
         self.coordinator.leases.fence(conn, resource, epoch)
 
+    def holders(self) -> dict[str, Lease]:
+        now = self.coordinator.clock.now_ms()
+        return {
+            lease.resource: lease
+            for lease in self.coordinator.leases.holders()
+            if lease.expires_ms > now
+        }
+
     def tick(self) -> dict[str, Lease]:
         """One round of the protocol; listeners hear of a changed share."""
         held = self.coordinator.tick(self._resources())
