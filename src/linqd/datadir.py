@@ -43,10 +43,12 @@ def open_data_dir(
     cluster: str | None = None,
     references: References | None = None,
     meta: str | None = None,
+    writer_id: str | None = None,
 ) -> DataDir:
     """``store`` and ``cluster``: ``--store`` and ``--clickhouse-cluster`` (``store/open.py``);
     ``references``: the reference data its queries may read (the built-in data by default);
-    ``meta``: ``--meta``, the data directory's ``meta.sqlite`` by default."""
+    ``meta``: ``--meta``, the data directory's ``meta.sqlite`` by default; ``writer_id``:
+    this node's id when several write into one ClickHouse (``store/watermark.py``)."""
     ensure_private_dir(path)
     meta_store = MetaStore(meta or path / META_FILE)
     try:
@@ -58,6 +60,7 @@ def open_data_dir(
             cluster=cluster,
             memory_limit=memory_limit,
             references=references,
+            writer_id=writer_id,
         )
     except BaseException:
         meta_store.close()

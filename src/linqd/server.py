@@ -27,8 +27,9 @@ from .alerts.service import AlertServices
 from .api.app import create_app
 from .audit.service import Audit
 from .clock import Clock, SystemClock
+from .cluster.service import ClusterService, alert_resource, job_resource, join_cluster
 from .config import Settings
-from .datadir import META_FILE, ensure_private_dir, open_data_dir
+from .datadir import META_FILE, DataDir, ensure_private_dir, open_data_dir
 from .domains import Credentials, DomainStore, secure_permissions
 from .geoip import CACHE_DIR as GEOIP_CACHE
 from .geoip import geoip_references, warm_cache
@@ -39,7 +40,7 @@ from .jobs.repo import JobRepository
 from .jobs.runner import JobRunner, SinkFactory
 from .logs import redact_access_log
 from .lookups.service import LookupService
-from .meta import MetaStore
+from .meta import MetaStore, is_shared_meta
 from .sinks import SinkContext, create_sink, destination_rules
 from .sinks.base import DestinationRules, Sink
 from .sinks.email import SmtpSettings
@@ -158,6 +159,7 @@ def serve(settings: Settings) -> None:
         cluster=settings.clickhouse_cluster,
         references=geoip_references(settings.geoip_dir, settings.data_dir / GEOIP_CACHE),
         meta=settings.meta,
+        writer_id=settings.node_id if shares_events(settings) else None,
     )
     secure_permissions(settings.data_dir)
     if settings.geoip_dir is not None:
@@ -200,12 +202,14 @@ def serve(settings: Settings) -> None:
     smtp = _smtp(settings)
     rules = destination_rules(settings)
     sinks = sink_factory(smtp, clock, rules)
-    runner = JobRunner(data.store, JobRepository(data.meta), clock, sinks)
+    jobs = JobRepository(data.meta)
+    alerts = AlertServices.over(data.meta, clock)
+    cluster = _join_cluster(settings, data, clock, url, jobs, alerts)
+    runner = JobRunner(data.store, jobs, clock, sinks, ownership=cluster)
     # Before resuming: lookup jobs are of a kind the lookup service registers on the runner.
     lookups = LookupService(data.store, data.meta, runner, clock)
     runner.resume_all()
     runner.start_clock()
-    alerts = AlertServices.over(data.meta, clock)
     dispatcher = Dispatcher(
         data.meta, clock, alerts.triggered, smtp, base_url=url, outbound=rules.outbound
     )
@@ -217,7 +221,12 @@ def serve(settings: Settings) -> None:
         clock,
         dispatcher=dispatcher,
         lateness_ms=settings.alert_lateness_ms,
+        ownership=cluster,
     ).start()
+    if cluster is not None:
+        cluster.subscribe(runner.reconcile)
+        cluster.subscribe(alerts.engine.reconcile)
+        cluster.start()
     app = create_app(
         settings,
         data.store,
@@ -256,13 +265,52 @@ def serve(settings: Settings) -> None:
         pipeline.close()
         if audit is not None:
             audit.close()  # the last requests' rows and the open minute's counters
+        if cluster is not None:
+            cluster.stop()  # no more share changes while the engine and runner stop
         runner.close()  # running jobs stay RUNNING and resume at the next start
         alerts.engine.close()  # its progress is saved with every pass
-        dispatcher.close()  # pending deliveries stay queued in meta.sqlite
+        dispatcher.close()  # pending deliveries stay queued in the metadata store
+        if cluster is not None:
+            cluster.leave()  # hand the share over now rather than after a lease term
         with contextlib.suppress(FileNotFoundError):
             (settings.data_dir / SERVER_FILE).unlink()
         data.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+def shares_events(settings: Settings) -> bool:
+    """Whether this node is one of several writers into one ClickHouse: metadata on
+    PostgreSQL and a ClickHouse server (chdb and DuckDB live in one process)."""
+    return is_shared_meta(settings.meta) and settings.store.partition("://")[1] == "://"
+
+
+def _join_cluster(
+    settings: Settings,
+    data: DataDir,
+    clock: Clock,
+    url: str,
+    jobs: JobRepository,
+    alerts: AlertServices,
+) -> ClusterService | None:
+    """With metadata on PostgreSQL, this node takes its share of definitions and jobs."""
+    if not is_shared_meta(settings.meta):
+        return None
+    assert settings.node_id is not None
+
+    def resources() -> list[str]:
+        names = [alert_resource(d.id) for d in alerts.definitions.active()]
+        return names + [job_resource(job.id) for job in jobs.running()]
+
+    reap = data.store.recover_ranges if shares_events(settings) else None
+    return join_cluster(
+        data.meta,
+        settings.node_id,
+        url,
+        settings.lease_term_ms,
+        clock,
+        resources,
+        reap=reap,
+    )
 
 
 def _collector(

@@ -387,7 +387,7 @@ class AlertEngine:
         self._scans = {k: v for k, v in self._scans.items() if versions.issuperset(k[1])}
         self.states.forget({definition.id for definition in active})
 
-    def _epoch(self, definition_id: str) -> int | None | bool:
+    def _epoch(self, definition_id: str) -> int | bool | None:
         """This node's lease epoch on the definition; None when alone; False when another
         node holds it."""
         if self.ownership is None:

@@ -2,8 +2,9 @@
 the engine and job runner told what they now own.
 
 Resources are named ``alert:<definition id>`` and ``job:<job id>``. The engine and the runner
-ask ``lease_of`` before they run something and call ``fence`` in the transaction that stores
-its progress; ``changed`` listeners hear the new set after every tick that changed it.
+ask ``claim`` before they run something and call ``fence`` in the transaction that stores its
+progress; listeners hear the node's share after every tick, changed or not: a definition edited
+or a job stopped through another node's API changes what they run without changing the share.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Callable, Collection, Mapping
 
 from sqlalchemy import Connection
 
-from .leases import Lease
-from .nodes import Coordinator, live_nodes, preferred
+from ..clock import Clock
+from ..meta import MetaStore
+from .leases import Lease, LeaseTable
+from .nodes import Coordinator, NodeRegistry, live_nodes, preferred
 
 log = logging.getLogger("linqd.cluster")
 
@@ -101,18 +104,16 @@ class ClusterService:
         }
 
     def tick(self) -> dict[str, Lease]:
-        """One round of the protocol; listeners hear of a changed share."""
+        """One round of the protocol, then the listeners."""
         held = self.coordinator.tick(self._resources())
         with self._lock:
-            changed = held != self._held
             self._held = held
         if self._reap is not None:
             now = self.coordinator.clock.now_ms()
             live = [node.node_id for node in live_nodes(self.coordinator.registry.meta, now)]
             self._reap(live)
-        if changed:
-            for listener in self._listeners:
-                listener(held)
+        for listener in self._listeners:
+            listener(held)
         return held
 
     def poke(self) -> None:
@@ -135,12 +136,37 @@ class ClusterService:
         self._thread.start()
         return self
 
-    def close(self) -> None:
-        """Stop ticking and hand every lease back (a clean stop moves the share at once)."""
+    def stop(self) -> None:
+        """No more ticks (the node is stopping its engine and runner)."""
         self._stop.set()
         self._poke.set()
         if self._thread is not None:
             self._thread.join()
+
+    def leave(self) -> None:
+        """Hand every lease back and leave the live nodes: a clean stop moves the share at
+        the others' next tick instead of after a lease term."""
+        self.stop()
         self.coordinator.leave()
         with self._lock:
             self._held = {}
+
+
+def join_cluster(
+    meta: MetaStore,
+    node_id: str,
+    address: str,
+    term_ms: int,
+    clock: Clock,
+    resources: Callable[[], Collection[str]],
+    *,
+    reap: Callable[[list[str]], object] | None = None,
+) -> ClusterService:
+    """This node's membership, its first tick done (so it holds its share before it runs
+    anything); ``start`` it once the engine and runner listen."""
+    coordinator = Coordinator(
+        NodeRegistry(meta, node_id, address, term_ms), LeaseTable(meta, node_id, term_ms), clock
+    )
+    service = ClusterService(coordinator, resources, reap=reap)
+    service.tick()
+    return service

@@ -33,6 +33,15 @@ def is_url(target: str) -> bool:
     return "://" in target
 
 
+def is_shared_meta(target: str | None) -> bool:
+    """Whether ``target`` is a PostgreSQL that several nodes share."""
+    return (
+        target is not None
+        and is_url(target)
+        and make_url(target).get_backend_name() == ("postgresql")
+    )
+
+
 class MetaStore:
     """``target``: a SQLite file path, ``:memory:``, or a ``postgresql://`` URL.
 

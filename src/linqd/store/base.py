@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -196,6 +196,11 @@ class EventStore(ABC):
     def schema(self, name: str) -> TableSchema | None:
         """The stored table ``name`` (lookups under their per-domain storage name)."""
         return self._schemas.get(name)
+
+    def recover_ranges(self, live_writers: Collection[str] | None = None) -> int:
+        """Settle the appends writers not in ``live_writers`` left unfinished (several nodes
+        writing into one store; ``store/watermark.py``). One writer: none."""
+        return 0
 
     def refresh_catalog(self) -> bool:
         """Read again which tables exist and which domains wrote them, when other writers
