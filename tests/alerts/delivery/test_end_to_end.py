@@ -155,6 +155,8 @@ async def test_an_event_reaches_the_webhook_and_the_mailbox(
     assert delivered.headers["content-type"].startswith("application/json")
     assert delivered.headers["x-team"] == "ops"
     payload = json.loads(delivered.body)
+    # The same on every attempt and from any node: a receiver can drop a repeat.
+    assert delivered.headers["idempotency-key"] == payload["digest"]
     assert payload["context"] == "my.alert.self.Payment_failed"
     assert payload["priority"] == "7.0" and payload["status"] == "0"
     assert payload["message"] == "payment failed on web-2"

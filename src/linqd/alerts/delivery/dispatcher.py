@@ -342,7 +342,10 @@ class Dispatcher:
         )
         config = method.config
         if isinstance(config, HttpJsonConfig):
-            transport.post(config, payload)
+            key = (
+                alert.digest if delivery.kind is DeliveryKind.ALERT else f"{alert.digest}.reminder"
+            )
+            transport.post(config, payload, idempotency_key=key)
             return
         if not isinstance(config, EmailConfig):
             deliver(transport, config, notice(alert, payload), retry=delivery.attempts > 0)

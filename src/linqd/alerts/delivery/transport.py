@@ -76,12 +76,22 @@ class Transport:
         netrc from the environment (a method's URL means exactly that host)."""
         return cls(smtp, guarded_client(outbound))
 
-    def post(self, config: HttpJsonConfig, payload: Mapping[str, Any]) -> None:
-        """POST the payload; any status but 2xx is a failure."""
+    def post(
+        self,
+        config: HttpJsonConfig,
+        payload: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """POST the payload; any status but 2xx is a failure. ``idempotency_key`` is the same
+        on every attempt of one delivery, whichever node makes it: a receiver can drop a
+        repeat (an attempt cut short by a crash is made again)."""
         # Case-blind, so that linqd's own headers replace a custom one whatever its case.
         headers = httpx.Headers(config.headers)
         headers["Content-Type"] = config.content_type.value
         headers["Accept"] = "*/*"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         auth = (
             httpx.DigestAuth(config.username, config.password or "")
             if config.username is not None
