@@ -605,6 +605,14 @@ def run(ctx: click.Context, data_dir: Path, events: int, port: int) -> None:
     show_default=True,
     help="Seconds a node owns a definition or job without renewing (renewed at a third).",
 )
+@click.option(
+    "--delivery-claim",
+    type=click.FloatRange(min=1.0),
+    default=300.0,
+    show_default=True,
+    help="Seconds a node holds an alert delivery it attempts before another node may retry "
+    "it; keep it above the longest attempt (method timeouts are at most 60 s).",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -638,6 +646,7 @@ def serve(
     no_audit: bool,
     node_id: str | None,
     lease_term: float,
+    delivery_claim: float,
 ) -> None:
     """Serve Devo's Query API on HOST:PORT (127.0.0.1:8080 by default)."""
     from .server import serve as run_server
@@ -684,6 +693,7 @@ def serve(
         meta=meta_choice(data_dir),
         node_id=node_id or f"{socket.gethostname()}:{port}",
         lease_term_ms=int(lease_term * 1000),
+        delivery_claim_ms=int(delivery_claim * 1000),
     )
     if syslog_tls_port is not None and tls_cert is None:
         raise click.UsageError("--syslog-tls-port needs --tls-cert and --tls-key")

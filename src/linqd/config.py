@@ -48,6 +48,9 @@ class Settings:
     meta: str | None = None
     node_id: str | None = None
     lease_term_ms: int = 10_000
+    # How long a delivery worker holds a delivery it attempts: longer than any attempt can
+    # take, since another node may take the delivery after it (alerts/delivery/outbox.py).
+    delivery_claim_ms: int = 300_000
     # MaxMind DB files for the geolocation functions (geoip.py); None: the packaged data.
     geoip_dir: Path | None = None
     # An alert period is closed this long after its end (events may be committed late).

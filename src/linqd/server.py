@@ -211,7 +211,13 @@ def serve(settings: Settings) -> None:
     runner.resume_all()
     runner.start_clock()
     dispatcher = Dispatcher(
-        data.meta, clock, alerts.triggered, smtp, base_url=url, outbound=rules.outbound
+        data.meta,
+        clock,
+        alerts.triggered,
+        smtp,
+        base_url=url,
+        outbound=rules.outbound,
+        claim_ms=settings.delivery_claim_ms,
     )
     dispatcher.start()
     alerts.engine = AlertEngine(
