@@ -9,6 +9,7 @@ from pathlib import Path
 from .clock import Clock, SystemClock
 from .domains import secure_permissions
 from .meta import MetaStore
+from .meta.store import DEFAULT_HOLD_MS
 from .reference import References
 from .store.base import EventStore
 from .store.open import DEFAULT_MEMORY_LIMIT, EVENTS_FILE, open_store
@@ -44,13 +45,14 @@ def open_data_dir(
     references: References | None = None,
     meta: str | None = None,
     writer_id: str | None = None,
+    meta_hold_ms: int = DEFAULT_HOLD_MS,
 ) -> DataDir:
     """``store`` and ``cluster``: ``--store`` and ``--clickhouse-cluster`` (``store/open.py``);
     ``references``: the reference data its queries may read (the built-in data by default);
     ``meta``: ``--meta``, the data directory's ``meta.sqlite`` by default; ``writer_id``:
     this node's id when several write into one ClickHouse (``store/watermark.py``)."""
     ensure_private_dir(path)
-    meta_store = MetaStore(meta or path / META_FILE)
+    meta_store = MetaStore(meta or path / META_FILE, hold_ms=meta_hold_ms)
     try:
         events = open_store(
             store,

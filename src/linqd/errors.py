@@ -304,3 +304,10 @@ class Fenced(LinqdError):
     about to store is dropped (``cluster/leases.py``)."""
 
     code = "cluster.fenced"
+
+
+class MetaUnavailable(LinqdError):
+    """The metadata store could not be reached or dropped this node's transaction (a restart,
+    a network cut, a transaction held past ``MetaStore``'s hold time)."""
+
+    code = "meta.unavailable"

@@ -160,6 +160,7 @@ def serve(settings: Settings) -> None:
         references=geoip_references(settings.geoip_dir, settings.data_dir / GEOIP_CACHE),
         meta=settings.meta,
         writer_id=settings.node_id if shares_events(settings) else None,
+        meta_hold_ms=settings.lease_term_ms,
     )
     secure_permissions(settings.data_dir)
     if settings.geoip_dir is not None:

@@ -34,6 +34,7 @@ from devo.sender.data import DevoSenderException
 
 from clickhouse_front import ClickHouseFront
 from linqd.clock import SystemClock
+from linqd.cluster.nodes import preferred
 from linqd.datadir import open_data_dir
 from pgserver import PostgresServer
 from receiver import Receiver, serving
@@ -414,3 +415,98 @@ def _wait_deliveries(receiver: Receiver, digests: set[str]) -> Counter[str]:
         lambda: f"every firing at the webhook: {len(digests - set(delivered()))} missing",
     )
     return delivered()
+
+
+def test_a_node_paused_past_its_lease_commits_nothing_when_it_resumes(cluster: Cluster) -> None:
+    """SIGSTOP on the node that holds a definition and a Kafka job, past its lease term;
+    another node takes both over while events keep coming; SIGCONT. The resumed node's first
+    moves find its leases gone (its checkpoint and progress are fenced, its worker sends
+    nothing more): the topic holds every event once and the firings equal the backtest."""
+    brokers = broker_launchers()
+    scratch = cluster.tmp / "tansu"
+    scratch.mkdir()
+    with serving() as receiver, brokers.running_kafka(scratch) as broker:
+        nodes = [cluster.start(name) for name in ("n1", "n2")]
+        with cluster.api(nodes[0]) as client:
+            policy = _policy(client, receiver)
+            name, query, trigger = DEFINITIONS[0]
+            made = client.post(
+                "/alerts/v1/alertDefinitions", json=definition(name, query, trigger, policy)
+            ).json()
+            _wait(lambda: owners(client).get(made["id"]) is not None, "an owner")
+            owner = cluster.nodes[owners(client)[made["id"]]]
+            # A job the same node runs: rendezvous hashing of its random id decides; jobs
+            # that would run elsewhere are removed, and their topics never read.
+            signed = Api(nodes[0].url, nodes[0].data_dir)
+            for _ in range(20):
+                topic = f"paused-{uuid.uuid4().hex[:8]}"
+                admin = broker.admin()  # held until the topic exists
+                admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
+                start_ms = SystemClock().now_ms()
+                job = signed.launch(_job_body(broker.bootstrap_servers, topic, start_ms))
+                if preferred(f"job:{job}", ["n1", "n2"]) == owner.name:
+                    break
+                signed.client.get(
+                    f"{signed.url}/search/job/remove/{job}", headers=signed._headers(b"")
+                ).raise_for_status()
+            signed.close()
+        _wait(lambda: cluster.shares().get(owner.name, (0, 0))[1] == 1, "the job on the owner")
+        other = next(n for n in nodes if n is not owner)
+        stream = Stream([other.syslog_port], "p")
+        stream.thread.start()
+        _wait(lambda: stream.sent >= 300, "the stream")
+        os.kill(owner.process.pid, signal.SIGSTOP)
+        with cluster.api(other) as client:
+            _wait(lambda: owners(client).get(made["id"]) == other.name, "the take-over")
+        _wait(lambda: cluster.shares().get(other.name, (0, 0))[1] == 1, "the job's take-over")
+        paused_at = stream.sent
+        _wait(lambda: stream.sent >= paused_at + 300, "events while paused")
+        os.kill(owner.process.pid, signal.SIGCONT)
+        _wait(lambda: stream.sent >= paused_at + 600, "events after the resume")
+        stream.stop.set()
+        stream.thread.join()
+        time.sleep(1.0)  # the collector's last batches are stored
+        end = (SystemClock().now_ms() // SECOND - 1) * SECOND
+        top = committed_top(cluster)
+        with cluster.api(other) as client:
+            _wait_caught_up(client, end + SECOND, top)
+            fired = client.post(
+                "/alerts/v1/alertDefinitions/backtest",
+                params={"from": made["creationDate"], "to": end},
+                json=definition(name, query, trigger, policy),
+            ).json()
+            listed = client.get(
+                "/alerts/v1/alerts/list",
+                params={"from": 0, "to": 2**41, "limit": 10_000, "offset": 0, "showAll": "true"},
+            ).json()
+        expected = Counter(key(name, f["eventdate"], f["extraData"]) for f in fired)
+        live = Counter(
+            key(name, a["alertDate"], json.loads(a["extraData"]))
+            for a in listed
+            if a["alertDate"] < end
+        )
+        assert sum(expected.values()) > 10
+        assert live == expected
+        stored = stored_messages(cluster)
+        in_range = Counter({m: n for m, n in stored.items() if m != "seed"})
+        signed = Api(other.url, nodes[0].data_dir)
+        try:
+            _wait(
+                lambda: int(signed.job(job)["eventsSent"]) >= sum(in_range.values()),
+                "the job to forward every event",
+            )
+        finally:
+            signed.close()
+        reader = consumer(broker.bootstrap_servers, topic)
+        try:
+            forwarded = Counter(json.loads(v)["message"] for v in read(reader))
+        finally:
+            reader.close()
+        assert forwarded == in_range
+    log = (owner.data_dir / "server.log").read_text()
+    assert "moved to another node" in log or "this node's lease ran out" in log, log[-3000:]
+
+
+def owners_of(cluster: Cluster, node: Node) -> dict[str, str]:
+    with cluster.api(node) as client:
+        return owners(client)

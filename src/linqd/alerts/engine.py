@@ -446,7 +446,7 @@ class AlertEngine:
         try:
             self.ownership.fence(conn, alert_resource(entry.definition.id), entry.epoch)
         except Fenced as moved:
-            log.info("alert %s moved to another node: %s", entry.definition.id, moved)
+            log.warning("alert %s moved to another node: %s", entry.definition.id, moved)
             with self._lock:
                 self._dirty = True
             return False

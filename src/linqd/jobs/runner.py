@@ -37,7 +37,7 @@ from sqlglot import exp
 from ..clock import Clock
 from ..cluster.leases import Lease, Ownership
 from ..cluster.service import job_resource
-from ..errors import Fenced, LinqdError, SinkError
+from ..errors import Fenced, LinqdError, MetaUnavailable, SinkError
 from ..hidden_outputs import hidden_columns, with_hidden
 from ..linq import Bounds, compile_linq, compile_plan
 from ..linq import types as t
@@ -182,7 +182,7 @@ class JobRunner:
                 try:
                     self.repo.save(job, fence=self.fence(job_id, lease))
                 except Fenced as moved:
-                    log.info("job %s moved to another node: %s", job_id, moved)
+                    log.warning("job %s moved to another node: %s", job_id, moved)
                     with self._schedule:
                         self._due.pop(job_id, None)
                     continue
@@ -318,14 +318,19 @@ class _Worker:
             if not fresh:
                 sink.resume()
             self._loop(job, sink)
-        except Fenced as moved:
-            # Another node holds the job now: it resumes from the last stored checkpoint.
-            log.info("job %s moved to another node: %s", job.id, moved)
+        except (Fenced, MetaUnavailable) as moved:
+            # Another node holds the job now, or will once this node's lease runs out: it
+            # resumes from the last stored checkpoint. Nothing more is stored from here.
+            log.warning("job %s moved to another node: %s", job.id, moved)
             self._moved = True
         except LinqdError as failure:
             log.error("job %s stopped: %s", job.id, failure)
             # The last saved state: the loop's own copy may be ahead of what the sink holds.
-            self._save(self.job.with_status(JobStatus.STOPPED, error=(str(failure),)))
+            try:
+                self._save(self.job.with_status(JobStatus.STOPPED, error=(str(failure),)))
+            except (Fenced, MetaUnavailable) as moved:
+                log.warning("job %s moved to another node: %s", job.id, moved)
+                self._moved = True
         finally:
             if sink is not None:
                 if not self._moved:
@@ -336,6 +341,17 @@ class _Worker:
     def _save(self, job: Job) -> None:
         self.runner.repo.save(job, fence=self._fence)
         self.job = job
+
+    def _check_lease(self) -> None:
+        """Before a batch goes out: by this node's clock, its lease on the job still runs (a
+        node paused past its term finds it ran out, and sends nothing another node may be
+        sending). The fence at the next checkpoint covers what this check cannot."""
+        ownership = self.runner.ownership
+        if ownership is None:
+            return
+        lease = ownership.lease_of(job_resource(self.job.id))
+        if lease is None or lease.expires_ms <= self.runner.clock.now_ms():
+            raise Fenced(f"job {self.job.id}: this node's lease ran out")
 
     def _loop(self, job: Job, sink: Sink) -> Job:
         runner = self.runner
@@ -387,6 +403,7 @@ class _Worker:
                     return job
                 lines = batch.column("line").to_pylist()
                 keys = batch.column("key").to_pylist() if key_column else None
+                self._check_lease()
                 sink.send(SinkBatch(job.id, cp.index, compiled.columns, lines, csv_header, keys))
                 count = batch.num_rows
                 if keyset:

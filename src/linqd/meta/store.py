@@ -11,19 +11,22 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, exc, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from linqd.errors import MetaUnavailable
 from linqd.meta import legacy, schema
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+DEFAULT_HOLD_MS = 10_000
 BASELINE = "0001"
 # pg_advisory_xact_lock's key while a node migrates: nodes starting together migrate one by one.
 _MIGRATION_LOCK = 0x6C696E7164
@@ -49,8 +52,12 @@ class MetaStore:
     transaction never has to upgrade its lock). PostgreSQL: a pool, READ COMMITTED, rows locked
     where a transaction reads what it then changes."""
 
-    def __init__(self, target: Path | str) -> None:
-        self._engine = _engine(str(target))
+    def __init__(self, target: Path | str, *, hold_ms: int = DEFAULT_HOLD_MS) -> None:
+        """``hold_ms`` (PostgreSQL): the longest a transaction may sit idle, or a statement
+        wait for a lock, before the server gives up on it. A node paused or cut off in the
+        middle of a transaction (SIGSTOP, a partition) would otherwise keep its row locks, and
+        no other node could take its leases; several nodes set it to their lease term."""
+        self._engine = _engine(str(target), hold_ms)
         self.dialect = self._engine.dialect.name
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
@@ -75,8 +82,14 @@ class MetaStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self._lock, self._engine.begin() as conn:
-            yield conn
+        """One transaction; a lost connection or a transaction the server ended is
+        ``MetaUnavailable`` (callers retry later), whatever the engine."""
+        try:
+            with self._lock, self._engine.begin() as conn:
+                yield conn
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            cause = type(error.orig).__name__ if error.orig is not None else type(error).__name__
+            raise MetaUnavailable(f"the metadata store failed ({cause})") from None
 
     def retention_days(self) -> dict[str, int]:
         table = schema.table_settings
@@ -119,13 +132,15 @@ def upsert(
     return statement.on_conflict_do_update(index_elements=keys, set_=changes)
 
 
-def _engine(target: str) -> Engine:
+def _engine(target: str, hold_ms: int) -> Engine:
     if is_url(target):
         url = make_url(target)
         if url.get_backend_name() == "postgresql":
             # psycopg 3 is the driver the project installs; a bare postgresql:// means it.
             url = url.set(drivername="postgresql+psycopg")
-            return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+            event.listen(engine, "connect", partial(_postgresql_connect, hold_ms=hold_ms))
+            return engine
         if url.get_backend_name() != "sqlite":
             raise ValueError(f"unsupported metadata store: {url.get_backend_name()}")
         target = url.database or ":memory:"
@@ -141,6 +156,13 @@ def _engine(target: str) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _postgresql_connect(dbapi_connection: Any, _record: Any, *, hold_ms: int) -> None:
+    with dbapi_connection.cursor() as cursor:
+        for setting in ("idle_in_transaction_session_timeout", "lock_timeout"):
+            cursor.execute(f"SET {setting} = {int(hold_ms):d}")
+    dbapi_connection.commit()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
