@@ -12,7 +12,9 @@ import pytest
 
 from linqd.clock import SimulatedClock
 from linqd.errors import StoreError
+from linqd.linq import Bounds, compile_linq
 from linqd.meta import MetaStore
+from linqd.query.live import BatchStream
 from linqd.store.clickhouse import ClickHouseStore
 from linqd.store.open import PASSWORD_VARIABLE, open_store
 from linqd.store.watermark import SharedWatermark
@@ -21,6 +23,7 @@ from pgserver import PostgresServer
 from .conftest import FRONT_PASSWORD, FRONT_USER, NOW, front_class
 
 TABLE = "my.app.shared"
+WAIT = 10.0  # a bound on a blocking read, never a pause
 
 
 class _Nodes:
@@ -165,3 +168,30 @@ def test_a_table_another_node_created_is_known_at_once(writers: list[ClickHouseS
     assert a.read_after("acme.web.access", 0).column("message").to_pylist() == ["/b"]
     # Another domain's table stays unknown to a domain that never wrote it.
     assert a.schemas_for("self")("acme.web.access") is None
+
+
+def test_a_continuous_query_on_one_node_sees_events_ingested_on_another(
+    writers: list[ClickHouseStore],
+) -> None:
+    a, b = writers
+    a.append(TABLE, {"message": ["first"]}, client="self")
+    bounds = Bounds(NOW - 1000, None, "self")
+    query = compile_linq(
+        f"from {TABLE} select message", a.schema, now_ms=NOW, bounds=bounds, engine=a.engine
+    )
+    stream = BatchStream(a, query, bounds=bounds, now_ms=NOW, continuous=True, limit=3)
+    stream.start()
+    try:
+        assert _batch(stream.next(WAIT)) == ["first"]
+        # Nothing tells a's process: it finds b's rows below the shared watermark.
+        b.append(TABLE, {"message": ["from b"]}, client="self")
+        assert _batch(stream.next(WAIT)) == ["from b"]
+        b.append(TABLE, {"message": ["again", "cut by the limit"]}, client="self")
+        assert _batch(stream.next(WAIT)) == ["again"]
+    finally:
+        stream.cancel()
+
+
+def _batch(batch: pa.RecordBatch | None) -> list[str]:
+    assert batch is not None
+    return [str(v) for v in batch.column("message").to_pylist()]
