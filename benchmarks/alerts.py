@@ -133,9 +133,10 @@ def each_rules() -> list[Rule]:
 class Bench:
     """A data directory with the alert repositories, as the server wires them."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, meta: str | None = None) -> None:
+        """``meta``: a ``--meta`` target (the data directory's SQLite file by default)."""
         self.clock = clock
-        self.data: DataDir = open_data_dir(path, clock)
+        self.data: DataDir = open_data_dir(path, clock, meta=meta)
         self.store = self.data.store
         self.definitions = AlertRepository(self.data.meta, clock)
         self.triggered = TriggeredAlertRepository(self.data.meta, clock)

@@ -32,7 +32,7 @@ from sqlglot import exp
 from ..clock import Clock
 from ..cluster.leases import Lease, Ownership
 from ..cluster.service import alert_resource
-from ..errors import Fenced, LinqdError
+from ..errors import LinqdError
 from ..store.base import AppendResult, EventStore, Statement
 from .firing import Firing
 from .followups import FollowUps
@@ -421,36 +421,41 @@ class AlertEngine:
         changed = [o for o in outcomes if o.progress != o.entry.progress or o.firings]
         if not changed:
             return 0
-        stored: list[tuple[TriggeredAlert, AlertDefinition]] = []
         with self.triggered.meta.transaction() as conn:
-            changed = [o for o in changed if self._still_held(conn, o.entry)]
-            for outcome in changed:
-                for firing in outcome.firings:
-                    alert = self.triggered.insert_in(conn, firing.triggered())
-                    if alert is not None:
-                        stored.append((alert, firing.definition))
-                definition = outcome.entry.definition
-                self.states.save_in(conn, definition.id, definition.domain, outcome.progress, now)
+            changed = self._still_held(conn, changed)
+            firings = [(f.triggered(), f.definition) for o in changed for f in o.firings]
+            new = self.triggered.insert_many_in(conn, [alert for alert, _ in firings])
+            definitions = {(alert.domain, alert.digest): d for alert, d in firings}
+            stored = [(alert, definitions[(alert.domain, alert.digest)]) for alert in new]
+            progress = [
+                (o.entry.definition.id, o.entry.definition.domain, o.progress) for o in changed
+            ]
+            self.states.save_many_in(conn, progress, now)
         with self._lock:
             for outcome in changed:
                 outcome.entry.progress = outcome.progress
         self._follow_up(stored)
         return len(stored)
 
-    def _still_held(self, conn: Connection, entry: _Entry) -> bool:
-        """In the committing transaction: whether this node still holds the definition at the
-        epoch it evaluated under (a read under a share lock; refusing it leaves the
-        transaction usable for the others)."""
-        if self.ownership is None or entry.epoch is None:
-            return True
-        try:
-            self.ownership.fence(conn, alert_resource(entry.definition.id), entry.epoch)
-        except Fenced as moved:
-            log.warning("alert %s moved to another node: %s", entry.definition.id, moved)
-            with self._lock:
-                self._dirty = True
-            return False
-        return True
+    def _still_held(self, conn: Connection, outcomes: list[_Outcome]) -> list[_Outcome]:
+        """In the committing transaction: the outcomes of definitions this node still holds
+        at the epoch it evaluated them under (one read under a share lock; dropping the others
+        leaves the transaction usable for these)."""
+        if self.ownership is None:
+            return outcomes
+        epochs = {
+            alert_resource(o.entry.definition.id): o.entry.epoch
+            for o in outcomes
+            if o.entry.epoch is not None
+        }
+        lost = self.ownership.lost(conn, epochs)
+        if not lost:
+            return outcomes
+        for resource in sorted(lost):
+            log.warning("alert %s moved to another node", resource.partition(":")[2])
+        with self._lock:
+            self._dirty = True
+        return [o for o in outcomes if alert_resource(o.entry.definition.id) not in lost]
 
     def _follow_up(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
         if not stored:

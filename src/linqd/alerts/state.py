@@ -5,6 +5,7 @@ re-evaluating a step that was cut short yields digests that are already stored."
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Executable, bindparam, select
@@ -74,6 +75,14 @@ class StateRepository:
     def save_in(
         self, conn: Connection, definition_id: str, domain: str, progress: Progress, now: int
     ) -> None:
+        self.save_many_in(conn, [(definition_id, domain, progress)], now)
+
+    def save_many_in(
+        self, conn: Connection, saved: Sequence[tuple[str, str, Progress]], now: int
+    ) -> None:
+        """Each (definition id, domain, progress) in one batch of the caller's transaction."""
+        if not saved:
+            return
         if self._upsert is None:
             statement = insert(conn, _T)
             changed = ("domain", "version", "state", "updated_ms")
@@ -83,13 +92,16 @@ class StateRepository:
             )
         conn.execute(
             self._upsert,
-            {
-                "definition_id": definition_id,
-                "domain": domain,
-                "version": progress.version,
-                "state": progress.to_json(),
-                "updated_ms": now,
-            },
+            [
+                {
+                    "definition_id": definition_id,
+                    "domain": domain,
+                    "version": progress.version,
+                    "state": progress.to_json(),
+                    "updated_ms": now,
+                }
+                for definition_id, domain, progress in saved
+            ],
         )
 
     def forget(self, keep: set[str]) -> None:

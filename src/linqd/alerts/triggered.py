@@ -134,41 +134,33 @@ class TriggeredAlertRepository:
             return self.insert_in(conn, alert)
 
     def insert_in(self, conn: Connection, alert: TriggeredAlert) -> TriggeredAlert | None:
-        """``insert`` inside the caller's transaction (the engine stores firings and its own
-        progress in one). A stored digest is skipped by ``ON CONFLICT DO NOTHING``, not by a
-        caught error: on PostgreSQL an error would abort the caller's whole transaction."""
+        """``insert`` inside the caller's transaction."""
+        stored = self.insert_many_in(conn, [alert])
+        return stored[0] if stored else None
+
+    def insert_many_in(
+        self, conn: Connection, alerts: Sequence[TriggeredAlert]
+    ) -> list[TriggeredAlert]:
+        """The alerts newly stored, in the given order, inside the caller's transaction (the
+        engine stores firings and its own progress in one), in one statement per thousand
+        rows. A stored digest is skipped by ``ON CONFLICT DO NOTHING``, not by a caught error:
+        on PostgreSQL an error would abort the caller's whole transaction."""
+        if not alerts:
+            return []
         now = self.clock.now_ms()
         if self._insert is None:
             self._insert = (
                 insert(conn, _T)
                 .on_conflict_do_nothing(index_elements=["domain", "digest"])
-                .returning(_T.c.id)
+                .returning(_T.c.id, _T.c.domain, _T.c.digest)
             )
-        new_id = conn.execute(
-            self._insert,
-            {
-                "domain": alert.domain,
-                "definition_id": alert.definition_id,
-                "digest": alert.digest,
-                "alert_date": alert.alert_date,
-                "create_date": now,
-                "update_date": now,
-                "ack_status_date": alert.ack_status_date,
-                "status": int(alert.status),
-                "priority": float(alert.priority),
-                "context": alert.context,
-                "category": alert.category,
-                "subcategory": alert.subcategory,
-                "username": alert.username,
-                "alert_name": alert.alert_name,
-                "message": alert.message,
-                "description": alert.description,
-                "extra_data": extra_data_text(alert.extra_data),
-            },
-        ).scalar_one_or_none()
-        if new_id is None:
-            return None
-        return replace(alert, id=int(new_id), create_date=now, update_date=now)
+        rows = conn.execute(self._insert, [_row(alert, now) for alert in alerts]).all()
+        ids = {(row.domain, row.digest): int(row.id) for row in rows}
+        return [
+            replace(alert, id=ids[(alert.domain, alert.digest)], create_date=now, update_date=now)
+            for alert in alerts
+            if (alert.domain, alert.digest) in ids
+        ]
 
     def get(self, domain: str, alert_id: int) -> TriggeredAlert:
         """The alert, or ``NotFound`` (also when the id belongs to another domain)."""
@@ -281,3 +273,25 @@ class TriggeredAlertRepository:
 
 
 # -- the API objects ------------------------------------------------------------------------------
+
+
+def _row(alert: TriggeredAlert, now: int) -> dict[str, Any]:
+    return {
+        "domain": alert.domain,
+        "definition_id": alert.definition_id,
+        "digest": alert.digest,
+        "alert_date": alert.alert_date,
+        "create_date": now,
+        "update_date": now,
+        "ack_status_date": alert.ack_status_date,
+        "status": int(alert.status),
+        "priority": float(alert.priority),
+        "context": alert.context,
+        "category": alert.category,
+        "subcategory": alert.subcategory,
+        "username": alert.username,
+        "alert_name": alert.alert_name,
+        "message": alert.message,
+        "description": alert.description,
+        "extra_data": extra_data_text(alert.extra_data),
+    }

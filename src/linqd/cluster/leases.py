@@ -17,7 +17,7 @@ double commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,6 +54,10 @@ class Ownership(Protocol):
 
     def fence(self, conn: Connection, resource: str, epoch: int) -> None:
         """Raise ``Fenced`` unless this node still holds ``resource`` at ``epoch``."""
+
+    def lost(self, conn: Connection, epochs: Mapping[str, int]) -> set[str]:
+        """``fence`` for many resources in one statement: those no longer held at their
+        epoch (the caller stores nothing of them)."""
 
     def holders(self) -> dict[str, Lease]:
         """Every lease held now, by resource (what ``engineStatus`` shows)."""
@@ -148,6 +152,22 @@ class LeaseTable:
             raise Fenced(
                 f"{resource}: this node ({self.node_id}) held it at epoch {epoch}, now {holder}"
             )
+
+    def lost(self, conn: Connection, epochs: Mapping[str, int]) -> set[str]:
+        """Of ``epochs`` (resource: the epoch this node holds it at), the resources it no
+        longer holds at that epoch, under the same share lock as ``fence``."""
+        if not epochs:
+            return set()
+        rows = conn.execute(
+            select(leases.c.resource, leases.c.owner, leases.c.epoch)
+            .where(leases.c.resource.in_(sorted(epochs)))
+            .order_by(leases.c.resource)
+            .with_for_update(read=True)
+        ).all()
+        held = {
+            r.resource for r in rows if r.owner == self.node_id and r.epoch == epochs[r.resource]
+        }
+        return set(epochs) - held
 
     def holders(self) -> list[Lease]:
         with self.meta.transaction() as conn:

@@ -95,6 +95,9 @@ class ClusterService:
     def fence(self, conn: Connection, resource: str, epoch: int) -> None:
         self.coordinator.leases.fence(conn, resource, epoch)
 
+    def lost(self, conn: Connection, epochs: Mapping[str, int]) -> set[str]:
+        return self.coordinator.leases.lost(conn, epochs)
+
     def holders(self) -> dict[str, Lease]:
         now = self.coordinator.clock.now_ms()
         return {

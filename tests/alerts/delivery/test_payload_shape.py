@@ -141,6 +141,8 @@ def test_json_method(world: World) -> None:
         "x-token": "t0k",
         "content-type": "application/json",
         "content-length": str(len(body)),
+        # The firing's digest: the same on every attempt, whichever node makes it.
+        "idempotency-key": alert.digest,
     }
 
 
