@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anystore import STORES
+from linqd.meta import MetaStore
 from pgserver import PostgresServer
 
 META_STORES = ("sqlite", "postgresql")
@@ -40,6 +41,14 @@ def meta_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "meta.sqlite")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.fresh_url()
+
+
+@pytest.fixture
+def meta(meta_target: str) -> Iterator[MetaStore]:
+    """An empty metadata store on each backend (``meta_target``)."""
+    store = MetaStore(meta_target)
+    yield store
+    store.close()
 
 
 def _drives_devo_sender(item: pytest.Item) -> bool:

@@ -36,13 +36,6 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def meta(meta_target: str) -> Iterator[MetaStore]:
-    store = MetaStore(meta_target)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def domains(meta: MetaStore, clock: SimulatedClock) -> DomainStore:
     return DomainStore(meta, clock)
 

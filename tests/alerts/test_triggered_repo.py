@@ -5,7 +5,6 @@ API."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -45,13 +44,6 @@ def firing(digest: str, alert_date: int, domain: str = "self", **changes: Any) -
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
-
-
-@pytest.fixture
-def meta(meta_target: str) -> Iterator[MetaStore]:
-    store = MetaStore(meta_target)
-    yield store
-    store.close()
 
 
 @pytest.fixture

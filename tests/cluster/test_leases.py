@@ -17,13 +17,6 @@ from pgserver import PostgresServer
 TERM = 10_000
 
 
-@pytest.fixture
-def meta(meta_target: str) -> MetaStore:
-    store = MetaStore(meta_target)
-    yield store  # type: ignore[misc]
-    store.close()
-
-
 def test_a_free_lease_is_taken_at_epoch_1_and_held_against_others(meta: MetaStore) -> None:
     a, b = LeaseTable(meta, "a", TERM), LeaseTable(meta, "b", TERM)
     lease = a.acquire("alert:self:1", 1_000)

@@ -40,6 +40,7 @@ from pgserver import PostgresServer
 from receiver import Receiver, serving
 
 from .conftest import start_server, stop_server
+from .test_alerts_restart import definition as restart_definition
 from .test_job_kill import Api, broker_launchers, consumer, read
 
 TABLE = "my.app.nodes"
@@ -72,17 +73,8 @@ DEFINITIONS: list[tuple[str, str, dict[str, Any]]] = [
 
 
 def definition(name: str, query: str, trigger: dict[str, Any], policy: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "subcategory": "nodes",
-        "message": "$hostname",
-        "alertCorrelationContext": {
-            "querySourceCode": query,
-            "priority": 5,
-            "correlationTrigger": trigger,
-        },
-        "actionPolicyId": [policy],
-    }
+    """The restart test's definition, sent to ``policy``."""
+    return {**restart_definition(name, query, trigger), "actionPolicyId": [policy]}
 
 
 @dataclass

@@ -12,13 +12,6 @@ from pgserver import PostgresServer
 
 
 @pytest.fixture
-def meta(meta_target: str) -> Iterator[MetaStore]:
-    store = MetaStore(meta_target)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def pg_meta(postgres: PostgresServer) -> Iterator[MetaStore]:
     store = MetaStore(postgres.fresh_url())
     yield store

@@ -4,24 +4,11 @@ record that comes after the claim ran out and another worker took the row change
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from linqd.alerts.delivery import DeliveryOutbox, DeliveryStatus
 from linqd.alerts.delivery import outbox as rows
 from linqd.meta import MetaStore
 
 from .conftest import DOMAIN, NOW
-
-
-@pytest.fixture
-def meta(meta_target: str) -> Iterator[MetaStore]:
-    store = MetaStore(meta_target)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def add(meta: MetaStore, *due: tuple[int, int]) -> None:
