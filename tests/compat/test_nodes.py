@@ -34,8 +34,9 @@ from devo.sender.data import DevoSenderException
 
 from clickhouse_front import ClickHouseFront
 from linqd.clock import SystemClock
-from linqd.cluster.nodes import preferred
+from linqd.cluster.nodes import preferred, shares
 from linqd.datadir import open_data_dir
+from linqd.meta import MetaStore
 from pgserver import PostgresServer
 from receiver import Receiver, serving
 
@@ -114,7 +115,18 @@ class Cluster:
         return httpx.Client(base_url=node.url, headers={"standAloneToken": token}, timeout=30)
 
     def shares(self) -> dict[str, tuple[int, int]]:
-        """``linqd nodes``: each live node's (definitions, jobs)."""
+        """Each live node's (definitions, jobs), as ``linqd nodes`` counts them."""
+        meta = MetaStore(self.meta)
+        try:
+            return {
+                node.node_id: (counts.get("alert", 0), counts.get("job", 0))
+                for node, counts in shares(meta, SystemClock().now_ms())
+            }
+        finally:
+            meta.close()
+
+    def printed_shares(self) -> dict[str, tuple[int, int]]:
+        """``linqd nodes``: each live node's (definitions, jobs), from its printed table."""
         printed = subprocess.run(
             [
                 sys.executable,
@@ -264,9 +276,10 @@ def test_three_nodes_a_sigkill_mid_stream_loses_and_repeats_nothing(cluster: Clu
         _wait(lambda: min(s.sent for s in streams) >= 500, "the streams to start")
         # The owner of the job, which holds definitions too (ids 1-6 spread 2-2-2 over n1-n3).
         _wait(lambda: sum(jobs for _, jobs in cluster.shares().values()) == 1, "the job's owner")
-        shares = cluster.shares()
-        victim = cluster.nodes[next(n for n, (_, jobs) in shares.items() if jobs == 1)]
-        assert shares[victim.name][0] >= 1, shares
+        held = cluster.printed_shares()
+        assert held == cluster.shares() and len(held) == 3, held
+        victim = cluster.nodes[next(n for n, (_, jobs) in held.items() if jobs == 1)]
+        assert held[victim.name][0] >= 1, held
         victim.process.kill()  # SIGKILL: no shutdown path runs
         victim.process.wait()
         alive = [n for n in nodes if n is not victim]
