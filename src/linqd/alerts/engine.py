@@ -461,14 +461,19 @@ class AlertEngine:
         if not stored:
             return
         self._write_rows([alert for alert, _ in stored])
-        self.followups.mark([alert.id for alert, _ in stored], "in_table")
-        self._dispatch(stored)
+        self._submit(stored)
+        # One update for both flags: after a crash before it, ``recover`` finds the rows
+        # already in the table (by digest) and a second submission changes nothing.
+        self.followups.mark([alert.id for alert, _ in stored], "in_table", "dispatched")
 
     def _dispatch(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
+        self._submit(stored)
+        self.followups.mark([alert.id for alert, _ in stored], "dispatched")
+
+    def _submit(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
         if self.dispatcher is not None:
             for alert, definition in stored:
                 self.dispatcher.submit(alert, definition)
-        self.followups.mark([alert.id for alert, _ in stored], "dispatched")
 
     def _write_rows(self, alerts: Sequence[TriggeredAlert]) -> None:
         by_domain: dict[str, list[TriggeredAlert]] = {}
@@ -532,16 +537,17 @@ class AlertEngine:
 
     # -- what the API shows -----------------------------------------------------------------------
 
-    def status(self, domain: str) -> list[dict[str, Any]]:
+    def status(self, domain: str, *, here: bool = False) -> list[dict[str, Any]]:
         """Each active definition of ``domain`` with its progress and, with several nodes,
         the node that holds it (``owner``) at which lease ``epoch``; definitions another node
-        holds show the progress it last stored."""
+        holds show the progress it last stored. ``here``: only what this node evaluates,
+        from memory (no read of the metadata store)."""
         with self._lock:
             entries = {
                 e.definition.id: e for e in self._entries.values() if e.definition.domain == domain
             }
         holders: Mapping[str, Lease] = {}
-        if self.ownership is not None:
+        if self.ownership is not None and not here:
             holders = self.ownership.holders()
             saved = self.states.load()
             for definition in self.definitions.active():
