@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -84,9 +85,18 @@ class ConsoleUsers:
         self._meta = meta
         self._clock = clock
         self._hasher = PasswordHasher()
-        # Checked when the name is unknown, so that a wrong name costs what a wrong password
-        # does and the time taken does not tell which names exist.
-        self._decoy = self._hasher.hash(new_password())
+        self._decoy_lock = threading.Lock()
+        self._decoy_hash: str | None = None
+
+    def _decoy(self) -> str:
+        """Checked when the name is unknown, so that a wrong name costs what a wrong password
+        does and the time taken does not tell which names exist. Made at the first sign-in,
+        whatever its name (so that one's time tells nothing either), not with every app: a
+        hash costs a quarter of a second."""
+        with self._decoy_lock:
+            if self._decoy_hash is None:
+                self._decoy_hash = self._hasher.hash(new_password())
+            return self._decoy_hash
 
     def create(
         self, name: str, domain: str, role: Role = Role.ANALYST, password: str | None = None
@@ -143,11 +153,12 @@ class ConsoleUsers:
         """The user, if ``password`` is theirs."""
         if len(password.encode()) > MAX_PASSWORD_BYTES:
             return None
+        decoy = self._decoy()
         with self._meta.transaction() as conn:
             found = conn.execute(
                 select(_USERS.c.password_hash).where(_USERS.c.name == name)
             ).scalar_one_or_none()
-        stored = found if found is not None else self._decoy
+        stored = found if found is not None else decoy
         try:
             self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
