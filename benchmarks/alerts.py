@@ -296,7 +296,9 @@ def stream_figure(path: Path) -> bool:
 
 
 def _positions(engine: AlertEngine) -> list[int] | None:
-    status = engine.status(DOMAIN)
+    """Each rule's position, from the engine's memory (with several nodes engineStatus reads
+    the metadata store: polled, it would load what it measures)."""
+    status = engine.status(DOMAIN, here=True)
     if not status or any(s["sequence"] is None for s in status):
         return None
     return [int(s["sequence"]) for s in status]

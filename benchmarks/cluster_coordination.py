@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from _elastalert_anchor import history  # noqa: E402
-from alerts import APPEND, DOMAIN, SPAN_MS, STREAM_TABLE, Bench, each_rules  # noqa: E402
+from alerts import APPEND, DOMAIN, SPAN_MS, STREAM_TABLE, Bench, _positions, each_rules  # noqa: E402
 from linqd.alerts.engine import AlertEngine  # noqa: E402
 from linqd.clock import SystemClock  # noqa: E402
 from linqd.cluster.leases import DEFAULT_TERM_MS  # noqa: E402
@@ -88,15 +88,6 @@ def one_round(
     fired = sum(bench.firings().values())
     bench.close()
     return EVENTS / elapsed, fired
-
-
-def _positions(engine: AlertEngine) -> list[int] | None:
-    """Each rule's position, from the engine's memory on both sides (engineStatus reads the
-    metadata store with several nodes: polled, it would load the side it measures)."""
-    status = engine.status(DOMAIN, here=True)
-    if not status or any(s["sequence"] is None for s in status):
-        return None
-    return [int(s["sequence"]) for s in status]
 
 
 def _wait(done: Callable[[], bool]) -> None:
