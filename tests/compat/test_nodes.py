@@ -188,6 +188,7 @@ class Stream:
         self.ports = ports
         self.label = label
         self.sent = 0
+        self.last = ""  # the last event sent, to a live node's collector
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -199,7 +200,9 @@ class Stream:
                     sender = Sender(SenderConfigTCP(address=("127.0.0.1", self.ports[0])))
                 n = self.sent
                 word = "error" if n % 7 == 0 else "warn" if n % 11 == 0 else "fine"
-                sender.send(tag=TABLE, msg=f"{word} {self.label}-{n}", hostname=f"h{n % 3}")
+                message = f"{word} {self.label}-{n}"
+                sender.send(tag=TABLE, msg=message, hostname=f"h{n % 3}")
+                self.last = message
                 self.sent += 1
                 if n % 20 == 0:
                     time.sleep(0.05)  # about 400 events a second per stream
@@ -288,7 +291,7 @@ def test_three_nodes_a_sigkill_mid_stream_loses_and_repeats_nothing(cluster: Clu
         for stream in streams:
             stream.stop.set()
             stream.thread.join()
-        time.sleep(1.0)  # the collectors' last batches (flushed every 0.1 s) are stored
+        _wait_stored(cluster, streams)
         end = (SystemClock().now_ms() // SECOND - 1) * SECOND
         top = committed_top(cluster)
         with cluster.api(alive[0]) as client:
@@ -381,6 +384,15 @@ def _wait(condition: Any, what: Any) -> None:
         time.sleep(0.1)
 
 
+def _wait_stored(cluster: Cluster, streams: list[Stream]) -> None:
+    """Until each stream's last event is stored: a collector stores a connection's events in
+    order, so everything a live node took from it before is stored too."""
+    _wait(
+        lambda: all(s.last in stored_messages(cluster) for s in streams),
+        "the streams' last events to be stored",
+    )
+
+
 def committed_top(cluster: Cluster) -> int:
     """The shared watermark now: every event stored so far is at or below it."""
     data = open_data_dir(
@@ -470,7 +482,7 @@ def test_a_node_paused_past_its_lease_commits_nothing_when_it_resumes(cluster: C
         _wait(lambda: stream.sent >= paused_at + 600, "events after the resume")
         stream.stop.set()
         stream.thread.join()
-        time.sleep(1.0)  # the collector's last batches are stored
+        _wait_stored(cluster, [stream])
         end = (SystemClock().now_ms() // SECOND - 1) * SECOND
         top = committed_top(cluster)
         with cluster.api(other) as client:

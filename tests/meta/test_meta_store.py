@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
+from linqd.errors import MetaUnavailable
 from linqd.meta import MetaStore, schema
 from linqd.meta.legacy import MIGRATIONS
+from pgserver import PostgresServer
 
 
 def test_the_migrations_build_exactly_the_schema(meta_target: str) -> None:
@@ -117,3 +121,32 @@ def test_a_pre_alembic_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     changes = [d[0] for d in differences if not isinstance(d, list)]
     assert sorted(changes) == sorted(c for c in changes if c in {"add_fk", "remove_fk"})
     assert changes.count("add_fk") == changes.count("remove_fk")
+
+
+def test_a_transaction_held_past_the_hold_time_is_ended_as_unavailable(
+    postgres: PostgresServer,
+) -> None:
+    """A node paused inside a transaction (SIGSTOP) loses it: PostgreSQL ends it after
+    ``hold_ms``, which frees its locks for the other nodes, and the node sees
+    ``MetaUnavailable`` when it resumes, not a raw driver error that would end its thread."""
+    meta = MetaStore(postgres.fresh_url(), hold_ms=100)
+    try:
+        with pytest.raises(MetaUnavailable), meta.transaction() as conn:
+            pid = conn.execute(select(func.pg_backend_pid())).scalar_one()
+            _wait_until_gone(postgres, int(pid))
+        assert meta.retention_days() == {}  # the next transaction has a fresh connection
+    finally:
+        meta.close()
+
+
+def _wait_until_gone(postgres: PostgresServer, pid: int) -> None:
+    """Until PostgreSQL has ended backend ``pid`` (its own view, polled)."""
+    deadline = time.monotonic() + 30
+    with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+            found = row.fetchone()
+            if found is not None and found[0] == 0:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"backend {pid} was not ended")

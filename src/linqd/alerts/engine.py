@@ -159,6 +159,11 @@ class AlertEngine:
                 log.error("alert engine pass failed: %s", error)
                 with self._lock:
                     self._dirty = True  # reload progress: the pass may have half happened
+            except Exception:
+                # A bug must not stop evaluation for good: the next pass starts afresh.
+                log.exception("alert engine pass failed")
+                with self._lock:
+                    self._dirty = True
             with self._appended:
                 if not self._stop.is_set():
                     self._appended.wait(self.tick_s)

@@ -335,7 +335,10 @@ class _Worker:
             if sink is not None:
                 if not self._moved:
                     extra = _merge_extra(self.job.extra, sink.extra())
-                    self._save(replace(self.job, extra=extra))
+                    try:
+                        self._save(replace(self.job, extra=extra))
+                    except (Fenced, MetaUnavailable) as moved:
+                        log.warning("job %s moved to another node: %s", job.id, moved)
                 sink.close()
 
     def _save(self, job: Job) -> None:

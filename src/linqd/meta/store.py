@@ -87,7 +87,9 @@ class MetaStore:
         try:
             with self._lock, self._engine.begin() as conn:
                 yield conn
-        except (exc.OperationalError, exc.InterfaceError) as error:
+        except (exc.OperationalError, exc.InterfaceError, exc.InternalError) as error:
+            # InternalError: PostgreSQL ended a transaction held past ``hold_ms``
+            # (IdleInTransactionSessionTimeout), the fate of a paused node's transaction.
             cause = type(error.orig).__name__ if error.orig is not None else type(error).__name__
             raise MetaUnavailable(f"the metadata store failed ({cause})") from None
 
