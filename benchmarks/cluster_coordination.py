@@ -7,7 +7,10 @@ events arrive in 2,000-event appends from one thread; the figure is events / (ti
 first append until every rule has read the last event). Both runs store the same firings,
 checked against the hand-written SQL counts. The PostgreSQL server is Debian's, started in a
 temporary directory on 127.0.0.1 (``tests/pgserver.py``) and stopped afterwards. Rounds
-alternate (SQLite, PostgreSQL, SQLite, ...); each side's best round is kept.
+alternate (SQLite, PostgreSQL, SQLite, ...); the same side varies by 10 % between rounds on a
+2-core machine, so a round streams a million events (about 5 s; with 300,000 the best-round
+ratio of one run ranged from 0.86 to 0.98), and the figure is each side's best round (the
+ratio of their medians is printed beside it).
 Target: ratio >= 0.9.
 
     make bench    # or: .venv/bin/python benchmarks/cluster_coordination.py
@@ -16,6 +19,7 @@ Target: ratio >= 0.9.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -34,8 +38,8 @@ from linqd.cluster.leases import DEFAULT_TERM_MS  # noqa: E402
 from linqd.cluster.service import alert_resource, join_cluster  # noqa: E402
 from pgserver import PostgresServer  # noqa: E402
 
-EVENTS = int(os.environ.get("LINQD_BENCH_COORDINATION_EVENTS", "300000"))
-ROUNDS = int(os.environ.get("LINQD_BENCH_COORDINATION_ROUNDS", "2"))
+EVENTS = int(os.environ.get("LINQD_BENCH_COORDINATION_EVENTS", "1000000"))
+ROUNDS = int(os.environ.get("LINQD_BENCH_COORDINATION_ROUNDS", "3"))
 
 
 def batches() -> list[dict[str, list[str]]]:
@@ -101,7 +105,7 @@ def _wait(done: Callable[[], bool]) -> None:
 def main() -> int:
     stream = batches()
     server = PostgresServer()
-    best = {"sqlite": 0.0, "postgresql": 0.0}
+    rates: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
     fired: dict[str, set[int]] = {"sqlite": set(), "postgresql": set()}
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -110,16 +114,19 @@ def main() -> int:
                     meta = server.fresh_url() if side == "postgresql" else None
                     rate, stored = one_round(Path(folder) / f"{side}-{n}", stream, meta)
                     print(f"  round {n + 1} {side}: {rate:,.0f} events/s, {stored:,} firings")
-                    best[side] = max(best[side], rate)
+                    rates[side].append(rate)
                     fired[side].add(stored)
     finally:
         server.stop()
     same = len(fired["sqlite"] | fired["postgresql"]) == 1
+    best = {side: max(values) for side, values in rates.items()}
+    middle = {side: statistics.median(values) for side, values in rates.items()}
     ratio = best["postgresql"] / best["sqlite"]
     print(
         f"coordination cost: {best['postgresql']:,.0f} events/s with PostgreSQL metadata and "
         f"leases (anchor: {best['sqlite']:,.0f} events/s with SQLite and no leases, ratio "
-        f"{ratio:.2f}; target >= 0.9); firings {'equal' if same else 'DIFFERENT'}"
+        f"{ratio:.2f}, of the medians {middle['postgresql'] / middle['sqlite']:.2f}; "
+        f"target >= 0.9); firings {'equal' if same else 'DIFFERENT'}"
     )
     return 0 if same else 1
 

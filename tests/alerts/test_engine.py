@@ -126,6 +126,30 @@ def test_a_crash_between_storing_and_the_table_row_is_finished_at_restart(
     assert len(table_rows(sc)) == 1
 
 
+@STORE_AND_META
+def test_a_failed_follow_up_is_finished_by_the_next_pass(scenario: Scenario) -> None:
+    # Without it, the next batch's follow-ups would move the definition past the failed one
+    # and not even a restart would write its row.
+    sc = scenario
+    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "error"}], at=S)
+
+    def full(alerts: Any) -> None:
+        raise OSError("no space left on device")
+
+    sc.engine._write_rows = full  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        sc.run_until(2 * S)
+    del sc.engine._write_rows
+    assert len(sc.alerts()) == 1 and table_rows(sc) == []
+    sc.store(TABLE, [{"hostname": "h", "message": "error again"}], at=3 * S)
+    sc.run_until(4 * S)
+    assert len(table_rows(sc)) == 2 and len(sc.alerts()) == 2
+    sc.restart()
+    sc.run_until(5 * S)
+    assert len(table_rows(sc)) == 2
+
+
 class Recorder:
     def __init__(self) -> None:
         self.submitted: list[tuple[int, str]] = []

@@ -5,8 +5,8 @@ store's appends for event-driven definitions (each without grouping), the other 
 for all others, so that a burst of period closes never delays an event's alert. A pass
 evaluates what is due, then stores the firings and each definition's progress in one metadata
 transaction (digests make the firing of a repeated step a no-op), then writes the new firings
-to ``siem.logtrust.alert.info`` and hands them to delivery, flagging each follow-up when done;
-a restart finishes the follow-ups a crash cut short.
+to ``siem.logtrust.alert.info`` and hands them to delivery (``followups.py`` keeps track); a
+restart, or the next pass after a failed one, finishes the follow-ups a crash cut short.
 
 With several nodes (``ownership``), a node evaluates only the definitions it holds a lease on
 (``alert:<id>``); the transaction that stores a definition's progress and firings first checks
@@ -101,7 +101,11 @@ class AlertEngine:
         self.lateness_ms = lateness_ms
         self.tick_s = tick_s
         self.states = StateRepository(triggered.meta)
-        self.followups = FollowUps(triggered)
+        self.followups = FollowUps(triggered.meta)
+        # Follow-ups run one batch at a time, so a definition's progress in ``followups`` only
+        # moves past a batch once it is done; those of a batch that failed are owed.
+        self._following = threading.RLock()
+        self._owed: set[str] = set()
         self._entries: dict[str, _Entry] = {}
         # The statement of each shared scan or union of rules, by its rules and their
         # versions: built once, run every pass (building it is costlier than the scan of a
@@ -425,11 +429,13 @@ class AlertEngine:
     def _commit(self, outcomes: list[_Outcome], now: int) -> int:
         changed = [o for o in outcomes if o.progress != o.entry.progress or o.firings]
         if not changed:
+            self._follow_up([])
             return 0
         with self.triggered.meta.transaction() as conn:
             changed = self._still_held(conn, changed)
             firings = [(f.triggered(), f.definition) for o in changed for f in o.firings]
             new = self.triggered.insert_many_in(conn, [alert for alert, _ in firings])
+            self.followups.open_in(conn, new)
             definitions = {(alert.domain, alert.digest): d for alert, d in firings}
             stored = [(alert, definitions[(alert.domain, alert.digest)]) for alert in new]
             progress = [
@@ -463,17 +469,22 @@ class AlertEngine:
         return [o for o in outcomes if alert_resource(o.entry.definition.id) not in lost]
 
     def _follow_up(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
-        if not stored:
-            return
-        self._write_rows([alert for alert, _ in stored])
-        self._submit(stored)
-        # One update for both flags: after a crash before it, ``recover`` finds the rows
-        # already in the table (by digest) and a second submission changes nothing.
-        self.followups.mark([alert.id for alert, _ in stored], "in_table", "dispatched")
-
-    def _dispatch(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
-        self._submit(stored)
-        self.followups.mark([alert.id for alert, _ in stored], "dispatched")
+        """Write the new firings to the alert table and hand them to delivery. After a failed
+        batch, the next call finishes it the way a restart would (with its own batch: recovery
+        checks the table, since an append may have happened before the failure)."""
+        mine = {alert.definition_id for alert, _ in stored}
+        with self._following:
+            owed, self._owed = self._owed, set()
+            try:
+                if owed:
+                    self.recover(owed | mine)
+                elif stored:
+                    self._write_rows([alert for alert, _ in stored])
+                    self._submit(stored)
+                    self.followups.done([alert for alert, _ in stored])
+            except BaseException:
+                self._owed = owed | mine
+                raise
 
     def _submit(self, stored: Sequence[tuple[TriggeredAlert, AlertDefinition]]) -> None:
         if self.dispatcher is not None:
@@ -508,37 +519,38 @@ class AlertEngine:
         start."""
         if definition_ids is None and self.ownership is not None:
             return
-        not_in_table, not_dispatched = self.followups.unfinished()
-        if definition_ids is not None:
-            not_in_table = [a for a in not_in_table if a.definition_id in definition_ids]
-            not_dispatched = [a for a in not_dispatched if a.definition_id in definition_ids]
-        if not_in_table:
-            digests = [a.digest for a in not_in_table]
-            stored = (
-                exp.Select()
-                .select(exp.column("digest", quoted=True))
-                .from_(exp.Table(this=exp.to_identifier(ALERT_TABLE, quoted=True)))
-                .where(
-                    exp.column("digest", quoted=True).isin(
-                        *(exp.Literal.string(d) for d in digests)
+        with self._following:
+            unfinished = self.followups.unfinished(definition_ids)
+            if not unfinished:
+                return
+            present: set[str] = set()
+            for start in range(0, len(unfinished), 1_000):
+                digests = [a.digest for a in unfinished[start : start + 1_000]]
+                stored = (
+                    exp.Select()
+                    .select(exp.column("digest", quoted=True))
+                    .from_(exp.Table(this=exp.to_identifier(ALERT_TABLE, quoted=True)))
+                    .where(
+                        exp.column("digest", quoted=True).isin(
+                            *(exp.Literal.string(d) for d in digests)
+                        )
                     )
                 )
-            )
-            present = {row[0] for row in self.store.fetch(stored)}
-            missing = [a for a in not_in_table if a.digest not in present]
+                present.update(row[0] for row in self.store.fetch(stored))
+            missing = [a for a in unfinished if a.digest not in present]
             if missing:
                 self._write_rows(missing)
-            self.followups.mark([a.id for a in not_in_table], "in_table")
-        if not_dispatched:
+            # A second hand-over of the same firing changes nothing; those of definitions
+            # deleted since are not delivered.
             definitions = {d.id: d for d in self.definitions.every()}
-            pending = [
-                (alert, definitions[alert.definition_id])
-                for alert in not_dispatched
-                if alert.definition_id in definitions
-            ]
-            self._dispatch(pending)
-            orphans = [a.id for a in not_dispatched if a.definition_id not in definitions]
-            self.followups.mark(orphans, "dispatched")
+            self._submit(
+                [
+                    (a, definitions[a.definition_id])
+                    for a in unfinished
+                    if a.definition_id in definitions
+                ]
+            )
+            self.followups.done(unfinished)
 
     # -- what the API shows -----------------------------------------------------------------------
 

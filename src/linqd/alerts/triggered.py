@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import builtins  # the method ``list`` hides the builtin in the class body
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Column, Connection, Executable, select
+from sqlalchemy import Column, Connection, select
 
 from ..clock import Clock
 from ..errors import NotFound, ValidationError
-from ..meta import MetaStore, insert, schema
+from ..meta import MetaStore, insert_new, schema
 from .model import CLOSED_STATUSES, AlertStatus, TriggeredAlert
 
 # Devo's ``orderby`` names and the column each sorts by; names of fields linqd does
@@ -124,9 +124,6 @@ class TriggeredAlertRepository:
     def __init__(self, meta: MetaStore, clock: Clock) -> None:
         self.meta = meta
         self.clock = clock
-        # Built on first use, when a connection tells the dialect: the engine inserts every
-        # firing with it, and building the statement costs several times running it.
-        self._insert: Executable | None = None
 
     def insert(self, alert: TriggeredAlert) -> TriggeredAlert | None:
         """Store one firing; ``None`` when its ``(domain, digest)`` is already stored."""
@@ -142,30 +139,25 @@ class TriggeredAlertRepository:
         self, conn: Connection, alerts: Sequence[TriggeredAlert]
     ) -> list[TriggeredAlert]:
         """The alerts newly stored, in the given order, inside the caller's transaction (the
-        engine stores firings and its own progress in one), in a few statements per thousand
-        rows. Digests already stored are read first and skipped; ``ON CONFLICT DO NOTHING``
-        stays the backstop, rather than a caught error: on PostgreSQL an error would abort the
-        caller's whole transaction."""
+        engine stores firings and its own progress in one), one statement per thousand rows.
+        Digests already stored are skipped by ``ON CONFLICT DO NOTHING`` rather than a caught
+        error: on PostgreSQL an error would abort the caller's whole transaction."""
         if not alerts:
             return []
         now = self.clock.now_ms()
-        if self._insert is None:
-            self._insert = insert(conn, _T).on_conflict_do_nothing(
-                index_elements=["domain", "digest"]
-            )
         fresh: dict[tuple[str, str], TriggeredAlert] = {}
         for alert in alerts:
             fresh.setdefault((alert.domain, alert.digest), alert)
-        for domain, digest, _ in _stored(conn, list(fresh)):
-            fresh.pop((domain, digest), None)
-        if not fresh:
-            return []
-        # A plain executemany (no RETURNING): psycopg pipelines it, several times faster on
-        # PostgreSQL than one statement carrying every row's values; the ids are read back.
-        conn.execute(self._insert, [_row(alert, now) for alert in fresh.values()])
-        ids = {(domain, digest): id_ for domain, digest, id_ in _stored(conn, list(fresh))}
+        inserted = insert_new(
+            conn,
+            _T,
+            [_row(alert, now) for alert in fresh.values()],
+            ["domain", "digest"],
+            [_T.c.domain, _T.c.digest, _T.c.id],
+        )
+        ids = {(str(row[0]), str(row[1])): int(row[2]) for row in inserted}
         return [
-            replace(alert, id=ids[(alert.domain, alert.digest)], create_date=now, update_date=now)
+            replace(alert, id=ids[key], create_date=now, update_date=now)
             for key, alert in fresh.items()
             if key in ids
         ]
@@ -303,21 +295,3 @@ def _row(alert: TriggeredAlert, now: int) -> dict[str, Any]:
         "description": alert.description,
         "extra_data": extra_data_text(alert.extra_data),
     }
-
-
-def _stored(conn: Connection, keys: list[tuple[str, str]]) -> Iterator[tuple[str, str, int]]:
-    """(domain, digest, id) of the ``keys`` stored: ``digest IN (…)`` per domain, which the
-    unique index answers (a row-value ``IN`` scans the table on PostgreSQL), a thousand
-    values per statement (both engines cap a statement's values)."""
-    by_domain: dict[str, list[str]] = {}
-    for domain, digest in keys:
-        by_domain.setdefault(domain, []).append(digest)
-    for domain, digests in by_domain.items():
-        for start in range(0, len(digests), 1_000):
-            rows = conn.execute(
-                select(_T.c.digest, _T.c.id).where(
-                    _T.c.domain == domain, _T.c.digest.in_(digests[start : start + 1_000])
-                )
-            ).all()
-            for digest, id_ in rows:
-                yield domain, str(digest), int(id_)
