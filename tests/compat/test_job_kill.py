@@ -120,8 +120,8 @@ def wait_until_completed(api: Api, job_id: str) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def consumer(bootstrap: str, topic: str) -> Consumer:
-    """A consumer of the whole topic from its start, in a group of its own."""
+def consumer(bootstrap: str, *topics: str) -> Consumer:
+    """A consumer of whole topics from their start, in a group of its own."""
     reader = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -132,23 +132,33 @@ def consumer(bootstrap: str, topic: str) -> Consumer:
             "session.timeout.ms": 6000,  # Tansu's first join takes ~23 s with the default
         }
     )
-    reader.subscribe([topic])
+    reader.subscribe(list(topics))
     return reader
 
 
 def read(reader: Consumer, *, until_count: int | None = None) -> list[bytes]:
     """Message values: up to ``until_count`` of them, or else until every partition's end."""
-    events: list[bytes] = []
-    ended: set[int | None] = set()
+    return [value for _, value in read_topics(reader, until_count=until_count)]
+
+
+def read_topics(
+    reader: Consumer, *, until_count: int | None = None, topics: int = 1
+) -> list[tuple[str, bytes]]:
+    """(topic, value) of the messages of ``topics`` topics: up to ``until_count`` of them, or
+    else until every partition's end."""
+    events: list[tuple[str, bytes]] = []
+    ended: set[tuple[str | None, int | None]] = set()
     deadline = time.monotonic() + JOB_TIMEOUT_S
-    while (len(ended) < PARTITIONS) if until_count is None else (len(events) < until_count):
-        assert time.monotonic() < deadline, f"only {len(events)} messages in the topic"
+    while (
+        (len(ended) < PARTITIONS * topics) if until_count is None else (len(events) < until_count)
+    ):
+        assert time.monotonic() < deadline, f"only {len(events)} messages in the topics"
         for message in reader.consume(10_000, 0.5):
             error = message.error()
             if error is None:
-                events.append(message.value())
+                events.append((str(message.topic()), message.value()))
             elif error.code() == KafkaError._PARTITION_EOF:
-                ended.add(message.partition())
+                ended.add((message.topic(), message.partition()))
             else:
                 raise AssertionError(f"consumer error: {error}")
     return events

@@ -2,10 +2,10 @@
 ClickHouse-HTTP front over chdb: a stand-in for a ClickHouse server, which cannot run here).
 
 A devo-sdk stream goes through all three syslog collectors and acknowledged batches through
-their HTTP ``/stream`` endpoints while the node holding the most alert definitions (and a Kafka
-job) is killed with SIGKILL. Afterwards: every firing a backtest over the stored stream reports
-is stored exactly once and reached the webhook, where the only repeats are of an attempt the
-kill cut short (told apart by the ``Idempotency-Key`` every delivery carries); the job's topic
+their HTTP ``/stream`` endpoints while a node holding two alert definitions and two Kafka jobs
+is killed with SIGKILL. Afterwards: every firing a backtest over the stored stream reports is
+stored exactly once and reached the webhook, where the only repeats are of an attempt the kill
+cut short (told apart by the ``Idempotency-Key`` every delivery carries); each job's topic
 holds every stored event exactly once; no acknowledged event is missing. A second test pauses
 the owner with SIGSTOP past its lease term and resumes it: it commits nothing after that.
 """
@@ -42,7 +42,7 @@ from receiver import Receiver, serving
 
 from .conftest import start_server, stop_server
 from .test_alerts_restart import definition as restart_definition
-from .test_job_kill import Api, broker_launchers, consumer, read
+from .test_job_kill import Api, broker_launchers, consumer, read, read_topics
 
 TABLE = "my.app.nodes"
 TERM_S = 2.0
@@ -264,12 +264,23 @@ def test_three_nodes_a_sigkill_mid_stream_loses_and_repeats_nothing(cluster: Clu
                 client.post("/alerts/v1/alertDefinitions", json=definition(*d, policy)).json()
                 for d in DEFINITIONS
             ]
-            topic = f"nodes-{uuid.uuid4().hex[:8]}"
+            # Jobs until one node runs two of them (at most four, among three nodes):
+            # rendezvous hashing of their random ids decides.
+            jobs: dict[str, str] = {}  # job id: topic
             admin = broker.admin()
-            admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
             start_ms = SystemClock().now_ms()
             signed = Api(nodes[0].url, nodes[0].data_dir)
-            job = signed.launch(_job_body(broker.bootstrap_servers, topic, start_ms))
+            while (
+                max(
+                    Counter(preferred(f"job:{j}", list(cluster.nodes)) for j in jobs).values(),
+                    default=0,
+                )
+                < 2
+            ):
+                topic = f"nodes-{uuid.uuid4().hex[:8]}"
+                admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
+                jobs[signed.launch(_job_body(broker.bootstrap_servers, topic, start_ms))] = topic
+            signed.close()
             _wait(lambda: len(set(owners(client).values()) - {None}) == 3, "three owners")
         ports = [node.syslog_port for node in nodes]
         streams = [Stream(ports[k:] + ports[:k], f"s{k}") for k in range(3)]
@@ -277,12 +288,13 @@ def test_three_nodes_a_sigkill_mid_stream_loses_and_repeats_nothing(cluster: Clu
             stream.thread.start()
         acked = acknowledged_batches(cluster, nodes, 15, "before")
         _wait(lambda: min(s.sent for s in streams) >= 300, "the streams to start")
-        # The owner of the job, which holds definitions too (ids 1-6 spread 2-2-2 over n1-n3).
-        _wait(lambda: sum(jobs for _, jobs in cluster.shares().values()) == 1, "the job's owner")
+        # The node running two jobs, which holds two definitions too (ids 1-6 spread 2-2-2
+        # over n1-n3).
+        _wait(lambda: sum(n for _, n in cluster.shares().values()) == len(jobs), "the jobs' owners")
         held = cluster.printed_shares()
         assert held == cluster.shares() and len(held) == 3, held
-        victim = cluster.nodes[next(n for n, (_, jobs) in held.items() if jobs == 1)]
-        assert held[victim.name][0] >= 1, held
+        victim = cluster.nodes[next(n for n, (_, running) in held.items() if running == 2)]
+        assert held[victim.name][0] >= 2, held
         victim.process.kill()  # SIGKILL: no shutdown path runs
         victim.process.wait()
         alive = [n for n in nodes if n is not victim]
@@ -327,26 +339,28 @@ def test_three_nodes_a_sigkill_mid_stream_loses_and_repeats_nothing(cluster: Clu
         assert max(stored.values()) == 1
         assert acked <= set(stored), sorted(acked - set(stored))[:5]
         in_range = Counter({m: n for m, n in stored.items() if m != "seed"})
-        # Any node answers for the job, whichever runs it.
+        # Any node answers for a job, whichever runs it.
         signed = Api(alive[-1].url, nodes[0].data_dir)
         try:
-            _wait(
-                lambda: int(signed.job(job)["eventsSent"]) >= sum(in_range.values()),
-                "the job to forward every event",
-            )
-            stopped = signed.client.get(
-                f"{signed.url}/search/job/stop/{job}", headers=signed._headers(b"")
-            )
-            assert stopped.status_code == 200, stopped.text
+            for job in jobs:
+                _wait(
+                    lambda job=job: int(signed.job(job)["eventsSent"]) >= sum(in_range.values()),
+                    f"job {job} to forward every event",
+                )
+                stopped = signed.client.get(
+                    f"{signed.url}/search/job/stop/{job}", headers=signed._headers(b"")
+                )
+                assert stopped.status_code == 200, stopped.text
         finally:
             signed.close()
-        reader = consumer(broker.bootstrap_servers, topic)
+        reader = consumer(broker.bootstrap_servers, *jobs.values())
         try:
-            values = read(reader)
+            values = read_topics(reader, topics=len(jobs))
         finally:
             reader.close()
-        forwarded = Counter(json.loads(v)["message"] for v in values)
-        assert forwarded == in_range
+        for topic in jobs.values():
+            forwarded = Counter(json.loads(v)["message"] for t, v in values if t == topic)
+            assert forwarded == in_range, topic
 
 
 def _policy(client: httpx.Client, receiver: Receiver) -> str:
