@@ -104,21 +104,26 @@ def test_a_restart_neither_misses_nor_repeats_a_firing(
         crashing.close()
 
 
+def fired_but_not_followed(sc: Scenario, error: Exception) -> None:
+    """One firing stored whose follow-ups failed with ``error`` (its table row first)."""
+    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
+    sc.store(TABLE, [{"hostname": "h", "message": "error"}], at=S)
+
+    def fail(alerts: Any) -> None:
+        raise error
+
+    sc.engine._write_rows = fail  # type: ignore[method-assign]
+    with pytest.raises(type(error)):
+        sc.run_until(2 * S)
+    assert len(sc.alerts()) == 1 and table_rows(sc) == []
+
+
 @STORE_AND_META
 def test_a_crash_between_storing_and_the_table_row_is_finished_at_restart(
     scenario: Scenario,
 ) -> None:
     sc = scenario
-    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
-    sc.store(TABLE, [{"hostname": "h", "message": "error"}], at=S)
-
-    def crash(alerts: Any) -> None:
-        raise RuntimeError("killed")
-
-    sc.engine._write_rows = crash  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError):
-        sc.run_until(2 * S)
-    assert len(sc.alerts()) == 1 and table_rows(sc) == []
+    fired_but_not_followed(sc, RuntimeError("killed"))
     sc.restart()  # recover() writes the missing row
     sc.run_until(5 * S)
     assert len(table_rows(sc)) == 1 and len(sc.alerts()) == 1
@@ -131,17 +136,8 @@ def test_a_failed_follow_up_is_finished_by_the_next_pass(scenario: Scenario) -> 
     # Without it, the next batch's follow-ups would move the definition past the failed one
     # and not even a restart would write its row.
     sc = scenario
-    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"})
-    sc.store(TABLE, [{"hostname": "h", "message": "error"}], at=S)
-
-    def full(alerts: Any) -> None:
-        raise OSError("no space left on device")
-
-    sc.engine._write_rows = full  # type: ignore[method-assign]
-    with pytest.raises(OSError):
-        sc.run_until(2 * S)
+    fired_but_not_followed(sc, OSError("no space left on device"))
     del sc.engine._write_rows
-    assert len(sc.alerts()) == 1 and table_rows(sc) == []
     sc.store(TABLE, [{"hostname": "h", "message": "error again"}], at=3 * S)
     sc.run_until(4 * S)
     assert len(table_rows(sc)) == 2 and len(sc.alerts()) == 2
