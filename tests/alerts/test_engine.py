@@ -146,6 +146,20 @@ def test_a_failed_follow_up_is_finished_by_the_next_pass(scenario: Scenario) -> 
     assert len(table_rows(sc)) == 2
 
 
+@STORE_AND_META
+def test_a_nul_in_an_event_does_not_keep_its_firing_from_being_stored(
+    scenario: Scenario,
+) -> None:
+    # PostgreSQL's text cannot hold NUL: the message carries U+FFFD instead, on every backend.
+    sc = scenario
+    sc.define("errors", f'from {TABLE} where message -> "error"', {"kind": "each"}, "$message")
+    sc.store(TABLE, [{"hostname": "h", "message": "error\x00here"}], at=S)
+    sc.run_until(2 * S)
+    (alert,) = sc.alerts()
+    assert alert.message == "error\ufffdhere"
+    assert alert.extra_data["message"] == "error\x00here"
+
+
 class Recorder:
     def __init__(self) -> None:
         self.submitted: list[tuple[int, str]] = []

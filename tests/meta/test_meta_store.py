@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
-from linqd.errors import MetaUnavailable
+from linqd.errors import MetaUnavailable, ValidationError
 from linqd.meta import MetaStore, schema
 from linqd.meta.legacy import MIGRATIONS
 from pgserver import PostgresServer
@@ -150,3 +150,16 @@ def _wait_until_gone(postgres: PostgresServer, pid: int) -> None:
                 return
             time.sleep(0.01)
     raise AssertionError(f"backend {pid} was not ended")
+
+
+def test_a_value_postgresql_cannot_hold_is_bad_input(postgres: PostgresServer) -> None:
+    meta = MetaStore(postgres.fresh_url())
+    try:
+        with pytest.raises(ValidationError, match="NUL"), meta.transaction() as conn:
+            conn.execute(schema.table_settings.insert().values(name="a\x00b", retention_days=1))
+        with meta.transaction() as conn:  # and the store goes on
+            assert (
+                conn.execute(select(func.count()).select_from(schema.table_settings)).scalar() == 0
+            )
+    finally:
+        meta.close()

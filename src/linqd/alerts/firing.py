@@ -88,13 +88,15 @@ def _plain(value: Any) -> Any:
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
-    """``$name`` → the value of ``name``; an unknown ``$name`` stays as written."""
+    """``$name`` → the value of ``name``; an unknown ``$name`` stays as written. A NUL from an
+    event's value becomes U+FFFD: PostgreSQL's text cannot hold it, and one event must not keep
+    its rule's firings from being stored."""
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:
             return match.group(0)
         value = values[name]
-        return "null" if value is None else str(value)
+        return "null" if value is None else str(value).replace("\x00", "\ufffd")
 
     return _VARIABLE.sub(replace, template)

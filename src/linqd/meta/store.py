@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from linqd.errors import MetaUnavailable
+from linqd.errors import MetaUnavailable, ValidationError
 from linqd.meta import legacy, schema
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -95,7 +95,8 @@ class MetaStore:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction; a lost connection or a transaction the server ended is
-        ``MetaUnavailable`` (callers retry later), whatever the engine."""
+        ``MetaUnavailable`` (callers retry later), whatever the engine; a value it cannot
+        store is a ``ValidationError``."""
         try:
             with self._lock, self._engine.begin() as conn:
                 yield conn
@@ -104,6 +105,11 @@ class MetaStore:
             # (IdleInTransactionSessionTimeout), the fate of a paused node's transaction.
             cause = type(error.orig).__name__ if error.orig is not None else type(error).__name__
             raise MetaUnavailable(f"the metadata store failed ({cause})") from None
+        except exc.DataError as error:
+            # A value the database cannot hold (PostgreSQL's text cannot hold NUL): the fault
+            # of the request that brought it, not the server's.
+            reason = str(error.orig).splitlines()[0] if error.orig is not None else "bad value"
+            raise ValidationError(f"A value cannot be stored: {reason[:200]}") from None
 
     def retention_days(self) -> dict[str, int]:
         table = schema.table_settings
